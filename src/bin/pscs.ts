@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { OnvifCamera } from "../cameras/onvif-client.js";
+import { VERSION } from "../version.js";
+
+/**
+ * The operator's command line. Every command prints a readable result (or JSON with --json) and exits
+ * non-zero with a one-line reason on failure: never a stack trace.
+ */
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+const program = new Command("pscs")
+  .description("Public Safety Camera System command line")
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+const configCmd = program.command("config").description("configuration file tools");
+configCmd
+  .command("check")
+  .description("validate a configuration file and name every wrong field")
+  .requiredOption("-c, --config <file>", "configuration file (YAML)")
+  .option("--json", "machine-readable output")
+  .action((o: { config: string; json?: boolean }) => {
+    try {
+      const cfg = loadConfig(o.config);
+      print(!!o.json, { ok: true, file: cfg.file, cameras: cfg.cameras.map((c) => c.id) }, () =>
+        `${cfg.file}: ok (${cfg.cameras.length} camera${cfg.cameras.length === 1 ? "" : "s"}: ${cfg.cameras.map((c) => c.id).join(", ")})`,
+      );
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      if (o.json) print(true, { ok: false, file: e.file, issues: e.issues }, () => "");
+      throw new CliError(e.message, 78);
+    }
+  });
+
+const cameraCmd = program.command("camera").description("talk to a camera directly over ONVIF");
+cameraCmd
+  .command("probe")
+  .description("connect to an ONVIF camera and show its identity, stream URI and clock offset")
+  .requiredOption("--host <host>", "camera address")
+  .option("--port <port>", "ONVIF HTTP port", "80")
+  .requiredOption("--user <user>", "ONVIF user")
+  .requiredOption("--password-file <file>", "file holding the ONVIF password (never given on the command line)")
+  .option("--json", "machine-readable output")
+  .action(async (o: { host: string; port: string; user: string; passwordFile: string; json?: boolean }) => {
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new CliError(`--port: expected an integer 1-65535, got '${o.port}'`, 2);
+    }
+    const { readFile } = await import("node:fs/promises");
+    let password: string;
+    try {
+      password = (await readFile(o.passwordFile, "utf8")).replace(/\r?\n$/, "");
+    } catch (e) {
+      throw new CliError(`--password-file: cannot read ${o.passwordFile}: ${(e as NodeJS.ErrnoException).code}`, 2);
+    }
+    const cam = new OnvifCamera({ host: o.host, port, user: o.user, password, timeoutMs: 5_000 });
+    try {
+      await cam.connect();
+      const [device, streamUri, clock] = [await cam.deviceInfo(), await cam.streamUri(), await cam.clockSample()];
+      print(!!o.json, { device, streamUri, profile: cam.profileToken, clock }, () =>
+        [
+          `${device.manufacturer} ${device.model} (serial ${device.serialNumber}, firmware ${device.firmwareVersion})`,
+          `stream:  ${streamUri} (profile ${cam.profileToken})`,
+          `clock:   camera ${clock.offsetMs >= 0 ? "+" : ""}${clock.offsetMs} ms vs this host (±${Math.ceil(clock.rttMs / 2)} ms, camera clocks report whole seconds)`,
+        ].join("\n"),
+      );
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
+  });
+
+const healthCmd = program.command("health").description("ask a running pscsd whether it is alive");
+healthCmd
+  .option("--url <url>", "pscsd base URL", "http://127.0.0.1:8080")
+  .option("--json", "machine-readable output")
+  .action(async (o: { url: string; json?: boolean }) => {
+    let res: Response;
+    try {
+      res = await fetch(new URL("/healthz", o.url), { signal: AbortSignal.timeout(5_000) });
+    } catch (e) {
+      throw new CliError(`pscsd at ${o.url} is not answering: ${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e}`);
+    }
+    const body = (await res.json()) as { status: string; version: string; uptimeSeconds: number };
+    if (!res.ok) throw new CliError(`pscsd at ${o.url} answered ${res.status}`);
+    print(!!o.json, body, () => `pscsd ${body.version} at ${o.url}: ${body.status}, up ${body.uptimeSeconds} s`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (e instanceof CliError) {
+    process.stderr.write(`pscs: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`pscs: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(70);
+}

@@ -1,0 +1,138 @@
+import type { CameraConfig } from "../config/load.js";
+import type { Logger } from "../log/logger.js";
+import { type BackoffPolicy, backoffDelay, sleep } from "../retry/backoff.js";
+import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.js";
+
+/**
+ * Keeps one camera's ONVIF session alive: connect with backoff, then a heartbeat that doubles as the
+ * clock-offset sampler; a failed heartbeat drops back to reconnecting.
+ * Invariant: exactly one loop runs per connection, and stop() returns only after it has exited.
+ */
+
+export type CameraState = "connecting" | "connected" | "offline";
+
+export interface CameraStatus {
+  id: string;
+  name: string;
+  state: CameraState;
+  /** UTC epoch ms of the last state change. */
+  since: number;
+  attempts: number;
+  lastError?: string;
+  device?: DeviceInfo;
+  streamUri?: string;
+  clock?: ClockSample;
+}
+
+export interface CameraConnectionOptions {
+  log: Logger;
+  backoff?: BackoffPolicy;
+  heartbeatMs?: number;
+  requestTimeoutMs?: number;
+  /** Called with every clock sample worth keeping (first after connect, then on drift or hourly). */
+  onClockSample?: (camera: string, sample: ClockSample) => void;
+  now?: () => number;
+}
+
+const RECORD_CLOCK_EVERY_MS = 3_600_000;
+const RECORD_CLOCK_DRIFT_MS = 1_000;
+
+export class CameraConnection {
+  private current: CameraStatus;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly log: Logger;
+  private readonly backoff: BackoffPolicy;
+  private readonly now: () => number;
+  private lastRecorded: ClockSample | undefined;
+
+  constructor(
+    private readonly cfg: CameraConfig,
+    private readonly opts: CameraConnectionOptions,
+  ) {
+    this.log = opts.log.child({ camera: cfg.id });
+    this.backoff = opts.backoff ?? { baseMs: 1_000, capMs: 60_000 };
+    this.now = opts.now ?? Date.now;
+    this.current = { id: cfg.id, name: cfg.name, state: "connecting", since: this.now(), attempts: 0 };
+  }
+
+  status(): CameraStatus {
+    return { ...this.current };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run().catch((e: unknown) => {
+      if (!this.abort.signal.aborted) this.log.error({ err: e }, "camera loop ended unexpectedly");
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error("stopping"));
+    await this.loop;
+  }
+
+  private setState(state: CameraState, patch: Partial<CameraStatus> = {}): void {
+    const since = state === this.current.state ? this.current.since : this.now();
+    this.current = { ...this.current, ...patch, state, since };
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const cam = new OnvifCamera({ ...this.cfg.onvif, timeoutMs: this.opts.requestTimeoutMs ?? 10_000 });
+      try {
+        this.current.attempts += 1;
+        await cam.connect();
+        const device = await cam.deviceInfo();
+        const streamUri = await cam.streamUri();
+        const clock = await cam.clockSample(this.now);
+        if (signal.aborted) return;
+        failures = 0;
+        const { lastError: _cleared, ...rest } = this.current;
+        this.current = rest;
+        this.setState("connected", { device, streamUri, clock });
+        this.keepClock(clock);
+        this.log.info({ device, streamUri, clockOffsetMs: clock.offsetMs }, "camera connected");
+        await this.heartbeat(cam, signal);
+      } catch (e) {
+        if (signal.aborted) return;
+        failures += 1;
+        const message = e instanceof Error ? e.message : String(e);
+        const wasConnected = this.current.state === "connected";
+        this.setState("offline", { lastError: message });
+        const delay = backoffDelay(this.backoff, failures - 1);
+        this.log.warn({ err: e, retryInMs: delay, wasConnected }, "camera unreachable, will retry");
+        try {
+          await sleep(delay, signal);
+        } catch {
+          return; // aborted by stop(): the only way sleep rejects
+        }
+      }
+    }
+  }
+
+  /** Returns only by throwing: a heartbeat failure (to reconnect) or the abort (to stop). */
+  private async heartbeat(cam: OnvifCamera, signal: AbortSignal): Promise<never> {
+    for (;;) {
+      await sleep(this.opts.heartbeatMs ?? 30_000, signal);
+      const clock = await cam.clockSample(this.now);
+      this.current = { ...this.current, clock };
+      this.keepClock(clock);
+    }
+  }
+
+  private keepClock(sample: ClockSample): void {
+    const last = this.lastRecorded;
+    if (
+      last &&
+      Math.abs(sample.offsetMs - last.offsetMs) < RECORD_CLOCK_DRIFT_MS &&
+      sample.sampledAt - last.sampledAt < RECORD_CLOCK_EVERY_MS
+    ) {
+      return;
+    }
+    this.lastRecorded = sample;
+    this.opts.onClockSample?.(this.cfg.id, sample);
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { type Migration, MIGRATIONS } from "./migrations.js";
+
+export type Db = Database.Database;
+
+/** The catalog file was written by a newer pscsd; running an older binary on it could corrupt it. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `catalog ${file} has schema version ${found}, this pscsd supports up to ${supported}: upgrade pscsd, do not downgrade`,
+    );
+    this.name = "SchemaTooNewError";
+  }
+}
+
+export class MigrationError extends Error {
+  constructor(
+    readonly file: string,
+    readonly migration: Migration,
+    cause: unknown,
+  ) {
+    super(`catalog ${file}: migration ${migration.version} (${migration.name}) failed and was rolled back: ${String(cause)}`, {
+      cause,
+    });
+    this.name = "MigrationError";
+  }
+}
+
+export interface OpenCatalogOptions {
+  migrations?: readonly Migration[];
+  now?: () => number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite catalog in WAL mode and brings its schema up to date.
+ * Invariant: each migration and its version bump commit in one transaction, so a crash mid-upgrade
+ * leaves the previous version intact.
+ */
+export function openCatalog(file: string, opts: OpenCatalogOptions = {}): Db {
+  const migrations = opts.migrations ?? MIGRATIONS;
+  const now = opts.now ?? Date.now;
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma("journal_mode = WAL");
+    // FULL: a committed catalog row must survive power loss, since rows vouch for files on disk.
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    migrate(db, file, migrations, now);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+function migrate(db: Db, file: string, migrations: readonly Migration[], now: () => number): void {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current > latest) throw new SchemaTooNewError(file, current, latest);
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    const apply = db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_history (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, now());
+      db.pragma(`user_version = ${m.version}`);
+    });
+    try {
+      apply.immediate();
+    } catch (e) {
+      throw new MigrationError(file, m, e);
+    }
+  }
+}

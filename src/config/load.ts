@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { type CameraConfigFile, type ConfigFile, configSchema } from "./schema.js";
+
+export interface ConfigIssue {
+  /** Dotted path into the file, e.g. `cameras[1].onvif.port`. */
+  path: string;
+  message: string;
+}
+
+/** A config file that cannot be used; carries every problem found, not just the first. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`config ${file} is invalid:\n${issues.map((i) => `  - ${i.path || "(file)"}: ${i.message}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface CameraConfig extends Omit<CameraConfigFile, "onvif"> {
+  onvif: { host: string; port: number; user: string; password: string; profile?: string | undefined };
+}
+
+export interface Config extends Omit<ConfigFile, "cameras"> {
+  file: string;
+  cameras: CameraConfig[];
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join("");
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === "unrecognized_keys") {
+    return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+  }
+  if (issue.code === "invalid_type") {
+    const got = valueAt(raw, issue.path);
+    return got === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(got)}`;
+  }
+  return issue.message;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "object" ? "a mapping" : `${typeof v}`;
+}
+
+/** Parses and validates config text; relative paths resolve against the config file's folder. */
+export function parseConfig(text: string, file: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    if (e instanceof YAMLParseError) throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${e.message}` }]);
+    throw e;
+  }
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((i) => ({ path: formatPath(i.path), message: describeIssue(i, raw) })),
+    );
+  }
+  const base = dirname(resolve(file));
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const cfg = result.data;
+  const issues: ConfigIssue[] = [];
+  const cameras = cfg.cameras.map((cam, i): CameraConfig => {
+    let password = cam.onvif.password ?? "";
+    if (cam.onvif.passwordFile !== undefined) {
+      const pf = abs(cam.onvif.passwordFile);
+      try {
+        password = readFileSync(pf, "utf8").replace(/\r?\n$/, "");
+        if (password === "") {
+          issues.push({ path: `cameras[${i}].onvif.passwordFile`, message: `expected a non-empty password in ${pf}` });
+        }
+      } catch (e) {
+        issues.push({
+          path: `cameras[${i}].onvif.passwordFile`,
+          message: `expected a readable file, ${pf}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        });
+      }
+    }
+    const { passwordFile: _unused, ...onvif } = cam.onvif;
+    return { ...cam, onvif: { ...onvif, password } };
+  });
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  return {
+    ...cfg,
+    file: resolve(file),
+    http: cfg.http.tls ? { ...cfg.http, tls: { cert: abs(cfg.http.tls.cert), key: abs(cfg.http.tls.key) } } : cfg.http,
+    storage: {
+      recordings: abs(cfg.storage.recordings),
+      evidence: abs(cfg.storage.evidence),
+      catalog: abs(cfg.storage.catalog),
+    },
+    cameras,
+  };
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+  }
+  return parseConfig(text, file);
+}

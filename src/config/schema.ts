@@ -1,0 +1,93 @@
+import { validate as validateCron } from "node-cron";
+import { z } from "zod";
+
+/**
+ * The daemon's configuration file, validated before anything starts.
+ * Invariant: a config that parses here is complete — every later module reads typed values and never
+ * re-checks or defaults them.
+ */
+
+const port = z.int().min(1).max(65535);
+const cameraId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected 1-32 lowercase letters, digits or '-', starting with a letter or digit");
+
+export const cameraSchema = z
+  .strictObject({
+    id: cameraId,
+    name: z.string().min(1).max(100),
+    /** A required camera that is not connected makes the daemon not ready (/readyz). */
+    required: z.boolean().default(true),
+    onvif: z.strictObject({
+      host: z.string().min(1),
+      port: port.default(80),
+      user: z.string().min(1),
+      password: z.string().min(1).optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** Media profile token; the camera's first profile when absent. */
+      profile: z.string().min(1).optional(),
+    }),
+  })
+  .superRefine((cam, ctx) => {
+    const { password, passwordFile } = cam.onvif;
+    if ((password === undefined) === (passwordFile === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["onvif", "password"],
+        message: "expected exactly one of 'password' or 'passwordFile'",
+      });
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    site: z.strictObject({ name: z.string().min(1).default("PSCS") }).default({ name: "PSCS" }),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: port.default(8080),
+        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      })
+      .default({ host: "127.0.0.1", port: 8080 }),
+    storage: z.strictObject({
+      recordings: z.string().min(1),
+      evidence: z.string().min(1),
+      catalog: z.string().min(1),
+    }),
+    recording: z
+      .strictObject({ segmentSeconds: z.int().min(2).max(600).default(60) })
+      .default({ segmentSeconds: 60 }),
+    retention: z
+      .strictObject({
+        /** Connecticut retention schedule as applied by the PSCS policy: 30 days. */
+        days: z.int().min(1).max(3650).default(30),
+        purgeSchedule: z
+          .string()
+          .refine((s) => validateCron(s), "expected a cron expression, e.g. '0 * * * *'")
+          .default("0 * * * *"),
+      })
+      .default({ days: 30, purgeSchedule: "0 * * * *" }),
+    log: z
+      .strictObject({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+        pretty: z.boolean().default(false),
+      })
+      .default({ level: "info", pretty: false }),
+    cameras: z.array(cameraSchema).min(1, "expected at least one camera"),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.cameras.forEach((cam, i) => {
+      const first = seen.get(cam.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["cameras", i, "id"],
+          message: `expected a unique camera id, '${cam.id}' is already used by cameras[${first}]`,
+        });
+      } else seen.set(cam.id, i);
+    });
+  });
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type CameraConfigFile = z.infer<typeof cameraSchema>;

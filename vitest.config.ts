@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration suites start real ffmpeg, RTSP servers and daemons; on a 2-core machine more than
+    // two at once turns timing assertions (latency, timeouts) into noise.
+    maxWorkers: 2,
+    fileParallelism: true,
+  },
+});
