@@ -17,14 +17,23 @@ export function createApp(services: ApiServices): Express {
   // Liveness only: answers while the event loop turns. Readiness and detail live elsewhere because a
   // liveness probe that checks dependencies gets a healthy process restarted for a camera's fault.
   app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok", version: services.version, uptimeSeconds: Math.round((Date.now() - services.startedAt) / 1000) });
+    res.json({
+      status: "ok",
+      version: services.version,
+      uptimeSeconds: Math.round((Date.now() - services.startedAt) / 1000),
+    });
   });
 
   app.use((req, res) => {
     res
       .status(404)
       .type("application/problem+json")
-      .json({ type: "about:blank", title: "Not Found", status: 404, detail: `no route for ${req.method} ${req.path}` });
+      .json({
+        type: "about:blank",
+        title: "Not Found",
+        status: 404,
+        detail: `no route for ${req.method} ${req.path}`,
+      });
   });
 
   const onError: ErrorRequestHandler = (err: { status?: number; message?: string }, _req, res, _next) => {

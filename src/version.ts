@@ -11,7 +11,8 @@ export function packageRoot(): string {
       return dir;
     } catch (e) {
       const parent = dirname(dir);
-      if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`, { cause: e });
+      if (parent === dir)
+        throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`, { cause: e });
       dir = parent;
     }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
 import { OnvifCamera } from "../cameras/onvif-client.js";
+import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -38,8 +38,11 @@ configCmd
   .action((o: { config: string; json?: boolean }) => {
     try {
       const cfg = loadConfig(o.config);
-      print(!!o.json, { ok: true, file: cfg.file, cameras: cfg.cameras.map((c) => c.id) }, () =>
-        `${cfg.file}: ok (${cfg.cameras.length} camera${cfg.cameras.length === 1 ? "" : "s"}: ${cfg.cameras.map((c) => c.id).join(", ")})`,
+      print(
+        !!o.json,
+        { ok: true, file: cfg.file, cameras: cfg.cameras.map((c) => c.id) },
+        () =>
+          `${cfg.file}: ok (${cfg.cameras.length} camera${cfg.cameras.length === 1 ? "" : "s"}: ${cfg.cameras.map((c) => c.id).join(", ")})`,
       );
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
@@ -55,7 +58,10 @@ cameraCmd
   .requiredOption("--host <host>", "camera address")
   .option("--port <port>", "ONVIF HTTP port", "80")
   .requiredOption("--user <user>", "ONVIF user")
-  .requiredOption("--password-file <file>", "file holding the ONVIF password (never given on the command line)")
+  .requiredOption(
+    "--password-file <file>",
+    "file holding the ONVIF password (never given on the command line)",
+  )
   .option("--json", "machine-readable output")
   .action(async (o: { host: string; port: string; user: string; passwordFile: string; json?: boolean }) => {
     const port = Number(o.port);
@@ -67,12 +73,19 @@ cameraCmd
     try {
       password = (await readFile(o.passwordFile, "utf8")).replace(/\r?\n$/, "");
     } catch (e) {
-      throw new CliError(`--password-file: cannot read ${o.passwordFile}: ${(e as NodeJS.ErrnoException).code}`, 2);
+      throw new CliError(
+        `--password-file: cannot read ${o.passwordFile}: ${(e as NodeJS.ErrnoException).code}`,
+        2,
+      );
     }
     const cam = new OnvifCamera({ host: o.host, port, user: o.user, password, timeoutMs: 5_000 });
     try {
       await cam.connect();
-      const [device, streamUri, clock] = [await cam.deviceInfo(), await cam.streamUri(), await cam.clockSample()];
+      const [device, streamUri, clock] = [
+        await cam.deviceInfo(),
+        await cam.streamUri(),
+        await cam.clockSample(),
+      ];
       print(!!o.json, { device, streamUri, profile: cam.profileToken, clock }, () =>
         [
           `${device.manufacturer} ${device.model} (serial ${device.serialNumber}, firmware ${device.firmwareVersion})`,
@@ -94,11 +107,17 @@ healthCmd
     try {
       res = await fetch(new URL("/healthz", o.url), { signal: AbortSignal.timeout(5_000) });
     } catch (e) {
-      throw new CliError(`pscsd at ${o.url} is not answering: ${e instanceof Error ? (e.cause as Error)?.message ?? e.message : e}`);
+      throw new CliError(
+        `pscsd at ${o.url} is not answering: ${e instanceof Error ? ((e.cause as Error)?.message ?? e.message) : e}`,
+      );
     }
     const body = (await res.json()) as { status: string; version: string; uptimeSeconds: number };
     if (!res.ok) throw new CliError(`pscsd at ${o.url} answered ${res.status}`);
-    print(!!o.json, body, () => `pscsd ${body.version} at ${o.url}: ${body.status}, up ${body.uptimeSeconds} s`);
+    print(
+      !!o.json,
+      body,
+      () => `pscsd ${body.version} at ${o.url}: ${body.status}, up ${body.uptimeSeconds} s`,
+    );
   });
 
 try {

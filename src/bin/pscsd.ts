@@ -27,7 +27,11 @@ try {
   process.exit(EX_CONFIG);
 }
 
-const log = createLogger({ name: "pscsd", level: config.log.level, pretty: opts.pretty ?? config.log.pretty });
+const log = createLogger({
+  name: "pscsd",
+  level: config.log.level,
+  pretty: opts.pretty ?? config.log.pretty,
+});
 
 try {
   const daemon = await startPscsd(config, log);

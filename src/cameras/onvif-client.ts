@@ -43,7 +43,9 @@ export class OnvifError extends Error {
     readonly operation: string,
     cause: unknown,
   ) {
-    super(`${camera}: ONVIF ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${camera}: ONVIF ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
     this.name = "OnvifError";
   }
 }
@@ -74,7 +76,8 @@ export class OnvifCamera {
       try {
         fn((err, result) => {
           if (err) reject(new OnvifError(this.label, operation, err));
-          else if (result === undefined) reject(new OnvifError(this.label, operation, new Error("empty response")));
+          else if (result === undefined)
+            reject(new OnvifError(this.label, operation, new Error("empty response")));
           else resolve(result);
         });
       } catch (e) {
@@ -91,7 +94,11 @@ export class OnvifCamera {
     if (this.target.profile !== undefined) {
       const profile = this.cam.profiles?.find((p) => p.$.token === this.target.profile);
       if (!profile) {
-        throw new OnvifError(this.label, "connect", new Error(`no media profile with token '${this.target.profile}'`));
+        throw new OnvifError(
+          this.label,
+          "connect",
+          new Error(`no media profile with token '${this.target.profile}'`),
+        );
       }
       // The client streams from `defaultProfile`; point it at the configured one.
       this.cam.defaultProfile = profile;
@@ -103,7 +110,9 @@ export class OnvifCamera {
   }
 
   async deviceInfo(): Promise<DeviceInfo> {
-    const d = await this.call<DeviceInformation>("GetDeviceInformation", (cb) => this.cam.getDeviceInformation(cb));
+    const d = await this.call<DeviceInformation>("GetDeviceInformation", (cb) =>
+      this.cam.getDeviceInformation(cb),
+    );
     return {
       manufacturer: d.manufacturer ?? "",
       model: d.model ?? "",
@@ -123,7 +132,9 @@ export class OnvifCamera {
 
   async clockSample(now: () => number = Date.now): Promise<ClockSample> {
     const sent = now();
-    const cameraTime = await this.call<Date>("GetSystemDateAndTime", (cb) => this.cam.getSystemDateAndTime(cb));
+    const cameraTime = await this.call<Date>("GetSystemDateAndTime", (cb) =>
+      this.cam.getSystemDateAndTime(cb),
+    );
     const received = now();
     const mid = Math.round((sent + received) / 2);
     return { offsetMs: cameraTime.getTime() - mid, rttMs: received - sent, sampledAt: mid };

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { type Migration, MIGRATIONS } from "./migrations.js";
+import { MIGRATIONS, type Migration } from "./migrations.js";
 
 export type Db = Database.Database;
 
@@ -25,9 +25,12 @@ export class MigrationError extends Error {
     readonly migration: Migration,
     cause: unknown,
   ) {
-    super(`catalog ${file}: migration ${migration.version} (${migration.name}) failed and was rolled back: ${String(cause)}`, {
-      cause,
-    });
+    super(
+      `catalog ${file}: migration ${migration.version} (${migration.name}) failed and was rolled back: ${String(cause)}`,
+      {
+        cause,
+      },
+    );
     this.name = "MigrationError";
   }
 }
@@ -73,7 +76,11 @@ function migrate(db: Db, file: string, migrations: readonly Migration[], now: ()
     if (m.version <= current) continue;
     const apply = db.transaction(() => {
       db.exec(m.sql);
-      db.prepare("INSERT INTO schema_history (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, now());
+      db.prepare("INSERT INTO schema_history (version, name, applied_at) VALUES (?, ?, ?)").run(
+        m.version,
+        m.name,
+        now(),
+      );
       db.pragma(`user_version = ${m.version}`);
     });
     try {

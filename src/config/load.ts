@@ -16,7 +16,9 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(`config ${file} is invalid:\n${issues.map((i) => `  - ${i.path || "(file)"}: ${i.message}`).join("\n")}`);
+    super(
+      `config ${file} is invalid:\n${issues.map((i) => `  - ${i.path || "(file)"}: ${i.message}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -42,7 +44,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   if (issue.code === "invalid_type") {
     const got = valueAt(raw, issue.path);
-    return got === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(got)}`;
+    return got === undefined
+      ? `required, expected ${issue.expected}`
+      : `expected ${issue.expected}, got ${typeOf(got)}`;
   }
   return issue.message;
 }
@@ -68,7 +72,8 @@ export function parseConfig(text: string, file: string): Config {
   try {
     raw = parseYaml(text, { prettyErrors: true });
   } catch (e) {
-    if (e instanceof YAMLParseError) throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${e.message}` }]);
+    if (e instanceof YAMLParseError)
+      throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${e.message}` }]);
     throw e;
   }
   const result = configSchema.safeParse(raw ?? {});
@@ -89,7 +94,10 @@ export function parseConfig(text: string, file: string): Config {
       try {
         password = readFileSync(pf, "utf8").replace(/\r?\n$/, "");
         if (password === "") {
-          issues.push({ path: `cameras[${i}].onvif.passwordFile`, message: `expected a non-empty password in ${pf}` });
+          issues.push({
+            path: `cameras[${i}].onvif.passwordFile`,
+            message: `expected a non-empty password in ${pf}`,
+          });
         }
       } catch (e) {
         issues.push({
@@ -105,7 +113,9 @@ export function parseConfig(text: string, file: string): Config {
   return {
     ...cfg,
     file: resolve(file),
-    http: cfg.http.tls ? { ...cfg.http, tls: { cert: abs(cfg.http.tls.cert), key: abs(cfg.http.tls.key) } } : cfg.http,
+    http: cfg.http.tls
+      ? { ...cfg.http, tls: { cert: abs(cfg.http.tls.cert), key: abs(cfg.http.tls.key) } }
+      : cfg.http,
     storage: {
       recordings: abs(cfg.storage.recordings),
       evidence: abs(cfg.storage.evidence),
@@ -120,7 +130,9 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+    throw new ConfigError(file, [
+      { path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` },
+    ]);
   }
   return parseConfig(text, file);
 }

@@ -10,7 +10,10 @@ import { z } from "zod";
 const port = z.int().min(1).max(65535);
 const cameraId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected 1-32 lowercase letters, digits or '-', starting with a letter or digit");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,31}$/,
+    "expected 1-32 lowercase letters, digits or '-', starting with a letter or digit",
+  );
 
 export const cameraSchema = z
   .strictObject({

@@ -8,7 +8,11 @@ export interface BackoffPolicy {
   capMs: number;
 }
 
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
   // Never below base/2: a zero delay would turn a hard failure into a busy loop.
   return Math.max(policy.baseMs / 2, Math.floor(random() * ceiling));

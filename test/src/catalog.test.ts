@@ -21,7 +21,9 @@ describe("catalog", () => {
     db.close();
     // Reopening applies nothing twice.
     const again = openCatalog(file, { now: () => 9999 });
-    expect(again.prepare("SELECT count(*) n FROM schema_history WHERE applied_at = 9999").get()).toEqual({ n: 0 });
+    expect(again.prepare("SELECT count(*) n FROM schema_history WHERE applied_at = 9999").get()).toEqual({
+      n: 0,
+    });
     again.close();
   });
 
@@ -44,7 +46,11 @@ describe("catalog", () => {
     openCatalog(file).close();
     const v = MIGRATIONS.at(-1)?.version ?? 0;
     const good = { version: v + 1, name: "add t1", sql: "CREATE TABLE t1 (x INTEGER) STRICT;" };
-    const bad = { version: v + 2, name: "half broken", sql: "CREATE TABLE t2 (x INTEGER); SELECT * FROM no_such;" };
+    const bad = {
+      version: v + 2,
+      name: "half broken",
+      sql: "CREATE TABLE t2 (x INTEGER); SELECT * FROM no_such;",
+    };
     expect(() => openCatalog(file, { migrations: [...MIGRATIONS, good, bad] })).toThrow(MigrationError);
     const raw = new Database(file);
     expect(raw.pragma("user_version", { simple: true })).toBe(v + 1);

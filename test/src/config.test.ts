@@ -62,12 +62,14 @@ cameras:
     expect(byPath["cameras[0].onvif.password"]).toMatch(/exactly one/);
     expect(byPath["cameras[1].onvif.password"]).toMatch(/exactly one/);
     // Cross-field checks run only once the shape is right, so the duplicate id is reported on a fixed file.
-    expect(issuesOf(`
+    expect(
+      issuesOf(`
 storage: { recordings: r, evidence: e, catalog: c }
 cameras:
   - { id: a, name: A, onvif: { host: h, user: u, password: p } }
   - { id: a, name: B, onvif: { host: h, user: u, password: p } }
-`)).toEqual([{ path: "cameras[1].id", message: expect.stringMatching(/unique.*cameras\[0\]/) }]);
+`),
+    ).toEqual([{ path: "cameras[1].id", message: expect.stringMatching(/unique.*cameras\[0\]/) }]);
   });
 
   it("reports YAML syntax errors and unreadable files as config errors", () => {
@@ -87,9 +89,13 @@ cameras:
     writeFileSync(join(dir, "ok.yaml"), text("cam.pw"));
     expect(loadConfig(join(dir, "ok.yaml")).cameras[0]?.onvif.password).toBe("Fil3Secret!");
     writeFileSync(join(dir, "empty.yaml"), text("empty.pw"));
-    expect(() => loadConfig(join(dir, "empty.yaml"))).toThrow(/cameras\[0\]\.onvif\.passwordFile: expected a non-empty/);
+    expect(() => loadConfig(join(dir, "empty.yaml"))).toThrow(
+      /cameras\[0\]\.onvif\.passwordFile: expected a non-empty/,
+    );
     writeFileSync(join(dir, "gone.yaml"), text("gone.pw"));
-    expect(() => loadConfig(join(dir, "gone.yaml"))).toThrow(/passwordFile: expected a readable file.*ENOENT/);
+    expect(() => loadConfig(join(dir, "gone.yaml"))).toThrow(
+      /passwordFile: expected a readable file.*ENOENT/,
+    );
   });
 
   it("ships an example config that validates", async () => {
