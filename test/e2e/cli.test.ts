@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../helpers/ports.js";
+import { startProc } from "../helpers/process.js";
+
+const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
+
+async function pscs(args: string[]) {
+  const p = startProc(process.execPath, [PSCS, ...args]);
+  const { code } = await p.exited;
+  return { code, out: p.lines.join("\n") };
+}
+
+describe("pscs CLI", () => {
+  it("lists its commands", async () => {
+    const { code, out } = await pscs(["--help"]);
+    expect(code).toBe(0);
+    for (const cmd of ["config", "camera", "health"]) expect(out).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
+  });
+
+  it("config check: ok, then every bad field, as text and JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pscs-cli-"));
+    const good = join(dir, "good.yaml");
+    writeFileSync(
+      good,
+      "storage: { recordings: r, evidence: e, catalog: c }\ncameras:\n  - { id: a, name: A, onvif: { host: h, user: u, password: p } }\n",
+    );
+    expect(await pscs(["config", "check", "-c", good])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/ok \(1 camera: a\)/),
+    });
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "storage: { recordings: 1 }\ncameras: [{ id: a }]\n");
+    const text = await pscs(["config", "check", "-c", bad]);
+    expect(text.code).toBe(78);
+    expect(text.out).toMatch(/storage\.evidence: required/);
+    expect(text.out).toMatch(/cameras\[0\]\.onvif: required/);
+    const json = await pscs(["config", "check", "-c", bad, "--json"]);
+    const parsed = JSON.parse(json.out.slice(0, json.out.lastIndexOf("}") + 1)) as {
+      ok: boolean;
+      issues: { path: string }[];
+    };
+    expect(parsed.ok).toBe(false);
+    expect(parsed.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        "storage.recordings",
+        "storage.evidence",
+        "storage.catalog",
+        "cameras[0].name",
+      ]),
+    );
+  });
+
+  it("rejects bad flags with a readable message and no stack trace", async () => {
+    const probe = await pscs([
+      "camera",
+      "probe",
+      "--host",
+      "h",
+      "--port",
+      "nope",
+      "--user",
+      "u",
+      "--password-file",
+      "/x",
+    ]);
+    expect(probe.code).toBe(2);
+    expect(probe.out).toMatch(/--port: expected an integer 1-65535, got 'nope'/);
+    const missing = await pscs([
+      "camera",
+      "probe",
+      "--host",
+      "h",
+      "--user",
+      "u",
+      "--password-file",
+      "/nonexistent",
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/cannot read \/nonexistent: ENOENT/);
+    const unknown = await pscs(["frobnicate"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.out).toMatch(/unknown command 'frobnicate'/);
+    for (const r of [probe, missing, unknown]) expect(r.out).not.toMatch(/\n\s+at /);
+  });
+
+  it("health reads a running daemon, and says clearly when none answers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pscs-cli-"));
+    const port = await freePort();
+    const cfg = join(dir, "pscs.yaml");
+    writeFileSync(
+      cfg,
+      `http: { port: ${port} }\nstorage: { recordings: r, evidence: e, catalog: c.db }\ncameras:\n  - { id: a, name: A, onvif: { host: 127.0.0.1, port: ${await freePort()}, user: u, password: p } }\n`,
+    );
+    const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    try {
+      await daemon.waitForLine(/pscsd started/, 15_000);
+      const ok = await pscs(["health", "--url", `http://127.0.0.1:${port}`, "--json"]);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out)).toMatchObject({ status: "ok" });
+    } finally {
+      await daemon.stop();
+    }
+    const down = await pscs(["health", "--url", `http://127.0.0.1:${port}`]);
+    expect(down.code).toBe(1);
+    expect(down.out).toMatch(/is not answering: .*ECONNREFUSED/);
+  });
+});
