@@ -1,0 +1,255 @@
+import type { PtzModel, PtzPosition } from "../ptz.js";
+import { PtzError } from "../ptz.js";
+import { type CameraIdentity, type Operation, TOKENS } from "./context.js";
+import {
+  attr,
+  child,
+  esc,
+  formatDuration,
+  parseDuration,
+  requireText,
+  SoapFault,
+  text,
+  type XmlNode,
+} from "./soap.js";
+
+/** ONVIF PTZ service (tptz, ver20) over the simulated mechanism, in the generic spaces only. */
+
+const SPACE = {
+  absPanTilt: "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace",
+  absZoom: "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace",
+  relPanTilt: "http://www.onvif.org/ver10/tptz/PanTiltSpaces/TranslationGenericSpace",
+  relZoom: "http://www.onvif.org/ver10/tptz/ZoomSpaces/TranslationGenericSpace",
+  velPanTilt: "http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace",
+  velZoom: "http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace",
+  speedPanTilt: "http://www.onvif.org/ver10/tptz/PanTiltSpaces/GenericSpeedSpace",
+  speedZoom: "http://www.onvif.org/ver10/tptz/ZoomSpaces/ZoomGenericSpeedSpace",
+} as const;
+
+const range = (tag: string, [min, max]: [number, number]) =>
+  `<tt:${tag}><tt:Min>${min}</tt:Min><tt:Max>${max}</tt:Max></tt:${tag}>`;
+const space2d = (tag: string, uri: string, x: [number, number], y: [number, number]) =>
+  `<tt:${tag}><tt:URI>${uri}</tt:URI>${range("XRange", x)}${range("YRange", y)}</tt:${tag}>`;
+const space1d = (tag: string, uri: string, x: [number, number]) =>
+  `<tt:${tag}><tt:URI>${uri}</tt:URI>${range("XRange", x)}</tt:${tag}>`;
+
+function spaces(ptz: PtzModel): string {
+  const l = ptz.limits;
+  return (
+    space2d("AbsolutePanTiltPositionSpace", SPACE.absPanTilt, l.pan, l.tilt) +
+    space1d("AbsoluteZoomPositionSpace", SPACE.absZoom, l.zoom) +
+    space2d("RelativePanTiltTranslationSpace", SPACE.relPanTilt, [-2, 2], [-2, 2]) +
+    space1d("RelativeZoomTranslationSpace", SPACE.relZoom, [-1, 1]) +
+    space2d("ContinuousPanTiltVelocitySpace", SPACE.velPanTilt, [-1, 1], [-1, 1]) +
+    space1d("ContinuousZoomVelocitySpace", SPACE.velZoom, [-1, 1]) +
+    space1d("PanTiltSpeedSpace", SPACE.speedPanTilt, [0, 1]) +
+    space1d("ZoomSpeedSpace", SPACE.speedZoom, [0, 1])
+  );
+}
+
+const vector = (p: PtzPosition, ptSpace: string, zSpace: string) =>
+  `<tt:PanTilt x="${p.pan}" y="${p.tilt}" space="${ptSpace}"/><tt:Zoom x="${p.zoom}" space="${zSpace}"/>`;
+
+/** The PTZConfiguration element (inner XML) shared by GetProfiles and GetConfigurations. */
+export function ptzConfigurationXml(ptz: PtzModel): string {
+  const l = ptz.limits;
+  return (
+    `<tt:Name>PTZ</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>${TOKENS.ptzNode}</tt:NodeToken>` +
+    // "PantTilt" is the ONVIF schema's own spelling of this element.
+    `<tt:DefaultAbsolutePantTiltPositionSpace>${SPACE.absPanTilt}</tt:DefaultAbsolutePantTiltPositionSpace>` +
+    `<tt:DefaultAbsoluteZoomPositionSpace>${SPACE.absZoom}</tt:DefaultAbsoluteZoomPositionSpace>` +
+    `<tt:DefaultRelativePanTiltTranslationSpace>${SPACE.relPanTilt}</tt:DefaultRelativePanTiltTranslationSpace>` +
+    `<tt:DefaultRelativeZoomTranslationSpace>${SPACE.relZoom}</tt:DefaultRelativeZoomTranslationSpace>` +
+    `<tt:DefaultContinuousPanTiltVelocitySpace>${SPACE.velPanTilt}</tt:DefaultContinuousPanTiltVelocitySpace>` +
+    `<tt:DefaultContinuousZoomVelocitySpace>${SPACE.velZoom}</tt:DefaultContinuousZoomVelocitySpace>` +
+    `<tt:DefaultPTZSpeed><tt:PanTilt x="1" y="1" space="${SPACE.speedPanTilt}"/><tt:Zoom x="1" space="${SPACE.speedZoom}"/></tt:DefaultPTZSpeed>` +
+    `<tt:DefaultPTZTimeout>${formatDuration(ptz.defaultTimeoutMs)}</tt:DefaultPTZTimeout>` +
+    `<tt:PanTiltLimits>${space2d("Range", SPACE.absPanTilt, l.pan, l.tilt)}</tt:PanTiltLimits>` +
+    `<tt:ZoomLimits>${space1d("Range", SPACE.absZoom, l.zoom)}</tt:ZoomLimits>`
+  );
+}
+
+function number(node: XmlNode | undefined, name: string, where: string): number | undefined {
+  const raw = attr(node, name);
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(v)) {
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], `${where}: ${name}='${raw}' is not a number`);
+  }
+  return v;
+}
+
+/** Reads a PTZVector/PTZSpeed element: PanTilt x/y and Zoom x attributes, each optional. */
+function readVector(node: XmlNode | undefined, where: string): Partial<PtzPosition> {
+  const pt = child(node, "PanTilt");
+  const z = child(node, "Zoom");
+  const out: Partial<PtzPosition> = {};
+  const pan = number(pt, "x", `${where}/PanTilt`);
+  const tilt = number(pt, "y", `${where}/PanTilt`);
+  const zoom = number(z, "x", `${where}/Zoom`);
+  if (pan !== undefined) out.pan = pan;
+  if (tilt !== undefined) out.tilt = tilt;
+  if (zoom !== undefined) out.zoom = zoom;
+  return out;
+}
+
+function checkProfile(body: XmlNode): void {
+  const token = requireText(body, "ProfileToken");
+  if (token !== TOKENS.profile) {
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal", "ter:NoProfile"], `no profile '${token}'`);
+  }
+}
+
+/** Runs a mechanism call, turning its refusals into the ONVIF faults a camera sends. */
+function mechanism(action: () => void): void {
+  try {
+    action();
+  } catch (e) {
+    if (!(e instanceof PtzError)) throw e;
+    const receiver = e.subcode === "ter:TooManyPresets";
+    throw new SoapFault(
+      receiver ? "env:Receiver" : "env:Sender",
+      [receiver ? "ter:Action" : "ter:InvalidArgVal", e.subcode],
+      e.message,
+    );
+  }
+}
+
+const presetXml = (p: { token: string; name: string; position: PtzPosition }) =>
+  `<tptz:Preset token="${esc(p.token)}"><tt:Name>${esc(p.name)}</tt:Name><tt:PTZPosition>${vector(p.position, SPACE.absPanTilt, SPACE.absZoom)}</tt:PTZPosition></tptz:Preset>`;
+
+const nodeXml = (cam: CameraIdentity) =>
+  `<tt:Name>PTZ</tt:Name><tt:SupportedPTZSpaces>${spaces(cam.ptz)}</tt:SupportedPTZSpaces>` +
+  `<tt:MaximumNumberOfPresets>${cam.ptz.maxPresets}</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported>`;
+
+function checkNode(body: XmlNode): void {
+  const token = requireText(body, "NodeToken");
+  if (token !== TOKENS.ptzNode)
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal", "ter:NoEntity"], `no PTZ node '${token}'`);
+}
+
+function checkConfig(body: XmlNode, field: string): void {
+  const token = requireText(body, field);
+  if (token !== TOKENS.ptzConfig) {
+    throw new SoapFault(
+      "env:Sender",
+      ["ter:InvalidArgVal", "ter:NoConfig"],
+      `no PTZ configuration '${token}'`,
+    );
+  }
+}
+
+export const ptzOperations: Record<string, Operation> = {
+  GetNodes: (_req, cam) =>
+    `<tptz:PTZNode token="${TOKENS.ptzNode}" FixedHomePosition="false" GeoMove="false">${nodeXml(cam)}</tptz:PTZNode>`,
+
+  GetNode: (req, cam) => {
+    checkNode(req.body);
+    return `<tptz:PTZNode token="${TOKENS.ptzNode}" FixedHomePosition="false" GeoMove="false">${nodeXml(cam)}</tptz:PTZNode>`;
+  },
+
+  GetConfigurations: (_req, cam) =>
+    `<tptz:PTZConfiguration token="${TOKENS.ptzConfig}">${ptzConfigurationXml(cam.ptz)}</tptz:PTZConfiguration>`,
+
+  GetConfiguration: (req, cam) => {
+    checkConfig(req.body, "PTZConfigurationToken");
+    return `<tptz:PTZConfiguration token="${TOKENS.ptzConfig}">${ptzConfigurationXml(cam.ptz)}</tptz:PTZConfiguration>`;
+  },
+
+  GetConfigurationOptions: (req, cam) => {
+    checkConfig(req.body, "ConfigurationToken");
+    return (
+      `<tptz:PTZConfigurationOptions><tt:Spaces>${spaces(cam.ptz)}</tt:Spaces>` +
+      `<tt:PTZTimeout><tt:Min>PT1S</tt:Min><tt:Max>${formatDuration(cam.ptz.maxTimeoutMs)}</tt:Max></tt:PTZTimeout></tptz:PTZConfigurationOptions>`
+    );
+  },
+
+  GetStatus: (req, cam) => {
+    checkProfile(req.body);
+    const s = cam.ptz.status();
+    return (
+      `<tptz:PTZStatus><tt:Position>${vector(s.position, SPACE.absPanTilt, SPACE.absZoom)}</tt:Position>` +
+      `<tt:MoveStatus><tt:PanTilt>${s.moveStatus.panTilt}</tt:PanTilt><tt:Zoom>${s.moveStatus.zoom}</tt:Zoom></tt:MoveStatus>` +
+      `<tt:UtcTime>${new Date(cam.clock()).toISOString()}</tt:UtcTime></tptz:PTZStatus>`
+    );
+  },
+
+  ContinuousMove: (req, cam) => {
+    checkProfile(req.body);
+    const velocity = readVector(child(req.body, "Velocity"), "Velocity");
+    const timeout = text(req.body, "Timeout");
+    mechanism(() => cam.ptz.continuousMove(velocity, timeout ? parseDuration(timeout) : undefined));
+    return "";
+  },
+
+  AbsoluteMove: (req, cam) => {
+    checkProfile(req.body);
+    const position = child(req.body, "Position");
+    if (!position) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Position");
+    const target = readVector(position, "Position");
+    const speed = readVector(child(req.body, "Speed"), "Speed");
+    mechanism(() => cam.ptz.absoluteMove(target, speed));
+    return "";
+  },
+
+  RelativeMove: (req, cam) => {
+    checkProfile(req.body);
+    const translation = child(req.body, "Translation");
+    if (!translation) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Translation");
+    const by = readVector(translation, "Translation");
+    const speed = readVector(child(req.body, "Speed"), "Speed");
+    mechanism(() => cam.ptz.relativeMove(by, speed));
+    return "";
+  },
+
+  Stop: (req, cam) => {
+    checkProfile(req.body);
+    const flag = (name: string) => (text(req.body, name) ?? "true").trim() !== "false";
+    cam.ptz.stop(flag("PanTilt"), flag("Zoom"));
+    return "";
+  },
+
+  GetPresets: (req, cam) => {
+    checkProfile(req.body);
+    return cam.ptz.presets().map(presetXml).join("");
+  },
+
+  SetPreset: (req, cam) => {
+    checkProfile(req.body);
+    let token = "";
+    mechanism(() => {
+      token = cam.ptz.setPreset(
+        text(req.body, "PresetName") || undefined,
+        text(req.body, "PresetToken") || undefined,
+      );
+    });
+    return `<tptz:PresetToken>${esc(token)}</tptz:PresetToken>`;
+  },
+
+  GotoPreset: (req, cam) => {
+    checkProfile(req.body);
+    const token = requireText(req.body, "PresetToken");
+    const speed = readVector(child(req.body, "Speed"), "Speed");
+    mechanism(() => cam.ptz.gotoPreset(token, speed));
+    return "";
+  },
+
+  RemovePreset: (req, cam) => {
+    checkProfile(req.body);
+    const token = requireText(req.body, "PresetToken");
+    mechanism(() => cam.ptz.removePreset(token));
+    return "";
+  },
+
+  GotoHomePosition: (req, cam) => {
+    checkProfile(req.body);
+    cam.ptz.gotoHome(readVector(child(req.body, "Speed"), "Speed"));
+    return "";
+  },
+
+  SetHomePosition: (req, cam) => {
+    checkProfile(req.body);
+    cam.ptz.setHome();
+    return "";
+  },
+};

@@ -1,0 +1,140 @@
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+
+/**
+ * SOAP 1.2 envelopes for the simulated camera: parsing requests (namespace prefixes dropped, since
+ * clients pick their own) and writing responses and faults with the ONVIF namespaces.
+ */
+
+export const NS = {
+  env: "http://www.w3.org/2003/05/soap-envelope",
+  tds: "http://www.onvif.org/ver10/device/wsdl",
+  trt: "http://www.onvif.org/ver10/media/wsdl",
+  tptz: "http://www.onvif.org/ver20/ptz/wsdl",
+  tt: "http://www.onvif.org/ver10/schema",
+  ter: "http://www.onvif.org/ver10/error",
+  wsse: "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
+  wsu: "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
+} as const;
+
+/** A parsed XML element: child elements by local name, attributes under "@_name", text under "#text". */
+export type XmlNode = { [key: string]: XmlNode | XmlNode[] | string | undefined };
+
+export interface SoapRequest {
+  /** Local name of the Body's first element, e.g. "GetProfiles". */
+  action: string;
+  body: XmlNode;
+  header: XmlNode | undefined;
+}
+
+/**
+ * A SOAP fault to answer with. `code` is env:Sender or env:Receiver; `subcodes` the ONVIF ter: chain.
+ * ONVIF core spec §5.11: Sender faults go out as HTTP 400, Receiver faults as HTTP 500.
+ */
+export class SoapFault extends Error {
+  constructor(
+    readonly code: "env:Sender" | "env:Receiver",
+    readonly subcodes: string[],
+    readonly reason: string,
+    readonly httpStatus: number = code === "env:Sender" ? 400 : 500,
+  ) {
+    super(reason);
+    this.name = "SoapFault";
+  }
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  processEntities: true,
+});
+
+export function parseRequest(xml: string): SoapRequest {
+  if (xml.trim() === "" || XMLValidator.validate(xml) !== true) {
+    throw new SoapFault("env:Sender", ["ter:WellFormed"], "request is not well-formed XML");
+  }
+  const doc = parser.parse(xml) as XmlNode;
+  const envelope = child(doc, "Envelope");
+  const body = envelope && child(envelope, "Body");
+  if (!body) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "no SOAP 1.2 Envelope/Body");
+  const action = Object.keys(body).find((k) => !k.startsWith("@_") && k !== "#text");
+  if (!action) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "empty SOAP Body");
+  const payload = body[action];
+  return {
+    action,
+    body: typeof payload === "object" && !Array.isArray(payload) ? payload : {},
+    header: child(envelope, "Header"),
+  };
+}
+
+export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
+  const v = node?.[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  if (first === undefined) return undefined;
+  return typeof first === "string" ? { "#text": first } : first;
+}
+
+export function text(node: XmlNode | undefined, name: string): string | undefined {
+  const v = node?.[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first === "string") return first;
+  const t = first?.["#text"];
+  return typeof t === "string" ? t : first === undefined ? undefined : "";
+}
+
+export function attr(node: XmlNode | undefined, name: string): string | undefined {
+  const v = node?.[`@_${name}`];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** A required element's text, or the ONVIF fault a camera gives for a missing argument. */
+export function requireText(node: XmlNode, name: string): string {
+  const v = text(node, name);
+  if (v === undefined || v === "")
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], `missing ${name}`);
+  return v;
+}
+
+export function esc(s: string | number | boolean): string {
+  return String(s).replace(
+    /[<>&"']/g,
+    (c) => `&${{ "<": "lt", ">": "gt", "&": "amp", '"': "quot", "'": "apos" }[c]};`,
+  );
+}
+
+const DECLS = Object.entries(NS)
+  .map(([p, uri]) => `xmlns:${p}="${uri}"`)
+  .join(" ");
+
+export function envelope(bodyXml: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope ${DECLS}><env:Header/><env:Body>${bodyXml}</env:Body></env:Envelope>`;
+}
+
+export function faultEnvelope(f: SoapFault): string {
+  const sub = f.subcodes.reduceRight(
+    (inner, code) => `<env:Subcode><env:Value>${esc(code)}</env:Value>${inner}</env:Subcode>`,
+    "",
+  );
+  return envelope(
+    `<env:Fault><env:Code><env:Value>${f.code}</env:Value>${sub}</env:Code><env:Reason><env:Text xml:lang="en">${esc(f.reason)}</env:Text></env:Reason></env:Fault>`,
+  );
+}
+
+/** xs:duration → ms, for the subset cameras see (PT5S, PT0.5S, PT1M30S, P0DT0H0M10S). */
+export function parseDuration(s: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(s.trim());
+  if (!m || s.trim() === "P" || s.trim().endsWith("T")) {
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], `not an xs:duration: '${s}'`);
+  }
+  const [, d, h, min, sec] = m;
+  return Math.round(
+    ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(sec ?? 0) * 1000,
+  );
+}
+
+export function formatDuration(ms: number): string {
+  return `PT${Number((ms / 1000).toFixed(3))}S`;
+}

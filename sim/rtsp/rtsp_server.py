@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""RTSP servers for the PSCS simulator: one GstRtspServer per camera, all in one GLib main loop.
+
+Each camera's mount re-payloads the H.264 RTP that the simulator's ffmpeg sends to a loopback UDP
+port, with shared media so that every client sees the one encode.
+
+Config (argv[1], JSON): {"address": "127.0.0.1", "cameras": [{"id": "cam1", "rtspPort": 18100,
+"rtpPort": 18200, "path": "/stream"}]}
+Commands (stdin, one JSON object per line):
+  {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
+                                                  also drops the clients already connected.
+Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...},
+{"event": "error", "message": ...}. Exits when stdin closes or on SIGTERM/SIGINT.
+"""
+import json
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+LAUNCH = (
+    '( udpsrc port={rtp} caps="application/x-rtp,media=video,clock-rate=90000,'
+    'encoding-name=H264,payload=96" ! rtph264depay ! h264parse ! '
+    "rtph264pay name=pay0 pt=96 config-interval=1 )"
+)
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class CameraServer:
+    """One camera's RTSP endpoint. Refusing closes the listening socket (clients get 'connection
+    refused', as from a camera that is down), not merely an unanswered accept queue."""
+
+    def __init__(self, address, cam):
+        self.address = address
+        self.port = int(cam["rtspPort"])
+        self.factory = GstRtspServer.RTSPMediaFactory()
+        self.factory.set_launch(LAUNCH.format(rtp=int(cam["rtpPort"])))
+        self.factory.set_shared(True)
+        self.path = cam.get("path", "/stream")
+        self.server = None
+        self.source_id = None
+
+    def accept(self):
+        if self.server is not None:
+            return
+        server = GstRtspServer.RTSPServer()
+        server.set_address(self.address)
+        server.set_service(str(self.port))
+        server.get_mount_points().add_factory(self.path, self.factory)
+        source = server.create_source(None)
+        self.source_id = source.attach(None)
+        self.server = server
+
+    def refuse(self):
+        if self.server is None:
+            return
+        self.server.client_filter(lambda _server, client, _data=None: GstRtspServer.RTSPFilterResult.REMOVE)
+        GLib.source_remove(self.source_id)
+        self.server = None
+        self.source_id = None
+
+
+def main():
+    Gst.init(None)
+    config = json.loads(sys.argv[1])
+    address = config.get("address", "127.0.0.1")
+    cameras = {}
+    for cam in config["cameras"]:
+        server = CameraServer(address, cam)
+        try:
+            server.accept()
+        except GLib.Error as e:
+            emit({"event": "error", "message": f"cannot listen on {address}:{server.port}: {e.message}"})
+            sys.exit(1)
+        cameras[server.port] = server
+    loop = GLib.MainLoop()
+
+    def on_command(channel, condition):
+        if condition & (GLib.IO_HUP | GLib.IO_ERR):
+            loop.quit()
+            return False
+        line = channel.readline()
+        if line == "":
+            loop.quit()
+            return False
+        try:
+            msg = json.loads(line)
+            cam = cameras[int(msg["port"])]
+            if msg["cmd"] != "refuse":
+                raise ValueError(f"unknown cmd {msg['cmd']!r}")
+            cam.refuse() if msg["on"] else cam.accept()
+            emit({"event": "ok", "port": cam.port, "accepting": cam.server is not None})
+        except (ValueError, KeyError, TypeError, GLib.Error) as e:
+            emit({"event": "error", "message": f"bad command {line.strip()!r}: {e}"})
+        return True
+
+    stdin = GLib.IOChannel.unix_new(sys.stdin.fileno())
+    GLib.io_add_watch(stdin, GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_command)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, loop.quit)
+    emit({"event": "ready", "ports": sorted(cameras)})
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()

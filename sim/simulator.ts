@@ -1,0 +1,101 @@
+import type { Logger } from "../src/log/logger.js";
+import { SimCamera } from "./camera.js";
+import { ControlServer } from "./control.js";
+import type { AuthMode } from "./onvif/server.js";
+import { RtspServer } from "./rtsp/server.js";
+
+/**
+ * N simulated cameras on one host, with one RTSP server process and one fault-control endpoint.
+ * Port plan from one base B, camera i (0-based): ONVIF B+i, RTSP B+100+i, RTP (UDP, loopback) B+200+i;
+ * control B+99. Invariant: stop() leaves no child process behind (encoders, RTSP server).
+ */
+
+export interface SimulatorOptions {
+  cameras: number;
+  host: string;
+  basePort: number;
+  width: number;
+  height: number;
+  fps: number;
+  user: string;
+  password: string;
+  authMode: AuthMode;
+  stateDir: string;
+  log: Logger;
+}
+
+export interface Simulator {
+  controlUrl: string;
+  cameras: SimCamera[];
+  rtsp: RtspServer;
+  describe(): ReturnType<SimCamera["describe"]>[];
+  stop(): Promise<void>;
+}
+
+/** Camera names the demo shows: the street each simulated camera looks at. */
+const STREETS = [
+  "Main St & Broadway",
+  "City Hall Plaza",
+  "Chelsea Parade",
+  "Franklin Square",
+  "Water St Garage",
+  "Howard T Brown Park",
+  "Union Square",
+  "Thames River Pier",
+];
+
+export const portsFor = (base: number, i: number) => ({
+  onvif: base + i,
+  rtsp: base + 100 + i,
+  rtp: base + 200 + i,
+});
+
+export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
+  if (o.cameras < 1 || o.cameras > 64) throw new RangeError(`cameras: expected 1-64, got ${o.cameras}`);
+  const specs = Array.from({ length: o.cameras }, (_, i) => ({
+    id: `cam${i + 1}`,
+    name: STREETS[i % STREETS.length] + (i >= STREETS.length ? ` ${Math.floor(i / STREETS.length) + 1}` : ""),
+    ...portsFor(o.basePort, i),
+  }));
+  const rtsp = new RtspServer(
+    o.host,
+    specs.map((s) => ({ id: s.id, rtspPort: s.rtsp, rtpPort: s.rtp, path: "/stream" })),
+    o.log.child({ component: "rtsp" }),
+  );
+  await rtsp.start();
+  const cameras = specs.map(
+    (s) =>
+      new SimCamera({
+        id: s.id,
+        name: s.name,
+        host: o.host,
+        onvifPort: s.onvif,
+        rtspPort: s.rtsp,
+        rtpPort: s.rtp,
+        width: o.width,
+        height: o.height,
+        fps: o.fps,
+        user: o.user,
+        password: o.password,
+        authMode: o.authMode,
+        stateDir: o.stateDir,
+        rtsp,
+        log: o.log,
+      }),
+  );
+  const control = new ControlServer(cameras, o.log.child({ component: "control" }));
+  const stopAll = async () => {
+    await control.close();
+    await Promise.all(cameras.map((c) => c.stop()));
+    await rtsp.stop();
+  };
+  try {
+    for (const c of cameras) await c.start();
+    const controlUrl = await control.listen(o.basePort + 99, o.host);
+    o.log.info({ cameras: cameras.length, controlUrl }, "simulator ready");
+    return { controlUrl, cameras, rtsp, describe: () => cameras.map((c) => c.describe()), stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

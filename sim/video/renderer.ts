@@ -1,0 +1,94 @@
+import { drawText, GLYPH_H, textWidth } from "./font.js";
+import { generatePanorama, LANE_Y, PANORAMA_H, PANORAMA_W, ROAD_TOP } from "./panorama.js";
+import { type Frame, fillRect, newFrame, rgb } from "./pixels.js";
+import { drawTimecode } from "./timecode.js";
+
+/** Pan and tilt in [-1, 1], zoom in [0, 1]: ONVIF's generic spaces, as the PTZ model reports them. */
+export interface Viewport {
+  pan: number;
+  tilt: number;
+  zoom: number;
+}
+
+export interface RendererOptions {
+  name: string;
+  width: number;
+  height: number;
+  /** The camera's clock for the burned-in time (may be skewed on purpose). */
+  clock: () => number;
+  viewport: () => Viewport;
+}
+
+/** At zoom 0 the view spans a third of the panorama; at zoom 1 a tenth of that. */
+const WIDEST = PANORAMA_W / 3;
+const MAX_ZOOM = 10;
+
+/**
+ * Renders the camera's view: the viewport into its panorama chosen by pan/tilt/zoom, a passing car,
+ * the name and camera time burned in, and the time code strip.
+ */
+export class Renderer {
+  private readonly pano: Frame;
+  private readonly frame: Frame;
+  private readonly xmap: Uint32Array;
+  private readonly label: string;
+
+  constructor(private readonly opts: RendererOptions) {
+    this.pano = generatePanorama(opts.name, opts.name);
+    this.frame = newFrame(opts.width, opts.height);
+    this.xmap = new Uint32Array(opts.width);
+    this.label = opts.name.toUpperCase();
+  }
+
+  /** Renders at `now` (true wall clock, epoch ms) and returns the frame; the buffer is reused. */
+  render(now: number = Date.now()): Frame {
+    const { width, height } = this.frame;
+    const v = this.opts.viewport();
+    const viewW = WIDEST / (1 + (MAX_ZOOM - 1) * clamp(v.zoom, 0, 1));
+    const viewH = Math.min(PANORAMA_H, (viewW * height) / width);
+    const cx = viewW / 2 + ((clamp(v.pan, -1, 1) + 1) / 2) * (PANORAMA_W - viewW);
+    // Tilt up (positive) looks at the sky: smaller panorama y.
+    const cy = viewH / 2 + ((1 - clamp(v.tilt, -1, 1)) / 2) * (PANORAMA_H - viewH);
+    const x0 = cx - viewW / 2;
+    const y0 = cy - viewH / 2;
+    const sx = viewW / width;
+    const sy = viewH / height;
+
+    // Nearest-neighbour crop+scale through a column index table: one typed-array copy per pixel.
+    const src = this.pano.pixels;
+    const dst = this.frame.pixels;
+    for (let x = 0; x < width; x++) this.xmap[x] = Math.min(PANORAMA_W - 1, Math.floor(x0 + x * sx));
+    const xmap = this.xmap;
+    for (let y = 0, i = 0; y < height; y++) {
+      const row = Math.min(PANORAMA_H - 1, Math.floor(y0 + y * sy)) * PANORAMA_W;
+      for (let x = 0; x < width; x++, i++) dst[i] = src[row + (xmap[x] ?? 0)] ?? 0;
+    }
+
+    // A car crossing the whole street every 12 s: motion, so the stream is never a still picture.
+    const carX = ((now % 12_000) / 12_000) * (PANORAMA_W + 400) - 200;
+    const toScreen = (px: number, py: number): [number, number] => [(px - x0) / sx, (py - y0) / sy];
+    const [carSx, carSy] = toScreen(carX, (ROAD_TOP + LANE_Y) / 2 - 30);
+    fillRect(this.frame, carSx, carSy, 180 / sx, 60 / sy, rgb(200, 30, 30));
+    fillRect(this.frame, carSx + 40 / sx, carSy - 30 / sy, 100 / sx, 32 / sy, rgb(160, 20, 20));
+
+    const scale = Math.max(1, Math.round(height / 180));
+    const pad = 2 * scale;
+    const time = formatCameraTime(this.opts.clock());
+    fillRect(this.frame, 0, 0, width, GLYPH_H * scale + 2 * pad, rgb(0, 0, 0));
+    drawText(this.frame, this.label, pad, pad, scale, rgb(255, 255, 255));
+    drawText(this.frame, time, width - pad - textWidth(time, scale), pad, scale, rgb(255, 255, 0));
+    // The strip carries the true send time, not the (possibly skewed) camera clock: it is a
+    // measuring instrument for latency, and a skewed instrument would measure the skew instead.
+    drawTimecode(this.frame, Math.round(now));
+    return this.frame;
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** "2026-11-25 01:10:11.123 UTC" — how the camera's on-screen display shows its clock. */
+export function formatCameraTime(ms: number): string {
+  return `${new Date(ms).toISOString().replace("T", " ").replace("Z", "")} UTC`;
+}
