@@ -121,10 +121,12 @@ describe("simulated camera over ONVIF (WS-Security)", () => {
       nodeToken: "ptz_node_1",
       defaultPTZSpeed: { x: "1", y: "1", zoom: "1" },
     });
-    const options = await call<{ PTZTimeout: { min: string; max: string } }>((cb) =>
-      cam.getConfigurationOptions("ptz_config_1", cb as never),
-    );
-    expect(options.PTZTimeout).toEqual({ min: "PT1S", max: "PT60S" });
+    const options = await call<{
+      ptzTimeout: { min: string[]; max: string[] };
+      spaces: { absolute: object };
+    }>((cb) => cam.getConfigurationOptions("ptz_config_1", cb as never));
+    expect(options.ptzTimeout).toEqual({ min: ["PT1S"], max: ["PT60S"] });
+    expect(options.spaces.absolute).toMatchObject({ x: { min: -1, max: 1 }, y: { min: -1, max: 1 } });
   });
 
   it("moves: absolute, relative, continuous with timeout, stop — GetStatus follows", async () => {
