@@ -14,19 +14,22 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * A base port B such that B..B+span-1 are free for TCP and UDP on 127.0.0.1 right now: the simulator
- * derives every camera's ports from one base. Randomised so parallel suites rarely collide.
+ * A base port B for the simulator such that every port it derives for `cameras` cameras (ONVIF B+i,
+ * control B+99, RTSP B+100+i, RTP B+200+i) is free for TCP and UDP on 127.0.0.1 right now.
+ * Randomised so that suites running in parallel rarely collide.
  */
-export async function freePortRange(span: number): Promise<number> {
+export async function freeSimBase(cameras: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    if (await rangeFree(base, span)) return base;
+    const ports = [base + 99];
+    for (let i = 0; i < cameras; i++) ports.push(base + i, base + 100 + i, base + 200 + i);
+    if (await allFree(ports)) return base;
   }
-  throw new Error(`no free range of ${span} ports found`);
+  throw new Error(`no free simulator port range for ${cameras} cameras`);
 }
 
-async function rangeFree(base: number, span: number): Promise<boolean> {
-  for (let p = base; p < base + span; p++) {
+async function allFree(ports: number[]): Promise<boolean> {
+  for (const p of ports) {
     if (!(await canBind(p))) return false;
   }
   return true;
