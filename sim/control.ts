@@ -185,16 +185,14 @@ export class ControlServer {
         : new HttpProblem(500, "Internal Server Error", e instanceof Error ? e.message : String(e));
     if (p.status >= 500) this.log.error({ err: e }, "control request failed");
     if (res.headersSent) return void res.end();
-    res
-      .writeHead(p.status, { "content-type": "application/problem+json" })
-      .end(
-        JSON.stringify({
-          type: "about:blank",
-          title: p.title,
-          status: p.status,
-          detail: p.detail,
-          ...p.extra,
-        }),
-      );
+    res.writeHead(p.status, { "content-type": "application/problem+json" }).end(
+      JSON.stringify({
+        type: "about:blank",
+        title: p.title,
+        status: p.status,
+        detail: p.detail,
+        ...p.extra,
+      }),
+    );
   }
 }

@@ -28,6 +28,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     (cam) =>
       new CameraConnection(cam, {
         log,
+        heartbeatMs: config.onvif.heartbeatSeconds * 1000,
+        requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
         onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
       }),
   );

@@ -70,6 +70,14 @@ export const configSchema = z
           .default("0 * * * *"),
       })
       .default({ days: 30, purgeSchedule: "0 * * * *" }),
+    onvif: z
+      .strictObject({
+        /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */
+        heartbeatSeconds: z.number().min(1).max(3600).default(30),
+        /** Bound on every ONVIF request. */
+        requestTimeoutSeconds: z.number().min(1).max(120).default(10),
+      })
+      .default({ heartbeatSeconds: 30, requestTimeoutSeconds: 10 }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),

@@ -1,0 +1,135 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Simulator, startSimulator } from "../../sim/simulator.js";
+import { createLogger } from "../../src/log/logger.js";
+import { freePort, freeSimBase } from "../helpers/ports.js";
+import { descendants, startProc } from "../helpers/process.js";
+
+// The built pscsd, as a separate process, against two simulated cameras: the real onvif client end to end.
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
+const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
+const PASSWORD = "Cam-Secret-77!";
+let sim: Simulator;
+const dir = mkdtempSync(join(tmpdir(), "pscsd-cams-"));
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    cameras: 2,
+    host: "127.0.0.1",
+    basePort: await freeSimBase(2),
+    width: 320,
+    height: 180,
+    fps: 10,
+    user: "recorder",
+    password: PASSWORD,
+    authMode: "wsse",
+    stateDir: join(dir, "sim"),
+    log: createLogger({ name: "sim", level: "warn" }),
+  });
+  // Skew one camera's clock so the daemon's clock sampling has something to find.
+  sim.cameras[1]?.setClockSkew(42_000);
+});
+afterAll(() => sim?.stop());
+
+const entries = (lines: string[]) =>
+  lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+
+describe("pscsd with simulated cameras", () => {
+  it("connects to every camera, logs identity and stream URI, samples clocks, follows a camera down and back, stops cleanly", async () => {
+    writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+    const cfg = join(dir, "pscs.yaml");
+    const port = await freePort();
+    writeFileSync(
+      cfg,
+      [
+        `http: { port: ${port} }`,
+        "storage: { recordings: rec, evidence: ev, catalog: catalog.db }",
+        "onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 }",
+        "cameras:",
+        ...sim
+          .describe()
+          .map(
+            (c) =>
+              `  - { id: ${c.id}, name: "${c.name}", onvif: { host: 127.0.0.1, port: ${c.onvif.port}, user: recorder, passwordFile: cam.pw } }`,
+          ),
+      ].join("\n"),
+    );
+    const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    try {
+      for (const id of ["cam1", "cam2"]) {
+        await daemon.waitForLine(
+          (l) => l.includes('"msg":"camera connected"') && l.includes(`"camera":"${id}"`),
+          20_000,
+        );
+      }
+      const connected = entries(daemon.lines).filter((e) => e.msg === "camera connected");
+      const cam1 = connected.find((e) => e.camera === "cam1");
+      expect(cam1?.device).toMatchObject({ manufacturer: "PSCS Sim", model: "SIM-PTZ-1" });
+      expect(cam1?.streamUri).toBe(sim.describe()[0]?.rtsp);
+      const cam2 = connected.find((e) => e.camera === "cam2");
+      // ONVIF time has whole seconds: 42 s of skew reads as 41–43 s.
+      expect(Math.abs((cam2?.clockOffsetMs as number) - 42_000)).toBeLessThan(1_500);
+
+      // The pscs CLI probes the same camera directly.
+      const probe = startProc(process.execPath, [
+        PSCS,
+        "camera",
+        "probe",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(sim.cameras[0]?.onvif.port),
+        "--user",
+        "recorder",
+        "--password-file",
+        join(dir, "cam.pw"),
+        "--json",
+      ]);
+      expect((await probe.exited).code).toBe(0);
+      expect(JSON.parse(probe.lines.join("\n"))).toMatchObject({
+        streamUri: sim.describe()[0]?.rtsp,
+        profile: "profile_main",
+      });
+
+      // Camera 1 drops off the network: the heartbeat notices, then the daemon reconnects.
+      await sim.cameras[0]?.setOnvifOnline(false);
+      await daemon.waitForLine(
+        (l) =>
+          l.includes("camera unreachable") &&
+          l.includes('"camera":"cam1"') &&
+          l.includes('"wasConnected":true'),
+        10_000,
+      );
+      await sim.cameras[0]?.setOnvifOnline(true);
+      await daemon.waitForLine(
+        (l) =>
+          l.includes('"msg":"camera connected"') &&
+          l.includes('"camera":"cam1"') &&
+          daemon.lines.filter((x) => x.includes('"camera connected"') && x.includes('"camera":"cam1"'))
+            .length >= 2,
+        30_000,
+      );
+      expect(descendants(daemon.child.pid as number)).toEqual([]);
+    } finally {
+      const { code, signal } = await daemon.stop("SIGTERM");
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+    }
+    expect(daemon.lines.join("\n")).not.toContain(PASSWORD);
+    const db = new Database(join(dir, "catalog.db"), { readonly: true });
+    const samples = db
+      .prepare("SELECT camera, offset_ms FROM camera_clock_samples ORDER BY sampled_at")
+      .all() as { camera: string; offset_ms: number }[];
+    db.close();
+    expect(new Set(samples.map((s) => s.camera))).toEqual(new Set(["cam1", "cam2"]));
+    expect(Math.abs((samples.find((s) => s.camera === "cam2")?.offset_ms ?? 0) - 42_000)).toBeLessThan(1_500);
+  });
+});
