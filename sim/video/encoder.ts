@@ -20,27 +20,24 @@ export interface EncoderOptions {
   ffmpegPath?: string;
 }
 
-export function encoderArgs(o: Pick<EncoderOptions, "width" | "height" | "fps" | "rtpPort">): string[] {
+/** The H.264-over-RTP half of the encoder command: shared with the benchmark's bare baseline. */
+export function x264RtpArgs(o: { fps: number; rtpPort: number }): string[] {
   return [
-    ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-    ...[
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "rgba",
-      "-s",
-      `${o.width}x${o.height}`,
-      "-framerate",
-      String(o.fps),
-      "-i",
-      "pipe:0",
-    ],
-    // main profile: browsers' WebRTC receivers take constrained baseline/main, not high.
+    // ultrafast stays within Constrained Baseline under this Main ceiling: browsers' WebRTC receivers
+    // take constrained baseline and main, not high.
     ...["-an", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "main"],
     // One-second fixed GOP: recordings and live view can start on any whole second.
     ...["-g", String(o.fps), "-keyint_min", String(o.fps), "-sc_threshold", "0"],
     ...["-b:v", "1000k", "-maxrate", "1200k", "-bufsize", "600k", "-pix_fmt", "yuv420p"],
     ...["-f", "rtp", `rtp://127.0.0.1:${o.rtpPort}?pkt_size=1200`],
+  ];
+}
+
+export function encoderArgs(o: Pick<EncoderOptions, "width" | "height" | "fps" | "rtpPort">): string[] {
+  return [
+    ...["-hide_banner", "-nostdin", "-loglevel", "error"],
+    ...["-f", "rawvideo", "-pix_fmt", "rgba", "-s", `${o.width}x${o.height}`, "-framerate", String(o.fps), "-i", "pipe:0"],
+    ...x264RtpArgs(o),
   ];
 }
 

@@ -44,11 +44,16 @@ export class Renderer {
   render(now: number = Date.now()): Frame {
     const { width, height } = this.frame;
     const v = this.opts.viewport();
-    const viewW = WIDEST / (1 + (MAX_ZOOM - 1) * clamp(v.zoom, 0, 1));
+    // The PTZ model keeps positions within its limits; clamping again here keeps a bad caller from
+    // reading outside the panorama.
+    const zoom = Math.min(1, Math.max(0, v.zoom));
+    const pan = Math.min(1, Math.max(-1, v.pan));
+    const tilt = Math.min(1, Math.max(-1, v.tilt));
+    const viewW = WIDEST / (1 + (MAX_ZOOM - 1) * zoom);
     const viewH = Math.min(PANORAMA_H, (viewW * height) / width);
-    const cx = viewW / 2 + ((clamp(v.pan, -1, 1) + 1) / 2) * (PANORAMA_W - viewW);
+    const cx = viewW / 2 + ((pan + 1) / 2) * (PANORAMA_W - viewW);
     // Tilt up (positive) looks at the sky: smaller panorama y.
-    const cy = viewH / 2 + ((1 - clamp(v.tilt, -1, 1)) / 2) * (PANORAMA_H - viewH);
+    const cy = viewH / 2 + ((1 - tilt) / 2) * (PANORAMA_H - viewH);
     const x0 = cx - viewW / 2;
     const y0 = cy - viewH / 2;
     const sx = viewW / width;
@@ -82,10 +87,6 @@ export class Renderer {
     drawTimecode(this.frame, Math.round(now));
     return this.frame;
   }
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
 }
 
 /** "2026-11-25 01:10:11.123 UTC" — how the camera's on-screen display shows its clock. */
