@@ -1,7 +1,5 @@
-import type { Logger } from "../src/log/logger.js";
-import { SimCamera } from "./camera.js";
+import { SimCamera, type SimCameraOptions } from "./camera.js";
 import { ControlServer } from "./control.js";
-import type { AuthMode } from "./onvif/server.js";
 import { RtspServer } from "./rtsp/server.js";
 
 /**
@@ -10,18 +8,13 @@ import { RtspServer } from "./rtsp/server.js";
  * control B+99. Invariant: stop() leaves no child process behind (encoders, RTSP server).
  */
 
-export interface SimulatorOptions {
+export interface SimulatorOptions
+  extends Pick<
+    SimCameraOptions,
+    "host" | "width" | "height" | "fps" | "user" | "password" | "authMode" | "stateDir" | "log"
+  > {
   cameras: number;
-  host: string;
   basePort: number;
-  width: number;
-  height: number;
-  fps: number;
-  user: string;
-  password: string;
-  authMode: AuthMode;
-  stateDir: string;
-  log: Logger;
 }
 
 export interface Simulator {

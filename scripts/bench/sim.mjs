@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { x264RtpArgs } from "../../dist/sim/video/encoder.js";
-import { comm, descendants, measure } from "./procstat.mjs";
+import { descendants, procName } from "../../dist/src/proc/tree.js";
+import { measure } from "./procstat.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -89,8 +90,8 @@ async function runSim(n, base) {
   const r = await measure(
     {
       node: () => [sim.pid],
-      encoders: () => tree().filter((p) => comm(p) === "ffmpeg"),
-      rtspServer: () => tree().filter((p) => comm(p).startsWith("python")),
+      encoders: () => tree().filter((p) => procName(p) === "ffmpeg"),
+      rtspServer: () => tree().filter((p) => procName(p)?.startsWith("python")),
       total: () => [sim.pid, ...tree()],
     },
     seconds,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort, freeSimBase } from "../helpers/ports.js";
-import { descendants, startProc } from "../helpers/process.js";
+import { descendants, isAlive, startProc } from "../helpers/process.js";
 
 // `npm run demo` is bootstrap + this script; the bootstrap part is what `npm test` just ran.
 const DEMO = join(import.meta.dirname, "../../scripts/demo.mjs");
@@ -42,15 +42,7 @@ describe("npm run demo", () => {
     const { code } = await demo.exited;
     expect(code).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
-    const alive = children.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(children.filter(isAlive)).toEqual([]);
     expect(out).not.toContain("Demo-Cam-2026!");
   });
 });

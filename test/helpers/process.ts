@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+
+export { descendants, isAlive } from "../../src/proc/tree.js";
 
 /** A child process whose output lines are kept, so a test can wait for one and show them all on failure. */
 export interface Proc {
@@ -75,29 +76,4 @@ export function startProc(
       return r;
     },
   };
-}
-
-/** PIDs of every live process whose parent chain leads to `pid` (read from /proc). */
-export function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parents.set(Number(name), ppid);
-    } catch {
-      // the process exited between readdir and read: not a descendant any more
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, parent] of parents) {
-      if (parent !== p) continue;
-      out.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return out;
 }

@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * Process inspection from Linux /proc: who a process's descendants are and what they cost. Used to
+ * prove "no orphan child processes" in tests and to measure CPU and memory in benchmarks.
+ */
+
+const TICKS_PER_SECOND = 100; // USER_HZ, fixed at 100 on Linux
+
+export interface ProcSample {
+  /** utime + stime, seconds. */
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces and parentheses: fields start after the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH")
+      return null;
+    throw e;
+  }
+}
+
+/** CPU time and RSS of one process, or null once it has exited. */
+export function procSample(pid: number): ProcSample | null {
+  const f = statFields(pid);
+  if (!f) return null;
+  let rssKb = 0;
+  try {
+    rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return null; // exited between the two reads
+  }
+  return { cpuSeconds: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+}
+
+/** The executable name of a process ("ffmpeg", "python3"), or null once it has exited. */
+export function procName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+/** PIDs of every live process whose parent chain leads to `pid`. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = Number(statFields(Number(name))?.[1]);
+    if (!Number.isFinite(ppid)) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+export function isAlive(pid: number): boolean {
+  return statFields(pid) !== null;
+}
