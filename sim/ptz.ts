@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { z } from "zod";
 
 /**
  * The simulated pan/tilt/zoom mechanism, in ONVIF's generic spaces: pan and tilt in [-1, 1], zoom in
@@ -35,14 +36,39 @@ export interface PtzStatus {
   utcTime: number;
 }
 
+/** The ONVIF PTZ fault subcodes (PTZ service spec) a mechanism refusal maps to. */
+export type PtzFaultSubcode =
+  | "ter:InvalidPosition"
+  | "ter:InvalidTranslation"
+  | "ter:InvalidVelocity"
+  | "ter:InvalidSpeed"
+  | "ter:TimeoutNotSupported"
+  | "ter:NoToken"
+  | "ter:PresetExist"
+  | "ter:InvalidPresetName"
+  | "ter:TooManyPresets";
+
 /** A PTZ request the mechanism cannot honour; `subcode` is the ONVIF fault subcode to answer with. */
 export class PtzError extends Error {
   constructor(
-    readonly subcode: string,
+    readonly subcode: PtzFaultSubcode,
     message: string,
   ) {
     super(message);
     this.name = "PtzError";
+  }
+}
+
+/** The presets-and-home file exists but cannot be read as one: refuse to start rather than forget presets. */
+export class PtzStateFileError extends Error {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`PTZ state file ${file} is unreadable: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = "PtzStateFileError";
   }
 }
 
@@ -57,33 +83,58 @@ type Motion =
 
 export interface PtzModelOptions {
   limits?: PtzLimits;
-  /** Units per second at speed 1: the full pan range (2 units) in 4 s, the zoom range in 2 s. */
+  /** Units per second at speed 1. Default: the full pan or tilt range (2 units) in 4 s, zoom in 2 s. */
   maxSpeed?: PtzPosition;
   maxPresets?: number;
   /** ContinuousMove without a Timeout stops after this long. */
   defaultTimeoutMs?: number;
+  /** The Timeouts a ContinuousMove may ask for; others are refused (ter:TimeoutNotSupported). */
+  minTimeoutMs?: number;
   maxTimeoutMs?: number;
   /** Where presets and home persist; none → memory only. */
   stateFile?: string;
   now?: () => number;
 }
 
-interface PersistedState {
-  presets: Preset[];
-  home: PtzPosition;
-  nextToken: number;
-}
+const positionSchema = z.object({ pan: z.number(), tilt: z.number(), zoom: z.number() });
+const stateSchema = z.object({
+  presets: z.array(z.object({ token: z.string(), name: z.string(), position: positionSchema })),
+  home: positionSchema,
+  nextToken: z.number().int().positive(),
+});
+type PersistedState = z.infer<typeof stateSchema>;
 
-export const DEFAULT_LIMITS: PtzLimits = { pan: [-1, 1], tilt: [-1, 1], zoom: [0, 1] };
+const DEFAULT_LIMITS: PtzLimits = { pan: [-1, 1], tilt: [-1, 1], zoom: [0, 1] };
+/** The generic translation space is [-1, 1] per axis, in the units of the position space. */
+export const TRANSLATION_RANGE: [number, number] = [-1, 1];
+/** The generic velocity space: a signed fraction of the axis' maximum speed. */
+export const VELOCITY_RANGE: [number, number] = [-1, 1];
+/** The generic speed space: a fraction of the axis' maximum speed. */
+export const SPEED_RANGE: [number, number] = [0, 1];
+
+const MAX_PRESET_NAME = 64;
 
 function clamp(v: number, [lo, hi]: [number, number]): number {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Refuses a given value that is not a finite number inside [lo, hi]; undefined means "not given". */
+function checkRange(
+  v: number | undefined,
+  [lo, hi]: [number, number],
+  subcode: PtzFaultSubcode,
+  what: string,
+) {
+  if (v !== undefined && !(Number.isFinite(v) && v >= lo && v <= hi)) {
+    throw new PtzError(subcode, `${what} ${v} outside [${lo}, ${hi}]`);
+  }
 }
 
 export class PtzModel {
   readonly limits: PtzLimits;
   readonly maxPresets: number;
   readonly defaultTimeoutMs: number;
+  readonly minTimeoutMs: number;
   readonly maxTimeoutMs: number;
   private readonly maxSpeed: PtzPosition;
   private readonly now: () => number;
@@ -95,6 +146,7 @@ export class PtzModel {
     this.maxSpeed = opts.maxSpeed ?? { pan: 0.5, tilt: 0.5, zoom: 0.5 };
     this.maxPresets = opts.maxPresets ?? 100;
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 10_000;
+    this.minTimeoutMs = opts.minTimeoutMs ?? 100;
     this.maxTimeoutMs = opts.maxTimeoutMs ?? 60_000;
     this.now = opts.now ?? Date.now;
     this.state = this.load();
@@ -127,14 +179,19 @@ export class PtzModel {
 
   /** Velocities in [-1, 1] per axis (undefined: that axis is left alone); stops at timeout or limits. */
   continuousMove(velocity: Partial<PtzPosition>, timeoutMs?: number): void {
-    const timeout = Math.min(this.maxTimeoutMs, Math.max(0, timeoutMs ?? this.defaultTimeoutMs));
+    const timeout = timeoutMs ?? this.defaultTimeoutMs;
+    if (!(timeout >= this.minTimeoutMs && timeout <= this.maxTimeoutMs)) {
+      throw new PtzError(
+        "ter:TimeoutNotSupported",
+        `timeout ${timeout} ms outside [${this.minTimeoutMs}, ${this.maxTimeoutMs}] ms`,
+      );
+    }
+    for (const axis of AXES)
+      checkRange(velocity[axis], VELOCITY_RANGE, "ter:InvalidVelocity", `${axis} velocity`);
     const t = this.now();
     for (const axis of AXES) {
       const v = velocity[axis];
       if (v === undefined) continue;
-      if (!Number.isFinite(v) || v < -1 || v > 1) {
-        throw new PtzError("ter:InvalidVelocity", `${axis} velocity ${v} outside [-1, 1]`);
-      }
       this.motion[axis] = {
         kind: "velocity",
         from: this.axisAt(axis, t),
@@ -147,26 +204,20 @@ export class PtzModel {
 
   /** Moves to an absolute position; a coordinate outside the limits is refused, not clamped. */
   absoluteMove(target: Partial<PtzPosition>, speed?: Partial<PtzPosition>): void {
-    for (const axis of AXES) {
-      const v = target[axis];
-      if (v === undefined) continue;
-      if (!Number.isFinite(v) || v < this.limits[axis][0] || v > this.limits[axis][1]) {
-        throw new PtzError("ter:InvalidPosition", `${axis} ${v} outside [${this.limits[axis].join(", ")}]`);
-      }
-    }
+    for (const axis of AXES) checkRange(target[axis], this.limits[axis], "ter:InvalidPosition", axis);
     this.moveTo(target, speed);
   }
 
   /** Moves by a translation; the result is clamped to the limits, as a mechanism stops at its end stop. */
   relativeMove(translation: Partial<PtzPosition>, speed?: Partial<PtzPosition>): void {
+    for (const axis of AXES) {
+      checkRange(translation[axis], TRANSLATION_RANGE, "ter:InvalidTranslation", `${axis} translation`);
+    }
     const here = this.position();
     const target: Partial<PtzPosition> = {};
     for (const axis of AXES) {
       const d = translation[axis];
-      if (d === undefined) continue;
-      if (!Number.isFinite(d))
-        throw new PtzError("ter:InvalidTranslation", `${axis} translation ${d} is not a number`);
-      target[axis] = clamp(here[axis] + d, this.limits[axis]);
+      if (d !== undefined) target[axis] = clamp(here[axis] + d, this.limits[axis]);
     }
     this.moveTo(target, speed);
   }
@@ -189,6 +240,9 @@ export class PtzModel {
 
   /** Stores the current position; a known token overwrites that preset. Returns the token. */
   setPreset(name: string | undefined, token?: string): string {
+    if (name !== undefined && (name.trim() === "" || name.length > MAX_PRESET_NAME)) {
+      throw new PtzError("ter:InvalidPresetName", `preset name must be 1 to ${MAX_PRESET_NAME} characters`);
+    }
     const presets = this.state.presets;
     const existing = token === undefined ? undefined : presets.find((p) => p.token === token);
     if (token !== undefined && !existing)
@@ -228,10 +282,6 @@ export class PtzModel {
     this.save();
   }
 
-  home(): PtzPosition {
-    return { ...this.state.home };
-  }
-
   setHome(): void {
     this.state.home = this.position();
     this.save();
@@ -242,13 +292,14 @@ export class PtzModel {
   }
 
   private moveTo(target: Partial<PtzPosition>, speed?: Partial<PtzPosition>): void {
+    for (const axis of AXES) checkRange(speed?.[axis], SPEED_RANGE, "ter:InvalidSpeed", `${axis} speed`);
     const t = this.now();
     for (const axis of AXES) {
       const to = target[axis];
       if (to === undefined) continue;
-      // Speed 0 or absent means "the default": full speed. A negative speed is meaningless.
+      // Speed absent or 0 means the default, full speed: a move that never arrives helps nobody.
       const s = speed?.[axis];
-      const factor = s === undefined || s <= 0 ? 1 : Math.min(1, s);
+      const factor = s === undefined || s === 0 ? 1 : s;
       this.motion[axis] = {
         kind: "target",
         from: this.axisAt(axis, t),
@@ -292,17 +343,21 @@ export class PtzModel {
   }
 
   private load(): PersistedState {
+    const file = this.opts.stateFile;
     const fresh: PersistedState = { presets: [], home: { pan: 0, tilt: 0, zoom: 0 }, nextToken: 1 };
-    if (!this.opts.stateFile) return fresh;
+    if (!file) return fresh;
     let text: string;
     try {
-      text = readFileSync(this.opts.stateFile, "utf8");
+      text = readFileSync(file, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return fresh;
-      throw e;
+      throw new PtzStateFileError(file, e);
     }
-    const parsed = JSON.parse(text) as PersistedState;
-    return { ...fresh, ...parsed };
+    try {
+      return stateSchema.parse(JSON.parse(text));
+    } catch (e) {
+      throw new PtzStateFileError(file, e);
+    }
   }
 
   private save(): void {

@@ -81,14 +81,15 @@ export class HttpDigestVerifier {
   }
 
   /** True when the Authorization header answers one of our live challenges with the right password. */
-  verify(authorization: string | undefined, method: string, now: number = Date.now()): boolean {
+  verify(authorization: string | undefined, method: string, url: string, now: number = Date.now()): boolean {
     if (!authorization?.startsWith("Digest ")) return false;
     const p: Record<string, string> = {};
     for (const m of authorization.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) {
       p[(m[1] ?? "").toLowerCase()] = m[2] ?? m[3] ?? "";
     }
     const expiry = p.nonce === undefined ? undefined : this.nonces.get(p.nonce);
-    if (expiry === undefined || expiry < now || p.realm !== this.realm) return false;
+    // The digest covers the uri it names; that must be this request's, or a captured one could be replayed.
+    if (expiry === undefined || expiry < now || p.realm !== this.realm || p.uri !== url) return false;
     const md5 = (s: string) => createHash("md5").update(s).digest("hex");
     const ha1 = md5(`${this.creds.user}:${this.realm}:${this.creds.password}`);
     const ha2 = md5(`${method}:${p.uri ?? ""}`);

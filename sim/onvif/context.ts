@@ -1,6 +1,9 @@
 import type { PtzModel } from "../ptz.js";
 import type { SoapRequest } from "./soap.js";
 
+/** The ONVIF services the simulated camera offers. */
+export type Service = "device" | "media" | "ptz";
+
 /** What every ONVIF service handler may know about the camera it answers for. */
 export interface CameraIdentity {
   name: string;
@@ -12,7 +15,7 @@ export interface CameraIdentity {
   /** The camera's own clock (may be skewed on purpose), epoch ms. */
   clock: () => number;
   /** Service and stream addresses as seen by this client: built from the Host header it used. */
-  xaddr: (service: "device" | "media" | "ptz") => string;
+  xaddr: (service: Service) => string;
   rtspUri: () => string;
   snapshotUri: () => string;
 }

@@ -1,5 +1,5 @@
-import type { Operation } from "./context.js";
-import { esc, NS, text } from "./soap.js";
+import type { CameraIdentity, Operation, Service } from "./context.js";
+import { esc, NS, parseBoolean, SoapFault, text, texts } from "./soap.js";
 
 /** ONVIF device management (tds): identity, time, services, capabilities, scopes. */
 
@@ -14,7 +14,8 @@ function dateTime(ms: number): string {
 const version = (major: number, minor: number) =>
   `<tds:Version><tt:Major>${major}</tt:Major><tt:Minor>${minor}</tt:Minor></tds:Version>`;
 
-function serviceCapabilities(service: "device" | "media" | "ptz"): string {
+/** A service's own Capabilities element, as GetServiceCapabilities of that service would return it. */
+function serviceCapabilities(service: Service): string {
   switch (service) {
     case "device":
       return (
@@ -35,6 +36,30 @@ function serviceCapabilities(service: "device" | "media" | "ptz"): string {
   }
 }
 
+/** GetCapabilities' per-category elements (the pre-GetServices way of finding the services). */
+function categoryCapabilities(category: "Device" | "Media" | "PTZ", cam: CameraIdentity): string {
+  switch (category) {
+    case "Device":
+      return (
+        `<tt:Device><tt:XAddr>${esc(cam.xaddr("device"))}</tt:XAddr>` +
+        "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration><tt:IPVersion6>false</tt:IPVersion6><tt:DynDNS>false</tt:DynDNS></tt:Network>" +
+        "<tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>false</tt:DiscoveryBye><tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup><tt:SystemLogging>false</tt:SystemLogging><tt:FirmwareUpgrade>false</tt:FirmwareUpgrade>" +
+        "<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System>" +
+        "<tt:Security><tt:TLS1.1>false</tt:TLS1.1><tt:TLS1.2>false</tt:TLS1.2><tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig><tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken><tt:RELToken>false</tt:RELToken></tt:Security>" +
+        "</tt:Device>"
+      );
+    case "Media":
+      return (
+        `<tt:Media><tt:XAddr>${esc(cam.xaddr("media"))}</tt:XAddr>` +
+        "<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+      );
+    case "PTZ":
+      return `<tt:PTZ><tt:XAddr>${esc(cam.xaddr("ptz"))}</tt:XAddr></tt:PTZ>`;
+  }
+}
+
+const CATEGORIES = ["Device", "Media", "PTZ"] as const;
+
 export const deviceOperations: Record<string, Operation> = {
   GetSystemDateAndTime: (_req, cam) => {
     const now = cam.clock();
@@ -50,26 +75,31 @@ export const deviceOperations: Record<string, Operation> = {
     `<tds:SerialNumber>${esc(cam.serialNumber)}</tds:SerialNumber><tds:HardwareId>sim-ptz</tds:HardwareId>`,
 
   GetServices: (req, cam) => {
-    const include = (text(req.body, "IncludeCapability") ?? "false").trim() === "true";
-    const entry = (ns: string, service: "device" | "media" | "ptz", major: number, minor: number) =>
+    const include = parseBoolean(text(req.body, "IncludeCapability") ?? "false");
+    // Service/Capabilities wraps the service's own Capabilities element (device WSDL, GetServices).
+    const entry = (ns: string, service: Service) =>
       `<tds:Service><tds:Namespace>${ns}</tds:Namespace><tds:XAddr>${esc(cam.xaddr(service))}</tds:XAddr>` +
-      (include ? serviceCapabilities(service) : "") +
-      `${version(major, minor)}</tds:Service>`;
-    return entry(NS.tds, "device", 2, 60) + entry(NS.trt, "media", 2, 60) + entry(NS.tptz, "ptz", 2, 60);
+      (include ? `<tds:Capabilities>${serviceCapabilities(service)}</tds:Capabilities>` : "") +
+      `${version(2, 60)}</tds:Service>`;
+    return entry(NS.tds, "device") + entry(NS.trt, "media") + entry(NS.tptz, "ptz");
   },
 
-  GetCapabilities: (_req, cam) =>
-    "<tds:Capabilities>" +
-    `<tt:Device><tt:XAddr>${esc(cam.xaddr("device"))}</tt:XAddr>` +
-    "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration><tt:IPVersion6>false</tt:IPVersion6><tt:DynDNS>false</tt:DynDNS></tt:Network>" +
-    "<tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>false</tt:DiscoveryBye><tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup><tt:SystemLogging>false</tt:SystemLogging><tt:FirmwareUpgrade>false</tt:FirmwareUpgrade>" +
-    "<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System>" +
-    "<tt:Security><tt:TLS1.1>false</tt:TLS1.1><tt:TLS1.2>false</tt:TLS1.2><tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig><tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken><tt:RELToken>false</tt:RELToken></tt:Security>" +
-    "</tt:Device>" +
-    `<tt:Media><tt:XAddr>${esc(cam.xaddr("media"))}</tt:XAddr>` +
-    "<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>" +
-    `<tt:PTZ><tt:XAddr>${esc(cam.xaddr("ptz"))}</tt:XAddr></tt:PTZ>` +
-    "</tds:Capabilities>",
+  GetCapabilities: (req, cam) => {
+    const asked = texts(req.body, "Category");
+    const wanted = asked.length === 0 || asked.includes("All") ? [...CATEGORIES] : asked;
+    const known = new Set<string>(CATEGORIES);
+    const missing = wanted.find((c) => !known.has(c));
+    if (missing !== undefined) {
+      throw new SoapFault(
+        "env:Receiver",
+        ["ter:ActionNotSupported", "ter:NoSuchService"],
+        `no ${missing} service on this device`,
+      );
+    }
+    return `<tds:Capabilities>${CATEGORIES.filter((c) => wanted.includes(c))
+      .map((c) => categoryCapabilities(c, cam))
+      .join("")}</tds:Capabilities>`;
+  },
 
   GetScopes: (_req, cam) =>
     [

@@ -1,6 +1,6 @@
 import { type CameraIdentity, type Operation, TOKENS } from "./context.js";
 import { ptzConfigurationXml } from "./ptz-service.js";
-import { esc, requireText, SoapFault } from "./soap.js";
+import { child, esc, requireText, SoapFault, text, type XmlNode } from "./soap.js";
 
 /** ONVIF media service (trt, ver10): the one H.264 profile, its video source and its URIs. */
 
@@ -25,6 +25,19 @@ function checkProfile(token: string): void {
     throw new SoapFault("env:Sender", ["ter:InvalidArgVal", "ter:NoProfile"], `no profile '${token}'`);
 }
 
+/** The RTSP server does unicast RTP over UDP, TCP or RTSP-interleaved; not multicast, not HTTP tunnels. */
+function checkStreamSetup(setup: XmlNode | undefined): void {
+  const stream = text(setup, "Stream") ?? "RTP-Unicast";
+  const protocol = text(child(setup, "Transport"), "Protocol") ?? "RTSP";
+  if (stream !== "RTP-Unicast" || !["UDP", "TCP", "RTSP"].includes(protocol)) {
+    throw new SoapFault(
+      "env:Sender",
+      ["ter:InvalidArgVal", "ter:InvalidStreamSetup"],
+      `stream setup ${stream} over ${protocol} is not supported`,
+    );
+  }
+}
+
 const mediaUri = (uri: string) =>
   `<trt:MediaUri><tt:Uri>${esc(uri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>`;
 
@@ -43,6 +56,7 @@ export const mediaOperations: Record<string, Operation> = {
 
   GetStreamUri: (req, cam) => {
     checkProfile(requireText(req.body, "ProfileToken"));
+    checkStreamSetup(child(req.body, "StreamSetup"));
     return mediaUri(cam.rtspUri());
   },
 

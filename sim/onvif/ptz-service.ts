@@ -1,11 +1,18 @@
-import type { PtzModel, PtzPosition } from "../ptz.js";
-import { PtzError } from "../ptz.js";
+import {
+  PtzError,
+  type PtzModel,
+  type PtzPosition,
+  SPEED_RANGE,
+  TRANSLATION_RANGE,
+  VELOCITY_RANGE,
+} from "../ptz.js";
 import { type CameraIdentity, type Operation, TOKENS } from "./context.js";
 import {
   attr,
   child,
   esc,
   formatDuration,
+  parseBoolean,
   parseDuration,
   requireText,
   SoapFault,
@@ -38,12 +45,12 @@ function spaces(ptz: PtzModel): string {
   return (
     space2d("AbsolutePanTiltPositionSpace", SPACE.absPanTilt, l.pan, l.tilt) +
     space1d("AbsoluteZoomPositionSpace", SPACE.absZoom, l.zoom) +
-    space2d("RelativePanTiltTranslationSpace", SPACE.relPanTilt, [-2, 2], [-2, 2]) +
-    space1d("RelativeZoomTranslationSpace", SPACE.relZoom, [-1, 1]) +
-    space2d("ContinuousPanTiltVelocitySpace", SPACE.velPanTilt, [-1, 1], [-1, 1]) +
-    space1d("ContinuousZoomVelocitySpace", SPACE.velZoom, [-1, 1]) +
-    space1d("PanTiltSpeedSpace", SPACE.speedPanTilt, [0, 1]) +
-    space1d("ZoomSpeedSpace", SPACE.speedZoom, [0, 1])
+    space2d("RelativePanTiltTranslationSpace", SPACE.relPanTilt, TRANSLATION_RANGE, TRANSLATION_RANGE) +
+    space1d("RelativeZoomTranslationSpace", SPACE.relZoom, TRANSLATION_RANGE) +
+    space2d("ContinuousPanTiltVelocitySpace", SPACE.velPanTilt, VELOCITY_RANGE, VELOCITY_RANGE) +
+    space1d("ContinuousZoomVelocitySpace", SPACE.velZoom, VELOCITY_RANGE) +
+    space1d("PanTiltSpeedSpace", SPACE.speedPanTilt, SPEED_RANGE) +
+    space1d("ZoomSpeedSpace", SPACE.speedZoom, SPEED_RANGE)
   );
 }
 
@@ -79,10 +86,33 @@ function number(node: XmlNode | undefined, name: string, where: string): number 
   return v;
 }
 
+/** The coordinate spaces a vector may name; only the generic ones exist on this camera. */
+interface VectorSpaces {
+  panTilt: string;
+  zoom: string;
+}
+const POSITION: VectorSpaces = { panTilt: SPACE.absPanTilt, zoom: SPACE.absZoom };
+const TRANSLATION: VectorSpaces = { panTilt: SPACE.relPanTilt, zoom: SPACE.relZoom };
+const VELOCITY: VectorSpaces = { panTilt: SPACE.velPanTilt, zoom: SPACE.velZoom };
+const SPEED: VectorSpaces = { panTilt: SPACE.speedPanTilt, zoom: SPACE.speedZoom };
+
+function checkSpace(node: XmlNode | undefined, expected: string, where: string): void {
+  const space = attr(node, "space");
+  if (space !== undefined && space !== expected) {
+    throw new SoapFault(
+      "env:Sender",
+      ["ter:InvalidArgVal", "ter:SpaceNotSupported"],
+      `${where}: space '${space}' is not supported (use ${expected})`,
+    );
+  }
+}
+
 /** Reads a PTZVector/PTZSpeed element: PanTilt x/y and Zoom x attributes, each optional. */
-function readVector(node: XmlNode | undefined, where: string): Partial<PtzPosition> {
+function readVector(node: XmlNode | undefined, where: string, spaces: VectorSpaces): Partial<PtzPosition> {
   const pt = child(node, "PanTilt");
   const z = child(node, "Zoom");
+  checkSpace(pt, spaces.panTilt, `${where}/PanTilt`);
+  checkSpace(z, spaces.zoom, `${where}/Zoom`);
   const out: Partial<PtzPosition> = {};
   const pan = number(pt, "x", `${where}/PanTilt`);
   const tilt = number(pt, "y", `${where}/PanTilt`);
@@ -160,7 +190,7 @@ export const ptzOperations: Record<string, Operation> = {
     checkConfig(req.body, "ConfigurationToken");
     return (
       `<tptz:PTZConfigurationOptions><tt:Spaces>${spaces(cam.ptz)}</tt:Spaces>` +
-      `<tt:PTZTimeout><tt:Min>PT1S</tt:Min><tt:Max>${formatDuration(cam.ptz.maxTimeoutMs)}</tt:Max></tt:PTZTimeout></tptz:PTZConfigurationOptions>`
+      `<tt:PTZTimeout><tt:Min>${formatDuration(cam.ptz.minTimeoutMs)}</tt:Min><tt:Max>${formatDuration(cam.ptz.maxTimeoutMs)}</tt:Max></tt:PTZTimeout></tptz:PTZConfigurationOptions>`
     );
   },
 
@@ -176,7 +206,7 @@ export const ptzOperations: Record<string, Operation> = {
 
   ContinuousMove: (req, cam) => {
     checkProfile(req.body);
-    const velocity = readVector(child(req.body, "Velocity"), "Velocity");
+    const velocity = readVector(child(req.body, "Velocity"), "Velocity", VELOCITY);
     const timeout = text(req.body, "Timeout");
     mechanism(() => cam.ptz.continuousMove(velocity, timeout ? parseDuration(timeout) : undefined));
     return "";
@@ -186,8 +216,8 @@ export const ptzOperations: Record<string, Operation> = {
     checkProfile(req.body);
     const position = child(req.body, "Position");
     if (!position) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Position");
-    const target = readVector(position, "Position");
-    const speed = readVector(child(req.body, "Speed"), "Speed");
+    const target = readVector(position, "Position", POSITION);
+    const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
     mechanism(() => cam.ptz.absoluteMove(target, speed));
     return "";
   },
@@ -196,15 +226,16 @@ export const ptzOperations: Record<string, Operation> = {
     checkProfile(req.body);
     const translation = child(req.body, "Translation");
     if (!translation) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Translation");
-    const by = readVector(translation, "Translation");
-    const speed = readVector(child(req.body, "Speed"), "Speed");
+    const by = readVector(translation, "Translation", TRANSLATION);
+    const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
     mechanism(() => cam.ptz.relativeMove(by, speed));
     return "";
   },
 
   Stop: (req, cam) => {
     checkProfile(req.body);
-    const flag = (name: string) => (text(req.body, name) ?? "true").trim() !== "false";
+    // An absent flag means "stop that too" (PTZ spec, Stop).
+    const flag = (name: string) => parseBoolean(text(req.body, name) ?? "true");
     cam.ptz.stop(flag("PanTilt"), flag("Zoom"));
     return "";
   },
@@ -229,7 +260,7 @@ export const ptzOperations: Record<string, Operation> = {
   GotoPreset: (req, cam) => {
     checkProfile(req.body);
     const token = requireText(req.body, "PresetToken");
-    const speed = readVector(child(req.body, "Speed"), "Speed");
+    const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
     mechanism(() => cam.ptz.gotoPreset(token, speed));
     return "";
   },
@@ -243,7 +274,8 @@ export const ptzOperations: Record<string, Operation> = {
 
   GotoHomePosition: (req, cam) => {
     checkProfile(req.body);
-    cam.ptz.gotoHome(readVector(child(req.body, "Speed"), "Speed"));
+    const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
+    mechanism(() => cam.ptz.gotoHome(speed));
     return "";
   },
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "../../src/log/logger.js";
@@ -40,18 +41,20 @@ export interface OnvifServerOptions {
   snapshot?: () => Promise<Buffer>;
 }
 
-const SERVICES: Array<[string, "device" | "media" | "ptz", Record<string, Operation>]> = [
-  ["tds", "device", deviceOperations],
-  ["trt", "media", mediaOperations],
-  ["tptz", "ptz", ptzOperations],
-];
-const RESPONSE_PREFIX = new Map<string, { prefix: string; op: Operation }>();
-for (const [prefix, , ops] of SERVICES) {
-  for (const [name, op] of Object.entries(ops)) RESPONSE_PREFIX.set(name, { prefix, op });
+/** Every operation by its name, with the namespace prefix of its service for the response element. */
+const OPERATIONS = new Map<string, { prefix: string; op: Operation }>();
+for (const [prefix, ops] of [
+  ["tds", deviceOperations],
+  ["trt", mediaOperations],
+  ["tptz", ptzOperations],
+] as const) {
+  for (const [name, op] of Object.entries(ops)) OPERATIONS.set(name, { prefix, op });
 }
 /** The ONVIF core spec lets a client learn the time before it can authenticate (clock-skewed digests). */
 const UNAUTHENTICATED = new Set(["GetSystemDateAndTime"]);
 const MAX_BODY = 1024 * 1024;
+/** A client that stalls mid-request is cut off rather than holding a socket forever. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export class OnvifServer {
   private server: http.Server;
@@ -61,9 +64,12 @@ export class OnvifServer {
   private readonly digest: HttpDigestVerifier;
   private boundPort: number;
   private online = false;
+  /** Stable per camera name and distinct between names, as a real serial number is. */
+  private readonly serialNumber: string;
 
   constructor(private readonly opts: OnvifServerOptions) {
     this.skewMs = opts.clockSkewMs ?? 0;
+    this.serialNumber = `SIM-${createHash("sha256").update(opts.name).digest("hex").slice(0, 10).toUpperCase()}`;
     this.boundPort = opts.port;
     const creds = { user: opts.user, password: opts.password };
     this.wsse = new UsernameTokenVerifier(creds, opts.allowedSkewMs ?? 300_000);
@@ -91,6 +97,7 @@ export class OnvifServer {
   }
 
   async start(): Promise<void> {
+    if (this.online) return;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(this.boundPort, this.opts.host, () => {
@@ -120,11 +127,12 @@ export class OnvifServer {
   }
 
   private createServer(): http.Server {
-    const server = http.createServer((req, res) => {
+    const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
-        this.opts.log.error({ err: e }, "ONVIF request failed");
+        this.opts.log.error({ err: e, path: req.url }, "ONVIF request failed");
         if (!res.headersSent)
           this.send(res, 500, faultEnvelope(new SoapFault("env:Receiver", ["ter:Action"], "internal error")));
+        else res.destroy();
       });
     });
     server.on("connection", (s) => {
@@ -151,7 +159,7 @@ export class OnvifServer {
     const o = this.opts;
     return {
       name: o.name,
-      serialNumber: `SIM-${Buffer.from(o.name).toString("hex").slice(0, 12).toUpperCase()}`,
+      serialNumber: this.serialNumber,
       width: o.width,
       height: o.height,
       fps: o.fps,
@@ -170,9 +178,7 @@ export class OnvifServer {
         res,
         405,
         faultEnvelope(new SoapFault("env:Sender", ["ter:InvalidArgVal"], "ONVIF takes SOAP over POST")),
-        {
-          allow: "POST",
-        },
+        { allow: "POST" },
       );
     }
     let xml: string;
@@ -182,20 +188,20 @@ export class OnvifServer {
       if (e instanceof SoapFault) return this.send(res, e.httpStatus, faultEnvelope(e));
       throw e;
     }
+    let action: string | undefined;
     try {
       const request = parseRequest(xml);
-      const found = RESPONSE_PREFIX.get(request.action);
-      this.opts.log.debug({ action: request.action, path: req.url }, "ONVIF request");
+      action = request.action;
+      const found = OPERATIONS.get(request.action);
       if (!UNAUTHENTICATED.has(request.action)) {
         if (this.opts.authMode === "digest") {
-          if (!this.digest.verify(req.headers.authorization, req.method)) {
+          if (!this.digest.verify(req.headers.authorization, req.method, req.url ?? "")) {
+            this.opts.log.debug({ action, path: req.url, status: 401 }, "ONVIF request needs HTTP Digest");
             return this.send(
               res,
               401,
               faultEnvelope(new SoapFault("env:Sender", ["ter:NotAuthorized"], "Sender not Authorized", 401)),
-              {
-                "www-authenticate": this.digest.challenge(),
-              },
+              { "www-authenticate": this.digest.challenge() },
             );
           }
         } else {
@@ -210,6 +216,7 @@ export class OnvifServer {
         );
       }
       const inner = found.op(request, this.identity(req));
+      this.opts.log.debug({ action, path: req.url, status: 200 }, "ONVIF request");
       this.send(
         res,
         200,
@@ -219,14 +226,17 @@ export class OnvifServer {
       );
     } catch (e) {
       if (!(e instanceof SoapFault)) throw e;
-      this.opts.log.debug({ fault: e.subcodes, reason: e.message }, "ONVIF fault");
+      this.opts.log.debug(
+        { action, path: req.url, status: e.httpStatus, fault: e.subcodes, reason: e.message },
+        "ONVIF fault",
+      );
       this.send(res, e.httpStatus, faultEnvelope(e));
     }
   }
 
   private async snapshot(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // Snapshots are plain HTTP GETs: HTTP Digest is the only scheme that can protect them, in both modes.
-    if (!this.digest.verify(req.headers.authorization, "GET")) {
+    if (!this.digest.verify(req.headers.authorization, "GET", req.url ?? "")) {
       res.writeHead(401, { "www-authenticate": this.digest.challenge() }).end();
       return;
     }
@@ -234,7 +244,14 @@ export class OnvifServer {
       res.writeHead(503, { "content-type": "text/plain" }).end("no snapshot source");
       return;
     }
-    const jpeg = await this.opts.snapshot();
+    let jpeg: Buffer;
+    try {
+      jpeg = await this.opts.snapshot();
+    } catch (err) {
+      this.opts.log.warn({ err }, "snapshot failed");
+      res.writeHead(503, { "content-type": "text/plain" }).end("snapshot failed");
+      return;
+    }
     res.writeHead(200, { "content-type": "image/jpeg", "content-length": jpeg.length }).end(jpeg);
   }
 }

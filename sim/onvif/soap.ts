@@ -56,6 +56,10 @@ export function parseRequest(xml: string): SoapRequest {
   if (xml.trim() === "" || XMLValidator.validate(xml) !== true) {
     throw new SoapFault("env:Sender", ["ter:WellFormed"], "request is not well-formed XML");
   }
+  // SOAP 1.2 forbids a DTD, and refusing it keeps entity-expansion bombs out of the parser.
+  if (/<!DOCTYPE/i.test(xml)) {
+    throw new SoapFault("env:Sender", ["ter:WellFormed"], "a SOAP message must not contain a DTD");
+  }
   const doc = parser.parse(xml) as XmlNode;
   const envelope = child(doc, "Envelope");
   const body = envelope && child(envelope, "Body");
@@ -77,12 +81,19 @@ export function child(node: XmlNode | undefined, name: string): XmlNode | undefi
   return typeof first === "string" ? { "#text": first } : first;
 }
 
-export function text(node: XmlNode | undefined, name: string): string | undefined {
+/** The text of every `name` child, for elements that may repeat. */
+export function texts(node: XmlNode | undefined, name: string): string[] {
   const v = node?.[name];
-  const first = Array.isArray(v) ? v[0] : v;
-  if (typeof first === "string") return first;
-  const t = first?.["#text"];
-  return typeof t === "string" ? t : first === undefined ? undefined : "";
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => {
+    const t = typeof x === "string" ? x : x["#text"];
+    return typeof t === "string" ? t : "";
+  });
+}
+
+/** The text of the first `name` child: undefined when absent, "" when empty. */
+export function text(node: XmlNode | undefined, name: string): string | undefined {
+  return texts(node, name)[0];
 }
 
 export function attr(node: XmlNode | undefined, name: string): string | undefined {
@@ -121,6 +132,14 @@ export function faultEnvelope(f: SoapFault): string {
   return envelope(
     `<env:Fault><env:Code><env:Value>${f.code}</env:Value>${sub}</env:Code><env:Reason><env:Text xml:lang="en">${esc(f.reason)}</env:Text></env:Reason></env:Fault>`,
   );
+}
+
+/** xs:boolean ("true", "false", "1", "0"). */
+export function parseBoolean(s: string): boolean {
+  const v = s.trim();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], `not an xs:boolean: '${s}'`);
 }
 
 /** xs:duration → ms, for the subset cameras see (PT5S, PT0.5S, PT1M30S, P0DT0H0M10S). */

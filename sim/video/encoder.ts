@@ -36,7 +36,18 @@ export function x264RtpArgs(o: { fps: number; rtpPort: number }): string[] {
 export function encoderArgs(o: Pick<EncoderOptions, "width" | "height" | "fps" | "rtpPort">): string[] {
   return [
     ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-    ...["-f", "rawvideo", "-pix_fmt", "rgba", "-s", `${o.width}x${o.height}`, "-framerate", String(o.fps), "-i", "pipe:0"],
+    ...[
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "rgba",
+      "-s",
+      `${o.width}x${o.height}`,
+      "-framerate",
+      String(o.fps),
+      "-i",
+      "pipe:0",
+    ],
     ...x264RtpArgs(o),
   ];
 }

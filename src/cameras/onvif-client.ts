@@ -92,7 +92,7 @@ export class OnvifCamera {
       this.cam.connect((err) => (err ? reject(new OnvifError(this.label, "connect", err)) : resolve())),
     );
     if (this.target.profile !== undefined) {
-      const profile = this.cam.profiles?.find((p) => p.$.token === this.target.profile);
+      const profile = this.cam.profiles?.find((p) => String(p.$.token) === this.target.profile);
       if (!profile) {
         throw new OnvifError(
           this.label,
@@ -106,19 +106,22 @@ export class OnvifCamera {
   }
 
   get profileToken(): string | undefined {
-    return this.cam.defaultProfile?.$.token;
+    const token: unknown = this.cam.defaultProfile?.$.token;
+    return token === undefined ? undefined : String(token);
   }
 
   async deviceInfo(): Promise<DeviceInfo> {
     const d = await this.call<DeviceInformation>("GetDeviceInformation", (cb) =>
       this.cam.getDeviceInformation(cb),
     );
+    // The client turns numeric-looking text into numbers (firmware "2.5" arrives as 2.5): coerce back.
+    const str = (v: unknown) => (v === undefined || v === null ? "" : String(v));
     return {
-      manufacturer: d.manufacturer ?? "",
-      model: d.model ?? "",
-      firmwareVersion: d.firmwareVersion ?? "",
-      serialNumber: d.serialNumber ?? "",
-      hardwareId: d.hardwareId ?? "",
+      manufacturer: str(d.manufacturer),
+      model: str(d.model),
+      firmwareVersion: str(d.firmwareVersion),
+      serialNumber: str(d.serialNumber),
+      hardwareId: str(d.hardwareId),
     };
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,6 +15,23 @@ async function pscs(args: string[]) {
 }
 
 describe("pscs CLI", () => {
+  it("installs every bin package.json names: built, executable, answering --help under its name", async () => {
+    const root = join(import.meta.dirname, "../..");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    expect(Object.keys(pkg.bin).sort()).toEqual(["pscs", "pscs-sim", "pscsd"]);
+    for (const [name, file] of Object.entries(pkg.bin)) {
+      const path = join(root, file);
+      accessSync(path, constants.X_OK);
+      // Run the file itself, as npm's bin link would: its shebang must start node.
+      const p = startProc(path, ["--help"]);
+      const { code } = await p.exited;
+      expect({ name, code }).toEqual({ name, code: 0 });
+      expect(p.lines.join("\n")).toContain(`Usage: ${name} `);
+    }
+  });
+
   it("lists its commands", async () => {
     const { code, out } = await pscs(["--help"]);
     expect(code).toBe(0);

@@ -34,13 +34,21 @@ export async function probe(url: string, timeoutSec = 4): Promise<StreamInfo> {
 
 export interface DecodedFrame {
   rgba: Uint8Array;
-  /** Wall clock (ms) when the last byte of this decoded frame reached us. */
+  /** Wall clock (ms) when ffmpeg's decoder produced this frame (its -debug_ts "decoder ->" line). */
+  decodedAt: number;
+  /** Wall clock (ms) when the last byte of this frame came out of ffmpeg's output pipe. */
   receivedAt: number;
 }
 
+/** ffmpeg -debug_ts prints one such line per frame its decoder returns (at log level info). */
+const DECODED_LINE = /^decoder -> ist_index:\d+ type:video /;
+
 /**
- * Decodes `count` frames of an RTSP stream to RGBA with real ffmpeg, noting when each arrived.
- * Low-delay flags keep ffmpeg from holding frames back, so arrival time measures the pipeline.
+ * Decodes `count` frames of an RTSP stream to RGBA with real ffmpeg, noting when each was decoded and
+ * when it reached us. Why both: ffmpeg 5.1's command-line tool keeps each decoded frame until the
+ * next one arrives (it takes a frame's duration from its successor), so pipe arrival is one frame
+ * interval late by construction; the decoder line is when the picture existed in the client.
+ * Passthrough frame timing keeps decoded and output frames one to one (no duplicates or drops).
  */
 export function grabFrames(
   url: string,
@@ -53,57 +61,50 @@ export function grabFrames(
   return new Promise((resolve, reject) => {
     const ff = spawn(
       "ffmpeg",
-      [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-fflags",
-        "nobuffer",
-        "-flags",
-        "low_delay",
-        "-rtsp_transport",
-        "tcp",
-      ].concat([
-        "-analyzeduration",
-        "500000",
-        "-probesize",
-        "200000",
-        "-timeout",
-        "5000000",
-        "-i",
-        url,
-        "-frames:v",
-        String(count),
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgba",
+      ["-hide_banner", "-nostats", "-loglevel", "info", "-debug_ts"].concat([
+        ...["-fflags", "nobuffer", "-flags", "low_delay", "-rtsp_transport", "tcp"],
+        ...["-analyzeduration", "500000", "-probesize", "200000", "-timeout", "5000000", "-i", url],
+        ...["-frames:v", String(count), "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgba"],
         "pipe:1",
       ]),
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     const frames: DecodedFrame[] = [];
+    const decodedAt: number[] = [];
     let pending = Buffer.alloc(0);
-    let stderr = "";
+    let partialLine = "";
+    let errors = "";
     const timer = setTimeout(() => {
       ff.kill("SIGKILL");
-      reject(new Error(`timed out after ${timeoutMs} ms with ${frames.length}/${count} frames: ${stderr}`));
+      reject(new Error(`timed out after ${timeoutMs} ms with ${frames.length}/${count} frames: ${errors}`));
     }, timeoutMs);
     ff.stdout.on("data", (d: Buffer) => {
       pending = Buffer.concat([pending, d]);
       while (pending.length >= size) {
-        frames.push({ rgba: new Uint8Array(pending.subarray(0, size)), receivedAt: Date.now() });
+        const at = decodedAt[frames.length] ?? Number.NaN;
+        frames.push({
+          rgba: new Uint8Array(pending.subarray(0, size)),
+          decodedAt: at,
+          receivedAt: Date.now(),
+        });
         pending = pending.subarray(size);
       }
     });
     ff.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
+      const now = Date.now();
+      const lines = (partialLine + d.toString()).split("\n");
+      partialLine = lines.pop() ?? "";
+      for (const line of lines) {
+        if (DECODED_LINE.test(line)) decodedAt.push(now);
+        else if (/error|invalid|refused|not found|failed/i.test(line))
+          errors = `${errors}${line}\n`.slice(-2000);
+      }
     });
     ff.once("exit", (code) => {
       clearTimeout(timer);
       if (frames.length === count) resolve(frames);
       else
-        reject(new Error(`ffmpeg exited ${code} after ${frames.length}/${count} frames: ${stderr.trim()}`));
+        reject(new Error(`ffmpeg exited ${code} after ${frames.length}/${count} frames: ${errors.trim()}`));
     });
   });
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PtzError, PtzModel } from "../../sim/ptz.js";
+import { PtzError, PtzModel, PtzStateFileError } from "../../sim/ptz.js";
 
 function clocked(opts: ConstructorParameters<typeof PtzModel>[0] = {}) {
   let t = 1_000_000;
@@ -10,7 +10,36 @@ function clocked(opts: ConstructorParameters<typeof PtzModel>[0] = {}) {
   return { ptz, advance: (ms: number) => (t += ms) };
 }
 
+function subcodeOf(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PtzError) return e.subcode;
+    throw e;
+  }
+  return undefined;
+}
+
 describe("PTZ model", () => {
+  it("at speed 1 crosses the full pan range in 4 s and the zoom range in 2 s", () => {
+    const { ptz, advance } = clocked();
+    ptz.absoluteMove({ pan: -1, zoom: 0 });
+    advance(2000);
+    expect(ptz.position().pan).toBe(-1);
+    ptz.absoluteMove({ pan: 1, zoom: 1 });
+    advance(1999);
+    expect(ptz.status().moveStatus).toEqual({ panTilt: "MOVING", zoom: "MOVING" });
+    advance(1);
+    expect(ptz.position().zoom).toBe(1);
+    expect(ptz.status().moveStatus.zoom).toBe("IDLE");
+    advance(1999);
+    expect(ptz.position().pan).toBeCloseTo(0.9995, 6);
+    expect(ptz.status().moveStatus.panTilt).toBe("MOVING");
+    advance(1);
+    expect(ptz.position().pan).toBe(1);
+    expect(ptz.status()).toMatchObject({ moveStatus: { panTilt: "IDLE", zoom: "IDLE" }, utcTime: 1_006_000 });
+  });
+
   it("absolute moves travel at the set speed, MOVING until they arrive, then IDLE", () => {
     const { ptz, advance } = clocked();
     ptz.absoluteMove({ pan: 0.5, tilt: -0.25, zoom: 0.5 });
@@ -27,6 +56,42 @@ describe("PTZ model", () => {
     expect(ptz.position().pan).toBeCloseTo(0.25);
   });
 
+  it("relative moves add to the current position, MOVING until they arrive", () => {
+    const { ptz, advance } = clocked();
+    ptz.absoluteMove({ pan: 0.2, tilt: 0.2, zoom: 0.2 });
+    advance(1000);
+    ptz.relativeMove({ pan: -0.3, zoom: 0.1 });
+    expect(ptz.status().moveStatus).toEqual({ panTilt: "MOVING", zoom: "MOVING" });
+    advance(200); // zoom: 0.1 units at 0.5/s
+    expect(ptz.status().moveStatus).toEqual({ panTilt: "MOVING", zoom: "IDLE" });
+    advance(400);
+    expect(ptz.position().pan).toBeCloseTo(-0.1, 9);
+    expect(ptz.position().tilt).toBe(0.2);
+    expect(ptz.position().zoom).toBeCloseTo(0.3, 9);
+    expect(ptz.status().moveStatus.panTilt).toBe("IDLE");
+  });
+
+  it("refuses speeds, translations and velocities outside their generic spaces", () => {
+    const { ptz } = clocked();
+    expect(subcodeOf(() => ptz.absoluteMove({ pan: 0.5 }, { pan: 1.5 }))).toBe("ter:InvalidSpeed");
+    expect(subcodeOf(() => ptz.gotoHome({ zoom: -0.1 }))).toBe("ter:InvalidSpeed");
+    expect(subcodeOf(() => ptz.relativeMove({ tilt: 1.01 }))).toBe("ter:InvalidTranslation");
+    expect(subcodeOf(() => ptz.relativeMove({ pan: Number.POSITIVE_INFINITY }))).toBe(
+      "ter:InvalidTranslation",
+    );
+    expect(subcodeOf(() => ptz.continuousMove({ pan: 1, zoom: -1.5 }))).toBe("ter:InvalidVelocity");
+    expect(subcodeOf(() => ptz.absoluteMove({ pan: 0.5, tilt: 3 }))).toBe("ter:InvalidPosition");
+    // A refused request changes nothing, not even the axes that were valid.
+    expect(ptz.status().moveStatus).toEqual({ panTilt: "IDLE", zoom: "IDLE" });
+  });
+
+  it("refuses continuous-move timeouts outside the supported range", () => {
+    const { ptz } = clocked({ minTimeoutMs: 500, maxTimeoutMs: 5000 });
+    expect(subcodeOf(() => ptz.continuousMove({ pan: 1 }, 60_000))).toBe("ter:TimeoutNotSupported");
+    expect(subcodeOf(() => ptz.continuousMove({ pan: 1 }, 100))).toBe("ter:TimeoutNotSupported");
+    expect(subcodeOf(() => ptz.continuousMove({ pan: 1 }, 500))).toBeUndefined();
+  });
+
   it("refuses absolute positions outside the limits, clamps relative moves at the end stop", () => {
     const { ptz, advance } = clocked({ limits: { pan: [-1, 1], tilt: [-0.5, 0.5], zoom: [0, 1] } });
     expect(() => ptz.absoluteMove({ tilt: 0.9 })).toThrow(PtzError);
@@ -36,7 +101,7 @@ describe("PTZ model", () => {
     } catch (e) {
       expect((e as PtzError).subcode).toBe("ter:InvalidPosition");
     }
-    ptz.relativeMove({ tilt: 5, pan: -0.5 });
+    ptz.relativeMove({ tilt: 1, pan: -0.5 });
     advance(10_000);
     expect(ptz.position()).toEqual({ pan: -0.5, tilt: 0.5, zoom: 0 });
     ptz.relativeMove({ pan: 0.25 });
@@ -78,8 +143,10 @@ describe("PTZ model", () => {
     ptz.absoluteMove({ pan: 0.3, tilt: 0.1, zoom: 0.2 });
     advance(5000);
     const door = ptz.setPreset("Door");
-    expect(() => ptz.setPreset("Door")).toThrow(/already exists/);
-    expect(() => ptz.setPreset("X", "preset_99")).toThrow(/no preset/);
+    expect(subcodeOf(() => ptz.setPreset("Door"))).toBe("ter:PresetExist");
+    expect(subcodeOf(() => ptz.setPreset(" "))).toBe("ter:InvalidPresetName");
+    expect(subcodeOf(() => ptz.setPreset("x".repeat(65)))).toBe("ter:InvalidPresetName");
+    expect(subcodeOf(() => ptz.setPreset("X", "preset_99"))).toBe("ter:NoToken");
     ptz.absoluteMove({ pan: -0.6 });
     advance(5000);
     const corner = ptz.setPreset("Corner");
@@ -120,5 +187,18 @@ describe("PTZ model", () => {
     b.advance(5000);
     expect(b.ptz.position().pan).toBe(-0.4);
     expect(b.ptz.setPreset("Next")).not.toBe(token);
+    // Written by rename: no temporary file is left next to the state file.
+    expect(readdirSync(join(stateFile, ".."))).toEqual(["cam1.ptz.json"]);
+  });
+
+  it("refuses to start from a damaged state file instead of silently forgetting presets", () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), "ptz-")), "cam1.ptz.json");
+    writeFileSync(stateFile, '{"presets": [{"token": 1}]');
+    expect(() => clocked({ stateFile })).toThrow(PtzStateFileError);
+    writeFileSync(
+      stateFile,
+      '{"presets": [{"token": 1}], "home": {"pan": 0, "tilt": 0, "zoom": 0}, "nextToken": 1}',
+    );
+    expect(() => clocked({ stateFile })).toThrow(/cam1\.ptz\.json is unreadable/);
   });
 });
