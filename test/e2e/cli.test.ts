@@ -2,6 +2,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { startProc } from "../helpers/process.js";
 
@@ -107,11 +108,7 @@ describe("pscs CLI", () => {
   it("health reads a running daemon, and says clearly when none answers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pscs-cli-"));
     const port = await freePort();
-    const cfg = join(dir, "pscs.yaml");
-    writeFileSync(
-      cfg,
-      `http: { port: ${port} }\nstorage: { recordings: r, evidence: e, catalog: c.db }\ncameras:\n  - { id: a, name: A, onvif: { host: 127.0.0.1, port: ${await freePort()}, user: u, password: p } }\n`,
-    );
+    const cfg = writeDaemonConfig(dir, { httpPort: port, cameras: [{ id: "a", port: await freePort() }] });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {
       await daemon.waitForLine(/pscsd started/, 15_000);

@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "../../sim/simulator.js";
 import { createLogger } from "../../src/log/logger.js";
+import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort, freeSimBase } from "../helpers/ports.js";
 import { descendants, startProc } from "../helpers/process.js";
 
@@ -46,23 +47,17 @@ const entries = (lines: string[]) =>
 describe("pscsd with simulated cameras", () => {
   it("connects to every camera, logs identity and stream URI, samples clocks, follows a camera down and back, stops cleanly", async () => {
     writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-    const cfg = join(dir, "pscs.yaml");
-    const port = await freePort();
-    writeFileSync(
-      cfg,
-      [
-        `http: { port: ${port} }`,
-        "storage: { recordings: rec, evidence: ev, catalog: catalog.db }",
-        "onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 }",
-        "cameras:",
-        ...sim
-          .describe()
-          .map(
-            (c) =>
-              `  - { id: ${c.id}, name: "${c.name}", onvif: { host: 127.0.0.1, port: ${c.onvif.port}, user: recorder, passwordFile: cam.pw } }`,
-          ),
-      ].join("\n"),
-    );
+    const cfg = writeDaemonConfig(dir, {
+      httpPort: await freePort(),
+      onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 },
+      cameras: sim.describe().map((c) => ({
+        id: c.id,
+        name: c.name,
+        port: c.onvif.port,
+        user: "recorder",
+        passwordFile: "cam.pw",
+      })),
+    });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {
       for (const id of ["cam1", "cam2"]) {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { startProc } from "../helpers/process.js";
 
@@ -10,19 +11,10 @@ const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const SECRET = "Never-Log-Me-42!";
 
 function writeConfig(dir: string, httpPort: number, cameraPort: number): string {
-  const file = join(dir, "pscs.yaml");
-  writeFileSync(
-    file,
-    `
-http: { host: 127.0.0.1, port: ${httpPort} }
-storage: { recordings: rec, evidence: ev, catalog: catalog.db }
-cameras:
-  - id: gone
-    name: Nowhere Camera
-    onvif: { host: 127.0.0.1, port: ${cameraPort}, user: admin, password: "${SECRET}" }
-`,
-  );
-  return file;
+  return writeDaemonConfig(dir, {
+    httpPort,
+    cameras: [{ id: "gone", name: "Nowhere Camera", port: cameraPort, password: SECRET }],
+  });
 }
 
 describe("pscsd shell", () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 
 // The production process file, run by the real pm2 (its own PM2_HOME, so no other pm2 is touched).
@@ -48,11 +49,10 @@ describe("ecosystem.config.js under pm2", () => {
   it("starts pscsd, which answers /healthz, and stops it gracefully", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pscs-pm2-app-"));
     const port = await freePort();
-    const cfg = join(dir, "pscs.yaml");
-    writeFileSync(
-      cfg,
-      `http: { port: ${port} }\nstorage: { recordings: r, evidence: e, catalog: c.db }\ncameras:\n  - { id: a, name: A, required: false, onvif: { host: 127.0.0.1, port: ${await freePort()}, user: u, password: p } }\n`,
-    );
+    const cfg = writeDaemonConfig(dir, {
+      httpPort: port,
+      cameras: [{ id: "a", required: false, port: await freePort() }],
+    });
     await pm2(["start", "ecosystem.config.js"], { PSCS_CONFIG: cfg, PSCS_LOG_DIR: logDir });
     const app = await until(
       "pscsd online",

@@ -1,0 +1,45 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
+export interface TestCamera {
+  id: string;
+  name?: string;
+  /** ONVIF port on 127.0.0.1 (a free port stands for a camera that is not there). */
+  port: number;
+  user?: string;
+  password?: string;
+  passwordFile?: string;
+  required?: boolean;
+}
+
+export interface TestDaemonConfig {
+  httpPort: number;
+  cameras: TestCamera[];
+  onvif?: { heartbeatSeconds?: number; requestTimeoutSeconds?: number };
+}
+
+/** Writes `dir/pscs.yaml` for a daemon under test (storage paths relative to `dir`); returns its path. */
+export function writeDaemonConfig(dir: string, o: TestDaemonConfig): string {
+  const file = join(dir, "pscs.yaml");
+  const config = {
+    http: { host: "127.0.0.1", port: o.httpPort },
+    storage: { recordings: "rec", evidence: "ev", catalog: "catalog.db" },
+    ...(o.onvif ? { onvif: o.onvif } : {}),
+    cameras: o.cameras.map((c) => ({
+      id: c.id,
+      name: c.name ?? c.id.toUpperCase(),
+      ...(c.required === undefined ? {} : { required: c.required }),
+      onvif: {
+        host: "127.0.0.1",
+        port: c.port,
+        user: c.user ?? "admin",
+        ...(c.passwordFile
+          ? { passwordFile: c.passwordFile }
+          : { password: c.password ?? "Test-Password-1!" }),
+      },
+    })),
+  };
+  writeFileSync(file, stringify(config));
+  return file;
+}
