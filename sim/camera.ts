@@ -73,7 +73,7 @@ export class SimCamera implements FaultTarget {
       height: opts.height,
       fps: opts.fps,
       rtpPort: opts.rtpPort,
-      render: (now) => this.renderer.render(now),
+      render: (now, frame) => this.renderer.render(now, frame),
       log: this.log,
     });
   }
@@ -148,7 +148,7 @@ export class SimCamera implements FaultTarget {
 
   /** The current view as a JPEG (GetSnapshotUri), encoded by ffmpeg from one rendered frame. */
   private snapshot(): Promise<Buffer> {
-    const frame = Buffer.from(this.renderer.render(Date.now()).pixels.buffer.slice(0));
+    const frame = this.renderer.render(Date.now()).data;
     const { width, height } = this.opts;
     return new Promise((resolve, reject) => {
       const ff = spawn(
@@ -160,7 +160,7 @@ export class SimCamera implements FaultTarget {
           "-f",
           "rawvideo",
           "-pix_fmt",
-          "rgba",
+          "yuv420p",
           "-s",
           `${width}x${height}`,
           "-i",

@@ -20,6 +20,16 @@ function intOption(min: number, max: number) {
   };
 }
 
+/** H.264 in 4:2:0 needs even frame sizes. */
+function evenOption(min: number, max: number): (value: string) => number {
+  const int = intOption(min, max);
+  return (value) => {
+    const n = int(value);
+    if (n % 2) throw new InvalidArgumentError(`expected an even number (4:2:0 video), got '${value}'`);
+    return n;
+  };
+}
+
 const program = new Command("pscs-sim")
   .description("simulated PSCS PTZ cameras: ONVIF (SOAP over HTTP) + H.264 over RTSP, with fault injection")
   .version(VERSION)
@@ -31,8 +41,8 @@ const program = new Command("pscs-sim")
     intOption(1024, 65000),
     18000,
   )
-  .option("--width <px>", "frame width", intOption(64, 3840), 640)
-  .option("--height <px>", "frame height", intOption(64, 2160), 360)
+  .option("--width <px>", "frame width (even)", evenOption(64, 3840), 640)
+  .option("--height <px>", "frame height (even)", evenOption(64, 2160), 360)
   .option("--fps <n>", "frames per second", intOption(1, 60), 15)
   .option("--user <name>", "ONVIF user", "admin")
   .option("--password-file <file>", "file holding the ONVIF password (default: env PSCS_SIM_PASSWORD)")

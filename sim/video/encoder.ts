@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Logger } from "../../src/log/logger.js";
-import type { Frame } from "./pixels.js";
+import { Yuv420Frame } from "./yuv.js";
 
 /**
  * Feeds one camera's rendered frames to an ffmpeg H.264 encoder that sends RTP to the RTSP server.
@@ -15,7 +15,8 @@ export interface EncoderOptions {
   fps: number;
   /** Loopback UDP port the RTSP server's udpsrc listens on. */
   rtpPort: number;
-  render: (now: number) => Frame;
+  /** Draws the picture at `now` into `frame`. */
+  render: (now: number, frame: Yuv420Frame) => void;
   log: Logger;
   ffmpegPath?: string;
 }
@@ -36,18 +37,8 @@ export function x264RtpArgs(o: { fps: number; rtpPort: number }): string[] {
 export function encoderArgs(o: Pick<EncoderOptions, "width" | "height" | "fps" | "rtpPort">): string[] {
   return [
     ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-    ...[
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "rgba",
-      "-s",
-      `${o.width}x${o.height}`,
-      "-framerate",
-      String(o.fps),
-      "-i",
-      "pipe:0",
-    ],
+    ...["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", `${o.width}x${o.height}`, "-framerate", String(o.fps)],
+    ...["-i", "pipe:0"],
     ...x264RtpArgs(o),
   ];
 }
@@ -57,15 +48,19 @@ export class Encoder {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private frameNo = 0;
+  /** A write to ffmpeg is in flight: `frame` is not to be touched until its callback. */
   private busy = false;
-  private frozen: Buffer | undefined;
+  private readonly frame: Yuv420Frame;
+  private frozen: Uint8Array | undefined;
   private wantRunning = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private restarts = 0;
   dropped = 0;
   sent = 0;
 
-  constructor(private readonly opts: EncoderOptions) {}
+  constructor(private readonly opts: EncoderOptions) {
+    this.frame = new Yuv420Frame(opts.width, opts.height);
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -84,7 +79,11 @@ export class Encoder {
   /** "Freeze frames" fault: keep sending the last frame as it was. */
   setFrozen(on: boolean): void {
     if (!on) this.frozen = undefined;
-    else if (!this.frozen) this.frozen = Buffer.from(this.opts.render(Date.now()).pixels.buffer.slice(0));
+    else if (!this.frozen) {
+      const still = new Yuv420Frame(this.opts.width, this.opts.height);
+      this.opts.render(Date.now(), still);
+      this.frozen = still.data;
+    }
   }
 
   get isFrozen(): boolean {
@@ -149,15 +148,18 @@ export class Encoder {
     if (this.busy) {
       this.dropped += 1;
     } else {
-      // A copy per frame: the renderer reuses its buffer, and a pipe write may still be queued.
-      const data = this.frozen ?? Buffer.from(this.opts.render(now).pixels.buffer.slice(0));
-      this.sent += 1;
-      if (!child.stdin.write(data)) {
-        this.busy = true;
-        child.stdin.once("drain", () => {
-          this.busy = false;
-        });
+      // No copy: the frame is rendered in place only when no write of it is in flight.
+      let data = this.frozen;
+      if (!data) {
+        this.opts.render(now, this.frame);
+        data = this.frame.data;
       }
+      this.sent += 1;
+      this.busy = true;
+      // The callback also runs with an error (ffmpeg gone): the exit handler restarts it.
+      child.stdin.write(data, () => {
+        if (this.child === child) this.busy = false;
+      });
     }
     this.frameNo += 1;
     this.timer = setTimeout(this.tick, Math.max(0, this.startedAt + this.frameNo * interval - Date.now()));

@@ -1,4 +1,4 @@
-import { type Frame, fillRect } from "./pixels.js";
+import { type Canvas, fillRect } from "./pixels.js";
 
 /**
  * A 5×7 bitmap font, built in, so burned-in text needs no font files or native libraries.
@@ -70,7 +70,7 @@ export function textWidth(text: string, scale: number): number {
   return text.length * (GLYPH_W + 1) * scale - scale;
 }
 
-export function drawText(f: Frame, text: string, x: number, y: number, scale: number, color: number): void {
+export function drawText(f: Canvas, text: string, x: number, y: number, scale: number, color: number): void {
   let cx = x;
   for (const raw of text.toUpperCase()) {
     const rows = ROWS.get(raw) ?? ROWS.get("\u0000");

@@ -1,5 +1,5 @@
 import { drawText, textWidth } from "./font.js";
-import { type Frame, fillRect, newFrame, rgb } from "./pixels.js";
+import { fillRect, RgbaFrame, rgb } from "./pixels.js";
 
 /**
  * A procedural street scene, generated once per camera: the world a simulated PTZ camera looks at.
@@ -34,9 +34,9 @@ export const SIDEWALK_H = 60;
 export const ROAD_TOP = HORIZON_Y + SIDEWALK_H;
 export const LANE_Y = Math.round((ROAD_TOP + PANORAMA_H) / 2);
 
-export function generatePanorama(seed: string, streetName: string): Frame {
+export function generatePanorama(seed: string, streetName: string): RgbaFrame {
   const rnd = prng(seedOf(seed));
-  const pano = newFrame(PANORAMA_W, PANORAMA_H);
+  const pano = new RgbaFrame(PANORAMA_W, PANORAMA_H);
   const between = (lo: number, hi: number) => lo + rnd() * (hi - lo);
 
   // Sky: a vertical gradient, one fill per row.

@@ -1,7 +1,8 @@
 import { drawText, GLYPH_H, textWidth } from "./font.js";
 import { generatePanorama, LANE_Y, PANORAMA_H, PANORAMA_W, ROAD_TOP } from "./panorama.js";
-import { type Frame, fillRect, newFrame, rgb } from "./pixels.js";
+import { fillRect, rgb } from "./pixels.js";
 import { drawTimecode } from "./timecode.js";
+import { Yuv420Frame } from "./yuv.js";
 
 /** Pan and tilt in [-1, 1], zoom in [0, 1]: ONVIF's generic spaces, as the PTZ model reports them. */
 export interface Viewport {
@@ -28,21 +29,24 @@ const MAX_ZOOM = 10;
  * the name and camera time burned in, and the time code strip.
  */
 export class Renderer {
-  private readonly pano: Frame;
-  private readonly frame: Frame;
+  private readonly pano: Yuv420Frame;
   private readonly xmap: Uint32Array;
+  private readonly cxmap: Uint32Array;
   private readonly label: string;
 
   constructor(private readonly opts: RendererOptions) {
-    this.pano = generatePanorama(opts.name, opts.name);
-    this.frame = newFrame(opts.width, opts.height);
+    this.pano = Yuv420Frame.fromRgba(generatePanorama(opts.name, opts.name));
     this.xmap = new Uint32Array(opts.width);
+    this.cxmap = new Uint32Array(opts.width / 2);
     this.label = opts.name.toUpperCase();
   }
 
-  /** Renders at `now` (true wall clock, epoch ms) and returns the frame; the buffer is reused. */
-  render(now: number = Date.now()): Frame {
-    const { width, height } = this.frame;
+  /**
+   * Renders the view at `now` (true wall clock, epoch ms) into `frame` (the caller owns it: the
+   * encoder may still be writing the previous one) and returns it.
+   */
+  render(now: number, frame: Yuv420Frame = new Yuv420Frame(this.opts.width, this.opts.height)): Yuv420Frame {
+    const { width, height } = frame;
     const v = this.opts.viewport();
     // The PTZ model keeps positions within its limits; clamping again here keeps a bad caller from
     // reading outside the panorama.
@@ -59,33 +63,50 @@ export class Renderer {
     const sx = viewW / width;
     const sy = viewH / height;
 
-    // Nearest-neighbour crop+scale through a column index table: one typed-array copy per pixel.
-    const src = this.pano.pixels;
-    const dst = this.frame.pixels;
-    for (let x = 0; x < width; x++) this.xmap[x] = Math.min(PANORAMA_W - 1, Math.floor(x0 + x * sx));
-    const xmap = this.xmap;
-    for (let y = 0, i = 0; y < height; y++) {
-      const row = Math.min(PANORAMA_H - 1, Math.floor(y0 + y * sy)) * PANORAMA_W;
-      for (let x = 0; x < width; x++, i++) dst[i] = src[row + (xmap[x] ?? 0)] ?? 0;
+    // Nearest-neighbour crop+scale through column index tables: one byte copy per sample. Chroma
+    // samples take the panorama's chroma under their top-left luma pixel.
+    const pano = this.pano;
+    const { xmap, cxmap } = this;
+    for (let x = 0; x < width; x++) xmap[x] = Math.min(PANORAMA_W - 1, Math.floor(x0 + x * sx));
+    for (let cx = 0; cx < width / 2; cx++) cxmap[cx] = (xmap[2 * cx] ?? 0) >> 1;
+    const srcRow = (y: number) => Math.min(PANORAMA_H - 1, Math.floor(y0 + y * sy));
+    const [outY, outU, outV] = [frame.y, frame.u, frame.v];
+    const [inY, inU, inV] = [pano.y, pano.u, pano.v];
+    let prevRow = -1;
+    for (let y = 0, i = 0; y < height; y++, i += width) {
+      const row = srcRow(y) * PANORAMA_W;
+      // Zoomed in, neighbouring rows sample the same panorama row: copy the row just made.
+      if (row === prevRow) outY.copyWithin(i, i - width, i);
+      else for (let x = 0; x < width; x++) outY[i + x] = inY[row + (xmap[x] as number)] as number;
+      prevRow = row;
+    }
+    const cw = width / 2;
+    for (let cy = 0, i = 0; cy < height / 2; cy++, i += cw) {
+      const row = (srcRow(2 * cy) >> 1) * (PANORAMA_W / 2);
+      for (let cx = 0; cx < cw; cx++) {
+        const at = row + (cxmap[cx] as number);
+        outU[i + cx] = inU[at] as number;
+        outV[i + cx] = inV[at] as number;
+      }
     }
 
     // A car crossing the whole street every 12 s: motion, so the stream is never a still picture.
     const carX = ((now % 12_000) / 12_000) * (PANORAMA_W + 400) - 200;
     const toScreen = (px: number, py: number): [number, number] => [(px - x0) / sx, (py - y0) / sy];
     const [carSx, carSy] = toScreen(carX, (ROAD_TOP + LANE_Y) / 2 - 30);
-    fillRect(this.frame, carSx, carSy, 180 / sx, 60 / sy, rgb(200, 30, 30));
-    fillRect(this.frame, carSx + 40 / sx, carSy - 30 / sy, 100 / sx, 32 / sy, rgb(160, 20, 20));
+    fillRect(frame, carSx, carSy, 180 / sx, 60 / sy, rgb(200, 30, 30));
+    fillRect(frame, carSx + 40 / sx, carSy - 30 / sy, 100 / sx, 32 / sy, rgb(160, 20, 20));
 
     const scale = Math.max(1, Math.round(height / 180));
     const pad = 2 * scale;
     const time = formatCameraTime(this.opts.clock());
-    fillRect(this.frame, 0, 0, width, GLYPH_H * scale + 2 * pad, rgb(0, 0, 0));
-    drawText(this.frame, this.label, pad, pad, scale, rgb(255, 255, 255));
-    drawText(this.frame, time, width - pad - textWidth(time, scale), pad, scale, rgb(255, 255, 0));
+    fillRect(frame, 0, 0, width, GLYPH_H * scale + 2 * pad, rgb(0, 0, 0));
+    drawText(frame, this.label, pad, pad, scale, rgb(255, 255, 255));
+    drawText(frame, time, width - pad - textWidth(time, scale), pad, scale, rgb(255, 255, 0));
     // The strip carries the true send time, not the (possibly skewed) camera clock: it is a
     // measuring instrument for latency, and a skewed instrument would measure the skew instead.
-    drawTimecode(this.frame, Math.round(now));
-    return this.frame;
+    drawTimecode(frame, Math.round(now));
+    return frame;
   }
 }
 

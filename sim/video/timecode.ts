@@ -1,4 +1,4 @@
-import { type Frame, fillRect, lumaAt, rgb } from "./pixels.js";
+import { type Canvas, fillRect, lumaAt, rgb } from "./pixels.js";
 
 /**
  * A machine-readable time code strip along the bottom of every frame: a guard pattern, 48 bits of
@@ -59,7 +59,7 @@ function bitsOf(ms: number): number[] {
   return bits;
 }
 
-export function drawTimecode(f: Frame, ms: number): void {
+export function drawTimecode(f: Canvas, ms: number): void {
   if (!Number.isInteger(ms) || ms < 0 || ms >= 2 ** DATA_BITS)
     throw new RangeError(`timecode out of range: ${ms}`);
   const g = stripGeometry(f.width, f.height);
@@ -70,13 +70,25 @@ export function drawTimecode(f: Frame, ms: number): void {
   });
 }
 
+/** Anything the strip can be read from: a luma value (0–255, full range) per pixel. */
+export interface LumaSource {
+  readonly width: number;
+  readonly height: number;
+  lumaAt(x: number, y: number): number;
+}
+
 /**
  * Reads the strip from a decoded RGBA frame (any size the encoder's frame was scaled to keeps the
  * same relative geometry). Returns epoch ms, or null when the strip is absent or damaged.
  */
 export function decodeTimecode(rgba: Uint8Array, width: number, height: number): number | null {
   if (rgba.length < width * height * 4) return null;
-  const g = stripGeometry(width, height);
+  return readTimecode({ width, height, lumaAt: (x, y) => lumaAt(rgba, width, x, y) });
+}
+
+/** Reads the strip from any luma source (a rendered frame, a decoded one). */
+export function readTimecode(frame: LumaSource): number | null {
+  const g = stripGeometry(frame.width, frame.height);
   const bits: number[] = [];
   for (let i = 0; i < BLOCKS; i++) {
     // Average the block's central quarter: edges blur under H.264 and scaling.
@@ -86,7 +98,7 @@ export function decodeTimecode(rgba: Uint8Array, width: number, height: number):
     let n = 0;
     for (let dy = -g.blockH / 4; dy <= g.blockH / 4; dy++) {
       for (let dx = -g.blockW / 4; dx <= g.blockW / 4; dx++) {
-        sum += lumaAt(rgba, width, Math.round(cx + dx), Math.round(cy + dy));
+        sum += frame.lumaAt(Math.round(cx + dx), Math.round(cy + dy));
         n++;
       }
     }
