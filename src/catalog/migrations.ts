@@ -27,7 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
         camera      TEXT    NOT NULL,
         sampled_at  INTEGER NOT NULL, -- UTC epoch ms, server clock, midpoint of the request
         offset_ms   INTEGER NOT NULL, -- camera clock minus server clock
-        rtt_ms      INTEGER NOT NULL, -- bounds the error of offset_ms to ±rtt/2
+        rtt_ms      INTEGER NOT NULL, -- offset_ms is known to ±(500 + rtt/2): ONVIF time has whole seconds
         PRIMARY KEY (camera, sampled_at)
       ) STRICT;
     `,
