@@ -108,6 +108,13 @@ function checkSpace(node: XmlNode | undefined, expected: string, where: string):
 }
 
 /** Reads a PTZVector/PTZSpeed element: PanTilt x/y and Zoom x attributes, each optional. */
+/** A vector the request must carry (AbsoluteMove's Position, RelativeMove's Translation). */
+function requiredVector(body: XmlNode | undefined, name: string, spaces: VectorSpaces): Partial<PtzPosition> {
+  const node = child(body, name);
+  if (!node) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], `missing ${name}`);
+  return readVector(node, name, spaces);
+}
+
 function readVector(node: XmlNode | undefined, where: string, spaces: VectorSpaces): Partial<PtzPosition> {
   const pt = child(node, "PanTilt");
   const z = child(node, "Zoom");
@@ -214,9 +221,7 @@ export const ptzOperations: Record<string, Operation> = {
 
   AbsoluteMove: (req, cam) => {
     checkProfile(req.body);
-    const position = child(req.body, "Position");
-    if (!position) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Position");
-    const target = readVector(position, "Position", POSITION);
+    const target = requiredVector(req.body, "Position", POSITION);
     const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
     mechanism(() => cam.ptz.absoluteMove(target, speed));
     return "";
@@ -224,9 +229,7 @@ export const ptzOperations: Record<string, Operation> = {
 
   RelativeMove: (req, cam) => {
     checkProfile(req.body);
-    const translation = child(req.body, "Translation");
-    if (!translation) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "missing Translation");
-    const by = readVector(translation, "Translation", TRANSLATION);
+    const by = requiredVector(req.body, "Translation", TRANSLATION);
     const speed = readVector(child(req.body, "Speed"), "Speed", SPEED);
     mechanism(() => cam.ptz.relativeMove(by, speed));
     return "";

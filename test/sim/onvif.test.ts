@@ -367,6 +367,15 @@ describe("simulated camera over ONVIF (WS-Security)", () => {
     );
     expect(degrees.status).toBe(400);
     expect(faultCodes(degrees.body)).toEqual(["env:Sender", "ter:InvalidArgVal", "ter:SpaceNotSupported"]);
+    for (const op of ["AbsoluteMove", "RelativeMove"]) {
+      const bare = await soap(
+        server.port,
+        `<${op} ${NS_PTZ}><ProfileToken>profile_main</ProfileToken></${op}>`,
+      );
+      expect(bare.status).toBe(400);
+      expect(faultCodes(bare.body)).toEqual(["env:Sender", "ter:InvalidArgVal"]);
+      expect(bare.body).toMatch(op === "AbsoluteMove" ? /missing Position/ : /missing Translation/);
+    }
     const notBool = await soap(
       server.port,
       `<Stop ${NS_PTZ}><ProfileToken>profile_main</ProfileToken><PanTilt>yes</PanTilt></Stop>`,
