@@ -1,47 +1,184 @@
-import express, { type ErrorRequestHandler, type Express } from "express";
+import { randomUUID } from "node:crypto";
+import express, { type ErrorRequestHandler, type Express, type Request } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import type { AuditLog } from "../src/audit/log.js";
+import type { AuthService } from "../src/auth/service.js";
+import type { CameraHealth, HealthService } from "../src/health/health.js";
+import type { Logger } from "../src/log/logger.js";
+import type { Metrics } from "../src/metrics/metrics.js";
+import { authenticate } from "./http/authn.js";
+import { openApiDocument } from "./http/openapi.js";
+import { fromServiceError, HttpProblem, isServiceError, problem, sendProblem } from "./http/problem.js";
+import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
+import { auditRoutes } from "./routes/audit.js";
+import { cameraRoutes } from "./routes/cameras.js";
+import { docsRoutes } from "./routes/docs.js";
+import { opsRoutes } from "./routes/ops.js";
+import { sessionRoutes } from "./routes/session.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { userRoutes } from "./routes/users.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
  * it never opens the catalog or talks to a camera itself.
+ * Invariant: every route is in apiRoutes() and mounted by mountRoute(), so the OpenAPI document,
+ * the permission checks and the audit of refusals cover all of them.
  */
 
 export interface ApiServices {
   version: string;
   startedAt: number;
+  log: Logger;
+  auth: AuthService;
+  audit: AuditLog;
+  health: HealthService;
+  metrics: Metrics;
+  cameras: () => CameraHealth[];
+  secureCookie: boolean;
+  sessionMaxHours: number;
 }
 
-export function createApp(services: ApiServices): Express {
+export function apiRoutes(s: ApiServices): AnyRoute[] {
+  const routes: AnyRoute[] = [
+    ...opsRoutes(s),
+    ...sessionRoutes({
+      auth: s.auth,
+      metrics: s.metrics,
+      secureCookie: s.secureCookie,
+      sessionMaxHours: s.sessionMaxHours,
+    }),
+    ...userRoutes(s.auth),
+    ...tokenRoutes(s.auth),
+    ...auditRoutes(s.audit),
+    ...cameraRoutes(s.cameras),
+  ];
+  let doc: Record<string, unknown> | undefined;
+  const docs = docsRoutes(() => {
+    doc ??= openApiDocument(routes, s.version);
+    return doc;
+  });
+  routes.push(...docs);
+  return routes;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
+
+export function createApp(s: ApiServices): Express {
   const app = express();
   app.disable("x-powered-by");
+  app.set("query parser", "simple");
 
-  // Liveness only: answers while the event loop turns. Readiness and detail live elsewhere because a
-  // liveness probe that checks dependencies gets a healthy process restarted for a camera's fault.
-  app.get("/healthz", (_req, res) => {
-    res.json({
-      status: "ok",
-      version: services.version,
-      uptimeSeconds: Math.round((Date.now() - services.startedAt) / 1000),
+  app.use(
+    pinoHttp({
+      logger: s.log,
+      genReqId: (req, res) => {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader("X-Request-Id", id);
+        return id;
+      },
+      // Plain objects only: the log formatter scrubs secrets from plain data, and headers (cookies,
+      // bearer tokens) are never logged at all.
+      wrapSerializers: false,
+      serializers: {
+        req: (req: Request & { id?: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.path ?? req.url,
+        }),
+      },
+      customSuccessObject: (req, res, val: { responseTime: number }) => ({
+        status: res.statusCode,
+        ms: val.responseTime,
+        actor: principalOf(req as Request)?.actor ?? "anonymous",
+        client: clientOf(req as Request),
+      }),
+      customErrorObject: (req, res, err, val: { responseTime: number }) => ({
+        status: res.statusCode,
+        ms: val.responseTime,
+        actor: principalOf(req as Request)?.actor ?? "anonymous",
+        err,
+      }),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+      autoLogging: { ignore: (req) => QUIET.has((req.url ?? "").split("?")[0] ?? "") },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", "data:"],
+        },
+      },
+      strictTransportSecurity: false, // set by the TLS terminator, which knows whether there is one
+    }),
+  );
+  app.use((req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on("finish", () => {
+      const route = (res.locals.route as string | undefined) ?? "unmatched";
+      s.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      s.metrics.httpDuration.observe(
+        { method: req.method, route },
+        Number(process.hrtime.bigint() - start) / 1e9,
+      );
     });
+    next();
+  });
+  app.use(express.json({ limit: "64kb", strict: true }));
+  app.use(authenticate(s.auth));
+
+  const hooks = {
+    denied: (req: Request, principal: ReturnType<typeof principalOf>, route: AnyRoute, reason: string) =>
+      s.audit.append({
+        actor: principal?.actor ?? "anonymous",
+        role: null,
+        action: "http.denied",
+        target: `route:${route.operationId}`,
+        outcome: "denied",
+        client: clientOf(req),
+        details: { method: req.method, path: req.path, reason },
+      }),
+  };
+  for (const route of apiRoutes(s)) {
+    const handler = mountRoute(route, hooks);
+    app[route.method](
+      expressPath(route.path),
+      (_req, res, next) => {
+        res.locals.route = route.path;
+        next();
+      },
+      handler,
+    );
+  }
+
+  app.use((req) => {
+    throw problem(404, `no route for ${req.method} ${req.path}`);
   });
 
-  app.use((req, res) => {
-    res
-      .status(404)
-      .type("application/problem+json")
-      .json({
-        type: "about:blank",
-        title: "Not Found",
-        status: 404,
-        detail: `no route for ${req.method} ${req.path}`,
-      });
-  });
-
-  const onError: ErrorRequestHandler = (err: { status?: number; message?: string }, _req, res, _next) => {
-    const status = typeof err.status === "number" && err.status >= 400 && err.status < 600 ? err.status : 500;
-    res
-      .status(status)
-      .type("application/problem+json")
-      .json({ type: "about:blank", title: status >= 500 ? "Internal Server Error" : "Bad Request", status });
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const id = String((req as Request & { id?: unknown }).id ?? "");
+    if (res.headersSent) {
+      s.log.error({ err, requestId: id }, "error after the answer started");
+      res.end();
+      return;
+    }
+    if (err instanceof HttpProblem) return sendProblem(res, err, id);
+    if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
+    const e = err as { type?: string; status?: number; message?: string };
+    // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
+    if (e.type === "entity.too.large") return sendProblem(res, problem(413, "body: larger than 64 KiB"), id);
+    if (e.type === "entity.parse.failed") return sendProblem(res, problem(400, "body: not valid JSON"), id);
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+      return sendProblem(res, problem(e.status, `request refused: ${e.type ?? "bad request"}`), id);
+    }
+    s.log.error({ err, requestId: id }, "unhandled error answering a request");
+    sendProblem(res, problem(500, "internal error; the request id ties it to the server log"), id);
   };
   app.use(onError);
   return app;

@@ -1,15 +1,22 @@
+import { createHash } from "node:crypto";
 import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
+import { canonicalJson } from "./audit/chain.js";
+import { AuditLog } from "./audit/log.js";
+import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
-import { openCatalog } from "./catalog/catalog.js";
+import { type Db, openCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config/load.js";
+import { type CameraHealth, HealthService } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
+import { createMetrics } from "./metrics/metrics.js";
+import { StorageMonitor } from "./storage/monitor.js";
 import { VERSION } from "./version.js";
 
 /**
  * The composition root of pscsd: the one place that wires src/ services into recorder/, retention/
- * and api/. Start order is catalog → cameras → HTTP; stop order is the reverse, so nothing outlives
- * what it depends on.
+ * and api/. Start order is catalog → audit → cameras → HTTP; stop order is the reverse, so nothing
+ * outlives what it depends on.
  */
 
 export interface Pscsd {
@@ -18,12 +25,20 @@ export interface Pscsd {
   stop(): Promise<void>;
 }
 
+const AUDIT_VERIFY_EVERY_MS = 3_600_000;
+const STORAGE_SAMPLE_EVERY_MS = 60_000;
+
+/** The audit log's anchor file sits next to the catalog it vouches for. */
+export function auditAnchorFile(catalog: string): string | undefined {
+  return catalog === ":memory:" ? undefined : `${catalog}.audit-anchor`;
+}
+
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const startedAt = Date.now();
   const db = openCatalog(config.storage.catalog);
-  const insertClock = db.prepare(
-    "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
-  );
+  const timers: NodeJS.Timeout[] = [];
+  let server: RunningServer | undefined;
+  let audit: AuditLog;
   const cameras = config.cameras.map(
     (cam) =>
       new CameraConnection(cam, {
@@ -33,24 +48,138 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
       }),
   );
-  let server: RunningServer;
+  const insertClock = db.prepare(
+    "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
+  );
   try {
-    server = await listen(createApp({ version: VERSION, startedAt }), config.http);
+    audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
+    auditStart(db, audit, config);
+    const auth = new AuthService(db, audit, config.auth);
+    const required = new Map(config.cameras.map((c) => [c.id, c.required]));
+    const cameraHealth = (): CameraHealth[] =>
+      cameras.map((c) => {
+        const st = c.status();
+        return { ...st, required: required.get(st.id) ?? true };
+      });
+    const storage = new StorageMonitor(
+      { recordings: config.storage.recordings, evidence: config.storage.evidence },
+      config.health.storageFloorGiB * 2 ** 30,
+    );
+    const health = new HealthService({
+      db,
+      audit,
+      storage,
+      writableDirs: { recordings: config.storage.recordings, evidence: config.storage.evidence },
+      cameras: cameraHealth,
+      version: VERSION,
+      startedAt,
+      retention: config.retention,
+    });
+    const chain = health.verifyAuditChain();
+    if (!chain.result.ok) log.error({ audit: chain.result }, "audit chain is broken");
+    const metrics = createMetrics({ cameras: cameraHealth, storage, health, audit, version: VERSION });
+    const loopback = /^(127\.|::1$|localhost$)/.test(config.http.host);
+    if (!config.http.tls && !loopback) {
+      log.warn(
+        { host: config.http.host },
+        "HTTP without TLS on a non-loopback address: sessions travel in clear text",
+      );
+    }
+    const app = createApp({
+      version: VERSION,
+      startedAt,
+      log,
+      auth,
+      audit,
+      health,
+      metrics,
+      cameras: cameraHealth,
+      // Browsers accept Secure cookies over plain HTTP on loopback only.
+      secureCookie: config.http.tls !== undefined || loopback,
+      sessionMaxHours: config.auth.sessionMaxHours,
+    });
+    await storage.sample();
+    server = await listen(app, config.http);
+    timers.push(
+      setInterval(() => {
+        const r = health.verifyAuditChain().result;
+        if (!r.ok) log.error({ audit: r }, "audit chain is broken");
+        auth.sessions.purgeExpired(Date.now());
+      }, AUDIT_VERIFY_EVERY_MS),
+      setInterval(() => {
+        storage.sample().then(
+          (vols) => {
+            for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
+          },
+          (err: unknown) => log.error({ err }, "storage sampling failed"),
+        );
+      }, STORAGE_SAMPLE_EVERY_MS),
+    );
+    for (const t of timers) t.unref();
   } catch (e) {
+    for (const t of timers) clearInterval(t);
     db.close();
     throw e;
   }
   for (const c of cameras) c.start();
-  log.info({ url: server.url, cameras: cameras.length, version: VERSION }, "pscsd started");
+  const running = server;
+  log.info({ url: running.url, cameras: cameras.length, version: VERSION }, "pscsd started");
 
   return {
-    url: server.url,
+    url: running.url,
     cameras,
     async stop() {
-      await server.close();
+      for (const t of timers) clearInterval(t);
+      await running.close();
       await Promise.all(cameras.map((c) => c.stop()));
+      audit.append({
+        actor: "system",
+        role: null,
+        client: "daemon",
+        outcome: "success",
+        action: "daemon.stop",
+      });
       db.close();
       log.info("pscsd stopped");
     },
   };
+}
+
+/**
+ * Every start is audited with a hash per configuration section; a section whose hash differs from
+ * the previous start is a configuration change, audited as such (config lives in a file edited
+ * outside the daemon, so the start is where a change becomes visible).
+ */
+function auditStart(db: Db, audit: AuditLog, config: Config): void {
+  const { file, ...rest } = config;
+  const sections: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    sections[k] = createHash("sha256").update(canonicalJson(v)).digest("hex").slice(0, 16);
+  }
+  const prev = db
+    .prepare<[], { details: string }>(
+      "SELECT details FROM audit_log WHERE action = 'daemon.start' ORDER BY seq DESC LIMIT 1",
+    )
+    .get();
+  const before = prev
+    ? ((JSON.parse(prev.details) as { config?: Record<string, string> }).config ?? {})
+    : undefined;
+  const base = { actor: "system", role: null, client: "daemon", outcome: "success" as const };
+  if (before) {
+    const changed = Object.keys({ ...before, ...sections }).filter((k) => before[k] !== sections[k]);
+    if (changed.length) {
+      audit.append({
+        ...base,
+        action: "config.change",
+        target: `config:${file}`,
+        details: { sections: changed, previous: before, current: sections },
+      });
+    }
+  }
+  audit.append({
+    ...base,
+    action: "daemon.start",
+    target: `config:${file}`,
+    details: { version: VERSION, config: sections },
+  });
 }

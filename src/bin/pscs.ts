@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { OnvifCamera } from "../cameras/onvif-client.js";
+import { auditCommands } from "../cli/audit.js";
+import { CliError, print } from "../cli/common.js";
+import { healthCommand } from "../cli/health.js";
+import { userCommands } from "../cli/users.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
 
@@ -8,20 +12,6 @@ import { VERSION } from "../version.js";
  * The operator's command line. Every command prints a readable result (or JSON with --json) and exits
  * non-zero with a one-line reason on failure: never a stack trace.
  */
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = "CliError";
-  }
-}
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}
 
 const program = new Command("pscs")
   .description("Public Safety Camera System command line")
@@ -98,27 +88,9 @@ cameraCmd
     }
   });
 
-const healthCmd = program.command("health").description("ask a running pscsd whether it is alive");
-healthCmd
-  .option("--url <url>", "pscsd base URL", "http://127.0.0.1:8080")
-  .option("--json", "machine-readable output")
-  .action(async (o: { url: string; json?: boolean }) => {
-    let res: Response;
-    try {
-      res = await fetch(new URL("/healthz", o.url), { signal: AbortSignal.timeout(5_000) });
-    } catch (e) {
-      throw new CliError(
-        `pscsd at ${o.url} is not answering: ${e instanceof Error ? ((e.cause as Error)?.message ?? e.message) : e}`,
-      );
-    }
-    const body = (await res.json()) as { status: string; version: string; uptimeSeconds: number };
-    if (!res.ok) throw new CliError(`pscsd at ${o.url} answered ${res.status}`);
-    print(
-      !!o.json,
-      body,
-      () => `pscsd ${body.version} at ${o.url}: ${body.status}, up ${body.uptimeSeconds} s`,
-    );
-  });
+userCommands(program);
+auditCommands(program);
+healthCommand(program);
 
 try {
   await program.parseAsync();

@@ -78,6 +78,30 @@ export const configSchema = z
         requestTimeoutSeconds: z.number().min(1).max(120).default(10),
       })
       .default({ heartbeatSeconds: 30, requestTimeoutSeconds: 10 }),
+    auth: z
+      .strictObject({
+        /** Re-authentication after inactivity (policy: no unattended logged-in consoles). */
+        sessionIdleMinutes: z.number().positive().max(1440).default(30),
+        /** Absolute session lifetime, whatever the activity: about one shift. */
+        sessionMaxHours: z.number().positive().max(168).default(12),
+        lockoutAttempts: z.int().min(1).max(100).default(5),
+        lockoutMinutes: z.number().positive().max(1440).default(15),
+        /** scrypt cost as log2(N); 16 = 64 MiB, about 0.2 s a login on this class of machine. */
+        scryptLogN: z.int().min(10).max(20).default(16),
+      })
+      .default({
+        sessionIdleMinutes: 30,
+        sessionMaxHours: 12,
+        lockoutAttempts: 5,
+        lockoutMinutes: 15,
+        scryptLogN: 16,
+      }),
+    health: z
+      .strictObject({
+        /** Free space under which storage is reported as low (alert), in GiB. */
+        storageFloorGiB: z.number().min(0).default(10),
+      })
+      .default({ storageFloorGiB: 10 }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),

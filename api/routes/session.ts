@@ -1,0 +1,127 @@
+import type { Response } from "express";
+import { z } from "zod";
+import type { AuthService, Principal } from "../../src/auth/service.js";
+import { ServiceError } from "../../src/errors/service-error.js";
+import type { Metrics } from "../../src/metrics/metrics.js";
+import { SESSION_COOKIE } from "../http/authn.js";
+import { type AnyRoute, defineRoute } from "../http/route.js";
+import { role } from "./schemas.js";
+
+/** Sign in, who am I, sign out, change my password. */
+
+const me = z.object({
+  kind: z.enum(["user", "token"]),
+  actor: z.string(),
+  roles: z.array(role),
+  username: z.string().optional(),
+  displayName: z.string().optional(),
+  mustChangePassword: z.boolean().optional(),
+  csrfToken: z.string().optional(),
+  expiresAt: z.int().optional(),
+});
+
+function describe(p: Principal): z.infer<typeof me> {
+  return p.kind === "user"
+    ? {
+        kind: "user",
+        actor: p.actor,
+        roles: p.roles,
+        username: p.username,
+        displayName: p.displayName,
+        mustChangePassword: p.mustChangePassword,
+        csrfToken: p.session.csrfToken,
+        expiresAt: p.session.expiresAt,
+      }
+    : { kind: "token", actor: p.actor, roles: p.roles };
+}
+
+export interface SessionRouteOptions {
+  auth: AuthService;
+  metrics: Metrics;
+  /** Secure cookies need HTTPS, except on loopback where browsers accept them over HTTP. */
+  secureCookie: boolean;
+  sessionMaxHours: number;
+}
+
+function setCookie(res: Response, value: string, maxAgeSeconds: number, secure: boolean): void {
+  res.append(
+    "Set-Cookie",
+    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? "; Secure" : ""}`,
+  );
+}
+
+export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/session",
+      operationId: "login",
+      summary: "Sign in with a named account; sets the session cookie and returns the CSRF token",
+      tag: "session",
+      access: { public: true },
+      body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
+      example: { body: { username: "jdoe", password: "Example-Passw0rd!" } },
+      responses: {
+        200: { description: "signed in", schema: me },
+        401: { description: "wrong user name or password" },
+        423: { description: "locked out" },
+      },
+      handler: async ({ body, client, res }) => {
+        try {
+          const { sessionId, principal } = await o.auth.login(body.username, body.password, client);
+          o.metrics.logins.inc({ outcome: "success" });
+          setCookie(res, sessionId, Math.round(o.sessionMaxHours * 3600), o.secureCookie);
+          return describe(principal);
+        } catch (e) {
+          if (e instanceof ServiceError)
+            o.metrics.logins.inc({ outcome: e.kind === "locked" ? "locked" : "failure" });
+          throw e;
+        }
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/session",
+      operationId: "whoami",
+      summary: "Who is signed in (and the CSRF token for writes)",
+      tag: "session",
+      access: { authenticated: true },
+      responses: { 200: { description: "the caller", schema: me } },
+      handler: ({ principal }) => describe(principal as Principal),
+    }),
+    defineRoute({
+      method: "delete",
+      path: "/api/session",
+      operationId: "logout",
+      summary: "Sign out: ends this session",
+      tag: "session",
+      access: { authenticated: true },
+      responses: { 204: { description: "signed out" } },
+      handler: ({ principal, client, res }) => {
+        if (principal?.kind !== "user") throw new ServiceError("invalid", "tokens have no session to end");
+        o.auth.logout(principal, client);
+        setCookie(res, "", 0, o.secureCookie);
+        res.status(204).end();
+      },
+    }),
+    defineRoute({
+      method: "put",
+      path: "/api/session/password",
+      operationId: "changePassword",
+      summary: "Change my password (ends my other sessions)",
+      tag: "session",
+      access: { authenticated: true },
+      body: z.strictObject({
+        currentPassword: z.string().min(1).max(256),
+        newPassword: z.string().min(1).max(256),
+      }),
+      example: { body: { currentPassword: "Example-Passw0rd!", newPassword: "Another-Passw0rd?" } },
+      responses: { 204: { description: "changed" } },
+      handler: async ({ principal, body, client, res }) => {
+        if (principal?.kind !== "user") throw new ServiceError("invalid", "tokens have no password");
+        await o.auth.changePassword(principal, body.currentPassword, body.newPassword, client);
+        res.status(204).end();
+      },
+    }),
+  ];
+}

@@ -1,0 +1,58 @@
+/**
+ * Roles and what each may do. Routes declare a permission, never a role, so a role's reach is read
+ * in one place: here.
+ * Invariant: only dispatcher, records and commander hold a video permission; ops, auditor and admin
+ * see no footage unless a person is also given one of those roles.
+ */
+
+export const ROLES = ["dispatcher", "records", "commander", "ops", "auditor", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  "video.live",
+  "ptz.control",
+  "video.playback",
+  "holds.request",
+  "holds.approve",
+  "holds.log",
+  "exports.create",
+  "cameras.read",
+  "health.read",
+  "metrics.read",
+  "audit.read",
+  "audit.sample",
+  "users.manage",
+  "tokens.manage",
+  "config.read",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  dispatcher: ["video.live", "ptz.control", "cameras.read"],
+  records: ["video.playback", "holds.request", "exports.create", "cameras.read"],
+  commander: ["video.playback", "holds.approve", "holds.log", "cameras.read"],
+  ops: ["health.read", "metrics.read", "cameras.read"],
+  auditor: ["audit.read", "audit.sample", "holds.log"],
+  admin: ["users.manage", "tokens.manage", "config.read"],
+};
+
+/** Machine tokens act for monitoring and audit tools, never for a person watching video. */
+export const TOKEN_ROLES = ["ops", "auditor"] as const satisfies readonly Role[];
+
+export const ROLE_DESCRIPTIONS: Record<Role, string> = {
+  dispatcher: "live view and PTZ control",
+  records: "playback, hold requests, exports",
+  commander: "Records Service Division Commander: approves and releases holds, owns the hold log",
+  ops: "health, camera and storage status; no video",
+  auditor: "audit log and reports; no video",
+  admin: "users, tokens and configuration; no video",
+};
+
+/** The first of the roles that grants the permission: recorded in the audit entry as the role used. */
+export function roleGranting(roles: readonly Role[], permission: Permission): Role | undefined {
+  return roles.find((r) => ROLE_PERMISSIONS[r].includes(permission));
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}

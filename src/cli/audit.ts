@@ -1,0 +1,162 @@
+import { createWriteStream } from "node:fs";
+import type { Command } from "commander";
+import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
+import { drawSample } from "../audit/sample.js";
+import { csvLine } from "../report/csv.js";
+import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
+
+/** `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. */
+
+function parseTime(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(t))
+    throw new CliError(
+      `${flag}: expected an ISO 8601 time (2026-07-01T00:00:00Z) or epoch ms, got '${value}'`,
+      2,
+    );
+  return t;
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+export function auditCommands(program: Command): void {
+  const audit = program.command("audit").description("the hash-chained audit log");
+  audit
+    .command("verify")
+    .description("walk the whole chain; exit 1 naming the first broken entry")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output")
+    .action((o: { config: string; json?: boolean }) => {
+      const local = openLocal(o.config);
+      try {
+        const started = performance.now();
+        const r = local.audit.verify();
+        const ms = Math.round(performance.now() - started);
+        if (!r.ok) {
+          if (o.json) print(true, { ...r, ms }, () => "");
+          throw new CliError(
+            `audit chain broken at entry ${r.brokenSeq}: ${r.reason} (${r.entries} entries before it verify)`,
+          );
+        }
+        print(
+          !!o.json,
+          { ...r, ms },
+          () =>
+            `audit chain ok: ${r.entries} entries, head ${r.headHash.slice(0, 16)}…${r.anchored ? ", matches its anchor" : ""} (${ms} ms)`,
+        );
+      } finally {
+        local.close();
+      }
+    });
+  audit
+    .command("sample")
+    .description("draw items (holds, exports, PTZ sessions) at random for an inspection; the draw is audited")
+    .option("--count <n>", "how many items", "4")
+    .option("--seed <seed>", "repeat an earlier draw (the seed is printed with every draw)")
+    .option("--from <time>", "period start (ISO 8601 or epoch ms)")
+    .option("--to <time>", "period end")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output")
+    .action(
+      (o: { count: string; seed?: string; from?: string; to?: string; config: string; json?: boolean }) => {
+        const count = Number(o.count);
+        if (!Number.isInteger(count) || count < 1 || count > 100)
+          throw new CliError(`--count: expected a whole number 1-100, got '${o.count}'`, 2);
+        const [from, to] = [parseTime("--from", o.from), parseTime("--to", o.to)];
+        const local = openLocal(o.config);
+        try {
+          const s = drawSample(local.audit, { count, seed: o.seed, from, to });
+          local.audit.append({
+            actor: localActor(),
+            role: "auditor",
+            action: "audit.sample",
+            outcome: "success",
+            client: "cli",
+            details: {
+              seed: s.seed,
+              count,
+              from: from ?? null,
+              to: to ?? null,
+              items: s.items.map((i) => i.target),
+            },
+          });
+          print(!!o.json, s, () => {
+            const pop = Object.entries(s.population)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(", ");
+            const head = `random inspection sample, seed ${s.seed} (repeat with --seed ${s.seed}); drawn from ${pop}`;
+            if (!s.items.length) return `${head}\nnothing to sample in this period`;
+            const short =
+              s.items.length < count
+                ? `\nonly ${s.items.length} item(s) exist in this period; all are listed`
+                : "";
+            return `${head}${short}\n${s.items
+              .map(
+                (it, i) =>
+                  `\n${i + 1}. ${it.target}  (${it.kind}; ${it.events} audit entries ${iso(it.firstAt)} … ${iso(it.lastAt)}; by ${it.actors.join(", ")})\n   actions: ${it.actions.join(", ")}\n${it.checklist.map((c) => `   [ ] ${c}`).join("\n")}`,
+              )
+              .join("\n")}`;
+          });
+        } finally {
+          local.close();
+        }
+      },
+    );
+  audit
+    .command("export")
+    .description("write audit entries as CSV (stdout, or --output); the export is audited")
+    .option("--from <time>", "from (ISO 8601 or epoch ms)")
+    .option("--to <time>", "to")
+    .option("--action <action>", "an action, or a prefix ending in '.' (auth.)")
+    .option("--actor <actor>", "e.g. user:jdoe")
+    .option("-o, --output <file>", "write here instead of stdout")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .action(
+      async (o: {
+        from?: string;
+        to?: string;
+        action?: string;
+        actor?: string;
+        output?: string;
+        config: string;
+      }) => {
+        const filter = {
+          from: parseTime("--from", o.from),
+          to: parseTime("--to", o.to),
+          action: o.action,
+          actor: o.actor,
+        };
+        const local = openLocal(o.config);
+        try {
+          local.audit.append({
+            actor: localActor(),
+            role: "auditor",
+            action: "audit.export",
+            outcome: "success",
+            client: "cli",
+            details: { filter },
+          });
+          const out = o.output ? createWriteStream(o.output, { flags: "wx" }) : process.stdout;
+          const done = new Promise<void>((resolve, reject) => {
+            out.once("error", (e: NodeJS.ErrnoException) =>
+              reject(new CliError(`--output: cannot write ${o.output}: ${e.code}`)),
+            );
+            if (out === process.stdout) resolve();
+            else out.once("finish", resolve);
+          });
+          out.write(csvLine(AUDIT_CSV_HEADER));
+          let n = 0;
+          for (const e of local.audit.iterate(filter)) {
+            if (!out.write(auditCsvLine(e))) await new Promise<void>((r) => out.once("drain", () => r()));
+            n++;
+          }
+          if (out !== process.stdout) out.end();
+          await done;
+          if (o.output) process.stderr.write(`wrote ${n} entries to ${o.output}\n`);
+        } finally {
+          local.close();
+        }
+      },
+    );
+}

@@ -1,0 +1,122 @@
+import { userInfo } from "node:os";
+import { createInterface } from "node:readline";
+import { AuditLog } from "../audit/log.js";
+import { AuthService } from "../auth/service.js";
+import { type Db, openCatalog } from "../catalog/catalog.js";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { auditAnchorFile } from "../main.js";
+
+/**
+ * What every pscs subcommand shares: its error type, output, the local catalog, and password prompts.
+ * Invariant: a command either prints its result (JSON with --json) and exits 0, or throws CliError
+ * with a one-line reason and an exit code; nothing else reaches the terminal.
+ */
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+export const DEFAULT_CONFIG = process.env.PSCS_CONFIG ?? "/etc/pscs/pscs.yaml";
+
+/** The person at the console, for audit entries: sudo's caller when run through sudo. */
+export function localActor(): string {
+  return `local:${process.env.SUDO_USER || userInfo().username}`;
+}
+
+export interface Local {
+  db: Db;
+  audit: AuditLog;
+  auth: AuthService;
+  close(): void;
+}
+
+/** Opens the catalog named by the config file, as the daemon would (they may run side by side). */
+export function openLocal(configFile: string): Local {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(configFile);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message, 78);
+    throw e;
+  }
+  let db: Db;
+  try {
+    db = openCatalog(config.storage.catalog);
+  } catch (e) {
+    throw new CliError(`cannot open catalog ${config.storage.catalog}: ${(e as Error).message}`);
+  }
+  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
+  return { db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
+}
+
+/**
+ * Reads a password without echo from a terminal, or the next line of stdin when it is not one (for
+ * provisioning scripts). Never from the command line, where it would sit in shell history and `ps`.
+ */
+export async function readPassword(
+  prompt: string,
+  lines: AsyncIterator<string> | undefined,
+): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const next = await (lines ?? stdinLines()).next();
+    if (next.done) throw new CliError("expected the password on standard input (one line), found none", 2);
+    return next.value;
+  }
+  process.stderr.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  let value = "";
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const onData = (buf: Buffer) => {
+        for (const ch of buf.toString("utf8")) {
+          if (ch === "\r" || ch === "\n") {
+            stdin.off("data", onData);
+            process.stderr.write("\n");
+            return resolve(value);
+          }
+          if (ch === "\u0003") {
+            stdin.off("data", onData);
+            return reject(new CliError("cancelled", 130));
+          }
+          if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+          else value += ch;
+        }
+      };
+      stdin.on("data", onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+let sharedLines: AsyncIterator<string> | undefined;
+/** stdin as lines, one reader for the whole process. */
+export function stdinLines(): AsyncIterator<string> {
+  sharedLines ??= createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })[
+    Symbol.asyncIterator
+  ]();
+  return sharedLines;
+}
+
+/** Asks twice on a terminal; once from a pipe. */
+export async function newPassword(what: string): Promise<string> {
+  const first = await readPassword(`${what}: `, process.stdin.isTTY ? undefined : stdinLines());
+  if (process.stdin.isTTY) {
+    const again = await readPassword(`${what} again: `, undefined);
+    if (again !== first) throw new CliError("the two passwords differ; nothing was changed", 2);
+  }
+  return first;
+}

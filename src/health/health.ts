@@ -1,0 +1,154 @@
+import { mkdir, open, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { AuditLog, VerifyResult } from "../audit/log.js";
+import type { CameraStatus } from "../cameras/connection.js";
+import type { Db } from "../catalog/catalog.js";
+import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
+
+/**
+ * What ops needs to know: is the process alive, can it do its job right now (readiness), and the
+ * detail behind both. Liveness never looks at dependencies: a camera fault must not get a healthy
+ * process restarted.
+ */
+
+export interface CameraHealth extends CameraStatus {
+  required: boolean;
+}
+
+export interface HealthSources {
+  db: Db;
+  audit: AuditLog;
+  storage: StorageMonitor;
+  /** Directories that must accept writes for the daemon to be ready. */
+  writableDirs: Record<string, string>;
+  cameras: () => CameraHealth[];
+  version: string;
+  startedAt: number;
+  retention: { days: number; purgeSchedule: string };
+  now?: () => number;
+}
+
+export interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: { catalog: Check; storage: Check; cameras: Check };
+}
+
+export interface AuditChainState {
+  checkedAt: number;
+  result: VerifyResult;
+}
+
+export interface HealthReport {
+  status: "ok" | "degraded" | "failing";
+  version: string;
+  startedAt: number;
+  uptimeSeconds: number;
+  readiness: Readiness;
+  cameras: CameraHealth[];
+  storage: VolumeStatus[];
+  purge: {
+    retentionDays: number;
+    schedule: string;
+    state: "not installed";
+    lastRunAt: null;
+    nextRunAt: null;
+  };
+  audit: { entries: number; chain: AuditChainState | null };
+}
+
+export class HealthService {
+  private chain: AuditChainState | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly src: HealthSources) {
+    this.now = src.now ?? Date.now;
+  }
+
+  /** Walks the audit chain (at start and on a schedule); health reports the last result. */
+  verifyAuditChain(): AuditChainState {
+    this.chain = { checkedAt: this.now(), result: this.src.audit.verify() };
+    return this.chain;
+  }
+
+  auditChain(): AuditChainState | null {
+    return this.chain;
+  }
+
+  async readiness(): Promise<Readiness> {
+    const [catalog, storage] = [this.catalogWritable(), await this.storageWritable()];
+    const down = this.src.cameras().filter((c) => c.required && c.state !== "connected");
+    const cameras: Check = down.length
+      ? { ok: false, detail: `required camera(s) not connected: ${down.map((c) => c.id).join(", ")}` }
+      : { ok: true };
+    return { ready: catalog.ok && storage.ok && cameras.ok, checks: { catalog, storage, cameras } };
+  }
+
+  async report(): Promise<HealthReport> {
+    const readiness = await this.readiness();
+    const storage = await this.src.storage.sample();
+    const cameras = this.src.cameras();
+    const chainBroken = this.chain !== null && !this.chain.result.ok;
+    const degraded =
+      cameras.some((c) => c.state !== "connected") || storage.some((v) => v.low || v.error !== undefined);
+    return {
+      status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",
+      version: this.src.version,
+      startedAt: this.src.startedAt,
+      uptimeSeconds: Math.round((this.now() - this.src.startedAt) / 1000),
+      readiness,
+      cameras,
+      storage,
+      purge: {
+        retentionDays: this.src.retention.days,
+        schedule: this.src.retention.purgeSchedule,
+        state: "not installed",
+        lastRunAt: null,
+        nextRunAt: null,
+      },
+      audit: { entries: this.src.audit.headSeq(), chain: this.chain },
+    };
+  }
+
+  /**
+   * A real write, not a lock probe: it fails on a read-only file or volume, a full disk, or a lock held
+   * by another process past a short wait (kept short because better-sqlite3 blocks the event loop).
+   */
+  private catalogWritable(): Check {
+    const db = this.src.db;
+    try {
+      db.pragma("busy_timeout = 250");
+      db.prepare("UPDATE readiness_probe SET at = ? WHERE id = 1").run(this.now());
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, detail: `catalog not writable: ${(e as Error).message}` };
+    } finally {
+      db.pragma("busy_timeout = 5000");
+    }
+  }
+
+  private async storageWritable(): Promise<Check> {
+    const failures: string[] = [];
+    for (const [name, dir] of Object.entries(this.src.writableDirs)) {
+      const probe = join(dir, `.pscs-ready-${process.pid}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        const fh = await open(probe, "w");
+        try {
+          await fh.write("ok");
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await unlink(probe);
+      } catch (e) {
+        failures.push(`${name} (${dir}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    return failures.length ? { ok: false, detail: `not writable: ${failures.join("; ")}` } : { ok: true };
+  }
+}

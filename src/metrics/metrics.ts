@@ -1,0 +1,171 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AuditLog } from "../audit/log.js";
+import type { CameraHealth, HealthService } from "../health/health.js";
+import type { StorageMonitor } from "../storage/monitor.js";
+
+/**
+ * The Prometheus registry: process metrics plus PSCS state. Gauges read live state at scrape time
+ * (collect callbacks), so a value is never older than the scrape; counters are incremented where
+ * the event happens.
+ */
+
+export interface MetricsSources {
+  cameras: () => CameraHealth[];
+  storage: StorageMonitor;
+  health: HealthService;
+  audit: AuditLog;
+  version: string;
+}
+
+const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<"method" | "route" | "status">;
+  httpDuration: Histogram<"method" | "route">;
+  logins: Counter<"outcome">;
+}
+
+export function createMetrics(src: MetricsSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "pscsd_" });
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool rejects
+  // them); the handle and request counts are not worth a renamed copy.
+  for (const m of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(`pscsd_${m}`);
+  }
+
+  new Gauge({
+    name: "pscs_build_info",
+    help: "Always 1; the version label says which pscsd is running",
+    labelNames: ["version"],
+    registers: [registry],
+    collect() {
+      this.set({ version: src.version }, 1);
+    },
+  });
+  new Gauge({
+    name: "pscs_camera_up",
+    help: "1 when the camera's ONVIF session is connected, else 0",
+    labelNames: ["camera", "required"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras())
+        this.set({ camera: c.id, required: String(c.required) }, c.state === "connected" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "pscs_camera_state",
+    help: "1 for the camera's current connection state, 0 for the others",
+    labelNames: ["camera", "state"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras())
+        for (const s of CAMERA_STATES) this.set({ camera: c.id, state: s }, c.state === s ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "pscs_camera_connect_attempts",
+    help: "Connection attempts since the camera's last state change",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) this.set({ camera: c.id }, c.attempts);
+    },
+  });
+  new Gauge({
+    name: "pscs_camera_clock_offset_seconds",
+    help: "Camera clock minus server clock at the last sample (known to about half a second)",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) if (c.clock) this.set({ camera: c.id }, c.clock.offsetMs / 1000);
+    },
+  });
+  new Gauge({
+    name: "pscs_storage_free_bytes",
+    help: "Free bytes on the volume holding each storage directory",
+    labelNames: ["volume"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of src.storage.status()) if (!v.error) this.set({ volume: v.volume }, v.freeBytes);
+    },
+  });
+  new Gauge({
+    name: "pscs_storage_low",
+    help: "1 when free space is under the configured floor (or the volume cannot be read)",
+    labelNames: ["volume"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of src.storage.status()) this.set({ volume: v.volume }, v.low ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "pscs_storage_days_left",
+    help: "Days until free space reaches the floor at the measured write rate (absent when unknown)",
+    labelNames: ["volume"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of src.storage.status())
+        if (v.daysLeft !== null) this.set({ volume: v.volume }, v.daysLeft);
+    },
+  });
+  new Gauge({
+    name: "pscs_audit_entries",
+    help: "Entries in the audit chain",
+    registers: [registry],
+    collect() {
+      this.set(src.audit.headSeq());
+    },
+  });
+  new Gauge({
+    name: "pscs_audit_chain_ok",
+    help: "1 when the last walk of the audit chain found it intact, 0 when broken (absent before the first walk)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = src.health.auditChain();
+      if (c) this.set(c.result.ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "pscs_audit_chain_checked_timestamp_seconds",
+    help: "When the audit chain was last walked",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = src.health.auditChain();
+      if (c) this.set(c.checkedAt / 1000);
+    },
+  });
+
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: "pscs_http_requests_total",
+      help: "HTTP requests answered, by route template and status",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: "pscs_http_request_duration_seconds",
+      help: "Time to answer HTTP requests, by route template",
+      labelNames: ["method", "route"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    logins: new Counter({
+      name: "pscs_logins_total",
+      help: "Login attempts by outcome (success, failure, locked)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+  };
+}
