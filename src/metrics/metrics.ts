@@ -31,7 +31,11 @@ export function createMetrics(src: MetricsSources): Metrics {
   collectDefaultMetrics({ register: registry, prefix: "pscsd_" });
   // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool rejects
   // them); the handle and request counts are not worth a renamed copy.
-  for (const m of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+  for (const m of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
     registry.removeSingleMetric(`pscsd_${m}`);
   }
 

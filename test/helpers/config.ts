@@ -17,6 +17,8 @@ export interface TestDaemonConfig {
   httpPort: number;
   cameras: TestCamera[];
   onvif?: { heartbeatSeconds?: number; requestTimeoutSeconds?: number };
+  /** Further top-level sections (auth, health, …) written as given. */
+  extra?: Record<string, unknown>;
 }
 
 /** Writes `dir/pscs.yaml` for a daemon under test (storage paths relative to `dir`); returns its path. */
@@ -26,6 +28,7 @@ export function writeDaemonConfig(dir: string, o: TestDaemonConfig): string {
     http: { host: "127.0.0.1", port: o.httpPort },
     storage: { recordings: "rec", evidence: "ev", catalog: "catalog.db" },
     ...(o.onvif ? { onvif: o.onvif } : {}),
+    ...o.extra,
     cameras: o.cameras.map((c) => ({
       id: c.id,
       name: c.name ?? c.id.toUpperCase(),

@@ -1,0 +1,253 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Proc, startProc } from "../helpers/process.js";
+import {
+  type Client,
+  client,
+  daemonDir,
+  type LocalCatalog,
+  login,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+} from "../helpers/pscsd.js";
+
+// Against the built daemon in its own process, as a browser or a monitoring system meets it.
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
+const IDLE_S = 6;
+const LOCKOUT_S = 3;
+
+let proc: Proc;
+let url: string;
+let local: LocalCatalog;
+let admin: Client;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Problem = {
+  status: number;
+  detail: string;
+  errors?: { field: string; message: string }[];
+  problems?: string[];
+};
+
+beforeAll(async () => {
+  const d = await daemonDir({
+    sessionIdleMinutes: IDLE_S / 60,
+    lockoutMinutes: LOCKOUT_S / 60,
+    lockoutAttempts: 5,
+  });
+  local = openLocalCatalog(d.configFile);
+  await seedUsers(local, { admin1: ["admin"], ops1: ["ops"], aud1: ["auditor"], disp1: ["dispatcher"] });
+  proc = startProc(process.execPath, [PSCSD, "--config", d.configFile]);
+  await proc.waitForLine(/"msg":"pscsd started"/, 15_000);
+  url = `http://127.0.0.1:${d.httpPort}`;
+});
+
+// Fresh each time: the idle-timeout test leaves every older session expired.
+beforeEach(async () => {
+  admin = await login(url, "admin1");
+});
+
+afterAll(async () => {
+  await proc?.stop();
+  local?.close();
+});
+
+describe("password policy (POST /api/users)", () => {
+  const cases: [string, string][] = [
+    ["Sh0rt!pw", "must be at least 9 characters"],
+    ["alllower-case-1!", "must contain an upper-case letter"],
+    ["ALLUPPER-CASE-1!", "must contain a lower-case letter"],
+    ["No-Digits-Here!", "must contain a digit"],
+    ["NoSymbols12345", "must contain a symbol"],
+    ["Xx-newbie-99!", "must not contain the user name"],
+  ];
+  for (const [password, problem] of cases) {
+    it(`refuses '${password}': ${problem}`, async () => {
+      const res = await admin.request("POST", "/api/users", {
+        username: "newbie",
+        displayName: "N",
+        roles: ["ops"],
+        password,
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-type")).toMatch(/problem\+json/);
+      const body = (await res.json()) as Problem;
+      expect(body.errors?.[0]?.field).toBe("body.password");
+      expect(body.problems).toContain(problem);
+      expect(body.problems).toHaveLength(1);
+    });
+  }
+  it("accepts a compliant password, and the new user must change it first", async () => {
+    const res = await admin.request("POST", "/api/users", {
+      username: "newbie",
+      displayName: "New Bie",
+      roles: ["ops"],
+      password: "Temp-Pass-2026!",
+    });
+    expect(res.status).toBe(201);
+    const n = await login(url, "newbie", "Temp-Pass-2026!");
+    const blocked = await n.request("GET", "/api/cameras");
+    expect(blocked.status).toBe(403);
+    expect(((await blocked.json()) as Problem).detail).toMatch(/password change required/);
+    const changed = await n.request("PUT", "/api/session/password", {
+      currentPassword: "Temp-Pass-2026!",
+      newPassword: "Own-Pass-2026?",
+    });
+    expect(changed.status).toBe(204);
+    expect((await n.request("GET", "/api/cameras")).status).toBe(200);
+  });
+});
+
+describe("lockout", () => {
+  it("locks after 5 failures (even the right password is refused), audits each, unlocks after the configured time", async () => {
+    const before = local.audit.headSeq();
+    for (let i = 0; i < 5; i++) {
+      const r = await client(url).request("POST", "/api/session", {
+        username: "disp1",
+        password: "Wrong-Pass-1!",
+      });
+      expect(r.status).toBe(401);
+    }
+    const locked = await client(url).request("POST", "/api/session", {
+      username: "disp1",
+      password: PASSWORD,
+    });
+    expect(locked.status).toBe(423);
+    expect(((await locked.json()) as Problem).detail).toMatch(/locked after 5 failed attempts/);
+    const entries = local.audit.list({ after: before, target: "user:disp1" });
+    expect(entries.filter((e) => e.action === "auth.login" && e.outcome === "failure")).toHaveLength(6);
+    expect(entries.filter((e) => e.action === "auth.lockout")).toHaveLength(1);
+    await sleep(LOCKOUT_S * 1000 + 300);
+    await login(url, "disp1");
+  });
+  it("does not say whether a user name exists", async () => {
+    const unknown = await client(url).request("POST", "/api/session", {
+      username: "nobody",
+      password: "Wrong-Pass-1!",
+    });
+    const known = await client(url).request("POST", "/api/session", {
+      username: "ops1",
+      password: "Wrong-Pass-1!",
+    });
+    expect(unknown.status).toBe(401);
+    expect(known.status).toBe(401);
+    expect(((await unknown.json()) as Problem).detail).toBe(((await known.json()) as Problem).detail);
+  });
+});
+
+describe("sessions", () => {
+  it("ends a session idle longer than the timeout, and audits why", async () => {
+    const c = await login(url, "ops1");
+    // Activity inside the window keeps it alive...
+    for (let i = 0; i < 3; i++) {
+      await sleep((IDLE_S * 1000) / 3);
+      expect((await c.request("GET", "/api/session")).status).toBe(200);
+    }
+    // ...inactivity past it does not.
+    await sleep(IDLE_S * 1000 + 500);
+    expect((await c.request("GET", "/api/session")).status).toBe(401);
+    const expired = local.audit.list({ action: "auth.session.expired", target: "user:ops1" });
+    expect(JSON.parse(expired.at(-1)?.details ?? "{}")).toEqual({ reason: "idle" });
+  }, 40_000);
+
+  it("logout ends the session", async () => {
+    const c = await login(url, "ops1");
+    expect((await c.request("DELETE", "/api/session")).status).toBe(204);
+    expect((await c.request("GET", "/api/session")).status).toBe(401);
+  });
+
+  it("sets the session cookie HttpOnly, SameSite=Strict", async () => {
+    const res = await client(url).request("POST", "/api/session", { username: "aud1", password: PASSWORD });
+    expect(res.headers.get("set-cookie")).toMatch(
+      /pscs_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure/,
+    );
+  });
+});
+
+describe("CSRF", () => {
+  it("refuses a cookie-authenticated write without the token or with a wrong one, and audits it", async () => {
+    const c = await login(url, "admin1");
+    const body = { name: "csrf test", role: "ops" };
+    const none = await client(url).request("POST", "/api/tokens", body, { cookie: c.cookie as string });
+    expect(none.status).toBe(403);
+    expect(((await none.json()) as Problem).detail).toMatch(/X-CSRF-Token/);
+    const wrong = await client(url).request("POST", "/api/tokens", body, {
+      cookie: c.cookie as string,
+      "x-csrf-token": `${(c.csrf as string).slice(0, -1)}x`,
+    });
+    expect(wrong.status).toBe(403);
+    expect((await c.request("POST", "/api/tokens", body)).status).toBe(201);
+    const denied = local.audit.list({ action: "http.denied", actor: "user:admin1" });
+    expect(denied.filter((e) => JSON.parse(e.details).reason === "csrf token missing or wrong")).toHaveLength(
+      2,
+    );
+  });
+  it("does not ask bearer-token clients for one (no cookie, no cross-site risk)", async () => {
+    const made = (await (
+      await admin.request("POST", "/api/tokens", { name: "aud", role: "auditor" })
+    ).json()) as { secret: string };
+    const res = await client(url, { bearer: made.secret }).request("POST", "/api/audit/sample", { count: 4 });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("machine tokens", () => {
+  it("work until revoked, then never again; use and refusal are audited", async () => {
+    const made = (await (
+      await admin.request("POST", "/api/tokens", { name: "prometheus", role: "ops" })
+    ).json()) as {
+      token: { id: string };
+      secret: string;
+    };
+    const m = client(url, { bearer: made.secret });
+    expect((await m.request("GET", "/metrics")).status).toBe(200);
+    expect((await m.request("GET", "/api/users")).status).toBe(403);
+    expect((await admin.request("DELETE", `/api/tokens/${made.token.id}`)).status).toBe(200);
+    const after = await m.request("GET", "/metrics");
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as Problem).detail).toMatch(/revoked/);
+    const uses = local.audit.list({ action: "token.use", target: `token:${made.token.id}` });
+    expect(uses.map((e) => e.outcome)).toEqual(["success", "failure"]);
+    expect(JSON.parse(uses[1]?.details ?? "{}")).toEqual({ reason: "revoked" });
+  });
+  it("cannot be made for a video role", async () => {
+    const res = await admin.request("POST", "/api/tokens", { name: "x", role: "dispatcher" });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Problem).errors?.[0]?.field).toBe("body.role");
+  });
+});
+
+describe("accounts", () => {
+  it("a disabled user cannot sign in and loses open sessions; the last admin cannot be disabled", async () => {
+    const c = await login(url, "aud1");
+    expect((await admin.request("PATCH", "/api/users/aud1", { disabled: true })).status).toBe(200);
+    expect((await c.request("GET", "/api/session")).status).toBe(401);
+    const again = await client(url).request("POST", "/api/session", { username: "aud1", password: PASSWORD });
+    expect(again.status).toBe(403);
+    const self = await admin.request("PATCH", "/api/users/admin1", { disabled: true });
+    expect(self.status).toBe(409);
+    expect(((await self.json()) as Problem).detail).toMatch(/last active admin/);
+    const roles = local.audit.list({ action: "user.disable", target: "user:aud1" });
+    expect(roles).toHaveLength(1);
+    expect(roles[0]?.actor).toBe("user:admin1");
+    expect(roles[0]?.role).toBe("admin");
+  });
+
+  it("never writes a password, session id or token secret to the log", async () => {
+    const made = (await (
+      await admin.request("POST", "/api/tokens", { name: "log check", role: "ops" })
+    ).json()) as { secret: string };
+    await client(url, { bearer: made.secret }).request("GET", "/api/health");
+    const out = proc.lines.join("\n");
+    expect(out).toContain('"msg":"request completed"');
+    for (const secret of [
+      PASSWORD,
+      "Temp-Pass-2026!",
+      made.secret,
+      (admin.cookie as string).split("=")[1] as string,
+    ]) {
+      expect(out).not.toContain(secret);
+    }
+  });
+});

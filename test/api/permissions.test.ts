@@ -1,0 +1,197 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROLE_PERMISSIONS, ROLES, type Role } from "../../src/auth/roles.js";
+import {
+  type Client,
+  client,
+  daemonDir,
+  login,
+  openLocalCatalog,
+  seedUsers,
+  startInProcess,
+} from "../helpers/pscsd.js";
+
+/**
+ * Every operation in the served OpenAPI document × every kind of caller gets the status this table
+ * says. The table is written here, by hand, from the policy: a route added without a row fails, and a
+ * route whose enforcement differs from the table fails.
+ */
+
+type Caller = "anonymous" | Role | "token:ops" | "token:auditor";
+const CALLERS: Caller[] = ["anonymous", ...ROLES, "token:ops", "token:auditor"];
+
+type Rule = "public" | "signed-in" | Role[];
+const VIDEO_FREE_RULES: Record<string, Rule> = {
+  liveness: "public",
+  readiness: "public",
+  openapi: "public",
+  docs: "public",
+  login: "public",
+  whoami: "signed-in",
+  logout: "signed-in",
+  changePassword: "signed-in",
+  healthDetail: ["ops"],
+  metrics: ["ops"],
+  listUsers: ["admin"],
+  addUser: ["admin"],
+  getUser: ["admin"],
+  updateUser: ["admin"],
+  resetPassword: ["admin"],
+  listTokens: ["admin"],
+  createToken: ["admin"],
+  revokeToken: ["admin"],
+  listAudit: ["auditor"],
+  exportAudit: ["auditor"],
+  verifyAudit: ["auditor"],
+  sampleAudit: ["auditor"],
+  listCameras: ["dispatcher", "records", "commander", "ops"],
+};
+/** Routes for people only: a token has no session to end or password to change. */
+const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
+
+function expected(op: string, caller: Caller): number {
+  const rule = VIDEO_FREE_RULES[op];
+  if (rule === undefined) throw new Error(`operation ${op} has no row in the permission table`);
+  if (rule === "public") return 200;
+  if (caller === "anonymous") return 401;
+  const isToken = caller.startsWith("token:");
+  if (rule === "signed-in") return isToken && PEOPLE_ONLY.has(op) ? 400 : 200;
+  const role = (isToken ? caller.slice(6) : caller) as Role;
+  return rule.includes(role) ? 200 : 403;
+}
+
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+  access: string;
+  params: { name: string; in: string; example?: unknown }[];
+  body?: unknown;
+}
+
+let doc: { paths: Record<string, Record<string, Record<string, unknown>>> };
+let operations: Operation[];
+
+beforeAll(async () => {
+  const d = await daemonDir();
+  const daemon = await startInProcess(d);
+  try {
+    doc = (await (await fetch(`${daemon.url}/api/openapi.json`)).json()) as typeof doc;
+  } finally {
+    await daemon.stop();
+  }
+  operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      operationId: op.operationId as string,
+      access: op["x-pscs-access"] as string,
+      params: (op.parameters ?? []) as Operation["params"],
+      body: (op.requestBody as { content?: Record<string, { example?: unknown }> } | undefined)?.content?.[
+        "application/json"
+      ]?.example,
+    })),
+  );
+});
+
+describe("permission matrix (from /api/openapi.json)", () => {
+  it("has a row for every operation, and no row for an operation that is gone", () => {
+    const ids = operations.map((o) => o.operationId).sort();
+    expect(ids).toEqual(Object.keys(VIDEO_FREE_RULES).sort());
+  });
+
+  it("declares in the document the same rule the table states", () => {
+    for (const op of operations) {
+      const rule = VIDEO_FREE_RULES[op.operationId];
+      if (rule === "public") expect(op.access, op.operationId).toBe("public");
+      else if (rule === "signed-in") expect(op.access, op.operationId).toBe("authenticated");
+      else {
+        const granted = ROLES.filter((r) => (ROLE_PERMISSIONS[r] as readonly string[]).includes(op.access));
+        expect(granted, `${op.operationId} (${op.access})`).toEqual(rule);
+      }
+    }
+  });
+
+  it("no role but dispatcher, records and commander holds a video permission", () => {
+    for (const r of ["ops", "auditor", "admin"] as const) {
+      expect(
+        ROLE_PERMISSIONS[r].filter((p) => p.startsWith("video.") || p === "ptz.control"),
+        r,
+      ).toEqual([]);
+    }
+  });
+
+  // One fresh daemon and catalog per operation: every caller's request is the example, so writes
+  // (add a user, revoke a token) must not see each other's effects.
+  it("answers every operation × caller as the table says", async () => {
+    const failures: string[] = [];
+    for (const op of operations) {
+      const d = await daemonDir();
+      const local = openLocalCatalog(d.configFile);
+      await seedUsers(local, { ...Object.fromEntries(ROLES.map((r) => [`${r}1`, [r]])), jdoe: ["records"] });
+      const ctx = { actor: "local:test", role: "admin", client: "cli" };
+      const tokens = {
+        "token:ops": local.auth.createToken({ name: "ops", role: "ops" }, ctx).secret,
+        "token:auditor": local.auth.createToken({ name: "aud", role: "auditor" }, ctx).secret,
+      };
+      local.auth.createToken({ name: "example", role: "ops" }, ctx, "t_00000000e1a0");
+      local.close();
+      const daemon = await startInProcess(d);
+      try {
+        for (const caller of CALLERS) {
+          // The login example signs jdoe in; everything else needs its own fresh signed-in caller.
+          let c: Client;
+          if (caller === "anonymous") c = client(daemon.url);
+          else if (caller === "token:ops" || caller === "token:auditor")
+            c = client(daemon.url, { bearer: tokens[caller] });
+          else c = await login(daemon.url, `${caller}1`);
+          let path = op.path;
+          const query = new URLSearchParams();
+          for (const p of op.params) {
+            if (p.example === undefined) continue;
+            if (p.in === "path") path = path.replace(`{${p.name}}`, encodeURIComponent(String(p.example)));
+            else query.set(p.name, String(p.example));
+          }
+          const qs = query.size ? `?${query}` : "";
+          const res = await c.request(op.method, `${path}${qs}`, op.body);
+          const want = expected(op.operationId, caller);
+          const got = res.status;
+          const ok = want === 200 ? got >= 200 && got < 300 : got === want;
+          if (!ok)
+            failures.push(
+              `${op.method} ${op.path} as ${caller}: want ${want}, got ${got} ${await res.text()}`,
+            );
+          if (got >= 400) {
+            expect(res.headers.get("content-type"), `${op.operationId} ${caller}`).toMatch(
+              /application\/problem\+json/,
+            );
+          }
+          await res.body?.cancel();
+        }
+      } finally {
+        await daemon.stop();
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it("audits every 403 with the caller, the route and the reason", async () => {
+    const d = await daemonDir();
+    const local = openLocalCatalog(d.configFile);
+    await seedUsers(local, { ops1: ["ops"] });
+    const daemon = await startInProcess(d);
+    try {
+      const ops = await login(daemon.url, "ops1");
+      expect((await ops.request("GET", "/api/users")).status).toBe(403);
+      const denied = local.audit.list({ action: "http.denied" });
+      expect(denied).toHaveLength(1);
+      expect(denied[0]).toMatchObject({ actor: "user:ops1", outcome: "denied", target: "route:listUsers" });
+      expect(JSON.parse(denied[0]?.details ?? "{}")).toMatchObject({
+        reason: "lacks permission users.manage",
+        method: "GET",
+      });
+    } finally {
+      await daemon.stop();
+      local.close();
+    }
+  });
+});

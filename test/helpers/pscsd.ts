@@ -1,0 +1,110 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { AuditLog } from "../../src/audit/log.js";
+import type { Role } from "../../src/auth/roles.js";
+import { AuthService } from "../../src/auth/service.js";
+import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/log/logger.js";
+import { auditAnchorFile, type Pscsd, startPscsd } from "../../src/main.js";
+import { writeDaemonConfig } from "./config.js";
+import { freePort } from "./ports.js";
+
+/** Fast scrypt for tests (the production default is 16); the format and code path are the same. */
+export const TEST_AUTH = { scryptLogN: 10 };
+export const PASSWORD = "Example-Passw0rd!";
+
+/** A catalog opened beside the daemon, as the pscs CLI opens it. */
+export interface LocalCatalog {
+  db: Db;
+  audit: AuditLog;
+  auth: AuthService;
+  close(): void;
+}
+
+export function openLocalCatalog(configFile: string): LocalCatalog {
+  const config = loadConfig(configFile);
+  const db = openCatalog(config.storage.catalog);
+  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
+  return { db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
+}
+
+export interface TestDaemonDir {
+  dir: string;
+  configFile: string;
+  httpPort: number;
+}
+
+/** A config for a daemon with one optional camera that is not there (no simulator needed). */
+export async function daemonDir(auth: Record<string, unknown> = {}): Promise<TestDaemonDir> {
+  const dir = mkdtempSync(join(tmpdir(), "pscs-api-"));
+  const httpPort = await freePort();
+  const deadCamera = await freePort();
+  const configFile = writeDaemonConfig(dir, {
+    httpPort,
+    cameras: [{ id: "cam1", port: deadCamera, required: false }],
+    onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 1 },
+    extra: { auth: { ...TEST_AUTH, ...auth } },
+  });
+  return { dir, configFile, httpPort };
+}
+
+export async function seedUsers(local: LocalCatalog, users: Record<string, Role[]>): Promise<void> {
+  for (const [username, roles] of Object.entries(users)) {
+    await local.auth.addUser(
+      { username, displayName: username, roles, password: PASSWORD, mustChangePassword: false },
+      { actor: "local:test", role: "admin", client: "cli" },
+    );
+  }
+}
+
+/** pscsd in this process (real HTTP, real catalog file), for tests that need many fresh daemons. */
+export async function startInProcess(d: TestDaemonDir): Promise<Pscsd> {
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  return startPscsd(
+    loadConfig(d.configFile),
+    createLogger({ name: "pscsd", destination: quiet, level: "warn" }),
+  );
+}
+
+export interface Client {
+  url: string;
+  cookie?: string;
+  csrf?: string;
+  bearer?: string;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+export function client(url: string, init: { bearer?: string } = {}): Client {
+  const c: Client = {
+    url,
+    ...init,
+    request(method, path, body, headers = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (c.cookie) h.cookie = c.cookie;
+      if (c.csrf) h["x-csrf-token"] = c.csrf;
+      if (c.bearer) h.authorization = `Bearer ${c.bearer}`;
+      if (body !== undefined && !h["content-type"]) h["content-type"] = "application/json";
+      return fetch(new URL(path, url), {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+        redirect: "manual",
+      });
+    },
+  };
+  return c;
+}
+
+/** Signs in; the returned client carries the session cookie and CSRF token. */
+export async function login(url: string, username: string, password = PASSWORD): Promise<Client> {
+  const c = client(url);
+  const res = await c.request("POST", "/api/session", { username, password });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+  const cookie = /pscs_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+  c.cookie = `pscs_session=${cookie}`;
+  c.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  return c;
+}
