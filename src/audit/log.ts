@@ -96,7 +96,7 @@ export class AuditLog {
       `INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, client, details, prev_hash, hash)
        VALUES (@seq, @at, @actor, @role, @action, @target, @outcome, @client, @details, @prevHash, @hash)`,
     );
-    const tx = db.transaction((event: AuditEvent): AuditEntry => {
+    const one = (event: AuditEvent): AuditEntry => {
       const last = this.head.get();
       const content: AuditContent = {
         seq: (last?.seq ?? 0) + 1,
@@ -113,15 +113,22 @@ export class AuditLog {
       const entry = { ...content, prevHash, hash: chainHash(prevHash, content) };
       this.insert.run(entry);
       return entry;
-    });
-    this.appendTx = (e: AuditEvent) => tx.immediate(e);
+    };
+    const tx = db.transaction((events: readonly AuditEvent[]) => events.map(one));
+    this.appendTx = (events: readonly AuditEvent[]) => tx.immediate(events);
   }
 
   append(event: AuditEvent): AuditEntry {
-    const entry = this.appendTx(event);
-    this.writeAnchor({ seq: entry.seq, hash: entry.hash });
-    for (const l of this.listeners) l(entry);
-    return entry;
+    return this.appendMany([event])[0] as AuditEntry;
+  }
+
+  /** Appends several entries in one transaction (a purge batch, a bulk import): one commit, one anchor write. */
+  appendMany(events: readonly AuditEvent[]): AuditEntry[] {
+    const entries = this.appendTx(events);
+    const last = entries.at(-1);
+    if (last) this.writeAnchor({ seq: last.seq, hash: last.hash });
+    for (const e of entries) for (const l of this.listeners) l(e);
+    return entries;
   }
 
   /** Called after every append by this process (metrics count them). */

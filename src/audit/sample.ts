@@ -56,27 +56,27 @@ function kindOf(target: string): SampleKind | undefined {
   return (SAMPLE_KINDS as readonly string[]).includes(prefix) ? (prefix as SampleKind) : undefined;
 }
 
-/** xoshiro128** seeded from SHA-256 of the seed text: small, well studied, identical everywhere. */
-export function seededRandom(seed: string): () => number {
-  const h = createHash("sha256").update(seed).digest();
-  const s = [h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12)] as [
-    number,
-    number,
-    number,
-    number,
-  ];
+/** xoshiro128** (Blackman & Vigna): small, well studied, identical on every machine. */
+export function xoshiro128ss(state: readonly [number, number, number, number]): () => number {
+  const s = [...state] as [number, number, number, number];
   const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
   return () => {
     const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
     const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
+    s[2] = (s[2] ^ s[0]) >>> 0;
+    s[3] = (s[3] ^ s[1]) >>> 0;
+    s[1] = (s[1] ^ s[2]) >>> 0;
+    s[0] = (s[0] ^ s[3]) >>> 0;
+    s[2] = (s[2] ^ t) >>> 0;
     s[3] = rotl(s[3], 11);
     return result;
   };
+}
+
+/** The generator for a seed text: its SHA-256 supplies the 128-bit state. */
+export function seededRandom(seed: string): () => number {
+  const h = createHash("sha256").update(seed).digest();
+  return xoshiro128ss([h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12)]);
 }
 
 /** Uniform integer in [0, n) without modulo bias. */
