@@ -42,19 +42,41 @@ if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0");
   missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp)
 fi
 
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  if [ "$(id -u)" != 0 ]; then
+# promtool (Debian package prometheus) checks /metrics in the tests. Only its static binary is taken
+# from the package: installing the package would also start a Prometheus server nobody asked for.
+promtool_cmd='cd /tmp && apt-get download prometheus && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > /usr/local/bin/promtool && chmod 755 /usr/local/bin/promtool && rm prometheus_*.deb'
+need_promtool=0
+command -v promtool >/dev/null 2>&1 || need_promtool=1
+
+if [ "$(id -u)" != 0 ] && { [ ${#missing[@]} -gt 0 ] || [ $need_promtool = 1 ]; }; then
+  if [ ${#missing[@]} -gt 0 ]; then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     say "missing Debian packages: ${missing[*]}"
     say "install them as root:  sudo apt-get install -y ${missing[*]}"
-    exit 1
   fi
+  [ $need_promtool = 1 ] && say "missing promtool; as root:  sudo sh -c '$promtool_cmd'"
+  exit 1
+fi
+apt_ready=0
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # Another apt run (unattended-upgrades, a parallel bootstrap) holds the lock: wait, do not fail.
   apt_get() { apt-get -q -y -o DPkg::Lock::Timeout=600 "$@"; }
   apt_get update >&2
+  apt_ready=1
   apt_get install --no-install-recommends "${missing[@]}" >&2
+fi
+if [ $need_promtool = 1 ]; then
+  say "installing promtool (from Debian's prometheus package, binary only)"
+  export DEBIAN_FRONTEND=noninteractive
+  [ $apt_ready = 1 ] || apt-get -q -y -o DPkg::Lock::Timeout=600 update >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download prometheus >&2)
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -xO ./usr/bin/promtool >/usr/local/bin/promtool.tmp
+  chmod 755 /usr/local/bin/promtool.tmp && mv /usr/local/bin/promtool.tmp /usr/local/bin/promtool
+  rm -rf "$tmp"
 fi
 
 # --- node modules ------------------------------------------------------------------------------

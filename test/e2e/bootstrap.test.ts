@@ -41,6 +41,7 @@ describe("scripts/bootstrap.sh", () => {
       ]),
     );
     expect(err?.stderr).toContain(`sudo apt-get install -y ${missing?.join(" ")}`);
+    expect(err?.stderr).toMatch(/missing promtool; as root: .*apt-get download prometheus/);
     expect(err?.stderr).not.toMatch(/installing|apt-get -q/);
   });
 });
