@@ -3,7 +3,7 @@
 // Prints where to look, streams the daemon's log readably, stops both children (by PID) on Ctrl-C.
 // Options: --port P (pscsd HTTP, default 8080), --base-port B (simulator, default 18000),
 //          --cameras N (default 4), --for S (stop by itself after S seconds; used by the demo test).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -118,6 +118,33 @@ const config = {
 };
 const configFile = join(dir, "pscs.yaml");
 writeFileSync(configFile, `# written by scripts/demo.mjs\n${JSON.stringify(config, null, 2)}\n`);
+
+// A demo sign-in holding every role, made once through the same CLI an operator uses for the first
+// admin (password on stdin, never on a command line); its password sits in a 0600 file.
+const demoUser = "demo";
+const demoPwFile = join(dir, "demo-user.pw");
+const demoPassword = "Sign-In-Pscs-2026!";
+writeFileSync(demoPwFile, `${demoPassword}\n`, { mode: 0o600 });
+const cli = (args, input = "") =>
+  spawnSync(process.execPath, ["dist/src/bin/pscs.js", ...args, "-c", configFile], {
+    cwd: root,
+    input,
+    encoding: "utf8",
+  });
+const listed = cli(["user", "list", "--json"]);
+if (listed.status !== 0) {
+  process.stderr.write(`demo: cannot list users: ${listed.stderr}`);
+  process.exit(1);
+}
+if (!JSON.parse(listed.stdout).some((u) => u.username === demoUser)) {
+  const roles = "admin,dispatcher,records,commander,ops,auditor";
+  const added = cli(["user", "add", demoUser, "--role", roles, "--name", "Demo User"], `${demoPassword}\n`);
+  if (added.status !== 0) {
+    process.stderr.write(`demo: cannot add the demo user: ${added.stderr}`);
+    process.exit(1);
+  }
+}
+
 const daemon = start("pscsd", ["dist/src/bin/pscsd.js", "--config", configFile]);
 const pretty = prettyFactory({
   colorize: process.stdout.isTTY,
@@ -155,7 +182,8 @@ function announce() {
   const lines = [
     "",
     "PSCS demo is running (Ctrl-C stops it)",
-    `  pscsd             ${base}/healthz`,
+    `  pscsd             ${base}/healthz   API reference ${base}/api/docs`,
+    `  sign in           user '${demoUser}' (every role), password in ${demoPwFile}`,
     `  simulator control ${simReady.control}/cameras   (faults: POST /cameras/<id>/stream|rtsp|freeze|onvif|reboot|clock)`,
     `  config            ${configFile}`,
     `  camera password   ${pwFile}`,

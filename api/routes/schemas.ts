@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
+import { parseTimeText } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
 
@@ -17,8 +18,8 @@ export const timeQuery = z
   .string()
   .max(40)
   .transform((s, ctx) => {
-    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(t)) {
+    const t = parseTimeText(s);
+    if (t === undefined) {
       ctx.addIssue({ code: "custom", message: "expected an ISO 8601 time or epoch milliseconds" });
       return z.NEVER;
     }

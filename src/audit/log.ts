@@ -48,16 +48,7 @@ interface Anchor {
   hash: string;
 }
 
-interface Row {
-  seq: number;
-  at: number;
-  actor: string;
-  role: string | null;
-  action: string;
-  target: string | null;
-  outcome: Outcome;
-  client: string | null;
-  details: string;
+interface Row extends AuditContent {
   prev_hash: string;
   hash: string;
 }
@@ -284,17 +275,6 @@ export class AuditLog {
 }
 
 function fromRow(r: Row): AuditEntry {
-  return {
-    seq: r.seq,
-    at: r.at,
-    actor: r.actor,
-    role: r.role,
-    action: r.action,
-    target: r.target,
-    outcome: r.outcome,
-    client: r.client,
-    details: r.details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
+  const { prev_hash, ...rest } = r;
+  return { ...rest, prevHash: prev_hash };
 }

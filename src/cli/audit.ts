@@ -3,14 +3,15 @@ import type { Command } from "commander";
 import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
 import { drawSample } from "../audit/sample.js";
 import { csvLine } from "../report/csv.js";
+import { parseTimeText } from "../time/parse.js";
 import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
 
 /** `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. */
 
 function parseTime(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(t))
+  const t = parseTimeText(value);
+  if (t === undefined)
     throw new CliError(
       `${flag}: expected an ISO 8601 time (2026-07-01T00:00:00Z) or epoch ms, got '${value}'`,
       2,

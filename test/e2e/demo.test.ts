@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -36,6 +36,22 @@ describe("npm run demo", () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     const cams = (await (await fetch(`http://127.0.0.1:${base + 99}/cameras`)).json()) as unknown[];
     expect(cams).toHaveLength(4);
+    // The printed sign-in works and sees every camera connected.
+    expect(out).toContain(`user 'demo' (every role), password in ${join(dir, "demo-user.pw")}`);
+    const password = readFileSync(join(dir, "demo-user.pw"), "utf8").trim();
+    const signin = await fetch(`http://127.0.0.1:${port}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "demo", password }),
+    });
+    expect(signin.status).toBe(200);
+    const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const listed = (await (
+      await fetch(`http://127.0.0.1:${port}/api/cameras`, { headers: { cookie } })
+    ).json()) as {
+      cameras: { state: string }[];
+    };
+    expect(listed.cameras.map((c) => c.state)).toEqual(["connected", "connected", "connected", "connected"]);
     // pscsd, pscs-sim, the RTSP server and 4 encoders.
     const children = descendants(demo.child.pid as number);
     expect(children.length).toBeGreaterThanOrEqual(7);
@@ -44,5 +60,6 @@ describe("npm run demo", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(children.filter(isAlive)).toEqual([]);
     expect(out).not.toContain("Demo-Cam-2026!");
+    expect(out).not.toContain(password);
   });
 });
