@@ -105,16 +105,20 @@ describe("pscs CLI", () => {
     for (const r of [probe, missing, unknown]) expect(r.out).not.toMatch(/\n\s+at /);
   });
 
-  it("health reads a running daemon, and says clearly when none answers", async () => {
+  it("health reads a running daemon, exits 1 while it is not ready, and says clearly when none answers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pscs-cli-"));
     const port = await freePort();
     const cfg = writeDaemonConfig(dir, { httpPort: port, cameras: [{ id: "a", port: await freePort() }] });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {
       await daemon.waitForLine(/pscsd started/, 15_000);
-      const ok = await pscs(["health", "--url", `http://127.0.0.1:${port}`, "--json"]);
-      expect(ok.code).toBe(0);
-      expect(JSON.parse(ok.out)).toMatchObject({ status: "ok" });
+      // Camera 'a' is required and not there: alive, but not ready.
+      const j = await pscs(["health", "--url", `http://127.0.0.1:${port}`, "--json"]);
+      expect(j.code).toBe(1);
+      expect(JSON.parse(j.out)).toMatchObject({ live: { status: "ok" }, ready: { ready: false } });
+      const human = await pscs(["health", "--url", `http://127.0.0.1:${port}`]);
+      expect(human.out).toMatch(/alive, up \d+ s, NOT READY/);
+      expect(human.out).toMatch(/cameras +FAIL required camera\(s\) not connected: a/);
     } finally {
       await daemon.stop();
     }
