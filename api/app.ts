@@ -145,7 +145,8 @@ export function createApp(s: ApiServices): Express {
         details: { method: req.method, path: req.path, reason },
       }),
   };
-  for (const route of apiRoutes(s)) {
+  const routes = apiRoutes(s);
+  for (const route of routes) {
     const handler = mountRoute(route, hooks);
     app[route.method](
       expressPath(route.path),
@@ -156,6 +157,8 @@ export function createApp(s: ApiServices): Express {
       handler,
     );
   }
+
+  assertEveryRouteDeclared(app, routes);
 
   app.use((req) => {
     throw problem(404, `no route for ${req.method} ${req.path}`);
@@ -182,4 +185,25 @@ export function createApp(s: ApiServices): Express {
   };
   app.use(onError);
   return app;
+}
+
+/**
+ * A handler mounted with app.get(…) instead of through apiRoutes() would have no access rule, no
+ * OpenAPI entry and no place in the permission matrix: refuse to start rather than serve it.
+ */
+export function assertEveryRouteDeclared(app: Express, routes: readonly AnyRoute[]): void {
+  const declared = new Set(routes.map((r) => `${r.method} ${expressPath(r.path)}`));
+  const stack = (
+    app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }
+  ).router.stack;
+  for (const layer of stack) {
+    if (!layer.route) continue;
+    for (const method of Object.keys(layer.route.methods)) {
+      if (method === "_all" || !declared.has(`${method} ${layer.route.path}`)) {
+        throw new Error(
+          `route ${method.toUpperCase()} ${layer.route.path} is mounted without a declaration in apiRoutes()`,
+        );
+      }
+    }
+  }
 }

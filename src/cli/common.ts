@@ -72,10 +72,11 @@ export async function readPassword(
     if (next.done) throw new CliError("expected the password on standard input (one line), found none", 2);
     return next.value;
   }
-  process.stderr.write(prompt);
   const stdin = process.stdin;
+  // Echo off before the prompt shows: a fast typist (or a script) must never see the answer echoed.
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(prompt);
   let value = "";
   try {
     return await new Promise<string>((resolve, reject) => {

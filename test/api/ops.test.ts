@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
@@ -154,6 +154,79 @@ describe("/api/health", () => {
         audit: { chain: { result: { ok: false, brokenSeq: 1 } } },
       });
       expect(await (await c().request("GET", "/metrics")).text()).toMatch(/^pscs_audit_chain_ok 0$/m);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
+describe("HTTP basics", () => {
+  it("sends security headers and a request id (echoing a well-formed one), and serves readable docs", async () => {
+    const d = await daemonDir();
+    const daemon = await startInProcess(d);
+    try {
+      const res = await fetch(`${daemon.url}/healthz`, { headers: { "x-request-id": "abc-123" } });
+      expect(res.headers.get("x-request-id")).toBe("abc-123");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(res.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
+      expect(res.headers.get("x-powered-by")).toBeNull();
+      const odd = await fetch(`${daemon.url}/healthz`, { headers: { "x-request-id": "<script>" } });
+      expect(odd.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      const docs = await (await fetch(`${daemon.url}/api/docs`)).text();
+      const doc = (await (await fetch(`${daemon.url}/api/openapi.json`)).json()) as {
+        openapi: string;
+        paths: Record<string, Record<string, { operationId: string }>>;
+      };
+      expect(doc.openapi).toBe("3.1.0");
+      for (const ops of Object.values(doc.paths))
+        for (const op of Object.values(ops)) expect(docs).toContain(`id="${op.operationId}"`);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
+describe("audit API and configuration changes", () => {
+  it("records a configuration change at the next start, and lets an auditor filter and export the log", async () => {
+    const d = await daemonDir();
+    let daemon = await startInProcess(d);
+    await daemon.stop();
+    // Edit one section of the file, as an administrator would, and start again.
+    const text = readFileSync(d.configFile, "utf8");
+    writeFileSync(d.configFile, text.replace("scryptLogN: 10", "scryptLogN: 11"));
+    const local = openLocalCatalog(d.configFile);
+    const token = local.auth.createToken(
+      { name: "aud", role: "auditor" },
+      { actor: "local:test", role: "admin", client: "cli" },
+    );
+    local.close();
+    daemon = await startInProcess(d);
+    try {
+      const c = client(daemon.url, { bearer: token.secret });
+      const list = (await (await c.request("GET", "/api/audit?action=config.&order=desc")).json()) as {
+        entries: { action: string; actor: string; details: string }[];
+      };
+      expect(list.entries).toHaveLength(1);
+      expect(list.entries[0]).toMatchObject({ action: "config.change", actor: "system" });
+      expect(JSON.parse(list.entries[0]?.details ?? "{}").sections).toEqual(["auth"]);
+      const starts = (await (await c.request("GET", "/api/audit?action=daemon.start")).json()) as {
+        entries: unknown[];
+      };
+      expect(starts.entries).toHaveLength(2);
+      const csv = await c.request("GET", "/api/audit/export?action=daemon.");
+      expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
+      expect(csv.headers.get("content-disposition")).toMatch(/^attachment; filename="?pscs-audit.csv"?$/);
+      const lines = (await csv.text()).trim().split("\r\n");
+      expect(lines[0]).toMatch(/^seq,at,actor/);
+      expect(lines.slice(1).map((l) => l.split(",")[4])).toEqual([
+        "daemon.start",
+        "daemon.stop",
+        "daemon.start",
+      ]);
+      const bad = await c.request("GET", "/api/audit?limit=5000");
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("query.limit");
     } finally {
       await daemon.stop();
     }

@@ -1,4 +1,7 @@
+import express from "express";
 import { beforeAll, describe, expect, it } from "vitest";
+import { assertEveryRouteDeclared } from "../../api/app.js";
+import { defineRoute } from "../../api/http/route.js";
 import { ROLE_PERMISSIONS, ROLES, type Role } from "../../src/auth/roles.js";
 import {
   type Client,
@@ -193,5 +196,29 @@ describe("permission matrix (from /api/openapi.json)", () => {
       await daemon.stop();
       local.close();
     }
+  });
+});
+
+describe("routes outside the declarations", () => {
+  it("refuse to start: a handler mounted directly has no access rule and no row in the matrix", () => {
+    const declared = defineRoute({
+      method: "get",
+      path: "/api/things/{id}",
+      operationId: "thing",
+      summary: "t",
+      tag: "t",
+      access: { permission: "cameras.read" },
+      responses: {},
+      handler: () => ({}),
+    });
+    const ok = express();
+    ok.get("/api/things/:id", () => undefined);
+    expect(() => assertEveryRouteDeclared(ok, [declared])).not.toThrow();
+    const sneaky = express();
+    sneaky.get("/api/things/:id", () => undefined);
+    sneaky.delete("/api/things/:id", () => undefined);
+    expect(() => assertEveryRouteDeclared(sneaky, [declared])).toThrow(
+      "route DELETE /api/things/:id is mounted without a declaration in apiRoutes()",
+    );
   });
 });

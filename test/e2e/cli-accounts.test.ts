@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -93,6 +93,41 @@ describe("pscs user", () => {
       "user.disable user:dana success",
     ]);
   }, 60_000);
+});
+
+describe("pscs user add at a terminal", () => {
+  /** Runs pscs on a pseudo-terminal (util-linux `script`), answering each prompt when it appears. */
+  function onTty(args: string[], answers: string[]): Promise<{ code: number; out: string }> {
+    return new Promise((resolve) => {
+      const cmd = [process.execPath, PSCS, ...args].map((a) => `'${a}'`).join(" ");
+      const child = spawn("script", ["-qec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      let answered = 0;
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const prompts = out.match(/password for \S+( again)?: /g)?.length ?? 0;
+        while (answered < prompts && answered < answers.length) child.stdin.write(`${answers[answered++]}\r`);
+      });
+      child.on("exit", (code) => resolve({ code: code ?? 1, out }));
+    });
+  }
+
+  it("asks twice without echoing, and refuses two different answers", async () => {
+    const { configFile: c } = await daemonDir();
+    const ok = await onTty(
+      ["user", "add", "tty1", "--role", "ops", "-c", c],
+      ["Tty-Pass-2026!", "Tty-Pass-2026!"],
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/password for tty1: \r\npassword for tty1 again: \r\nadded tty1 \(ops\)/);
+    expect(ok.out).not.toContain("Tty-Pass");
+    const differ = await onTty(
+      ["user", "add", "tty2", "--role", "ops", "-c", c],
+      ["Tty-Pass-2026!", "Tty-Pass-2027!"],
+    );
+    expect(differ.code).toBe(2);
+    expect(differ.out).toMatch(/the two passwords differ; nothing was changed/);
+  });
 });
 
 describe("pscs audit", () => {

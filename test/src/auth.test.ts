@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { AuditLog } from "../../src/audit/log.js";
+import { hashPassword, passwordProblems, verifyPassword } from "../../src/auth/password.js";
+import { AuthService } from "../../src/auth/service.js";
+import { openCatalog } from "../../src/catalog/catalog.js";
+
+function service(now: { t: number }) {
+  const db = openCatalog(":memory:");
+  const audit = new AuditLog(db, { now: () => now.t });
+  const auth = new AuthService(
+    db,
+    audit,
+    { sessionIdleMinutes: 30, sessionMaxHours: 12, lockoutAttempts: 5, lockoutMinutes: 15, scryptLogN: 10 },
+    () => now.t,
+  );
+  return { db, audit, auth };
+}
+const ctx = { actor: "local:test", role: "admin", client: "cli" };
+
+describe("password policy", () => {
+  it("accepts 9+ characters with upper, lower, digit and symbol, not containing the user name", () => {
+    expect(passwordProblems("jdoe", "Abcdefg1!")).toEqual([]);
+    expect(passwordProblems("jdoe", "Ábcdéfg1€")).toEqual([]); // letters and symbols beyond ASCII count
+    expect(passwordProblems("jdoe", "Abcdef1!")).toEqual(["must be at least 9 characters"]);
+    expect(passwordProblems("jdoe", "xJDOEx-1a")).toEqual(["must not contain the user name"]);
+    expect(passwordProblems("jdoe", "abc def 12")).toEqual([
+      "must contain an upper-case letter",
+      "must contain a symbol",
+    ]);
+  });
+  it("hashes with scrypt and a fresh salt; verifies only the right password; rejects a garbled hash", async () => {
+    const a = await hashPassword("Abcdefg1!", 10);
+    const b = await hashPassword("Abcdefg1!", 10);
+    expect(a).toMatch(/^scrypt\$10\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword("Abcdefg1!", a)).toBe(true);
+    expect(await verifyPassword("Abcdefg1?", a)).toBe(false);
+    expect(await verifyPassword("Abcdefg1!", a.replace("scrypt$10", "scrypt$40"))).toBe(false);
+    expect(await verifyPassword("Abcdefg1!", "plain")).toBe(false);
+  });
+});
+
+describe("sessions", () => {
+  it("expire after the idle timeout, and after the absolute lifetime however active", async () => {
+    const now = { t: 1_000_000 };
+    const { auth } = service(now);
+    await auth.addUser(
+      {
+        username: "jdoe",
+        displayName: "J",
+        roles: ["ops"],
+        password: "Abcdefg1!",
+        mustChangePassword: false,
+      },
+      ctx,
+    );
+    const idle = await auth.login("jdoe", "Abcdefg1!", "1.2.3.4");
+    now.t += 29 * 60_000;
+    expect(auth.authenticateSession(idle.sessionId, "1.2.3.4")?.username).toBe("jdoe");
+    now.t += 30 * 60_000 + 1;
+    expect(auth.authenticateSession(idle.sessionId, "1.2.3.4")).toBeUndefined();
+
+    const busy = await auth.login("jdoe", "Abcdefg1!", "1.2.3.4");
+    const start = now.t;
+    while (now.t - start < 12 * 3_600_000 - 20 * 60_000) {
+      now.t += 20 * 60_000; // active every 20 minutes, never idle
+      expect(auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeDefined();
+    }
+    now.t = start + 12 * 3_600_000;
+    expect(auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeUndefined();
+  });
+});
+
+describe("tokens", () => {
+  it("authenticate only with the exact secret, until revoked or expired", () => {
+    const now = { t: 5_000_000 };
+    const { auth } = service(now);
+    const { token, secret } = auth.createToken({ name: "scraper", role: "ops", expiresInDays: 1 }, ctx);
+    expect(secret).toMatch(/^pscs_t_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    expect(auth.authenticateToken(secret, "c")?.roles).toEqual(["ops"]);
+    expect(
+      auth.authenticateToken(`${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`, "c"),
+    ).toBeUndefined();
+    expect(auth.authenticateToken(`pscs_t_000000000000_${"A".repeat(43)}`, "c")).toBeUndefined();
+    now.t += 86_400_000;
+    expect(auth.authenticateToken(secret, "c")).toBeUndefined();
+    const other = auth.createToken({ name: "b", role: "auditor" }, ctx);
+    auth.revokeToken(other.token.id, ctx);
+    expect(auth.authenticateToken(other.secret, "c")).toBeUndefined();
+    expect(() => auth.revokeToken(other.token.id, ctx)).toThrow(/already revoked/);
+    expect(auth.tokens.get(token.id)?.revokedAt).toBeNull();
+  });
+});
