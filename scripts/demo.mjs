@@ -131,18 +131,21 @@ const cli = (args, input = "") =>
     input,
     encoding: "utf8",
   });
-const listed = cli(["user", "list", "--json"]);
-if (listed.status !== 0) {
-  process.stderr.write(`demo: cannot list users: ${listed.stderr}`);
-  process.exit(1);
-}
-if (!JSON.parse(listed.stdout).some((u) => u.username === demoUser)) {
+function ensureDemoUser() {
+  const listed = cli(["user", "list", "--json"]);
+  if (listed.status !== 0) {
+    process.stderr.write(`demo: cannot list users: ${listed.stderr}`);
+    return false;
+  }
+  if (JSON.parse(listed.stdout).some((u) => u.username === demoUser)) return true;
   const roles = "admin,dispatcher,records,commander,ops,auditor";
   const added = cli(["user", "add", demoUser, "--role", roles, "--name", "Demo User"], `${demoPassword}\n`);
-  if (added.status !== 0) {
-    process.stderr.write(`demo: cannot add the demo user: ${added.stderr}`);
-    process.exit(1);
-  }
+  if (added.status !== 0) process.stderr.write(`demo: cannot add the demo user: ${added.stderr}`);
+  return added.status === 0;
+}
+if (!ensureDemoUser()) {
+  stopAll(1); // the simulator is already running: stop it, never leave it behind
+  await new Promise(() => {}); // stopAll exits the process
 }
 
 const daemon = start("pscsd", ["dist/src/bin/pscsd.js", "--config", configFile]);

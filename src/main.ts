@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
+import { Recorder } from "../recorder/recorder.js";
+import { SegmentStore } from "../recorder/segment-store.js";
 import { canonicalJson } from "./audit/chain.js";
 import { AuditLog } from "./audit/log.js";
 import { AuthService } from "./auth/service.js";
@@ -15,13 +17,14 @@ import { VERSION } from "./version.js";
 
 /**
  * The composition root of pscsd: the one place that wires src/ services into recorder/, retention/
- * and api/. Start order is catalog → audit → cameras → HTTP; stop order is the reverse, so nothing
- * outlives what it depends on.
+ * and api/. Start order is catalog → audit → HTTP → cameras → recorders; stop order is the reverse,
+ * so nothing outlives what it depends on.
  */
 
 export interface Pscsd {
   url: string;
   cameras: CameraConnection[];
+  recorder: Recorder;
   stop(): Promise<void>;
 }
 
@@ -51,6 +54,14 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const insertClock = db.prepare(
     "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
   );
+  const recorder = new Recorder(config.cameras, cameras, {
+    root: config.storage.recordings,
+    segmentSeconds: config.recording.segmentSeconds,
+    stallSeconds: config.recording.stallSeconds,
+    ffmpegPath: config.recording.ffmpeg,
+    store: new SegmentStore(db),
+    log,
+  });
   try {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
     auditStart(db, audit, config);
@@ -122,15 +133,18 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     throw e;
   }
   for (const c of cameras) c.start();
+  recorder.start();
   const running = server;
   log.info({ url: running.url, cameras: cameras.length, version: VERSION }, "pscsd started");
 
   return {
     url: running.url,
     cameras,
+    recorder,
     async stop() {
       for (const t of timers) clearInterval(t);
       await running.close();
+      await recorder.stop();
       await Promise.all(cameras.map((c) => c.stop()));
       audit.append({
         actor: "system",

@@ -106,4 +106,42 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO readiness_probe (id, at) VALUES (1, 0);
     `,
   },
+  {
+    version: 3,
+    name: "recorded segments and recording gaps",
+    sql: `
+      -- One row per segment file. Write protocol (recorder/segment-writer.ts): a 'recording' row is
+      -- inserted when ffmpeg opens the file; on close the file is fsynced, hashed, renamed into the
+      -- dated tree, both directories fsynced, and only then is the row made 'complete' with its final
+      -- path, end, size and hash. So a 'complete' row always names a durable file with that hash.
+      CREATE TABLE segments (
+        id         INTEGER PRIMARY KEY,
+        camera     TEXT    NOT NULL,
+        start_ms   INTEGER NOT NULL,  -- UTC epoch ms of the first frame
+        end_ms     INTEGER,           -- UTC epoch ms after the last frame; NULL while recording
+        path       TEXT    NOT NULL UNIQUE, -- relative to the recordings root
+        bytes      INTEGER,
+        sha256     TEXT,
+        codec      TEXT,
+        width      INTEGER,
+        height     INTEGER,
+        state      TEXT    NOT NULL CHECK (state IN ('recording', 'complete', 'missing')),
+        recovered  INTEGER NOT NULL DEFAULT 0, -- 1: indexed by reconciliation, not at close
+        run        TEXT    NOT NULL,  -- the ffmpeg run that wrote it (segments of one run are contiguous)
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX segments_by_camera_time ON segments(camera, start_ms);
+      CREATE INDEX segments_by_state ON segments(state) WHERE state <> 'complete';
+
+      -- Time a running camera was not recorded, and why (camera down, ffmpeg restart, stall).
+      CREATE TABLE recording_gaps (
+        id        INTEGER PRIMARY KEY,
+        camera    TEXT    NOT NULL,
+        start_ms  INTEGER NOT NULL,
+        end_ms    INTEGER,            -- NULL while the gap is still open
+        cause     TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX gaps_by_camera_time ON recording_gaps(camera, start_ms);
+    `,
+  },
 ];

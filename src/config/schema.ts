@@ -58,8 +58,13 @@ export const configSchema = z
       catalog: z.string().min(1),
     }),
     recording: z
-      .strictObject({ segmentSeconds: z.int().min(2).max(600).default(60) })
-      .default({ segmentSeconds: 60 }),
+      .strictObject({
+        segmentSeconds: z.int().min(2).max(600).default(60),
+        /** No new media for this long restarts the camera's ffmpeg (a frozen RTSP session). */
+        stallSeconds: z.number().min(2).max(600).default(15),
+        ffmpeg: z.string().min(1).default("ffmpeg"),
+      })
+      .default({ segmentSeconds: 60, stallSeconds: 15, ffmpeg: "ffmpeg" }),
     retention: z
       .strictObject({
         /** Connecticut retention schedule as applied by the PSCS policy: 30 days. */

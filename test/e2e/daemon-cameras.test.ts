@@ -5,9 +5,10 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "../../sim/simulator.js";
 import { createLogger } from "../../src/log/logger.js";
+import { procName } from "../../src/proc/tree.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort, freeSimBase } from "../helpers/ports.js";
-import { descendants, startProc } from "../helpers/process.js";
+import { descendants, isAlive, startProc } from "../helpers/process.js";
 
 // The built pscsd, as a separate process, against two simulated cameras: the real onvif client end to end.
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
@@ -47,6 +48,7 @@ const entries = (lines: string[]) =>
 describe("pscsd with simulated cameras", () => {
   it("connects to every camera, logs identity and stream URI, samples clocks, follows a camera down and back, stops cleanly", async () => {
     writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+    let children: number[] = [];
     const cfg = writeDaemonConfig(dir, {
       httpPort: await freePort(),
       onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 },
@@ -113,11 +115,14 @@ describe("pscsd with simulated cameras", () => {
             .length >= 2,
         30_000,
       );
-      expect(descendants(daemon.child.pid as number)).toEqual([]);
+      // Its only children are the recorders' ffmpeg processes, and none outlives it.
+      children = descendants(daemon.child.pid as number);
+      expect(children.map(procName)).toEqual(children.map(() => "ffmpeg"));
     } finally {
       const { code, signal } = await daemon.stop("SIGTERM");
       expect({ code, signal }).toEqual({ code: 0, signal: null });
     }
+    expect(children.filter(isAlive)).toEqual([]);
     expect(daemon.lines.join("\n")).not.toContain(PASSWORD);
     const db = new Database(join(dir, "catalog.db"), { readonly: true });
     const samples = db

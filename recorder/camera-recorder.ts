@@ -1,0 +1,344 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import ffmpeg from "fluent-ffmpeg";
+import type { Logger } from "../src/log/logger.js";
+import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
+import { inputOptions, outputOptions } from "./ffmpeg-args.js";
+import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
+import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
+import type { SegmentStore } from "./segment-store.js";
+import { finishSegment, SegmentWriteError } from "./segment-writer.js";
+
+/**
+ * Records one camera: one supervised ffmpeg at a time, restarted with backoff, watched for stalls.
+ * Invariant: segments of one ffmpeg run are contiguous by construction (each starts where the
+ * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause.
+ */
+
+export type RecorderState = "connecting" | "recording" | "stalled" | "offline";
+
+export interface RecorderStatus {
+  camera: string;
+  state: RecorderState;
+  since: number;
+  restarts: number;
+  lastError?: string;
+  segments: number;
+  bytes: number;
+  writeErrors: number;
+}
+
+export interface CameraRecorderOptions {
+  camera: string;
+  root: string;
+  segmentSeconds: number;
+  stallSeconds: number;
+  ffmpegPath: string;
+  /** The camera's current RTSP URL with credentials, or undefined while it is not connected. */
+  streamUrl: () => string | undefined;
+  /** Why the camera is not connected, for the gap's cause. */
+  cameraError: () => string | undefined;
+  store: SegmentStore;
+  log: Logger;
+  backoff?: BackoffPolicy;
+  now?: () => number;
+}
+
+interface Run {
+  id: string;
+  /** Wall-clock ms of stream time 0, refined as progress reports arrive (the smallest offset seen). */
+  t0: number | undefined;
+  lastTimemarkS: number;
+  lastMediaAt: number;
+  /** Row and wall-clock start of the segment being written. */
+  open: { id: number; index: number; startMs: number } | undefined;
+  lastEndMs: number | undefined;
+  codec?: string;
+  width?: number;
+  height?: number;
+  queue: Promise<void>;
+  stderrTail: string[];
+  stalled: boolean;
+}
+
+const timemarkSeconds = (t: string) => {
+  const m = /^(\d+):(\d\d):(\d\d(?:\.\d+)?)$/.exec(t);
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : Number.NaN;
+};
+
+export class CameraRecorder {
+  private current: RecorderStatus;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private proc: ReturnType<typeof ffmpeg> | undefined;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly o: CameraRecorderOptions) {
+    this.now = o.now ?? Date.now;
+    this.log = o.log.child({ camera: o.camera, component: "recorder" });
+    this.current = {
+      camera: o.camera,
+      state: "connecting",
+      since: this.now(),
+      restarts: 0,
+      segments: 0,
+      bytes: 0,
+      writeErrors: 0,
+    };
+  }
+
+  status(): RecorderStatus {
+    return { ...this.current };
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) =>
+      this.log.error({ err }, "recorder loop ended unexpectedly"),
+    );
+  }
+
+  /** Asks ffmpeg to close the current segment cleanly (SIGINT), then waits for it to be indexed. */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error("stopping"));
+    this.proc?.kill("SIGINT");
+    await this.loop;
+  }
+
+  private setState(state: RecorderState, lastError?: string): void {
+    if (state !== this.current.state) {
+      this.current = { ...this.current, state, since: this.now() };
+      this.log.info({ state, lastError }, "recorder state");
+    }
+    if (lastError !== undefined) this.current.lastError = lastError;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    // Time since the last recorded segment, while pscsd itself was down, is a gap too.
+    const last = this.o.store.allSegments(this.o.camera).at(-1);
+    if (last?.endMs) this.o.store.openGap(this.o.camera, last.endMs, "pscsd not running");
+    let failures = 0;
+    while (!signal.aborted) {
+      const url = this.o.streamUrl();
+      let cause: string;
+      let recorded = false;
+      if (!url) {
+        cause = `camera not connected${this.o.cameraError() ? `: ${this.o.cameraError()}` : ""}`;
+        this.setState(failures > 2 ? "offline" : "connecting", cause);
+        this.o.store.openGap(this.o.camera, this.current.since, cause);
+      } else {
+        const r = await this.runOnce(url);
+        recorded = r.recorded;
+        cause = r.cause;
+        if (signal.aborted) return;
+        this.current.restarts++;
+        this.o.store.openGap(this.o.camera, r.endMs ?? this.now(), cause);
+        this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", cause);
+        this.log.warn({ cause, recorded }, "ffmpeg ended, will restart");
+      }
+      failures = recorded ? 0 : failures + 1;
+      try {
+        await sleep(
+          url ? backoffDelay(this.o.backoff ?? { baseMs: 500, capMs: 30_000 }, failures) : 1_000,
+          signal,
+        );
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** One ffmpeg process, from spawn to exit and the last segment indexed. */
+  private runOnce(
+    url: string,
+  ): Promise<{ recorded: boolean; cause: string; endMs: number | undefined; stalled: boolean }> {
+    const run: Run = {
+      id: `${Math.floor(this.now() / 1000).toString(36)}${randomBytes(3).toString("hex")}`,
+      t0: undefined,
+      lastTimemarkS: -1,
+      lastMediaAt: this.now(),
+      open: undefined,
+      lastEndMs: undefined,
+      queue: Promise.resolve(),
+      stderrTail: [],
+      stalled: false,
+    };
+    const incoming = incomingDir(this.o.camera);
+    const fileOf = (index: number) => `${run.id}-${String(index).padStart(6, "0")}.${SEGMENT_EXT}`;
+    return new Promise((resolve) => {
+      mkdir(join(this.o.root, incoming), { recursive: true }).then(
+        () => {
+          const cmd = ffmpeg(url)
+            .setFfmpegPath(this.o.ffmpegPath)
+            .inputOptions(inputOptions())
+            .outputOptions(
+              outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
+            )
+            .output(join(this.o.root, incoming, `${run.id}-%06d.${SEGMENT_EXT}`));
+          this.proc = cmd;
+          let buffered = "";
+          cmd.on("start", () => {
+            const proc = (cmd as unknown as { ffmpegProc: import("node:child_process").ChildProcess })
+              .ffmpegProc;
+            proc.stdout?.on("data", (d: Buffer) => {
+              buffered += d.toString();
+              let nl = buffered.indexOf("\n");
+              while (nl >= 0) {
+                const closed = parseSegmentLine(buffered.slice(0, nl));
+                buffered = buffered.slice(nl + 1);
+                if (closed) this.onClose(run, closed, fileOf);
+                nl = buffered.indexOf("\n");
+              }
+            });
+          });
+          cmd.on("codecData", (d: { video?: string; video_details?: string[] }) => {
+            run.codec = d.video?.split(/\s/)[0];
+            const size = d.video_details?.map((x) => /^(\d+)x(\d+)/.exec(x.trim())).find(Boolean);
+            if (size) [run.width, run.height] = [Number(size[1]), Number(size[2])];
+          });
+          // Progress is read from ffmpeg's own stats lines: fluent-ffmpeg's 'progress' event would first
+          // run ffprobe on the input, a second RTSP session to the camera at every start.
+          const onProgress = (timemark: string) => {
+            const t = timemarkSeconds(timemark);
+            if (!(t > run.lastTimemarkS)) return;
+            const now = this.now();
+            run.lastTimemarkS = t;
+            run.lastMediaAt = now;
+            run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, now - t * 1000);
+            if (!run.open) {
+              // Media is flowing: the first segment exists, and any gap ends where it starts.
+              const startMs = Math.round(run.t0);
+              run.open = {
+                index: 0,
+                startMs,
+                id: this.o.store.openRecording(this.o.camera, run.id, startMs, join(incoming, fileOf(0))),
+              };
+              this.o.store.closeGap(this.o.camera, startMs);
+              this.setState("recording");
+            } else if (this.current.state !== "recording") this.setState("recording");
+          };
+          cmd.on("stderr", (line: string) => {
+            const timemark = /\btime=(\d+:\d\d:\d\d(?:\.\d+)?)/.exec(line)?.[1];
+            if (timemark) return onProgress(timemark);
+            run.stderrTail.push(line);
+            if (run.stderrTail.length > 5) run.stderrTail.shift();
+          });
+          const watchdog = setInterval(() => {
+            if (this.now() - run.lastMediaAt > this.o.stallSeconds * 1000 && !run.stalled) {
+              run.stalled = true;
+              this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
+              cmd.kill("SIGINT");
+              setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
+            }
+          }, 1_000);
+          const finish = (err: Error | undefined) => {
+            clearInterval(watchdog);
+            this.proc = undefined;
+            run.queue = run.queue.then(() => this.closeDangling(run, fileOf));
+            run.queue.then(() => {
+              const tail = run.stderrTail.at(-1);
+              const cause = run.stalled
+                ? `stalled: no media for ${this.o.stallSeconds} s`
+                : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
+              resolve({ recorded: run.t0 !== undefined, cause, endMs: run.lastEndMs, stalled: run.stalled });
+            });
+          };
+          cmd.on("end", () => finish(undefined));
+          cmd.on("error", (err: Error) => finish(err));
+          cmd.run();
+        },
+        (err: unknown) => {
+          resolve({
+            recorded: false,
+            cause: `cannot create ${incoming}: ${(err as NodeJS.ErrnoException).code}`,
+            endMs: undefined,
+            stalled: false,
+          });
+        },
+      );
+    });
+  }
+
+  /** ffmpeg closed segment `closed.file`: finish it, then open the row of the one that follows. */
+  private onClose(run: Run, closed: SegmentClose, fileOf: (i: number) => string): void {
+    const index = Number(/-(\d+)\.\w+$/.exec(closed.file)?.[1]);
+    const t0 = run.t0 ?? this.now() - closed.endS * 1000;
+    const open = run.open;
+    // Contiguous within a run: each segment starts exactly where the previous one ended.
+    const startMs = open && open.index === index ? open.startMs : Math.round(t0 + closed.startS * 1000);
+    const endMs = Math.max(startMs, Math.round(t0 + closed.endS * 1000));
+    const rowId =
+      open && open.index === index
+        ? open.id
+        : this.o.store.openRecording(
+            this.o.camera,
+            run.id,
+            startMs,
+            join(incomingDir(this.o.camera), fileOf(index)),
+          );
+    run.open = {
+      index: index + 1,
+      startMs: endMs,
+      id: this.o.store.openRecording(
+        this.o.camera,
+        run.id,
+        endMs,
+        join(incomingDir(this.o.camera), fileOf(index + 1)),
+      ),
+    };
+    run.lastEndMs = endMs;
+    run.queue = run.queue.then(() => this.finish(run, rowId, fileOf(index), startMs, endMs));
+  }
+
+  private async finish(run: Run, rowId: number, file: string, startMs: number, endMs: number): Promise<void> {
+    const from = join(incomingDir(this.o.camera), file);
+    const to = segmentPath(this.o.camera, startMs);
+    try {
+      const { bytes, sha256 } = await finishSegment(this.o.root, from, to);
+      this.o.store.complete(rowId, {
+        startMs,
+        endMs,
+        path: to,
+        bytes,
+        sha256,
+        codec: run.codec,
+        width: run.width,
+        height: run.height,
+      });
+      this.current.segments++;
+      this.current.bytes += bytes;
+    } catch (e) {
+      // ENOSPC, EIO: the daemon goes on (other cameras, live view); the row stays 'recording' for
+      // reconciliation, and the error is counted for health and metrics.
+      if (!(e instanceof SegmentWriteError)) throw e;
+      this.current.writeErrors++;
+      this.current.lastError = e.message;
+      this.log.error({ err: e }, "segment could not be finished");
+    }
+  }
+
+  /** After ffmpeg exits: the row opened for a segment ffmpeg never reported is resolved from disk. */
+  private async closeDangling(run: Run, fileOf: (i: number) => string): Promise<void> {
+    const open = run.open;
+    if (!open) return;
+    run.open = undefined;
+    const path = join(this.o.root, incomingDir(this.o.camera), fileOf(open.index));
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const endMs = run.t0 !== undefined ? Math.round(run.t0 + run.lastTimemarkS * 1000) : open.startMs;
+    if (size === 0 || endMs <= open.startMs) {
+      this.o.store.discard(open.id);
+      await unlink(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e; // never created: nothing to remove
+      });
+      return;
+    }
+    // ffmpeg died mid-segment (killed, crashed): keep what it wrote, which MPEG-TS leaves readable.
+    run.lastEndMs = endMs;
+    await this.finish(run, open.id, fileOf(open.index), open.startMs, endMs);
+  }
+}

@@ -1,0 +1,68 @@
+import type { CameraConnection } from "../src/cameras/connection.js";
+import type { CameraConfig } from "../src/config/load.js";
+import type { Logger } from "../src/log/logger.js";
+import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
+import type { SegmentStore } from "./segment-store.js";
+
+/** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
+
+export interface RecorderOptions {
+  root: string;
+  segmentSeconds: number;
+  stallSeconds: number;
+  ffmpegPath: string;
+  store: SegmentStore;
+  log: Logger;
+}
+
+/** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
+export function rtspUrlWithCredentials(uri: string, user: string, password: string): string {
+  const url = new URL(uri);
+  if (!url.username) {
+    url.username = encodeURIComponent(user);
+    url.password = encodeURIComponent(password);
+  }
+  return url.toString();
+}
+
+export class Recorder {
+  readonly cameras: CameraRecorder[];
+
+  constructor(
+    configs: readonly CameraConfig[],
+    connections: readonly CameraConnection[],
+    o: RecorderOptions,
+  ) {
+    this.cameras = configs.map((cfg, i) => {
+      const conn = connections[i] as CameraConnection;
+      return new CameraRecorder({
+        camera: cfg.id,
+        root: o.root,
+        segmentSeconds: o.segmentSeconds,
+        stallSeconds: o.stallSeconds,
+        ffmpegPath: o.ffmpegPath,
+        store: o.store,
+        log: o.log,
+        streamUrl: () => {
+          const st = conn.status();
+          return st.state === "connected" && st.streamUri
+            ? rtspUrlWithCredentials(st.streamUri, cfg.onvif.user, cfg.onvif.password)
+            : undefined;
+        },
+        cameraError: () => conn.status().lastError,
+      });
+    });
+  }
+
+  start(): void {
+    for (const c of this.cameras) c.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.cameras.map((c) => c.stop()));
+  }
+
+  status(): RecorderStatus[] {
+    return this.cameras.map((c) => c.status());
+  }
+}

@@ -1,0 +1,162 @@
+import type { Db } from "../src/catalog/catalog.js";
+
+/**
+ * The recorder's catalog rows: segments and gaps. SQL only; the order of file and row operations
+ * (the write protocol) is segment-writer.ts's and camera-recorder.ts's business.
+ */
+
+export interface SegmentRow {
+  id: number;
+  camera: string;
+  startMs: number;
+  endMs: number | null;
+  path: string;
+  bytes: number | null;
+  sha256: string | null;
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+  state: "recording" | "complete" | "missing";
+  recovered: boolean;
+  run: string;
+}
+
+export interface GapRow {
+  id: number;
+  camera: string;
+  startMs: number;
+  endMs: number | null;
+  cause: string;
+}
+
+interface RawSegment {
+  id: number;
+  camera: string;
+  start_ms: number;
+  end_ms: number | null;
+  path: string;
+  bytes: number | null;
+  sha256: string | null;
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+  state: SegmentRow["state"];
+  recovered: number;
+  run: string;
+}
+
+const toSegment = (r: RawSegment): SegmentRow => ({
+  id: r.id,
+  camera: r.camera,
+  startMs: r.start_ms,
+  endMs: r.end_ms,
+  path: r.path,
+  bytes: r.bytes,
+  sha256: r.sha256,
+  codec: r.codec,
+  width: r.width,
+  height: r.height,
+  state: r.state,
+  recovered: r.recovered === 1,
+  run: r.run,
+});
+
+export class SegmentStore {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  openRecording(camera: string, run: string, startMs: number, path: string): number {
+    return Number(
+      this.db
+        .prepare(
+          "INSERT INTO segments (camera, start_ms, path, state, run, created_at) VALUES (?, ?, ?, 'recording', ?, ?)",
+        )
+        .run(camera, startMs, path, run, this.now()).lastInsertRowid,
+    );
+  }
+
+  complete(
+    id: number,
+    s: {
+      startMs: number;
+      endMs: number;
+      path: string;
+      bytes: number;
+      sha256: string;
+      codec?: string | undefined;
+      width?: number | undefined;
+      height?: number | undefined;
+    },
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE segments SET state = 'complete', start_ms = ?, end_ms = ?, path = ?, bytes = ?, sha256 = ?,
+           codec = ?, width = ?, height = ? WHERE id = ?`,
+      )
+      .run(
+        s.startMs,
+        s.endMs,
+        s.path,
+        s.bytes,
+        s.sha256,
+        s.codec ?? null,
+        s.width ?? null,
+        s.height ?? null,
+        id,
+      );
+  }
+
+  /** A row whose file never got a frame (ffmpeg died as it opened it). */
+  discard(id: number): void {
+    this.db.prepare("DELETE FROM segments WHERE id = ? AND state = 'recording'").run(id);
+  }
+
+  segments(camera: string, fromMs: number, toMs: number): SegmentRow[] {
+    return this.db
+      .prepare<[string, number, number], RawSegment>(
+        // start_ms < to and end > from; the index on (camera, start_ms) bounds the scan, and a
+        // segment starts at most one segment length before `from`.
+        `SELECT * FROM segments WHERE camera = ? AND start_ms < ? AND coalesce(end_ms, start_ms) >= ?
+         ORDER BY start_ms`,
+      )
+      .all(camera, toMs, fromMs)
+      .map(toSegment);
+  }
+
+  allSegments(camera: string): SegmentRow[] {
+    return this.db
+      .prepare<[string], RawSegment>("SELECT * FROM segments WHERE camera = ? ORDER BY start_ms")
+      .all(camera)
+      .map(toSegment);
+  }
+
+  openGap(camera: string, startMs: number, cause: string): void {
+    const open = this.db
+      .prepare<[string], { id: number }>("SELECT id FROM recording_gaps WHERE camera = ? AND end_ms IS NULL")
+      .get(camera);
+    if (open) return;
+    this.db
+      .prepare("INSERT INTO recording_gaps (camera, start_ms, cause) VALUES (?, ?, ?)")
+      .run(camera, startMs, cause);
+  }
+
+  closeGap(camera: string, endMs: number): void {
+    this.db
+      .prepare("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL")
+      .run(endMs, camera);
+  }
+
+  gaps(camera: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): GapRow[] {
+    return this.db
+      .prepare<
+        [string, number, number, number],
+        { id: number; camera: string; start_ms: number; end_ms: number | null; cause: string }
+      >(
+        "SELECT * FROM recording_gaps WHERE camera = ? AND start_ms < ? AND coalesce(end_ms, ?) >= ? ORDER BY start_ms",
+      )
+      .all(camera, toMs, Number.MAX_SAFE_INTEGER, fromMs)
+      .map((r) => ({ id: r.id, camera: r.camera, startMs: r.start_ms, endMs: r.end_ms, cause: r.cause }));
+  }
+}
