@@ -140,8 +140,9 @@ export class CameraRecorder {
       }
       failures = recorded ? 0 : failures + 1;
       try {
+        // Capped low: footage missed while waiting is gone for good, and a retry is one process spawn.
         await sleep(
-          url ? backoffDelay(this.o.backoff ?? { baseMs: 500, capMs: 30_000 }, failures) : 1_000,
+          url ? backoffDelay(this.o.backoff ?? { baseMs: 500, capMs: 5_000 }, failures) : 1_000,
           signal,
         );
       } catch {
@@ -206,6 +207,10 @@ export class CameraRecorder {
             const now = this.now();
             run.lastTimemarkS = t;
             run.lastMediaAt = now;
+            // The first report (time 0) comes after ffmpeg's input probe has buffered a few seconds,
+            // so it says nothing about when they arrived; later ones lag real time by a little,
+            // and the smallest lag seen is the best estimate of when stream time 0 was received.
+            if (t === 0) return;
             run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, now - t * 1000);
             if (!run.open) {
               // Media is flowing: the first segment exists, and any gap ends where it starts.
@@ -226,7 +231,13 @@ export class CameraRecorder {
             if (run.stderrTail.length > 5) run.stderrTail.shift();
           });
           const watchdog = setInterval(() => {
-            if (this.now() - run.lastMediaAt > this.o.stallSeconds * 1000 && !run.stalled) {
+            // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
+            // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase.
+            const limitMs =
+              run.t0 === undefined
+                ? Math.max(this.o.stallSeconds * 1000, 20_000)
+                : this.o.stallSeconds * 1000;
+            if (this.now() - run.lastMediaAt > limitMs && !run.stalled) {
               run.stalled = true;
               this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
               cmd.kill("SIGINT");
@@ -267,7 +278,13 @@ export class CameraRecorder {
     const t0 = run.t0 ?? this.now() - closed.endS * 1000;
     const open = run.open;
     // Contiguous within a run: each segment starts exactly where the previous one ended.
-    const startMs = open && open.index === index ? open.startMs : Math.round(t0 + closed.startS * 1000);
+    let startMs = open && open.index === index ? open.startMs : Math.round(t0 + closed.startS * 1000);
+    if (index === 0 && open?.index === 0) {
+      // The run's first segment: its start was estimated from the first report; use the refined one.
+      const refined = Math.round(t0 + closed.startS * 1000);
+      if (refined !== startMs) this.o.store.moveGapEnd(this.o.camera, startMs, refined);
+      startMs = refined;
+    }
     const endMs = Math.max(startMs, Math.round(t0 + closed.endS * 1000));
     const rowId =
       open && open.index === index

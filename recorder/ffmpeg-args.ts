@@ -21,6 +21,9 @@ export function inputOptions(): string[] {
     "10000000",
     "-fflags",
     "+genpts+discardcorrupt",
+    // A camera's H.264 announces itself in its SPS; probing 5 s (the default) only delays the start.
+    "-analyzeduration",
+    "1500000",
   ];
 }
 

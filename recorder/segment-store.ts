@@ -148,6 +148,13 @@ export class SegmentStore {
       .run(endMs, camera);
   }
 
+  /** A gap closed at an estimate of when recording resumed, corrected once the estimate improves. */
+  moveGapEnd(camera: string, fromMs: number, toMs: number): void {
+    this.db
+      .prepare("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms = ?")
+      .run(toMs, camera, fromMs);
+  }
+
   gaps(camera: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): GapRow[] {
     return this.db
       .prepare<
