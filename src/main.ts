@@ -68,9 +68,14 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     const auth = new AuthService(db, audit, config.auth);
     const required = new Map(config.cameras.map((c) => [c.id, c.required]));
     const cameraHealth = (): CameraHealth[] =>
-      cameras.map((c) => {
+      cameras.map((c, i) => {
         const st = c.status();
-        return { ...st, required: required.get(st.id) ?? true };
+        const { camera: _, ...recording } = recorder.cameras[i]?.status() ?? { camera: "" };
+        return {
+          ...st,
+          required: required.get(st.id) ?? true,
+          ...("state" in recording ? { recording } : {}),
+        };
       });
     const storage = new StorageMonitor(
       { recordings: config.storage.recordings, evidence: config.storage.evidence },

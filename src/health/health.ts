@@ -11,8 +11,20 @@ import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
  * process restarted.
  */
 
+/** The recorder's view of a camera (recorder/ fills it; src/ only carries it to health and metrics). */
+export interface RecordingHealth {
+  state: "connecting" | "recording" | "stalled" | "offline";
+  since: number;
+  restarts: number;
+  segments: number;
+  bytes: number;
+  writeErrors: number;
+  lastError?: string;
+}
+
 export interface CameraHealth extends CameraStatus {
   required: boolean;
+  recording?: RecordingHealth;
 }
 
 export interface HealthSources {
@@ -94,7 +106,8 @@ export class HealthService {
     const cameras = this.src.cameras();
     const chainBroken = this.chain !== null && !this.chain.result.ok;
     const degraded =
-      cameras.some((c) => c.state !== "connected") || storage.some((v) => v.low || v.error !== undefined);
+      cameras.some((c) => c.state !== "connected" || (c.recording && c.recording.state !== "recording")) ||
+      storage.some((v) => v.low || v.error !== undefined);
     return {
       status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",
       version: this.src.version,

@@ -18,6 +18,7 @@ export interface MetricsSources {
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
+const RECORDER_STATES = ["connecting", "recording", "stalled", "offline"] as const;
 
 export interface Metrics {
   registry: Registry;
@@ -90,6 +91,54 @@ export function createMetrics(src: MetricsSources): Metrics {
       for (const c of src.cameras()) if (c.clock) this.set({ camera: c.id }, c.clock.offsetMs / 1000);
     },
   });
+  new Gauge({
+    name: "pscs_recorder_state",
+    help: "1 for the camera recorder's current state, 0 for the others",
+    labelNames: ["camera", "state"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) {
+        if (!c.recording) continue;
+        for (const s of RECORDER_STATES)
+          this.set({ camera: c.id, state: s }, c.recording.state === s ? 1 : 0);
+      }
+    },
+  });
+  // Totals kept by the recorders themselves since start: exposed as counters through collect().
+  for (const [name, help, pick] of [
+    [
+      "pscs_recorded_segments_total",
+      "Segments finished (hashed, indexed) since pscsd started",
+      (r: NonNullable<CameraHealth["recording"]>) => r.segments,
+    ],
+    [
+      "pscs_recorded_bytes_total",
+      "Bytes of finished segments since pscsd started",
+      (r: NonNullable<CameraHealth["recording"]>) => r.bytes,
+    ],
+    [
+      "pscs_recorder_restarts_total",
+      "ffmpeg restarts since pscsd started",
+      (r: NonNullable<CameraHealth["recording"]>) => r.restarts,
+    ],
+    [
+      "pscs_segment_write_errors_total",
+      "Segments that could not be finished (ENOSPC, EIO, …)",
+      (r: NonNullable<CameraHealth["recording"]>) => r.writeErrors,
+    ],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ["camera"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of src.cameras()) if (c.recording) this.inc({ camera: c.id }, pick(c.recording));
+      },
+    });
+  }
   new Gauge({
     name: "pscs_storage_free_bytes",
     help: "Free bytes on the volume holding each storage directory",

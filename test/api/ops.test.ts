@@ -36,6 +36,8 @@ describe("metrics", () => {
         /^pscs_camera_up\{camera="cam1",required="false"\} 0$/m,
         /^pscs_camera_state\{camera="cam1",state="(connecting|offline)"\} 1$/m,
         /^pscs_audit_chain_ok 1$/m,
+        /^pscs_recorder_state\{camera="cam1",state="(connecting|offline)"\} 1$/m,
+        /^pscs_recorded_segments_total\{camera="cam1"\} 0$/m,
         /^pscs_audit_entries \d+$/m,
         /^pscs_storage_free_bytes\{volume="recordings"\} \d+/m,
         /^pscs_http_requests_total\{method="GET",route="\/api\/health",status="200"\} 1$/m,
