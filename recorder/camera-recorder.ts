@@ -72,6 +72,7 @@ export class CameraRecorder {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private proc: ReturnType<typeof ffmpeg> | undefined;
+  private runId: string | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -87,6 +88,11 @@ export class CameraRecorder {
       bytes: 0,
       writeErrors: 0,
     };
+  }
+
+  /** The ffmpeg run writing now, if any: reconciliation leaves its rows and files alone. */
+  activeRun(): string | undefined {
+    return this.runId;
   }
 
   status(): RecorderStatus {
@@ -166,6 +172,7 @@ export class CameraRecorder {
       stderrTail: [],
       stalled: false,
     };
+    this.runId = run.id;
     const incoming = incomingDir(this.o.camera);
     const fileOf = (index: number) => `${run.id}-${String(index).padStart(6, "0")}.${SEGMENT_EXT}`;
     return new Promise((resolve) => {
@@ -183,6 +190,8 @@ export class CameraRecorder {
           cmd.on("start", () => {
             const proc = (cmd as unknown as { ffmpegProc: import("node:child_process").ChildProcess })
               .ffmpegProc;
+            // stop() may have come while fluent-ffmpeg was still preparing, before there was a process.
+            if (this.abort.signal.aborted) proc.kill("SIGINT");
             proc.stdout?.on("data", (d: Buffer) => {
               buffered += d.toString();
               let nl = buffered.indexOf("\n");
@@ -253,6 +262,7 @@ export class CameraRecorder {
               const cause = run.stalled
                 ? `stalled: no media for ${this.o.stallSeconds} s`
                 : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
+              this.runId = undefined;
               resolve({ recorded: run.t0 !== undefined, cause, endMs: run.lastEndMs, stalled: run.stalled });
             });
           };

@@ -62,6 +62,10 @@ export class Recorder {
     await Promise.all(this.cameras.map((c) => c.stop()));
   }
 
+  activeRuns(): ReadonlySet<string> {
+    return new Set(this.cameras.map((c) => c.activeRun()).filter((r): r is string => r !== undefined));
+  }
+
   status(): RecorderStatus[] {
     return this.cameras.map((c) => c.status());
   }

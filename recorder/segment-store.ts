@@ -108,6 +108,79 @@ export class SegmentStore {
       );
   }
 
+  /** Rows still 'recording' (from a crash), except those of runs now being written. */
+  unfinished(camera: string, activeRuns: ReadonlySet<string>): SegmentRow[] {
+    return this.db
+      .prepare<[string], RawSegment>(
+        "SELECT * FROM segments WHERE camera = ? AND state = 'recording' ORDER BY start_ms",
+      )
+      .all(camera)
+      .map(toSegment)
+      .filter((r) => !activeRuns.has(r.run));
+  }
+
+  /** Indexes a file reconciliation found on disk without a row. */
+  insertRecovered(s: {
+    camera: string;
+    startMs: number;
+    endMs: number;
+    path: string;
+    bytes: number;
+    sha256: string;
+    codec?: string | undefined;
+    width?: number | undefined;
+    height?: number | undefined;
+  }): void {
+    this.db
+      .prepare(
+        `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, state, recovered, run, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', 1, 'recovered', ?)`,
+      )
+      .run(
+        s.camera,
+        s.startMs,
+        s.endMs,
+        s.path,
+        s.bytes,
+        s.sha256,
+        s.codec ?? null,
+        s.width ?? null,
+        s.height ?? null,
+        this.now(),
+      );
+  }
+
+  markRecovered(id: number): void {
+    this.db.prepare("UPDATE segments SET recovered = 1 WHERE id = ?").run(id);
+  }
+
+  markMissing(id: number): void {
+    this.db.prepare("UPDATE segments SET state = 'missing' WHERE id = ?").run(id);
+  }
+
+  hasPath(path: string): boolean {
+    return this.db.prepare("SELECT 1 FROM segments WHERE path = ?").get(path) !== undefined;
+  }
+
+  completeSince(camera: string, fromMs: number): SegmentRow[] {
+    return this.db
+      .prepare<[string, number], RawSegment>(
+        "SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND state = 'complete' ORDER BY start_ms",
+      )
+      .all(camera, fromMs)
+      .map(toSegment);
+  }
+
+  /** Complete rows after `afterId` in id order: the periodic sweep's next batch. */
+  completeAfter(afterId: number, limit: number): SegmentRow[] {
+    return this.db
+      .prepare<[number, number], RawSegment>(
+        "SELECT * FROM segments WHERE id > ? AND state = 'complete' ORDER BY id LIMIT ?",
+      )
+      .all(afterId, limit)
+      .map(toSegment);
+  }
+
   /** A row whose file never got a frame (ffmpeg died as it opened it). */
   discard(id: number): void {
     this.db.prepare("DELETE FROM segments WHERE id = ? AND state = 'recording'").run(id);

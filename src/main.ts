@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
+import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
 import { Recorder } from "../recorder/recorder.js";
 import { SegmentStore } from "../recorder/segment-store.js";
 import { canonicalJson } from "./audit/chain.js";
-import { AuditLog } from "./audit/log.js";
+import { type AuditEvent, AuditLog } from "./audit/log.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
@@ -30,6 +31,34 @@ export interface Pscsd {
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000;
 const STORAGE_SAMPLE_EVERY_MS = 60_000;
+const RECONCILE_SWEEP_EVERY_MS = 60_000;
+
+/** Footage gone from disk and footage recovered after a crash are both facts an auditor must see. */
+function auditReconcile(audit: AuditLog, r: ReconcileReport, pass: string): void {
+  const base = { actor: "system", role: null, client: "daemon" };
+  const events: AuditEvent[] = r.missing.map((m) => ({
+    ...base,
+    action: "segment.missing",
+    target: `camera:${m.camera}`,
+    outcome: "failure",
+    details: { pass, path: m.path, startMs: m.startMs, endMs: m.endMs, sha256: m.sha256 },
+  }));
+  if (r.recovered.length || r.damaged.length || r.discarded || r.orphansKilled) {
+    events.push({
+      ...base,
+      action: "segment.reconcile",
+      outcome: "success",
+      details: {
+        pass,
+        recovered: r.recovered,
+        damaged: r.damaged,
+        discardedEmpty: r.discarded,
+        orphanFfmpegsKilled: r.orphansKilled,
+      },
+    });
+  }
+  if (events.length) audit.appendMany(events);
+}
 
 /** The audit log's anchor file sits next to the catalog it vouches for. */
 export function auditAnchorFile(catalog: string): string | undefined {
@@ -54,13 +83,21 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const insertClock = db.prepare(
     "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
   );
+  const segments = new SegmentStore(db);
   const recorder = new Recorder(config.cameras, cameras, {
     root: config.storage.recordings,
     segmentSeconds: config.recording.segmentSeconds,
     stallSeconds: config.recording.stallSeconds,
     ffmpegPath: config.recording.ffmpeg,
-    store: new SegmentStore(db),
+    store: segments,
     log,
+  });
+  const reconciler = new Reconciler({
+    root: config.storage.recordings,
+    cameras: config.cameras.map((c) => c.id),
+    store: segments,
+    log,
+    activeRuns: () => recorder.activeRuns(),
   });
   try {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
@@ -138,7 +175,17 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     throw e;
   }
   for (const c of cameras) c.start();
+  // The disk and the catalog agree before anything new is written.
+  auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
+  const sweep = setInterval(() => {
+    reconciler.sweep().then(
+      (r) => auditReconcile(audit, r, "sweep"),
+      (err: unknown) => log.error({ err }, "reconciliation sweep failed"),
+    );
+  }, RECONCILE_SWEEP_EVERY_MS);
+  sweep.unref();
+  timers.push(sweep);
   const running = server;
   log.info({ url: running.url, cameras: cameras.length, version: VERSION }, "pscsd started");
 

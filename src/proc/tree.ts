@@ -70,3 +70,26 @@ export function descendants(pid: number): number[] {
 export function isAlive(pid: number): boolean {
   return statFields(pid) !== null;
 }
+
+/** The command line of a process as its arguments, or null once it has exited. */
+export function procArgs(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH")
+      return null;
+    throw e;
+  }
+}
+
+/** Live processes named `name` whose arguments contain `needle` (e.g. ffmpegs writing into a directory). */
+export function processesMatching(name: string, needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (procName(pid) !== name) continue;
+    if (procArgs(pid)?.some((a) => a.includes(needle))) out.push(pid);
+  }
+  return out;
+}
