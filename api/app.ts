@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
+import type { Recordings } from "../recorder/recordings.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { AuthService } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
@@ -15,6 +16,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
 import { docsRoutes } from "./routes/docs.js";
 import { opsRoutes } from "./routes/ops.js";
+import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
@@ -35,6 +37,7 @@ export interface ApiServices {
   health: HealthService;
   metrics: Metrics;
   cameras: () => CameraHealth[];
+  recordings: Recordings;
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -52,6 +55,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...tokenRoutes(s.auth),
     ...auditRoutes(s.audit),
     ...cameraRoutes(s.cameras),
+    ...recordingRoutes(s.recordings, s.audit),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

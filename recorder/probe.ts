@@ -1,8 +1,11 @@
+import { execFile } from "node:child_process";
 import ffmpeg from "fluent-ffmpeg";
 
 /** What ffprobe can read from a segment file; undefined when the file holds no readable video. */
 export interface Probed {
   durationMs: number;
+  /** The file's first timestamp (MPEG-TS files start at an offset, 1.4 s from ffmpeg's muxer). */
+  startS: number;
   codec?: string;
   width?: number;
   height?: number;
@@ -19,10 +22,42 @@ export function probeSegment(path: string, ffprobePath = "ffprobe"): Promise<Pro
       if (!video || !(duration > 0)) return resolve(undefined);
       resolve({
         durationMs: Math.round(duration * 1000),
+        startS: Number(data.format.start_time) || 0,
         codec: video.codec_name,
         width: video.width,
         height: video.height,
       });
     });
+  });
+}
+
+/** Timestamps (seconds, the file's own clock) of the file's video keyframes, in order. */
+export function keyframeTimes(path: string, ffprobePath = "ffprobe"): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      ffprobePath,
+      [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time,flags",
+        "-of",
+        "csv=p=0",
+        path,
+      ],
+      { maxBuffer: 16 << 20 },
+      (err, stdout) => {
+        if (err) return reject(err);
+        resolve(
+          stdout
+            .split("\n")
+            .filter((l) => /,K/.test(l))
+            .map((l) => Number(l.split(",")[0]))
+            .filter(Number.isFinite),
+        );
+      },
+    );
   });
 }

@@ -5,6 +5,9 @@ import type { Db } from "../src/catalog/catalog.js";
  * (the write protocol) is segment-writer.ts's and camera-recorder.ts's business.
  */
 
+/** Longer than any segment can be (segmentSeconds is at most 600). */
+const MAX_SEGMENT_MS = 660_000;
+
 export interface SegmentRow {
   id: number;
   camera: string;
@@ -108,6 +111,11 @@ export class SegmentStore {
       );
   }
 
+  get(id: number): SegmentRow | undefined {
+    const r = this.db.prepare<[number], RawSegment>("SELECT * FROM segments WHERE id = ?").get(id);
+    return r && toSegment(r);
+  }
+
   /** Rows still 'recording' (from a crash), except those of runs now being written. */
   unfinished(camera: string, activeRuns: ReadonlySet<string>): SegmentRow[] {
     return this.db
@@ -188,13 +196,13 @@ export class SegmentStore {
 
   segments(camera: string, fromMs: number, toMs: number): SegmentRow[] {
     return this.db
-      .prepare<[string, number, number], RawSegment>(
-        // start_ms < to and end > from; the index on (camera, start_ms) bounds the scan, and a
-        // segment starts at most one segment length before `from`.
-        `SELECT * FROM segments WHERE camera = ? AND start_ms < ? AND coalesce(end_ms, start_ms) >= ?
+      .prepare<[string, number, number, number], RawSegment>(
+        // Overlap is start < to and end > from; a segment starts at most one segment length before
+        // `from`, which bounds the index range scanned to the query's own span.
+        `SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND coalesce(end_ms, start_ms) > ?
          ORDER BY start_ms`,
       )
-      .all(camera, toMs, fromMs)
+      .all(camera, fromMs - MAX_SEGMENT_MS, toMs, fromMs)
       .map(toSegment);
   }
 

@@ -3,6 +3,7 @@ import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
 import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
 import { Recorder } from "../recorder/recorder.js";
+import { Recordings } from "../recorder/recordings.js";
 import { SegmentStore } from "../recorder/segment-store.js";
 import { canonicalJson } from "./audit/chain.js";
 import { type AuditEvent, AuditLog } from "./audit/log.js";
@@ -147,6 +148,12 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       health,
       metrics,
       cameras: cameraHealth,
+      recordings: new Recordings(
+        segments,
+        config.storage.recordings,
+        new Set(config.cameras.map((c) => c.id)),
+        config.recording.ffmpeg,
+      ),
       // Browsers accept Secure cookies over plain HTTP on loopback only.
       secureCookie: config.http.tls !== undefined || loopback,
       sessionMaxHours: config.auth.sessionMaxHours,

@@ -122,69 +122,73 @@ async function settled(daemon: Proc, before: Row[], restartedAt: number, hashAll
 }
 
 describe("crash consistency", () => {
-  it(`${TRIALS} × kill -9 at a random moment while recording, then restart (seed ${SEED})`, async () => {
-    writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-    const cfg = writeDaemonConfig(dir, {
-      httpPort: await freePort(),
-      onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
-      cameras: sim.describe().map((c) => ({
-        id: c.id,
-        name: c.name,
-        port: c.onvif.port,
-        user: "recorder",
-        passwordFile: "cam.pw",
-      })),
-      extra: { recording: { segmentSeconds: 2, stallSeconds: 5 } },
-    });
-    const start = async () => {
-      const p = startProc(process.execPath, [PSCSD, "--config", cfg]);
-      await p.waitForLine(/"msg":"pscsd started"/, 30_000);
-      return p;
-    };
-    const random = seededRandom(SEED);
-    let daemon = await start();
-    const failures: string[] = [];
-    let killedWhileWriting = 0;
-    try {
-      // Both cameras under way before the first kill.
-      for (
-        let i = 0;
-        i < 80 &&
-        new Set(
-          rows()
-            .filter((r) => r.state === "complete")
-            .map((r) => r.camera),
-        ).size < 2;
-        i++
-      )
-        await sleep(250);
-      for (let trial = 1; trial <= TRIALS; trial++) {
-        await sleep(1_000 + (random() % 5_000));
-        const before = rows().filter((r) => r.state === "complete");
-        if (rows().some((r) => r.state === "recording")) killedWhileWriting++;
-        daemon.child.kill("SIGKILL");
-        await daemon.exited;
-        const restartedAt = Date.now();
-        daemon = await start();
-        const p = await settled(daemon, before, restartedAt);
-        if (p.length) failures.push(`trial ${trial}: ${p.join("; ")}`);
+  it(
+    `${TRIALS} × kill -9 at a random moment while recording, then restart (seed ${SEED})`,
+    async () => {
+      writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+      const cfg = writeDaemonConfig(dir, {
+        httpPort: await freePort(),
+        onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
+        cameras: sim.describe().map((c) => ({
+          id: c.id,
+          name: c.name,
+          port: c.onvif.port,
+          user: "recorder",
+          passwordFile: "cam.pw",
+        })),
+        extra: { recording: { segmentSeconds: 2, stallSeconds: 5 } },
+      });
+      const start = async () => {
+        const p = startProc(process.execPath, [PSCSD, "--config", cfg]);
+        await p.waitForLine(/"msg":"pscsd started"/, 30_000);
+        return p;
+      };
+      const random = seededRandom(SEED);
+      let daemon = await start();
+      const failures: string[] = [];
+      let killedWhileWriting = 0;
+      try {
+        // Both cameras under way before the first kill.
+        for (
+          let i = 0;
+          i < 80 &&
+          new Set(
+            rows()
+              .filter((r) => r.state === "complete")
+              .map((r) => r.camera),
+          ).size < 2;
+          i++
+        )
+          await sleep(250);
+        for (let trial = 1; trial <= TRIALS; trial++) {
+          await sleep(1_000 + (random() % 5_000));
+          const before = rows().filter((r) => r.state === "complete");
+          if (rows().some((r) => r.state === "recording")) killedWhileWriting++;
+          daemon.child.kill("SIGKILL");
+          await daemon.exited;
+          const restartedAt = Date.now();
+          daemon = await start();
+          const p = await settled(daemon, before, restartedAt);
+          if (p.length) failures.push(`trial ${trial}: ${p.join("; ")}`);
+        }
+      } finally {
+        // Stopped right after a restart, while its recorders are still starting ffmpeg.
+        const { code } = await daemon.stop("SIGTERM", 15_000);
+        expect(code).toBe(0);
       }
-    } finally {
-      // Stopped right after a restart, while its recorders are still starting ffmpeg.
-      const { code } = await daemon.stop("SIGTERM", 15_000);
-      expect(code).toBe(0);
-    }
-    expect(failures).toEqual([]);
-    // The kills landed mid-segment, not only between segments.
-    expect(killedWhileWriting).toBeGreaterThan(TRIALS / 2);
-    // After a clean stop, everything agrees, hashes included.
-    expect(await settled(daemon, [], Date.now() + 1, true)).toEqual([]);
-    expect(rows().filter((r) => r.state !== "complete")).toEqual([]);
-    const audit = new Database(join(dir, "catalog.db"), { readonly: true });
-    const reconciled = audit
-      .prepare("SELECT count(*) n FROM audit_log WHERE action = 'segment.reconcile'")
-      .get() as { n: number };
-    audit.close();
-    expect(reconciled.n).toBeGreaterThan(0);
-  }, 600_000);
+      expect(failures).toEqual([]);
+      // The kills landed mid-segment, not only between segments.
+      expect(killedWhileWriting).toBeGreaterThan(TRIALS / 2);
+      // After a clean stop, everything agrees, hashes included.
+      expect(await settled(daemon, [], Date.now() + 1, true)).toEqual([]);
+      expect(rows().filter((r) => r.state !== "complete")).toEqual([]);
+      const audit = new Database(join(dir, "catalog.db"), { readonly: true });
+      const reconciled = audit
+        .prepare("SELECT count(*) n FROM audit_log WHERE action = 'segment.reconcile'")
+        .get() as { n: number };
+      audit.close();
+      expect(reconciled.n).toBeGreaterThan(0);
+    },
+    Math.max(600_000, TRIALS * 15_000),
+  );
 });

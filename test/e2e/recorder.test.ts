@@ -1,14 +1,20 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "../../sim/simulator.js";
+import { decodeTimecode } from "../../sim/video/timecode.js";
 import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort, freeSimBase } from "../helpers/ports.js";
 import { descendants, isAlive, startProc } from "../helpers/process.js";
+import { login, openLocalCatalog, seedUsers } from "../helpers/pscsd.js";
+
+const run = promisify(execFile);
 
 // The built daemon recording two simulated cameras for two minutes, with faults on the second.
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
@@ -76,12 +82,82 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs: number)
   }
 }
 
+/** Playback of recorded footage through the API, checked against the time code burned into each frame. */
+async function checkPlayback(configFile: string, url: string): Promise<void> {
+  const local = openLocalCatalog(configFile);
+  await seedUsers(local, { rec1: ["records"] });
+  const c = await login(url, "rec1");
+  const cam1 = query<Seg & { id: number }>(
+    "SELECT * FROM segments WHERE camera = 'cam1' AND state = 'complete' ORDER BY start_ms",
+  );
+  const mid = cam1[Math.floor(cam1.length / 2)] as Seg & { id: number };
+  const from = mid.start_ms + 3_500; // inside a segment, between keyframes
+  const to = from + 4_000;
+  const res = await c.request("GET", `/api/cameras/cam1/playback?from=${from}&to=${to}`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("video/mp4");
+  const mp4 = join(dir, "playback.mp4");
+  writeFileSync(mp4, Buffer.from(await res.arrayBuffer()));
+  const { stdout } = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "format=duration:stream=codec_name,width,height",
+    "-of",
+    "json",
+    mp4,
+  ]);
+  const info = JSON.parse(stdout) as {
+    format: { duration: string };
+    streams: { codec_name: string; width: number }[];
+  };
+  expect(info.streams[0]).toMatchObject({ codec_name: "h264", width: 320 });
+  const duration = Number(info.format.duration) * 1000;
+  expect(duration).toBeGreaterThan(4_000 - 200);
+  expect(duration).toBeLessThan(4_000 + GOP_MS + 200);
+  // The first frame is the keyframe at or before `from`: its burned-in time is within one GOP before.
+  const frame = await run(
+    "ffmpeg",
+    ["-v", "error", "-i", mp4, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1"],
+    {
+      encoding: "buffer",
+      maxBuffer: 1 << 24,
+    },
+  );
+  const shown = decodeTimecode(new Uint8Array(frame.stdout as unknown as Buffer), 320, 180) as number;
+  expect(shown).toBeGreaterThan(from - GOP_MS - 400);
+  expect(shown).toBeLessThanOrEqual(from + 400);
+  // A single segment, by HTTP range.
+  const part = await c.request("GET", `/api/segments/${mid.id}/file`, undefined, { range: "bytes=0-187" });
+  expect(part.status).toBe(206);
+  expect((await part.arrayBuffer()).byteLength).toBe(188);
+  expect(part.headers.get("x-content-sha256")).toBe(mid.sha256);
+  // Both views audited with who, which camera and what range.
+  const seen = local.audit.list({ actor: "user:rec1", action: "video." });
+  expect(seen.map((e) => [e.action, e.target, e.role])).toEqual([
+    ["video.playback", "camera:cam1", "records"],
+    ["video.segment", "camera:cam1", "records"],
+  ]);
+  expect(JSON.parse(seen[0]?.details ?? "{}")).toMatchObject({ from, to });
+  // The timeline names cam2's gaps and their causes.
+  const t = (await (await c.request("GET", `/api/cameras/cam2/timeline?from=0&to=${Date.now()}`)).json()) as {
+    gaps: { cause: string }[];
+    spans: unknown[];
+  };
+  expect(t.gaps.map((g) => g.cause)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^stalled/), expect.stringMatching(/^ffmpeg exited/)]),
+  );
+  expect(t.spans.length).toBeGreaterThanOrEqual(3);
+  local.close();
+}
+
 describe("recorder", () => {
   it("records contiguous, hashed 10 s segments for 2 minutes; a stream outage and an ffmpeg kill become gaps with causes, and recording resumes", async () => {
     writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
     const cams = sim.describe();
+    const httpPort = await freePort();
     const cfg = writeDaemonConfig(dir, {
-      httpPort: await freePort(),
+      httpPort,
       onvif: { heartbeatSeconds: 2, requestTimeoutSeconds: 2 },
       cameras: cams.map((c) => ({
         id: c.id,
@@ -145,6 +221,7 @@ describe("recorder", () => {
         150_000,
       );
       ffmpegs = descendants(daemon.child.pid as number);
+      await checkPlayback(cfg, `http://127.0.0.1:${httpPort}`);
     } finally {
       const { code } = await daemon.stop("SIGTERM", 15_000);
       expect(code).toBe(0);

@@ -1,7 +1,11 @@
-import { mkdtempSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
+import { segmentPath } from "../../recorder/layout.js";
+import { SegmentStore } from "../../recorder/segment-store.js";
 import { AuditLog } from "../../src/audit/log.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
@@ -107,4 +111,50 @@ export async function login(url: string, username: string, password = PASSWORD):
   c.cookie = `pscs_session=${cookie}`;
   c.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
   return c;
+}
+
+/** A real 2-second H.264 MPEG-TS segment (320x180, 10 fps, 1 s GOP), made once per test file. */
+export async function sampleSegment(dir: string): Promise<string> {
+  const file = join(dir, "sample.ts");
+  await new Promise<void>((resolve, reject) => {
+    const ff = spawn("ffmpeg", [
+      ...[
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=10",
+        "-t",
+        "2",
+      ],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-f", "mpegts", file],
+    ]);
+    ff.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
+  });
+  return file;
+}
+
+export const SAMPLE_START = Date.UTC(2026, 0, 1);
+
+/** Puts `sample` into a daemon dir's recordings as cam1's segment at SAMPLE_START, with its row. */
+export function seedSegment(d: TestDaemonDir, sample: string): void {
+  const rel = segmentPath("cam1", SAMPLE_START);
+  mkdirSync(dirname(join(d.dir, "rec", rel)), { recursive: true });
+  copyFileSync(sample, join(d.dir, "rec", rel));
+  const bytes = readFileSync(sample);
+  const db = openCatalog(join(d.dir, "catalog.db"));
+  new SegmentStore(db).insertRecovered({
+    camera: "cam1",
+    startMs: SAMPLE_START,
+    endMs: SAMPLE_START + 2_000,
+    path: rel,
+    bytes: bytes.length,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    codec: "h264",
+    width: 320,
+    height: 180,
+  });
+  db.close();
 }

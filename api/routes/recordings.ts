@@ -1,0 +1,96 @@
+import { z } from "zod";
+import type { Recordings } from "../../recorder/recordings.js";
+import type { AuditLog } from "../../src/audit/log.js";
+import { type AnyRoute, defineRoute } from "../http/route.js";
+import { timeQuery } from "./schemas.js";
+
+/** Timeline, playback and single segments: every playback and download is audited with camera and range. */
+
+const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
+const range = z.strictObject({ from: timeQuery, to: timeQuery });
+
+export function recordingRoutes(recordings: Recordings, audit: AuditLog): AnyRoute[] {
+  return [
+    defineRoute({
+      method: "get",
+      path: "/api/cameras/{camera}/timeline",
+      operationId: "timeline",
+      summary: "Recorded spans, segments and gaps (with causes) of one camera over a time range",
+      tag: "recordings",
+      access: { permission: "video.playback" },
+      params: z.strictObject({ camera }),
+      query: range,
+      example: {
+        params: { camera: "cam1" },
+        query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z" },
+      },
+      responses: { 200: { description: "timeline" } },
+      handler: ({ params, query }) => recordings.timeline(params.camera, query.from, query.to),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/cameras/{camera}/playback",
+      operationId: "playback",
+      summary: "A time range as one fragmented MP4, starting at the keyframe before `from` (audited)",
+      tag: "recordings",
+      access: { permission: "video.playback" },
+      params: z.strictObject({ camera }),
+      query: range,
+      example: {
+        params: { camera: "cam1" },
+        query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:01Z" },
+      },
+      responses: { 200: { description: "video/mp4 (fragmented), streamed", contentType: "video/mp4" } },
+      handler: async ({ params, query, action, res }) => {
+        const plan = recordings.plan(params.camera, query.from, query.to);
+        audit.append({
+          ...action,
+          action: "video.playback",
+          target: `camera:${params.camera}`,
+          outcome: "success",
+          details: { from: query.from, to: query.to, segments: plan.segments.map((s) => s.id) },
+        });
+        res.type("video/mp4");
+        await recordings.stream(plan, res);
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/segments/{id}/file",
+      operationId: "segmentFile",
+      summary: "One stored segment as recorded (MPEG-TS), with HTTP range support (audited)",
+      tag: "recordings",
+      access: { permission: "video.playback" },
+      params: z.strictObject({
+        id: z
+          .string()
+          .regex(/^\d{1,15}$/, "expected a segment id")
+          .transform(Number),
+      }),
+      example: { params: { id: "1" } },
+      responses: { 200: { description: "video/mp2t", contentType: "video/mp2t" } },
+      handler: async ({ params, action, req, res }) => {
+        const { row, file } = recordings.segment(params.id);
+        audit.append({
+          ...action,
+          action: "video.segment",
+          target: `camera:${row.camera}`,
+          outcome: "success",
+          details: {
+            segment: row.id,
+            from: row.startMs,
+            to: row.endMs,
+            sha256: row.sha256,
+            range: req.get("range") ?? null,
+          },
+        });
+        res.setHeader("X-Content-SHA256", row.sha256 ?? "");
+        await new Promise<void>((resolve, reject) =>
+          res.sendFile(file, { headers: { "Content-Type": "video/mp2t" }, dotfiles: "deny" }, (err) =>
+            err && !res.headersSent ? reject(err) : resolve(),
+          ),
+        );
+      },
+    }),
+  ];
+}

@@ -1,0 +1,114 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import ffmpeg from "fluent-ffmpeg";
+import { ServiceError } from "../src/errors/service-error.js";
+import { keyframeTimes, probeSegment } from "./probe.js";
+import type { SegmentRow, SegmentStore } from "./segment-store.js";
+
+/**
+ * Playback of a time range as one fragmented MP4, remuxed (never transcoded) from the stored
+ * segments on the fly, so a browser can play it while it streams. ffmpeg's concat demuxer lines the
+ * segments up (each starts near zero) and cuts with its own in/out points: it seeks the first file
+ * to the keyframe before `from`, and drops the last file's packets from `to` on.
+ */
+
+export const MAX_PLAYBACK_MS = 6 * 3_600_000;
+
+export interface PlaybackPlan {
+  segments: SegmentRow[];
+  /** Seconds into the first segment to start at (backed up to the keyframe before it). */
+  inpointS: number;
+  /** Seconds into the last segment to stop at. */
+  outpointS: number;
+}
+
+export function planPlayback(
+  store: SegmentStore,
+  camera: string,
+  fromMs: number,
+  toMs: number,
+): PlaybackPlan {
+  if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
+  if (toMs - fromMs > MAX_PLAYBACK_MS) {
+    throw new ServiceError(
+      "invalid",
+      `to: a playback covers at most ${MAX_PLAYBACK_MS / 3_600_000} hours`,
+      "to",
+    );
+  }
+  const segments = store.segments(camera, fromMs, toMs).filter((s) => s.state === "complete");
+  const first = segments[0];
+  const last = segments.at(-1);
+  if (!first || !last) {
+    const range = `${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`;
+    throw new ServiceError("not_found", `nothing of ${camera} is recorded between ${range}`);
+  }
+  return {
+    segments,
+    inpointS: Math.max(0, fromMs - first.startMs) / 1000,
+    outpointS: Math.max(0, toMs - last.startMs) / 1000,
+  };
+}
+
+/**
+ * The concat demuxer's list: paths quoted as its format asks, in/out points on the ends. The points
+ * are in each file's own timestamps, which start at the file's first timestamp, not at zero.
+ */
+export function concatList(root: string, plan: PlaybackPlan, firstStartS = 0, lastStartS = 0): string {
+  return plan.segments
+    .map((s, i) => {
+      const entry = [`file '${join(root, s.path).replaceAll("'", "'\\''")}'`];
+      if (i === 0 && plan.inpointS > 0) entry.push(`inpoint ${(firstStartS + plan.inpointS).toFixed(3)}`);
+      if (i === plan.segments.length - 1) entry.push(`outpoint ${(lastStartS + plan.outpointS).toFixed(3)}`);
+      return `${entry.join("\n")}\n`;
+    })
+    .join("");
+}
+
+/** Streams the plan as fragmented MP4 into `out`; resolves when ffmpeg is done, rejects on its failure. */
+export async function streamPlayback(
+  root: string,
+  plan: PlaybackPlan,
+  out: Writable,
+  ffmpegPath = "ffmpeg",
+  ffprobePath = "ffprobe",
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "pscs-play-"));
+  const list = join(dir, "list.txt");
+  const [first, last] = [plan.segments[0] as SegmentRow, plan.segments.at(-1) as SegmentRow];
+  const [keys, lastProbe] = await Promise.all([
+    keyframeTimes(join(root, first.path), ffprobePath),
+    probeSegment(join(root, last.path), ffprobePath),
+  ]);
+  const firstStartS = keys[0] ?? 0;
+  // Start exactly on the keyframe at or before `from`: with stream copy, an in point between
+  // keyframes makes ffmpeg start at the next one, after the moment asked for.
+  const keyBefore = keys.filter((k) => k <= firstStartS + plan.inpointS + 0.0005).at(-1) ?? firstStartS;
+  const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
+  await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const cmd = ffmpeg(list)
+        .setFfmpegPath(ffmpegPath)
+        .inputFormat("concat")
+        .inputOptions(["-safe", "0"])
+        .outputOptions([
+          "-map",
+          "0:v:0",
+          "-c",
+          "copy",
+          "-movflags",
+          "frag_keyframe+empty_moov+default_base_moof",
+        ])
+        .format("mp4")
+        .on("error", (err: Error) => reject(err))
+        .on("end", () => resolve());
+      out.once("close", () => cmd.kill("SIGKILL")); // the viewer went away: stop remuxing
+      cmd.pipe(out, { end: true });
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
