@@ -4,6 +4,7 @@ import { OnvifCamera } from "../cameras/onvif-client.js";
 import { auditCommands } from "../cli/audit.js";
 import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
+import { recordingCommands } from "../cli/recordings.js";
 import { userCommands } from "../cli/users.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
@@ -91,6 +92,7 @@ cameraCmd
 userCommands(program);
 auditCommands(program);
 healthCommand(program);
+recordingCommands(program);
 
 try {
   await program.parseAsync();

@@ -1,0 +1,97 @@
+import type { Command } from "commander";
+import { SegmentStore } from "../../recorder/segment-store.js";
+import { timeline } from "../../recorder/timeline.js";
+import { loadConfig } from "../config/load.js";
+import { parseTimeText } from "../time/parse.js";
+import { CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
+
+/** `pscs cameras` and `pscs timeline`: what is recorded, read from the catalog at the console. */
+
+const iso = (t: number | null) => (t === null ? "…" : new Date(t).toISOString());
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+export function recordingCommands(program: Command): void {
+  program
+    .command("cameras")
+    .description("configured cameras and what the catalog holds for each")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output")
+    .action((o: { config: string; json?: boolean }) => {
+      const local = openLocal(o.config);
+      try {
+        const cameras = loadConfig(o.config).cameras;
+        const store = new SegmentStore(local.db);
+        const out = cameras.map((c) => {
+          const t = local.db
+            .prepare<
+              [string],
+              { n: number; bytes: number | null; first: number | null; last: number | null }
+            >(
+              "SELECT count(*) n, sum(bytes) bytes, min(start_ms) first, max(end_ms) last FROM segments WHERE camera = ? AND state = 'complete'",
+            )
+            .get(c.id);
+          const open = store.gaps(c.id, Date.now() - 1, Date.now()).find((g) => g.endMs === null);
+          return {
+            id: c.id,
+            name: c.name,
+            required: c.required,
+            segments: t?.n ?? 0,
+            bytes: t?.bytes ?? 0,
+            firstMs: t?.first ?? null,
+            lastMs: t?.last ?? null,
+            notRecordingSince: open ? { sinceMs: open.startMs, cause: open.cause } : null,
+          };
+        });
+        print(!!o.json, out, () =>
+          out
+            .map(
+              (c) =>
+                `${c.id.padEnd(12)} ${c.name.padEnd(28)} ${String(c.segments).padStart(7)} segments ${gib(c.bytes).padStart(11)}  ${iso(c.firstMs)} → ${iso(c.lastMs)}${c.notRecordingSince ? `\n${"".padEnd(13)}not recording since ${iso(c.notRecordingSince.sinceMs)}: ${c.notRecordingSince.cause}` : ""}`,
+            )
+            .join("\n"),
+        );
+      } finally {
+        local.close();
+      }
+    });
+  program
+    .command("timeline <camera>")
+    .description("recorded spans and gaps (with their causes) of one camera")
+    .requiredOption("--from <time>", "ISO 8601 or epoch ms")
+    .requiredOption("--to <time>", "ISO 8601 or epoch ms")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output")
+    .action((camera: string, o: { from: string; to: string; config: string; json?: boolean }) => {
+      const from = parseTimeText(o.from);
+      const to = parseTimeText(o.to);
+      if (from === undefined)
+        throw new CliError(`--from: expected an ISO 8601 time or epoch ms, got '${o.from}'`, 2);
+      if (to === undefined)
+        throw new CliError(`--to: expected an ISO 8601 time or epoch ms, got '${o.to}'`, 2);
+      if (!(to > from)) throw new CliError("--to: must be after --from", 2);
+      const ids = loadConfig(o.config).cameras.map((c) => c.id);
+      if (!ids.includes(camera))
+        throw new CliError(`camera '${camera}' is not configured (configured: ${ids.join(", ")})`, 2);
+      const local = openLocal(o.config);
+      try {
+        const t = timeline(new SegmentStore(local.db), camera, from, to);
+        print(!!o.json, t, () => {
+          const rows = [
+            ...t.spans.map((s) => ({
+              at: s.startMs,
+              line: `recorded  ${iso(s.startMs)} → ${iso(s.endMs)}  (${s.segments} segments)`,
+            })),
+            ...t.gaps.map((g) => ({
+              at: g.startMs,
+              line: `GAP       ${iso(g.startMs)} → ${iso(g.endMs)}  ${g.cause}`,
+            })),
+          ].sort((a, b) => a.at - b.at);
+          return rows.length
+            ? rows.map((r) => r.line).join("\n")
+            : `nothing recorded for ${camera} in that range`;
+        });
+      } finally {
+        local.close();
+      }
+    });
+}
