@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { compactUtc, segmentPath } from "../../recorder/layout.js";
+import { concatList } from "../../recorder/playback.js";
+import { startFromName } from "../../recorder/reconcile.js";
+import { rtspUrlWithCredentials } from "../../recorder/recorder.js";
+import { parseSegmentLine } from "../../recorder/segment-list.js";
+import type { SegmentRow } from "../../recorder/segment-store.js";
+
+describe("recorder pieces", () => {
+  it("reads ffmpeg's live segment list lines and rejects anything else", () => {
+    expect(parseSegmentLine("r1-000003.ts,30.000000,40.000000\n")).toEqual({
+      file: "r1-000003.ts",
+      startS: 30,
+      endS: 40,
+    });
+    expect(parseSegmentLine("r1-000003.ts,40.0,30.0")).toBeUndefined();
+    expect(parseSegmentLine("garbage")).toBeUndefined();
+    expect(parseSegmentLine("a,b,c")).toBeUndefined();
+  });
+
+  it("lays segments out by UTC hour and names them by their start, which reads back exactly", () => {
+    const t = Date.UTC(2026, 10, 25, 3, 45, 12, 250);
+    expect(compactUtc(t)).toBe("20261125T034512.250Z");
+    expect(segmentPath("cam1", t)).toBe("cam1/2026/11/25/03/20261125T034512.250Z.ts");
+    expect(startFromName("20261125T034512.250Z.ts")).toBe(t);
+    expect(startFromName("notes.txt")).toBeUndefined();
+  });
+
+  it("adds the camera's credentials to a stream URI that has none, escaped, and keeps ones it has", () => {
+    expect(rtspUrlWithCredentials("rtsp://10.0.0.5:554/stream", "rec", "p@ss:/w")).toBe(
+      "rtsp://rec:p%40ss%3A%2Fw@10.0.0.5:554/stream",
+    );
+    expect(rtspUrlWithCredentials("rtsp://a:b@10.0.0.5/s", "rec", "x")).toBe("rtsp://a:b@10.0.0.5/s");
+  });
+
+  it("writes the concat list with quoted paths and in/out points in each file's own clock", () => {
+    const seg = (path: string) => ({ path }) as SegmentRow;
+    const list = concatList(
+      "/rec",
+      { segments: [seg("c/a.ts"), seg("c/it's.ts")], inpointS: 3.5, outpointS: 2 },
+      1.4,
+      1.4,
+    );
+    expect(list).toBe("file '/rec/c/a.ts'\ninpoint 4.900\nfile '/rec/c/it'\\''s.ts'\noutpoint 3.400\n");
+  });
+});
