@@ -144,7 +144,7 @@ describe("crash consistency", () => {
         return p;
       };
       const random = seededRandom(SEED);
-      const startedAt = Date.now();
+      let startedAt = Date.now();
       let daemon = await start();
       const failures: string[] = [];
       let killedWhileWriting = 0;
