@@ -65,10 +65,26 @@ const toSegment = (r: RawSegment): SegmentRow => ({
 });
 
 export class SegmentStore {
+  private readonly timelineStmt;
+  private readonly gapsStmt;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.timelineStmt = db
+      .prepare(
+        `SELECT id, start_ms, end_ms, bytes, sha256, state, recovered FROM segments
+         WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND coalesce(end_ms, start_ms) > ? ORDER BY start_ms`,
+      )
+      .raw(true);
+    this.gapsStmt = db.prepare<
+      [string, number, number, number],
+      { id: number; camera: string; start_ms: number; end_ms: number | null; cause: string }
+    >(
+      "SELECT * FROM recording_gaps WHERE camera = ? AND start_ms < ? AND coalesce(end_ms, ?) >= ? ORDER BY start_ms",
+    );
+  }
 
   openRecording(camera: string, run: string, startMs: number, path: string): number {
     return Number(
@@ -206,6 +222,26 @@ export class SegmentStore {
       .map(toSegment);
   }
 
+  /**
+   * The columns a timeline shows, as arrays (no per-row object building in the driver): the
+   * timeline of a camera-day is 1,440 rows at 60 s segments, and it is asked for interactively.
+   */
+  timelineRows(
+    camera: string,
+    fromMs: number,
+    toMs: number,
+  ): [number, number, number | null, number | null, string | null, SegmentRow["state"], number][] {
+    return this.timelineStmt.all(camera, fromMs - MAX_SEGMENT_MS, toMs, fromMs) as [
+      number,
+      number,
+      number | null,
+      number | null,
+      string | null,
+      SegmentRow["state"],
+      number,
+    ][];
+  }
+
   allSegments(camera: string): SegmentRow[] {
     return this.db
       .prepare<[string], RawSegment>("SELECT * FROM segments WHERE camera = ? ORDER BY start_ms")
@@ -237,13 +273,7 @@ export class SegmentStore {
   }
 
   gaps(camera: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): GapRow[] {
-    return this.db
-      .prepare<
-        [string, number, number, number],
-        { id: number; camera: string; start_ms: number; end_ms: number | null; cause: string }
-      >(
-        "SELECT * FROM recording_gaps WHERE camera = ? AND start_ms < ? AND coalesce(end_ms, ?) >= ? ORDER BY start_ms",
-      )
+    return this.gapsStmt
       .all(camera, toMs, Number.MAX_SAFE_INTEGER, fromMs)
       .map((r) => ({ id: r.id, camera: r.camera, startMs: r.start_ms, endMs: r.end_ms, cause: r.cause }));
   }

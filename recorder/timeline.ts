@@ -24,15 +24,21 @@ export interface Timeline {
 const CONTIGUOUS_MS = 100;
 
 export function timeline(store: SegmentStore, camera: string, fromMs: number, toMs: number): Timeline {
-  const segs = store.segments(camera, fromMs, toMs);
+  const rows = store.timelineRows(camera, fromMs, toMs);
   const spans: Span[] = [];
-  for (const s of segs) {
-    if (s.state !== "complete" || s.endMs === null) continue;
-    const last = spans.at(-1);
-    if (last && s.startMs - last.endMs <= CONTIGUOUS_MS) {
-      last.endMs = Math.max(last.endMs, s.endMs);
+  const segments: Timeline["segments"] = new Array(rows.length);
+  let last: Span | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const [id, startMs, endMs, bytes, sha256, state, recovered] = rows[i] as (typeof rows)[number];
+    segments[i] = { id, startMs, endMs, bytes, sha256, state, recovered: recovered === 1 };
+    if (state !== "complete" || endMs === null) continue;
+    if (last && startMs - last.endMs <= CONTIGUOUS_MS) {
+      if (endMs > last.endMs) last.endMs = endMs;
       last.segments++;
-    } else spans.push({ startMs: s.startMs, endMs: s.endMs, segments: 1 });
+    } else {
+      last = { startMs, endMs, segments: 1 };
+      spans.push(last);
+    }
   }
   return {
     camera,
@@ -42,14 +48,6 @@ export function timeline(store: SegmentStore, camera: string, fromMs: number, to
     gaps: store
       .gaps(camera, fromMs, toMs)
       .map((g: GapRow) => ({ startMs: g.startMs, endMs: g.endMs, cause: g.cause })),
-    segments: segs.map(({ id, startMs, endMs, bytes, sha256, state, recovered }) => ({
-      id,
-      startMs,
-      endMs,
-      bytes,
-      sha256,
-      state,
-      recovered,
-    })),
+    segments,
   };
 }

@@ -1,0 +1,152 @@
+// Recorder cost: pscsd recording N cameras (its Node process + its ffmpeg children) against N bare
+// `ffmpeg -c copy -f segment` processes with the same arguments, in the same run, for N = 1, 8, 16.
+// Encoding stays out of the measurement: every recorder reads the same simulated camera's RTSP
+// mount (gst-rtsp-server shares one encode among its clients); the simulator is not counted.
+// Options: --cameras 1,8,16 --seconds 20
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { inputOptions, outputOptions } from "../../dist/recorder/ffmpeg-args.js";
+import { descendants } from "../../dist/src/proc/tree.js";
+import { measure } from "./procstat.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const { values } = parseArgs({
+  options: { cameras: { type: "string", default: "1,8,16" }, seconds: { type: "string", default: "20" } },
+});
+const counts = values.cameras.split(",").map(Number);
+const seconds = Number(values.seconds);
+const SEGMENT_S = 10;
+const PASSWORD = "Bench-Only-1!";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const started = [];
+
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"], ...opts });
+  started.push(child);
+  return child;
+}
+function stop(children) {
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once("exit", resolve);
+          c.kill("SIGTERM");
+          setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
+        }),
+    ),
+  );
+}
+process.on("SIGINT", () => stop(started).then(() => process.exit(130)));
+
+const work = mkdtempSync(join(tmpdir(), "pscs-bench-rec-"));
+const sim = start(
+  process.execPath,
+  [
+    join(root, "dist/sim/main.js"),
+    "--cameras",
+    "1",
+    "--base-port",
+    "24000",
+    "--state-dir",
+    join(work, "sim"),
+    "--log-level",
+    "warn",
+  ],
+  {
+    env: { ...process.env, PSCS_SIM_PASSWORD: PASSWORD },
+  },
+);
+const ready = await new Promise((resolve, reject) => {
+  sim.once("exit", (code) => reject(new Error(`pscs-sim exited ${code}`)));
+  createInterface({ input: sim.stdout }).on("line", (l) => {
+    if (l.includes('"event":"ready"')) resolve(JSON.parse(l));
+  });
+});
+const cam = ready.cameras[0];
+
+async function runPscsd(n) {
+  const dir = mkdtempSync(join(work, `pscsd-${n}-`));
+  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+  const config = {
+    http: { host: "127.0.0.1", port: 24500 + n },
+    storage: { recordings: "rec", evidence: "ev", catalog: "catalog.db" },
+    recording: { segmentSeconds: SEGMENT_S },
+    log: { level: "warn" },
+    cameras: Array.from({ length: n }, (_, i) => ({
+      id: `rec${i + 1}`,
+      name: `Recorder ${i + 1}`,
+      onvif: { host: cam.onvif.host, port: cam.onvif.port, user: cam.onvif.user, passwordFile: "cam.pw" },
+    })),
+  };
+  writeFileSync(join(dir, "pscs.yaml"), JSON.stringify(config));
+  const d = start(process.execPath, [
+    join(root, "dist/src/bin/pscsd.js"),
+    "--config",
+    join(dir, "pscs.yaml"),
+  ]);
+  await sleep(10_000); // connect, probe, first segments
+  const kids = () => descendants(d.pid);
+  const r = await measure(
+    { node: () => [d.pid], total: () => [d.pid, ...kids()], ffmpegs: () => kids() },
+    seconds,
+  );
+  r.ffmpegCount = kids().length;
+  await stop([d]);
+  return r;
+}
+
+async function runBare(n) {
+  const dir = mkdtempSync(join(work, `bare-${n}-`));
+  const procs = Array.from({ length: n }, (_, i) => {
+    mkdirSync(join(dir, String(i)));
+    return start("ffmpeg", [
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      ...inputOptions(),
+      "-i",
+      cam.rtsp,
+      ...outputOptions({ rtspUrl: cam.rtsp, segmentSeconds: SEGMENT_S, outputPattern: "" }),
+      join(dir, String(i), "%06d.ts"),
+    ]);
+  });
+  await sleep(10_000);
+  const r = await measure({ total: () => procs.map((p) => p.pid) }, seconds);
+  await stop(procs);
+  return r;
+}
+
+const results = [];
+for (const n of counts) {
+  const p = await runPscsd(n);
+  const b = await runBare(n);
+  const row = {
+    cameras: n,
+    pscsdTotalCpuPct: +p.total.cpuPct.toFixed(2),
+    pscsdNodeCpuPct: +p.node.cpuPct.toFixed(2),
+    pscsdRssMB: +p.total.rssMB.toFixed(1),
+    pscsdNodeRssMB: +p.node.rssMB.toFixed(1),
+    ffmpegs: p.ffmpegCount,
+    bareCpuPct: +b.total.cpuPct.toFixed(2),
+    bareRssMB: +b.total.rssMB.toFixed(1),
+    cpuRatioToBare: +(p.total.cpuPct / b.total.cpuPct).toFixed(2),
+  };
+  results.push(row);
+  process.stdout.write(
+    `${n} camera(s): pscsd total ${row.pscsdTotalCpuPct}% (node ${row.pscsdNodeCpuPct}%, ${row.ffmpegs} ffmpeg) ${row.pscsdRssMB} MB | bare ${row.bareCpuPct}% ${row.bareRssMB} MB | ratio ${row.cpuRatioToBare}x\n`,
+  );
+}
+await stop([sim]);
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(
+  join(root, "bench/results/recorder.json"),
+  `${JSON.stringify({ seconds, segmentSeconds: SEGMENT_S, source: `${cam.video.width}x${cam.video.height}@${cam.video.fps} shared mount`, results }, null, 2)}\n`,
+);
