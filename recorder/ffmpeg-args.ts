@@ -14,6 +14,11 @@ export interface RecorderArgs {
 
 export function inputOptions(): string[] {
   return [
+    // Commands never come on stdin (stop is SIGINT), and one progress line a second is enough for
+    // the stall watchdog and the clock mapping: both cost CPU per camera, all day.
+    "-nostdin",
+    "-stats_period",
+    "1",
     "-rtsp_transport",
     "tcp",
     // Socket timeout (µs): a camera that stops sending is noticed by ffmpeg too, not only by the stall watchdog.
