@@ -24,6 +24,18 @@ export interface SegmentRow {
   run: string;
 }
 
+/** What is known of a segment once its file is finished. */
+export interface FinishedSegment {
+  startMs: number;
+  endMs: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+  codec?: string | undefined;
+  width?: number | undefined;
+  height?: number | undefined;
+}
+
 export interface GapRow {
   id: number;
   camera: string;
@@ -96,19 +108,7 @@ export class SegmentStore {
     );
   }
 
-  complete(
-    id: number,
-    s: {
-      startMs: number;
-      endMs: number;
-      path: string;
-      bytes: number;
-      sha256: string;
-      codec?: string | undefined;
-      width?: number | undefined;
-      height?: number | undefined;
-    },
-  ): void {
+  complete(id: number, s: FinishedSegment): void {
     this.db
       .prepare(
         `UPDATE segments SET state = 'complete', start_ms = ?, end_ms = ?, path = ?, bytes = ?, sha256 = ?,
@@ -144,17 +144,7 @@ export class SegmentStore {
   }
 
   /** Indexes a file reconciliation found on disk without a row. */
-  insertRecovered(s: {
-    camera: string;
-    startMs: number;
-    endMs: number;
-    path: string;
-    bytes: number;
-    sha256: string;
-    codec?: string | undefined;
-    width?: number | undefined;
-    height?: number | undefined;
-  }): void {
+  insertRecovered(s: FinishedSegment & { camera: string }): void {
     this.db
       .prepare(
         `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, state, recovered, run, created_at)

@@ -3,7 +3,6 @@
 // Encoding stays out of the measurement: every recorder reads the same simulated camera's RTSP
 // mount (gst-rtsp-server shares one encode among its clients); the simulator is not counted.
 // Options: --cameras 1,8,16 --seconds 20
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { inputOptions, outputOptions } from "../../dist/recorder/ffmpeg-args.js";
 import { descendants } from "../../dist/src/proc/tree.js";
+import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -23,27 +23,6 @@ const seconds = Number(values.seconds);
 const SEGMENT_S = 10;
 const PASSWORD = "Bench-Only-1!";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const started = [];
-
-function start(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"], ...opts });
-  started.push(child);
-  return child;
-}
-function stop(children) {
-  return Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once("exit", resolve);
-          c.kill("SIGTERM");
-          setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
-        }),
-    ),
-  );
-}
-process.on("SIGINT", () => stop(started).then(() => process.exit(130)));
 
 const work = mkdtempSync(join(tmpdir(), "pscs-bench-rec-"));
 const sim = start(

@@ -3,7 +3,6 @@
 // lavfi testsrc2 with the same encoder settings to RTP (no Node, no RTSP server).
 // Every camera has one RTSP client attached (ffmpeg -c copy to null) so the RTSP server does real work;
 // the clients are not counted. Options: --cameras 1,4,8 --seconds 15
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { x264RtpArgs } from "../../dist/sim/video/encoder.js";
 import { descendants, procName } from "../../dist/src/proc/tree.js";
+import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -23,28 +23,7 @@ const seconds = Number(values.seconds);
 const W = 640;
 const H = 360;
 const FPS = 15;
-const started = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function start(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"], ...opts });
-  started.push(child);
-  return child;
-}
-async function stop(children) {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once("exit", resolve);
-          c.kill("SIGTERM");
-          setTimeout(() => c.kill("SIGKILL"), 5000).unref();
-        }),
-    ),
-  );
-}
-process.on("SIGINT", () => stop(started).then(() => process.exit(130)));
 
 async function runSim(n, base) {
   const sim = start(

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "../../sim/simulator.js";
+import type { Simulator } from "../../sim/simulator.js";
 import { seededRandom } from "../../src/audit/sample.js";
-import { createLogger } from "../../src/log/logger.js";
 import { processesMatching } from "../../src/proc/tree.js";
 import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort, freeSimBase } from "../helpers/ports.js";
+import { freePort } from "../helpers/ports.js";
 import { descendants, type Proc, startProc } from "../helpers/process.js";
+import { startTestCameras } from "../helpers/sim.js";
 
 /**
  * kill -9 of pscsd at random moments while it records, then restart: the catalog and the disk agree,
@@ -27,19 +27,7 @@ const rec = join(dir, "rec");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    cameras: 2,
-    host: "127.0.0.1",
-    basePort: await freeSimBase(2),
-    width: 320,
-    height: 180,
-    fps: 10,
-    user: "recorder",
-    password: PASSWORD,
-    authMode: "wsse",
-    stateDir: join(dir, "sim"),
-    log: createLogger({ name: "sim", level: "warn" }),
-  });
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: 10 });
 });
 afterAll(() => sim?.stop());
 

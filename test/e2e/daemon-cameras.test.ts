@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "../../sim/simulator.js";
-import { createLogger } from "../../src/log/logger.js";
+import type { Simulator } from "../../sim/simulator.js";
 import { procName } from "../../src/proc/tree.js";
 import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort, freeSimBase } from "../helpers/ports.js";
+import { freePort } from "../helpers/ports.js";
 import { descendants, isAlive, startProc } from "../helpers/process.js";
+import { startTestCameras } from "../helpers/sim.js";
 
 // The built pscsd, as a separate process, against two simulated cameras: the real onvif client end to end.
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
@@ -18,19 +18,7 @@ let sim: Simulator;
 const dir = mkdtempSync(join(tmpdir(), "pscsd-cams-"));
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    cameras: 2,
-    host: "127.0.0.1",
-    basePort: await freeSimBase(2),
-    width: 320,
-    height: 180,
-    fps: 10,
-    user: "recorder",
-    password: PASSWORD,
-    authMode: "wsse",
-    stateDir: join(dir, "sim"),
-    log: createLogger({ name: "sim", level: "warn" }),
-  });
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: 10 });
   // Skew one camera's clock so the daemon's clock sampling has something to find.
   sim.cameras[1]?.setClockSkew(42_000);
 });

@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "../../sim/simulator.js";
+import type { Simulator } from "../../sim/simulator.js";
 import { decodeTimecode } from "../../sim/video/timecode.js";
-import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort, freeSimBase } from "../helpers/ports.js";
+import { freePort } from "../helpers/ports.js";
 import { descendants, isAlive, startProc } from "../helpers/process.js";
 import { login, openLocalCatalog, seedUsers } from "../helpers/pscsd.js";
+import { startTestCameras } from "../helpers/sim.js";
 
 const run = promisify(execFile);
 
@@ -47,19 +47,7 @@ const dir = mkdtempSync(join(tmpdir(), "pscs-rec-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    cameras: 2,
-    host: "127.0.0.1",
-    basePort: await freeSimBase(2),
-    width: 320,
-    height: 180,
-    fps: FPS,
-    user: "recorder",
-    password: PASSWORD,
-    authMode: "wsse",
-    stateDir: join(dir, "sim"),
-    log: createLogger({ name: "sim", level: "warn" }),
-  });
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: FPS });
 });
 afterAll(() => sim?.stop());
 
