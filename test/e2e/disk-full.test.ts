@@ -50,15 +50,13 @@ describe("recordings volume full", () => {
     const cfg = writeDaemonConfig(dir, {
       httpPort,
       onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
-      cameras: sim
-        .describe()
-        .map((c) => ({
-          id: c.id,
-          name: c.name,
-          port: c.onvif.port,
-          user: "recorder",
-          passwordFile: "cam.pw",
-        })),
+      cameras: sim.describe().map((c) => ({
+        id: c.id,
+        name: c.name,
+        port: c.onvif.port,
+        user: "recorder",
+        passwordFile: "cam.pw",
+      })),
       extra: {
         recording: { segmentSeconds: 4, stallSeconds: 5 },
         auth: TEST_AUTH,
