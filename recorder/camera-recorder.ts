@@ -39,6 +39,8 @@ export interface CameraRecorderOptions {
   streamUrl: () => string | undefined;
   /** Why the camera is not connected, for the gap's cause. */
   cameraError: () => string | undefined;
+  /** Re-fetches the stream URI from the camera after ffmpeg failed; streamUrl() answers with it. */
+  refreshStreamUrl: () => Promise<void>;
   store: SegmentStore;
   log: Logger;
   backoff?: BackoffPolicy;
@@ -143,6 +145,7 @@ export class CameraRecorder {
         this.o.store.openGap(this.o.camera, r.endMs ?? this.now(), cause);
         this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", cause);
         this.log.warn({ cause, recorded }, "ffmpeg ended, will restart");
+        await this.o.refreshStreamUrl();
       }
       failures = recorded ? 0 : failures + 1;
       try {

@@ -50,6 +50,7 @@ export class Recorder {
             : undefined;
         },
         cameraError: () => conn.status().lastError,
+        refreshStreamUrl: () => conn.refreshStreamUri(),
       });
     });
   }

@@ -94,7 +94,7 @@ export class SimCamera implements FaultTarget {
       id: o.id,
       name: o.name,
       onvif: { host: o.host, port: this.onvif.port, user: o.user, auth: o.authMode },
-      rtsp: `rtsp://${o.host}:${o.rtspPort}/stream`,
+      rtsp: `rtsp://${o.host}:${o.rtspPort}${this.onvif.streamPath}`,
       video: { codec: "h264", width: o.width, height: o.height, fps: o.fps },
     };
   }
@@ -107,6 +107,7 @@ export class SimCamera implements FaultTarget {
       onvifOnline: this.onvif.isOnline,
       rebootingUntil: this.rebootingUntil,
       clockSkewMs: this.onvif.clockSkewMs,
+      streamPath: this.onvif.streamPath,
     };
   }
 
@@ -118,6 +119,12 @@ export class SimCamera implements FaultTarget {
   async setRtspAccepting(on: boolean): Promise<void> {
     await this.opts.rtsp.refuse(this.opts.rtspPort, !on);
     this.rtspAccepting = on;
+  }
+
+  /** The stream moves to another RTSP path and GetStreamUri says so, as after a profile change. */
+  async setStreamPath(path: string): Promise<void> {
+    await this.opts.rtsp.move(this.opts.rtspPort, path);
+    this.onvif.setRtspPath(path);
   }
 
   setFrozen(on: boolean): void {

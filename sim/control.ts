@@ -16,6 +16,8 @@ export interface FaultState {
   /** UTC epoch ms when a reboot in progress ends, or null. */
   rebootingUntil: number | null;
   clockSkewMs: number;
+  /** The RTSP path the stream is served at (and GetStreamUri names). */
+  streamPath: string;
 }
 
 /** What a simulated camera exposes to the fault endpoint. */
@@ -25,6 +27,7 @@ export interface FaultTarget {
   faults(): FaultState;
   setStreaming(on: boolean): Promise<void>;
   setRtspAccepting(on: boolean): Promise<void>;
+  setStreamPath(path: string): Promise<void>;
   setFrozen(on: boolean): void;
   setOnvifOnline(on: boolean): Promise<void>;
   reboot(seconds: number): Promise<void>;
@@ -34,6 +37,7 @@ export interface FaultTarget {
 const bodies = {
   stream: z.strictObject({ up: z.boolean() }),
   rtsp: z.strictObject({ accept: z.boolean() }),
+  path: z.strictObject({ path: z.string().regex(/^\/[\w\-./]{0,100}$/, "an RTSP path such as /stream") }),
   freeze: z.strictObject({ on: z.boolean() }),
   onvif: z.strictObject({ up: z.boolean() }),
   reboot: z.strictObject({ seconds: z.number().min(0).max(3600) }),
@@ -52,6 +56,8 @@ async function apply(cam: FaultTarget, fault: FaultName, body: unknown): Promise
       return cam.setStreaming(bodies.stream.parse(body).up);
     case "rtsp":
       return cam.setRtspAccepting(bodies.rtsp.parse(body).accept);
+    case "path":
+      return cam.setStreamPath(bodies.path.parse(body).path);
     case "freeze":
       return cam.setFrozen(bodies.freeze.parse(body).on);
     case "onvif":

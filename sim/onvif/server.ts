@@ -60,6 +60,7 @@ export class OnvifServer {
   private server: http.Server;
   private readonly sockets = new Set<Socket>();
   private skewMs: number;
+  private rtspPath: string;
   private readonly wsse: UsernameTokenVerifier;
   private readonly digest: HttpDigestVerifier;
   private boundPort: number;
@@ -69,6 +70,7 @@ export class OnvifServer {
 
   constructor(private readonly opts: OnvifServerOptions) {
     this.skewMs = opts.clockSkewMs ?? 0;
+    this.rtspPath = opts.rtspPath ?? "/stream";
     this.serialNumber = `SIM-${createHash("sha256").update(opts.name).digest("hex").slice(0, 10).toUpperCase()}`;
     this.boundPort = opts.port;
     const creds = { user: opts.user, password: opts.password };
@@ -94,6 +96,15 @@ export class OnvifServer {
 
   setClockSkew(ms: number): void {
     this.skewMs = ms;
+  }
+
+  /** The path GetStreamUri hands out from now on. */
+  setRtspPath(path: string): void {
+    this.rtspPath = path;
+  }
+
+  get streamPath(): string {
+    return this.rtspPath;
   }
 
   async start(): Promise<void> {
@@ -166,7 +177,7 @@ export class OnvifServer {
       ptz: o.ptz,
       clock: this.clock,
       xaddr: (service) => `http://${hostHeader}/onvif/${service}_service`,
-      rtspUri: () => `rtsp://${host}:${o.rtspPort}${o.rtspPath ?? "/stream"}`,
+      rtspUri: () => `rtsp://${host}:${o.rtspPort}${this.rtspPath}`,
       snapshotUri: () => `http://${hostHeader}/onvif/snapshot.jpg`,
     };
   }

@@ -9,6 +9,8 @@ Config (argv[1], JSON): {"address": "127.0.0.1", "cameras": [{"id": "cam1", "rts
 Commands (stdin, one JSON object per line):
   {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
                                                   also drops the clients already connected.
+  {"cmd": "path", "port": N, "path": "/p"}       serve the stream at another path (a camera whose
+                                                  media profile was reconfigured); drops the clients.
 Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...},
 {"event": "error", "message": ...}. Exits when stdin closes or on SIGTERM/SIGINT.
 """
@@ -59,6 +61,14 @@ class CameraServer:
         self.source_id = source.attach(None)
         self.server = server
 
+    def move(self, path):
+        if self.server is not None:
+            mounts = self.server.get_mount_points()
+            mounts.remove_factory(self.path)
+            mounts.add_factory(path, self.factory)
+            self.server.client_filter(lambda _server, client, _data=None: GstRtspServer.RTSPFilterResult.REMOVE)
+        self.path = path
+
     def refuse(self):
         if self.server is None:
             return
@@ -94,10 +104,13 @@ def main():
         try:
             msg = json.loads(line)
             cam = cameras[int(msg["port"])]
-            if msg["cmd"] != "refuse":
-                raise ValueError(f"unknown cmd {msg['cmd']!r}")
-            cam.refuse() if msg["on"] else cam.accept()
-            emit({"event": "ok", "port": cam.port, "accepting": cam.server is not None})
+            if msg["cmd"] == "refuse":
+                cam.refuse() if msg["on"] else cam.accept()
+            elif msg["cmd"] == "path" and str(msg["path"]).startswith("/"):
+                cam.move(str(msg["path"]))
+            else:
+                raise ValueError(f"unknown cmd {msg['cmd']!r} or bad path")
+            emit({"event": "ok", "port": cam.port, "accepting": cam.server is not None, "path": cam.path})
         except (ValueError, KeyError, TypeError, GLib.Error) as e:
             emit({"event": "error", "message": f"bad command {line.strip()!r}: {e}"})
         return True

@@ -89,15 +89,24 @@ export class RtspServer {
 
   /** Stops (on) or resumes (off) accepting RTSP connections on one camera's port. */
   refuse(port: number, on: boolean): Promise<void> {
+    return this.command({ cmd: "refuse", port, on });
+  }
+
+  /** Serves one camera's stream at another path, dropping its clients, as a reconfigured camera does. */
+  move(port: number, path: string): Promise<void> {
+    return this.command({ cmd: "path", port, path });
+  }
+
+  private command(cmd: { cmd: string; port: number } & Record<string, unknown>): Promise<void> {
     const child = this.child;
     if (!child?.stdin) return Promise.reject(new RtspServerError("RTSP server is not running"));
     return new Promise((resolve, reject) => {
       this.pending.push((msg) =>
         msg.event === "ok"
           ? resolve()
-          : reject(new RtspServerError(`refuse ${port}: ${String(msg.message)}`)),
+          : reject(new RtspServerError(`${cmd.cmd} ${cmd.port}: ${String(msg.message)}`)),
       );
-      child.stdin?.write(`${JSON.stringify({ cmd: "refuse", port, on })}\n`);
+      child.stdin?.write(`${JSON.stringify(cmd)}\n`);
     });
   }
 

@@ -45,6 +45,8 @@ export class CameraConnection {
   private readonly backoff: BackoffPolicy;
   private readonly now: () => number;
   private lastRecorded: ClockSample | undefined;
+  /** The ONVIF session while connected, for requests between heartbeats. */
+  private session: OnvifCamera | undefined;
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -95,8 +97,10 @@ export class CameraConnection {
         this.setState("connected", { device, streamUri, clock });
         this.keepClock(clock);
         this.log.info({ device, streamUri, clockOffsetMs: clock.offsetMs }, "camera connected");
+        this.session = cam;
         await this.heartbeat(cam, signal);
       } catch (e) {
+        this.session = undefined;
         if (signal.aborted) return;
         failures += 1;
         const message = e instanceof Error ? e.message : String(e);
@@ -111,6 +115,26 @@ export class CameraConnection {
         }
       }
     }
+  }
+
+  /**
+   * Asks the camera again for its stream URI (GetStreamUri): after the stream failed, the URI we hold
+   * may be stale (profile reconfigured, firmware update, DHCP). A failed request is left to the
+   * heartbeat, which reconnects when the camera really is unreachable.
+   */
+  async refreshStreamUri(): Promise<void> {
+    const cam = this.session;
+    if (!cam) return;
+    let streamUri: string;
+    try {
+      streamUri = await cam.streamUri();
+    } catch (err) {
+      this.log.warn({ err }, "GetStreamUri failed after a stream failure");
+      return;
+    }
+    if (this.session !== cam || streamUri === this.current.streamUri) return;
+    this.log.warn({ was: this.current.streamUri, streamUri }, "camera's stream URI changed");
+    this.current = { ...this.current, streamUri };
   }
 
   /** Returns only by throwing: a heartbeat failure (to reconnect) or the abort (to stop). */

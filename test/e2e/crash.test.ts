@@ -10,7 +10,7 @@ import { processesMatching } from "../../src/proc/tree.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { descendants, type Proc, startProc } from "../helpers/process.js";
-import { startTestCameras } from "../helpers/sim.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 /**
  * kill -9 of pscsd at random moments while it records, then restart: the catalog and the disk agree,
@@ -117,13 +117,7 @@ describe("crash consistency", () => {
       const cfg = writeDaemonConfig(dir, {
         httpPort: await freePort(),
         onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
-        cameras: sim.describe().map((c) => ({
-          id: c.id,
-          name: c.name,
-          port: c.onvif.port,
-          user: "recorder",
-          passwordFile: "cam.pw",
-        })),
+        cameras: simCameraConfigs(sim),
         extra: { recording: { segmentSeconds: 2, stallSeconds: 5 } },
       });
       const start = async () => {

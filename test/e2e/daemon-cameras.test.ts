@@ -8,7 +8,7 @@ import { procName } from "../../src/proc/tree.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { descendants, isAlive, startProc } from "../helpers/process.js";
-import { startTestCameras } from "../helpers/sim.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 // The built pscsd, as a separate process, against two simulated cameras: the real onvif client end to end.
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
@@ -40,13 +40,7 @@ describe("pscsd with simulated cameras", () => {
     const cfg = writeDaemonConfig(dir, {
       httpPort: await freePort(),
       onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 },
-      cameras: sim.describe().map((c) => ({
-        id: c.id,
-        name: c.name,
-        port: c.onvif.port,
-        user: "recorder",
-        passwordFile: "cam.pw",
-      })),
+      cameras: simCameraConfigs(sim),
     });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {

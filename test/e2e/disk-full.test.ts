@@ -9,7 +9,7 @@ import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { type Proc, startProc } from "../helpers/process.js";
 import { client, openLocalCatalog, TEST_AUTH } from "../helpers/pscsd.js";
-import { startTestCameras } from "../helpers/sim.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 /**
  * The recordings volume fills up (a real 1.5 MB tmpfs): ffmpeg's writes fail with ENOSPC, pscsd stays
@@ -50,13 +50,7 @@ describe("recordings volume full", () => {
     const cfg = writeDaemonConfig(dir, {
       httpPort,
       onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
-      cameras: sim.describe().map((c) => ({
-        id: c.id,
-        name: c.name,
-        port: c.onvif.port,
-        user: "recorder",
-        passwordFile: "cam.pw",
-      })),
+      cameras: simCameraConfigs(sim),
       extra: {
         recording: { segmentSeconds: 4, stallSeconds: 5 },
         auth: TEST_AUTH,

@@ -12,7 +12,7 @@ import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { descendants, isAlive, startProc } from "../helpers/process.js";
 import { login, openLocalCatalog, seedUsers } from "../helpers/pscsd.js";
-import { startTestCameras } from "../helpers/sim.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 const run = promisify(execFile);
 
@@ -147,13 +147,7 @@ describe("recorder", () => {
     const cfg = writeDaemonConfig(dir, {
       httpPort,
       onvif: { heartbeatSeconds: 2, requestTimeoutSeconds: 2 },
-      cameras: cams.map((c) => ({
-        id: c.id,
-        name: c.name,
-        port: c.onvif.port,
-        user: "recorder",
-        passwordFile: "cam.pw",
-      })),
+      cameras: simCameraConfigs(sim),
       extra: { recording: { segmentSeconds: SEGMENT_S, stallSeconds: 3 } },
     });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);

@@ -22,3 +22,14 @@ export async function startTestCameras(
     log: createLogger({ name: "sim", level: "warn" }),
   });
 }
+
+/** pscsd's camera entries for every simulated camera, as the user `recorder` with `cam.pw` beside the config. */
+export function simCameraConfigs(sim: Simulator) {
+  return sim.describe().map((c) => ({
+    id: c.id,
+    name: c.name,
+    port: c.onvif.port,
+    user: "recorder",
+    passwordFile: "cam.pw",
+  }));
+}

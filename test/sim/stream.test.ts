@@ -175,6 +175,20 @@ describe("faults on command", () => {
     await eventually("RTSP back", () => probe(rtsp2), 10_000);
   });
 
+  it("path: the stream moves, the old path answers 404, GetStreamUri names the new one", async () => {
+    const moved = rtsp2.replace(/\/stream$/, "/profile2");
+    const res = await fault("cam2", "path", { path: "/profile2" });
+    expect(((await res.json()) as { rtsp: string }).rtsp).toBe(moved);
+    try {
+      await expect(probe(rtsp2, 2)).rejects.toThrow(/404|Not Found/);
+      await eventually("stream at the new path", () => probe(moved), 10_000);
+      expect((await fault("cam2", "path", { path: "no-slash" })).status).toBe(400);
+    } finally {
+      await fault("cam2", "path", { path: "/stream" });
+    }
+    await eventually("stream back at /stream", () => probe(rtsp2), 10_000);
+  });
+
   it("reboot: ONVIF and RTSP both down for the given time, then back", async () => {
     const port = sim.cameras[1]?.onvif.port;
     const res = await fault("cam2", "reboot", { seconds: 2 });

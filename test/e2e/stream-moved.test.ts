@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../../sim/simulator.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import { type Proc, startProc } from "../helpers/process.js";
+import { TEST_AUTH } from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+
+/**
+ * A camera's stream moves to another RTSP path while its ONVIF session stays healthy (a media profile
+ * reconfigured): the old URI now answers 404, and only asking the camera again (GetStreamUri after
+ * the failure) finds the stream. Without the re-fetch the recorder would retry the dead URI forever.
+ */
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
+const PASSWORD = "Moved-Test-2026!";
+const dir = mkdtempSync(join(tmpdir(), "pscs-moved-"));
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
+});
+afterAll(async () => {
+  await sim?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("stream URI re-fetched after a failure", () => {
+  it("follows a camera whose stream moved, with the gap recorded and no ONVIF reconnect", async () => {
+    writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+    const cam = sim.describe()[0]?.id as string;
+    const cfg = writeDaemonConfig(dir, {
+      httpPort: await freePort(),
+      onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
+      cameras: simCameraConfigs(sim),
+      extra: { recording: { segmentSeconds: 4, stallSeconds: 5 }, auth: TEST_AUTH },
+    });
+    const daemon: Proc = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    const q = <T>(sql: string, ...args: unknown[]): T[] => {
+      const d = new Database(join(dir, "catalog.db"), { readonly: true });
+      try {
+        return d.prepare(sql).all(...args) as T[];
+      } finally {
+        d.close();
+      }
+    };
+    const completeSince = (ms: number) =>
+      q<{ n: number }>(
+        "SELECT count(*) n FROM segments WHERE camera = ? AND state = 'complete' AND start_ms >= ?",
+        cam,
+        ms,
+      )[0]?.n ?? 0;
+    const waitFor = async (what: string, ok: () => boolean, ms: number) => {
+      for (const until = Date.now() + ms; Date.now() < until; await sleep(250)) if (ok()) return;
+      throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    };
+    try {
+      await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
+      await waitFor("a first complete segment", () => completeSince(0) > 0, 60_000);
+
+      const movedAt = Date.now();
+      await sim.cameras[0]?.setStreamPath("/profile2");
+      await waitFor("a segment recorded after the move", () => completeSince(movedAt) > 0, 60_000);
+
+      const resumed = q<{ start_ms: number }>(
+        "SELECT min(start_ms) start_ms FROM segments WHERE camera = ? AND start_ms >= ?",
+        cam,
+        movedAt,
+      )[0]?.start_ms as number;
+      // ffmpeg exits, one 404 or none, then the new URI: well under the 5 s backoff cap plus a DESCRIBE.
+      expect(resumed - movedAt).toBeLessThan(15_000);
+      const gap = q<{ start_ms: number; end_ms: number; cause: string }>(
+        "SELECT start_ms, end_ms, cause FROM recording_gaps WHERE camera = ? AND end_ms >= ? ORDER BY start_ms",
+        cam,
+        movedAt,
+      )[0];
+      expect(gap?.cause).toMatch(/ffmpeg/);
+      expect(gap?.end_ms).toBe(resumed);
+      const mine = (re: RegExp) => daemon.lines.filter((l) => l.includes(`"camera":"${cam}"`) && re.test(l));
+      expect(mine(/stream URI changed/).join("\n")).toContain("/profile2");
+      expect(mine(/"msg":"camera connected"/), "the ONVIF session was never dropped").toHaveLength(1);
+      expect(daemon.child.exitCode).toBeNull();
+    } finally {
+      const { code } = await daemon.stop("SIGTERM", 15_000);
+      expect(code).toBe(0);
+    }
+  }, 180_000);
+});
