@@ -2,10 +2,11 @@ import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../src/log/logger.js";
 import { isAlive, processesMatching } from "../src/proc/tree.js";
+import { sha256File } from "../src/storage/durable.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { probeSegment } from "./probe.js";
 import type { SegmentRow, SegmentStore } from "./segment-store.js";
-import { finishSegment, sha256File } from "./segment-writer.js";
+import { finishSegment } from "./segment-writer.js";
 
 /**
  * Makes the catalog agree with the disk after a crash, and keeps checking that it does.

@@ -19,7 +19,7 @@ export interface SegmentRow {
   codec: string | null;
   width: number | null;
   height: number | null;
-  state: "recording" | "complete" | "missing";
+  state: "recording" | "complete" | "missing" | "purging" | "purged";
   recovered: boolean;
   run: string;
 }

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, open, rename, stat } from "node:fs/promises";
+import { mkdir, rename, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { fsyncPath, sha256File } from "../src/storage/durable.js";
 
 /**
  * Makes a closed segment durable and moves it into the dated tree.
@@ -22,21 +21,6 @@ export class SegmentWriteError extends Error {
     });
     this.name = "SegmentWriteError";
   }
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 /** Moves `root/from` to `root/to`; returns its size and hash. Directories below `root` are created. */

@@ -125,7 +125,8 @@ export const MIGRATIONS: readonly Migration[] = [
         codec      TEXT,
         width      INTEGER,
         height     INTEGER,
-        state      TEXT    NOT NULL CHECK (state IN ('recording', 'complete', 'missing')),
+        -- recording → complete → purging → purged (retention/purger.ts), or missing (file lost)
+        state      TEXT    NOT NULL CHECK (state IN ('recording', 'complete', 'missing', 'purging', 'purged')),
         recovered  INTEGER NOT NULL DEFAULT 0, -- 1: indexed by reconciliation, not at close
         run        TEXT    NOT NULL,  -- the ffmpeg run that wrote it (segments of one run are contiguous)
         created_at INTEGER NOT NULL
@@ -142,6 +143,105 @@ export const MIGRATIONS: readonly Migration[] = [
         cause     TEXT    NOT NULL
       ) STRICT;
       CREATE INDEX gaps_by_camera_time ON recording_gaps(camera, start_ms);
+    `,
+  },
+  {
+    version: 4,
+    name: "holds from written requests, destruction log, purge runs",
+    sql: `
+      -- A written hold request (the department's form) and, once the commander approves it, the hold.
+      -- The hold has the request's id. requested → active → released, or requested → refused.
+      CREATE TABLE holds (
+        id            INTEGER PRIMARY KEY,
+        form_number   TEXT    NOT NULL,
+        received_on   TEXT    NOT NULL,  -- YYYY-MM-DD the signed form was received
+        requested_by  TEXT    NOT NULL,  -- requesting member or party
+        agency        TEXT    NOT NULL,
+        case_number   TEXT    NOT NULL,
+        legal_basis   TEXT    NOT NULL CHECK (legal_basis IN ('criminal', 'agency_request', 'court_order')),
+        reason        TEXT    NOT NULL,
+        form_path     TEXT    NOT NULL,  -- scanned signed form, relative to the evidence root
+        form_sha256   TEXT    NOT NULL,
+        form_type     TEXT    NOT NULL,
+        form_bytes    INTEGER NOT NULL,
+        entered_by    TEXT    NOT NULL,
+        entered_at    INTEGER NOT NULL,
+        status        TEXT    NOT NULL CHECK (status IN ('requested', 'active', 'refused', 'released')),
+        decided_by    TEXT,              -- the commander who approved or refused it
+        decided_at    INTEGER,
+        decision_note TEXT,
+        released_by   TEXT,
+        released_at   INTEGER,
+        release_reason TEXT
+      ) STRICT;
+      CREATE INDEX holds_by_case ON holds(case_number);
+
+      -- What a hold covers. protecting = 1 while the request is pending or the hold active: the purger
+      -- never destroys a segment that overlaps a protecting range (Invariant, retention/purger.ts).
+      CREATE TABLE hold_ranges (
+        hold       INTEGER NOT NULL REFERENCES holds(id),
+        camera     TEXT    NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        end_ms     INTEGER NOT NULL CHECK (end_ms > start_ms),
+        protecting INTEGER NOT NULL DEFAULT 1 CHECK (protecting IN (0, 1))
+      ) STRICT;
+      CREATE INDEX hold_ranges_protecting ON hold_ranges(camera, start_ms, end_ms) WHERE protecting = 1;
+
+      -- Segments copied into evidence/<hold>/ (hard link or copy), with the hash they had.
+      CREATE TABLE hold_segments (
+        hold      INTEGER NOT NULL REFERENCES holds(id),
+        segment   INTEGER NOT NULL REFERENCES segments(id),
+        file      TEXT    NOT NULL,  -- relative to the evidence root
+        sha256    TEXT    NOT NULL,
+        bytes     INTEGER NOT NULL,
+        linked_at INTEGER NOT NULL,
+        PRIMARY KEY (hold, segment)
+      ) STRICT;
+
+      -- One row per purge run, written at its start and completed at its end.
+      CREATE TABLE purge_runs (
+        id          INTEGER PRIMARY KEY,
+        trigger     TEXT    NOT NULL,  -- schedule, manual, startup
+        actor       TEXT    NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        cutoff_ms   INTEGER NOT NULL,  -- segments ending before this were expired
+        destroyed   INTEGER NOT NULL DEFAULT 0,
+        bytes       INTEGER NOT NULL DEFAULT 0,
+        failures    INTEGER NOT NULL DEFAULT 0,
+        error       TEXT
+      ) STRICT;
+
+      -- The proof that the retention schedule was followed: kept after the file is gone, never edited.
+      CREATE TABLE destruction_log (
+        id           INTEGER PRIMARY KEY,
+        segment      INTEGER NOT NULL UNIQUE REFERENCES segments(id),
+        camera       TEXT    NOT NULL,
+        start_ms     INTEGER NOT NULL,
+        end_ms       INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,
+        sha256       TEXT    NOT NULL,
+        path         TEXT    NOT NULL,
+        reason       TEXT    NOT NULL CHECK (reason IN ('retention', 'disk_pressure')),
+        run          INTEGER NOT NULL REFERENCES purge_runs(id),
+        destroyed_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX destruction_by_camera_time ON destruction_log(camera, start_ms);
+      CREATE TRIGGER destruction_log_no_update BEFORE UPDATE ON destruction_log
+        BEGIN SELECT RAISE(ABORT, 'destruction_log is append-only'); END;
+      CREATE TRIGGER destruction_log_no_delete BEFORE DELETE ON destruction_log
+        BEGIN SELECT RAISE(ABORT, 'destruction_log is append-only'); END;
+
+      -- A segment the purger has decided to destroy (state 'purging'), until its destruction is
+      -- recorded: a run killed in between is finished by the next one with the same reason.
+      CREATE TABLE purge_marks (
+        segment INTEGER PRIMARY KEY REFERENCES segments(id),
+        run     INTEGER NOT NULL REFERENCES purge_runs(id),
+        reason  TEXT    NOT NULL
+      ) STRICT;
+
+      -- The purger's question, answered from an index: complete segments by end time.
+      CREATE INDEX segments_expiry ON segments(end_ms) WHERE state = 'complete';
     `,
   },
 ];

@@ -1,0 +1,326 @@
+import type { AuditLog } from "../src/audit/log.js";
+import type { ActionContext } from "../src/auth/service.js";
+import type { Db } from "../src/catalog/catalog.js";
+import { ServiceError } from "../src/errors/service-error.js";
+import type { Logger } from "../src/log/logger.js";
+import { type Coverage, coverage } from "./coverage.js";
+import type { EvidenceTree, VerifyReport } from "./evidence.js";
+import { storeForm } from "./form-scan.js";
+
+/**
+ * Written hold requests and the holds the commander makes of them: the only way footage is kept past
+ * the retention period ("permanently stored and treated as evidence").
+ * Invariants: a hold exists only from a request with a stored form scan; only a commander approves,
+ * refuses or releases (enforced by the API's permission and re-stated by each audit entry's role);
+ * a request's ranges protect their footage from the purger from the moment it is entered until it is
+ * refused or released.
+ */
+
+export const LEGAL_BASES = ["criminal", "agency_request", "court_order"] as const;
+export type LegalBasis = (typeof LEGAL_BASES)[number];
+export const HOLD_STATUSES = ["requested", "active", "refused", "released"] as const;
+export type HoldStatus = (typeof HOLD_STATUSES)[number];
+
+/** A request's range may reach this far ahead: an incident still going on is held as it is recorded. */
+const MAX_FUTURE_MS = 24 * 3_600_000;
+
+export interface HoldRange {
+  camera: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/** What the department's written request form says. */
+export interface HoldRequestForm {
+  formNumber: string;
+  /** YYYY-MM-DD the signed form was received. */
+  receivedOn: string;
+  requestedBy: string;
+  agency: string;
+  caseNumber: string;
+  legalBasis: LegalBasis;
+  reason: string;
+  ranges: HoldRange[];
+}
+
+export interface HoldRequestInput extends HoldRequestForm {
+  /** The scanned signed form's bytes. */
+  form: Uint8Array;
+}
+
+export interface Hold extends HoldRequestForm {
+  id: number;
+  form: { path: string; sha256: string; type: string; bytes: number };
+  enteredBy: string;
+  enteredAt: number;
+  status: HoldStatus;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionNote: string | null;
+  releasedBy: string | null;
+  releasedAt: number | null;
+  releaseReason: string | null;
+  evidence: { segments: number; bytes: number };
+}
+
+export interface HoldFilter {
+  from?: number;
+  to?: number;
+  caseNumber?: string;
+  camera?: string;
+  status?: HoldStatus;
+}
+
+interface RawHold {
+  id: number;
+  form_number: string;
+  received_on: string;
+  requested_by: string;
+  agency: string;
+  case_number: string;
+  legal_basis: LegalBasis;
+  reason: string;
+  form_path: string;
+  form_sha256: string;
+  form_type: string;
+  form_bytes: number;
+  entered_by: string;
+  entered_at: number;
+  status: HoldStatus;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_note: string | null;
+  released_by: string | null;
+  released_at: number | null;
+  release_reason: string | null;
+  ev_segments: number;
+  ev_bytes: number;
+}
+
+export interface HoldServiceOptions {
+  db: Db;
+  audit: AuditLog;
+  evidence: EvidenceTree;
+  cameras: ReadonlySet<string>;
+  log: Logger;
+  now?: () => number;
+}
+
+export class HoldService {
+  private readonly now: () => number;
+
+  constructor(private readonly o: HoldServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** What is and is not still there for each range, as the request form would be checked. */
+  coverage(ranges: readonly HoldRange[]): Coverage[] {
+    const now = this.now();
+    return ranges.map((r) => coverage(this.o.db, r.camera, r.fromMs, r.toMs, now));
+  }
+
+  async request(input: HoldRequestInput, by: ActionContext): Promise<Hold & { coverage: Coverage[] }> {
+    const now = this.now();
+    if (input.ranges.length === 0)
+      throw new ServiceError("invalid", "expected at least one camera range", "ranges");
+    input.ranges.forEach((r, i) => {
+      if (!this.o.cameras.has(r.camera)) {
+        throw new ServiceError(
+          "invalid",
+          `no camera '${r.camera}'; cameras: ${[...this.o.cameras].join(", ")}`,
+          `ranges/${i}/camera`,
+        );
+      }
+      if (!(r.toMs > r.fromMs))
+        throw new ServiceError("invalid", "expected 'to' after 'from'", `ranges/${i}/to`);
+      if (r.fromMs > now) {
+        throw new ServiceError(
+          "invalid",
+          "the range starts in the future: nothing to hold yet",
+          `ranges/${i}/from`,
+        );
+      }
+      if (r.toMs > now + MAX_FUTURE_MS) {
+        throw new ServiceError(
+          "invalid",
+          "the range ends more than 24 hours from now; file a new request later",
+          `ranges/${i}/to`,
+        );
+      }
+    });
+    const cov = this.coverage(input.ranges);
+    const empty = cov.map((c, i) => ({ c, i })).filter(({ c }) => c.present.length === 0);
+    if (empty.length > 0) {
+      const { c, i } = empty[0] as { c: Coverage; i: number };
+      const what = c.destroyed.length
+        ? `its footage was destroyed (${c.destroyed.map((d) => d.reason).join(", ")})`
+        : c.lost.length
+          ? "its footage was lost"
+          : "the camera recorded nothing then";
+      throw new ServiceError(
+        "invalid",
+        `nothing is left to hold for ${c.camera} in this range: ${what}`,
+        `ranges/${i}`,
+        { coverage: cov },
+      );
+    }
+    const form = await storeForm(this.o.evidence.root, input.form);
+    const id = this.o.db.transaction(() => {
+      const hold = Number(
+        this.o.db
+          .prepare(
+            `INSERT INTO holds (form_number, received_on, requested_by, agency, case_number, legal_basis, reason,
+               form_path, form_sha256, form_type, form_bytes, entered_by, entered_at, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested')`,
+          )
+          .run(
+            input.formNumber,
+            input.receivedOn,
+            input.requestedBy,
+            input.agency,
+            input.caseNumber,
+            input.legalBasis,
+            input.reason,
+            form.path,
+            form.sha256,
+            form.type,
+            form.bytes,
+            by.actor,
+            now,
+          ).lastInsertRowid,
+      );
+      const range = this.o.db.prepare(
+        "INSERT INTO hold_ranges (hold, camera, start_ms, end_ms) VALUES (?, ?, ?, ?)",
+      );
+      for (const r of input.ranges) range.run(hold, r.camera, r.fromMs, r.toMs);
+      this.o.audit.append({
+        ...by,
+        action: "hold.request",
+        target: `hold:${hold}`,
+        outcome: "success",
+        details: {
+          formNumber: input.formNumber,
+          caseNumber: input.caseNumber,
+          legalBasis: input.legalBasis,
+          ranges: input.ranges,
+          formSha256: form.sha256,
+        },
+      });
+      return hold;
+    })();
+    return { ...this.get(id), coverage: cov };
+  }
+
+  async approve(id: number, note: string, by: ActionContext): Promise<Hold> {
+    this.transition(id, "requested", "active", note, by);
+    const linked = await this.o.evidence.sync(id);
+    this.o.log.info({ hold: id, linked }, "hold approved; footage copied into the evidence tree");
+    return this.get(id);
+  }
+
+  refuse(id: number, reason: string, by: ActionContext): Hold {
+    this.transition(id, "requested", "refused", reason, by);
+    return this.get(id);
+  }
+
+  async release(id: number, reason: string, by: ActionContext): Promise<Hold> {
+    this.transition(id, "active", "released", reason, by);
+    const removed = await this.o.evidence.remove(id);
+    this.o.log.info({ hold: id, removed }, "hold released; its footage follows normal retention");
+    return this.get(id);
+  }
+
+  /**
+   * A commander's decision, allowed only from `from`, checked, made and audited in one transaction;
+   * refusing or releasing ends the protection of the hold's ranges.
+   */
+  private transition(id: number, from: HoldStatus, to: HoldStatus, text: string, by: ActionContext): void {
+    const [who, textColumn, action] =
+      to === "released"
+        ? (["released", "release_reason", "hold.release"] as const)
+        : (["decided", "decision_note", to === "active" ? "hold.approve" : "hold.refuse"] as const);
+    this.o.db.transaction(() => {
+      const status = this.o.db
+        .prepare<[number], { status: HoldStatus }>("SELECT status FROM holds WHERE id = ?")
+        .get(id)?.status;
+      if (!status) throw new ServiceError("not_found", `no hold or hold request ${id}`, "id");
+      if (status !== from) {
+        throw new ServiceError("conflict", `hold ${id} is ${status}; this needs it to be ${from}`, "id", {
+          status,
+        });
+      }
+      this.o.db
+        .prepare(`UPDATE holds SET status = ?, ${who}_by = ?, ${who}_at = ?, ${textColumn} = ? WHERE id = ?`)
+        .run(to, by.actor, this.now(), text, id);
+      if (to !== "active") this.o.db.prepare("UPDATE hold_ranges SET protecting = 0 WHERE hold = ?").run(id);
+      this.o.audit.append({
+        ...by,
+        action,
+        target: `hold:${id}`,
+        outcome: "success",
+        details: { from, to, [to === "active" ? "note" : "reason"]: text },
+      });
+    })();
+  }
+
+  get(id: number): Hold {
+    const [h] = this.query("WHERE h.id = ?", [id]);
+    if (!h) throw new ServiceError("not_found", `no hold or hold request ${id}`, "id");
+    return h;
+  }
+
+  /** The hold log: newest first, filtered by when the request was entered, case, camera and status. */
+  list(f: HoldFilter = {}): Hold[] {
+    const clauses: [string, unknown][] = [];
+    if (f.from !== undefined) clauses.push(["h.entered_at >= ?", f.from]);
+    if (f.to !== undefined) clauses.push(["h.entered_at < ?", f.to]);
+    if (f.caseNumber !== undefined) clauses.push(["h.case_number = ?", f.caseNumber]);
+    if (f.status !== undefined) clauses.push(["h.status = ?", f.status]);
+    if (f.camera !== undefined) {
+      clauses.push(["EXISTS (SELECT 1 FROM hold_ranges r WHERE r.hold = h.id AND r.camera = ?)", f.camera]);
+    }
+    const where = clauses.map(([c]) => c);
+    const args = clauses.map(([, a]) => a);
+    return this.query(where.length ? `WHERE ${where.join(" AND ")}` : "", args);
+  }
+
+  verify(id: number): Promise<VerifyReport> {
+    this.get(id);
+    return this.o.evidence.verify(id);
+  }
+
+  private query(where: string, args: unknown[]): Hold[] {
+    const rows = this.o.db
+      .prepare<unknown[], RawHold>(
+        `SELECT h.*, (SELECT count(*) FROM hold_segments x WHERE x.hold = h.id) ev_segments,
+           (SELECT coalesce(sum(bytes), 0) FROM hold_segments x WHERE x.hold = h.id) ev_bytes
+         FROM holds h ${where} ORDER BY h.id DESC`,
+      )
+      .all(...args);
+    const ranges = this.o.db.prepare<[number], HoldRange>(
+      "SELECT camera, start_ms fromMs, end_ms toMs FROM hold_ranges WHERE hold = ? ORDER BY rowid",
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      formNumber: r.form_number,
+      receivedOn: r.received_on,
+      requestedBy: r.requested_by,
+      agency: r.agency,
+      caseNumber: r.case_number,
+      legalBasis: r.legal_basis,
+      reason: r.reason,
+      form: { path: r.form_path, sha256: r.form_sha256, type: r.form_type, bytes: r.form_bytes },
+      enteredBy: r.entered_by,
+      enteredAt: r.entered_at,
+      status: r.status,
+      decidedBy: r.decided_by,
+      decidedAt: r.decided_at,
+      decisionNote: r.decision_note,
+      releasedBy: r.released_by,
+      releasedAt: r.released_at,
+      releaseReason: r.release_reason,
+      ranges: ranges.all(r.id),
+      evidence: { segments: r.ev_segments, bytes: r.ev_bytes },
+    }));
+  }
+}
