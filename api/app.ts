@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type Request } from "e
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { Recordings } from "../recorder/recordings.js";
+import type { Retention } from "../retention/retention.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { AuthService } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
@@ -15,7 +16,9 @@ import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from ".
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
 import { docsRoutes } from "./routes/docs.js";
+import { holdRoutes } from "./routes/holds.js";
 import { opsRoutes } from "./routes/ops.js";
+import { purgeRoutes } from "./routes/purge.js";
 import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -38,6 +41,8 @@ export interface ApiServices {
   metrics: Metrics;
   cameras: () => CameraHealth[];
   recordings: Recordings;
+  retention: Retention;
+  site: string;
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -56,6 +61,8 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...auditRoutes(s.audit),
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.audit),
+    ...holdRoutes(s.retention, s.audit, s.site),
+    ...purgeRoutes(s.retention),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {
@@ -134,8 +141,18 @@ export function createApp(s: ApiServices): Express {
     });
     next();
   });
-  app.use(express.json({ limit: "64kb", strict: true }));
   app.use(authenticate(s.auth));
+  const routes = apiRoutes(s);
+  // Routes that take documents (a scanned form) get a larger body limit, and only for a caller who
+  // is signed in: nobody anonymous makes the daemon parse megabytes.
+  for (const route of routes) {
+    if (!route.bodyLimit) continue;
+    const large = express.json({ limit: route.bodyLimit, strict: true });
+    app[route.method](expressPath(route.path), (req, res, next) =>
+      principalOf(req) ? large(req, res, next) : next(),
+    );
+  }
+  app.use(express.json({ limit: "64kb", strict: true }));
 
   const hooks = {
     denied: (req: Request, principal: ReturnType<typeof principalOf>, route: AnyRoute, reason: string) =>
@@ -149,7 +166,6 @@ export function createApp(s: ApiServices): Express {
         details: { method: req.method, path: req.path, reason },
       }),
   };
-  const routes = apiRoutes(s);
   for (const route of routes) {
     const handler = mountRoute(route, hooks);
     app[route.method](
@@ -179,7 +195,14 @@ export function createApp(s: ApiServices): Express {
     if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
     const e = err as { type?: string; status?: number; message?: string };
     // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
-    if (e.type === "entity.too.large") return sendProblem(res, problem(413, "body: larger than 64 KiB"), id);
+    if (e.type === "entity.too.large") {
+      const limit = (e as { limit?: number }).limit;
+      return sendProblem(
+        res,
+        problem(413, `body: larger than ${limit ? `${Math.round(limit / 1024)} KiB` : "allowed"}`),
+        id,
+      );
+    }
     if (e.type === "entity.parse.failed") return sendProblem(res, problem(400, "body: not valid JSON"), id);
     if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
       return sendProblem(res, problem(e.status, `request refused: ${e.type ?? "bad request"}`), id);

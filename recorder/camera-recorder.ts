@@ -43,6 +43,8 @@ export interface CameraRecorderOptions {
   refreshStreamUrl: () => Promise<void>;
   store: SegmentStore;
   log: Logger;
+  /** Called after each segment is finished and indexed. */
+  onSegment?: () => void;
   backoff?: BackoffPolicy;
   now?: () => number;
 }
@@ -339,6 +341,7 @@ export class CameraRecorder {
       });
       this.current.segments++;
       this.current.bytes += bytes;
+      this.o.onSegment?.();
     } catch (e) {
       // ENOSPC, EIO: the daemon goes on (other cameras, live view); the row stays 'recording' for
       // reconciliation, and the error is counted for health and metrics.

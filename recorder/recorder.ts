@@ -13,6 +13,8 @@ export interface RecorderOptions {
   ffmpegPath: string;
   store: SegmentStore;
   log: Logger;
+  /** Called after each segment is finished and indexed (the evidence tree links held footage). */
+  onSegment?: () => void;
 }
 
 /** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
@@ -43,6 +45,7 @@ export class Recorder {
         ffmpegPath: o.ffmpegPath,
         store: o.store,
         log: o.log,
+        ...(o.onSegment ? { onSegment: o.onSegment } : {}),
         streamUrl: () => {
           const st = conn.status();
           return st.state === "connected" && st.streamUri

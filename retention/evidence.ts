@@ -39,6 +39,8 @@ export interface VerifyReport {
 }
 
 export class EvidenceTree {
+  private syncing: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly db: Db,
     private readonly recordingsRoot: string,
@@ -54,7 +56,17 @@ export class EvidenceTree {
    * Links every complete segment inside an active hold's ranges that is not linked yet: run at
    * approval, when segments close, and before every purge. Returns how many were added.
    */
-  async sync(onlyHold?: number): Promise<number> {
+  sync(onlyHold?: number): Promise<number> {
+    // One sync at a time: segment closes, approvals and purge runs all ask for one.
+    const next = this.syncing.then(() => this.syncNow(onlyHold));
+    this.syncing = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async syncNow(onlyHold?: number): Promise<number> {
     const rows = this.db
       .prepare<[number | null, number | null], Candidate>(
         `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes

@@ -243,11 +243,16 @@ export class HoldService {
       const status = this.o.db
         .prepare<[number], { status: HoldStatus }>("SELECT status FROM holds WHERE id = ?")
         .get(id)?.status;
-      if (!status) throw new ServiceError("not_found", `no hold or hold request ${id}`, "id");
+      if (!status) throw new ServiceError("not_found", `no hold or hold request ${id}`);
       if (status !== from) {
-        throw new ServiceError("conflict", `hold ${id} is ${status}; this needs it to be ${from}`, "id", {
-          status,
-        });
+        throw new ServiceError(
+          "conflict",
+          `hold ${id} is ${status}; this needs it to be ${from}`,
+          undefined,
+          {
+            holdStatus: status,
+          },
+        );
       }
       this.o.db
         .prepare(`UPDATE holds SET status = ?, ${who}_by = ?, ${who}_at = ?, ${textColumn} = ? WHERE id = ?`)
@@ -265,7 +270,7 @@ export class HoldService {
 
   get(id: number): Hold {
     const [h] = this.query("WHERE h.id = ?", [id]);
-    if (!h) throw new ServiceError("not_found", `no hold or hold request ${id}`, "id");
+    if (!h) throw new ServiceError("not_found", `no hold or hold request ${id}`);
     return h;
   }
 

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { AuditLog } from "../src/audit/log.js";
 import type { ActionContext } from "../src/auth/service.js";
 import type { Db } from "../src/catalog/catalog.js";
+import type { PurgeRunSummary } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
 import { fsyncPath } from "../src/storage/durable.js";
 import type { EvidenceTree } from "./evidence.js";
@@ -25,7 +26,7 @@ const DAY_MS = 86_400_000;
 const MIN_PRESSURE_AGE_MS = 3_600_000;
 
 export type PurgeReason = "retention" | "disk_pressure";
-export type PurgeTrigger = "schedule" | "manual" | "startup";
+export type PurgeTrigger = "schedule" | "manual" | "disk_pressure";
 
 export interface ExpiredSegment {
   id: number;
@@ -58,18 +59,6 @@ export interface PurgeResult {
   failures: { segment: number; path: string; error: string }[];
   startedAt: number;
   finishedAt: number;
-}
-
-/** A purge_runs row. */
-export interface PurgeRun {
-  id: number;
-  trigger: PurgeTrigger;
-  startedAt: number;
-  finishedAt: number | null;
-  destroyed: number;
-  bytes: number;
-  failures: number;
-  error: string | null;
 }
 
 export interface DiskPressure {
@@ -147,9 +136,9 @@ export class Purger {
     return this.oldestStmt.get()?.endMs;
   }
 
-  lastRun(): PurgeRun | undefined {
+  lastRun(): PurgeRunSummary | undefined {
     return this.o.db
-      .prepare<[], PurgeRun>(
+      .prepare<[], PurgeRunSummary>(
         `SELECT id, trigger, started_at startedAt, finished_at finishedAt, destroyed, bytes, failures, error
          FROM purge_runs ORDER BY id DESC LIMIT 1`,
       )

@@ -31,6 +31,12 @@ export class PurgeSchedule {
     return this.task?.getNextRun()?.getTime();
   }
 
+  /** Time between the next two runs: how late the purger may be on expired footage. */
+  intervalMs(): number | undefined {
+    const [a, b] = this.task?.getNextRuns(2) ?? [];
+    return a && b ? b.getTime() - a.getTime() : undefined;
+  }
+
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;

@@ -5,13 +5,14 @@ import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
 import { Recorder } from "../recorder/recorder.js";
 import { Recordings } from "../recorder/recordings.js";
 import { SegmentStore } from "../recorder/segment-store.js";
+import { type Retention, retentionFromConfig } from "../retention/retention.js";
 import { canonicalJson } from "./audit/chain.js";
 import { type AuditEvent, AuditLog } from "./audit/log.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config/load.js";
-import { type CameraHealth, HealthService } from "./health/health.js";
+import { type CameraHealth, HealthService, type PurgeHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { StorageMonitor } from "./storage/monitor.js";
@@ -27,8 +28,11 @@ export interface Pscsd {
   url: string;
   cameras: CameraConnection[];
   recorder: Recorder;
+  retention: Retention;
   stop(): Promise<void>;
 }
+
+const SYSTEM = { actor: "system", role: null, client: "daemon" };
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000;
 const STORAGE_SAMPLE_EVERY_MS = 60_000;
@@ -72,6 +76,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
   let audit: AuditLog;
+  let retention: Retention;
   const cameras = config.cameras.map(
     (cam) =>
       new CameraConnection(cam, {
@@ -92,6 +97,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     ffmpegPath: config.recording.ffmpeg,
     store: segments,
     log,
+    // A segment closing inside an active hold's range goes into the evidence tree at once.
+    onSegment: () => {
+      retention?.evidence.sync().catch((err: unknown) => log.error({ err }, "evidence sync failed"));
+    },
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,
@@ -115,10 +124,22 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
           ...("state" in recording ? { recording } : {}),
         };
       });
+    const floorBytes = config.health.storageFloorGiB * 2 ** 30;
     const storage = new StorageMonitor(
       { recordings: config.storage.recordings, evidence: config.storage.evidence },
-      config.health.storageFloorGiB * 2 ** 30,
+      floorBytes,
     );
+    const recordingsFree = async () =>
+      (await storage.sample()).find((v) => v.volume === "recordings" && !v.error)?.freeBytes ??
+      Number.POSITIVE_INFINITY;
+    retention = retentionFromConfig(config, db, audit, log, { floorBytes, freeBytes: recordingsFree });
+    // Several gauges read it per scrape: computed at most once a second.
+    let purgeCached: { at: number; value: PurgeHealth } | undefined;
+    const purgeHealth = (): PurgeHealth => {
+      const now = Date.now();
+      if (!purgeCached || now - purgeCached.at > 1_000) purgeCached = { at: now, value: retention.health() };
+      return purgeCached.value;
+    };
     const health = new HealthService({
       db,
       audit,
@@ -127,11 +148,18 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       cameras: cameraHealth,
       version: VERSION,
       startedAt,
-      retention: config.retention,
+      purge: purgeHealth,
     });
     const chain = health.verifyAuditChain();
     if (!chain.result.ok) log.error({ audit: chain.result }, "audit chain is broken");
-    const metrics = createMetrics({ cameras: cameraHealth, storage, health, audit, version: VERSION });
+    const metrics = createMetrics({
+      cameras: cameraHealth,
+      storage,
+      health,
+      audit,
+      purge: purgeHealth,
+      version: VERSION,
+    });
     const loopback = /^(127\.|::1$|localhost$)/.test(config.http.host);
     if (!config.http.tls && !loopback) {
       log.warn(
@@ -148,6 +176,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       health,
       metrics,
       cameras: cameraHealth,
+      retention,
+      site: config.site.name,
       recordings: new Recordings(
         segments,
         config.storage.recordings,
@@ -170,6 +200,13 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         storage.sample().then(
           (vols) => {
             for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
+            // Disk pressure does not wait for the hourly run.
+            const rec = vols.find((v) => v.volume === "recordings");
+            if (rec?.low && !rec.error && config.retention.onDiskPressure === "purge_oldest") {
+              retention.purger
+                .run("disk_pressure", SYSTEM)
+                .catch((err: unknown) => log.error({ err }, "disk-pressure purge failed"));
+            }
           },
           (err: unknown) => log.error({ err }, "storage sampling failed"),
         );
@@ -185,6 +222,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   // The disk and the catalog agree before anything new is written.
   auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
+  retention.schedule.start();
   const sweep = setInterval(() => {
     reconciler.sweep().then(
       (r) => auditReconcile(audit, r, "sweep"),
@@ -200,8 +238,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     url: running.url,
     cameras,
     recorder,
+    retention,
     async stop() {
       for (const t of timers) clearInterval(t);
+      await retention.schedule.stop();
       await running.close();
       await recorder.stop();
       await Promise.all(cameras.map((c) => c.stop()));

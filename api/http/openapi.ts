@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { escapeHtml } from "../../src/report/html.js";
 import { type AnyRoute, paramsSchema, querySchema } from "./route.js";
 
 /**
@@ -116,11 +117,7 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
   };
 }
 
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
-  );
+const esc = escapeHtml;
 
 /** The human-readable reference: one static page, no scripts, nothing fetched from elsewhere. */
 export function docsPage(doc: JsonSchema): string {

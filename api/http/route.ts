@@ -54,6 +54,8 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
   params?: P;
   query?: Q;
   body?: B;
+  /** A body limit above the default 64 KiB (express syntax, e.g. "21mb"), for routes taking documents. */
+  bodyLimit?: string;
   responses: Record<number, ResponseSpec>;
   /** A valid request, shown in the docs and replayed by the permission-matrix test. */
   example?: { params?: z.input<P>; query?: z.input<Q>; body?: z.input<B> };

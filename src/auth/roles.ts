@@ -15,6 +15,8 @@ export const PERMISSIONS = [
   "holds.request",
   "holds.approve",
   "holds.log",
+  "purge.read",
+  "purge.run",
   "exports.create",
   "cameras.read",
   "health.read",
@@ -29,10 +31,10 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   dispatcher: ["video.live", "ptz.control", "cameras.read"],
-  records: ["video.playback", "holds.request", "exports.create", "cameras.read"],
-  commander: ["video.playback", "holds.approve", "holds.log", "cameras.read"],
-  ops: ["health.read", "metrics.read", "cameras.read"],
-  auditor: ["audit.read", "audit.sample", "holds.log"],
+  records: ["video.playback", "holds.request", "holds.log", "exports.create", "cameras.read"],
+  commander: ["video.playback", "holds.approve", "holds.log", "purge.read", "purge.run", "cameras.read"],
+  ops: ["health.read", "metrics.read", "purge.read", "cameras.read"],
+  auditor: ["audit.read", "audit.sample", "holds.log", "purge.read"],
   admin: ["users.manage", "tokens.manage", "config.read"],
 };
 

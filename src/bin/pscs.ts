@@ -5,6 +5,7 @@ import { auditCommands } from "../cli/audit.js";
 import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
 import { recordingCommands } from "../cli/recordings.js";
+import { retentionCommands } from "../cli/retention.js";
 import { userCommands } from "../cli/users.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
@@ -93,6 +94,7 @@ userCommands(program);
 auditCommands(program);
 healthCommand(program);
 recordingCommands(program);
+retentionCommands(program);
 
 try {
   await program.parseAsync();

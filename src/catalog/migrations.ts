@@ -201,7 +201,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- One row per purge run, written at its start and completed at its end.
       CREATE TABLE purge_runs (
         id          INTEGER PRIMARY KEY,
-        trigger     TEXT    NOT NULL,  -- schedule, manual, startup
+        trigger     TEXT    NOT NULL,  -- schedule, manual, disk_pressure
         actor       TEXT    NOT NULL,
         started_at  INTEGER NOT NULL,
         finished_at INTEGER,

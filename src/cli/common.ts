@@ -4,6 +4,7 @@ import { AuditLog } from "../audit/log.js";
 import { AuthService } from "../auth/service.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { ServiceError } from "../errors/service-error.js";
 import { auditAnchorFile } from "../main.js";
 
 /**
@@ -20,6 +21,12 @@ export class CliError extends Error {
     super(message);
     this.name = "CliError";
   }
+}
+
+/** A service's refusal as the CLI's: its message, exit 2 for bad input, 1 otherwise. */
+export function asCliError(e: unknown): never {
+  if (e instanceof ServiceError) throw new CliError(e.message, e.kind === "invalid" ? 2 : 1);
+  throw e;
 }
 
 export function print(json: boolean, value: unknown, human: () => string): void {

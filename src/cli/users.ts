@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { isRole, ROLES, type Role } from "../auth/roles.js";
-import { ServiceError } from "../errors/service-error.js";
-import { CliError, DEFAULT_CONFIG, localActor, newPassword, openLocal, print } from "./common.js";
+import { asCliError, CliError, DEFAULT_CONFIG, localActor, newPassword, openLocal, print } from "./common.js";
 
 /** `pscs user …`: accounts managed at the server's console (the first admin is made here). */
 
@@ -18,11 +17,6 @@ function parseRoles(values: string[]): Role[] {
     );
   if (!roles.length) throw new CliError(`--role: expected at least one of ${ROLES.join(", ")}`, 2);
   return roles as Role[];
-}
-
-function asCliError(e: unknown): never {
-  if (e instanceof ServiceError) throw new CliError(e.message, e.kind === "invalid" ? 2 : 1);
-  throw e;
 }
 
 const ctx = () => ({ actor: localActor(), role: "admin", client: "cli" });

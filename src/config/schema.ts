@@ -73,8 +73,14 @@ export const configSchema = z
           .string()
           .refine((s) => validateCron(s), "expected a cron expression, e.g. '0 * * * *'")
           .default("0 * * * *"),
+        /**
+         * Below health.storageFloorGiB free on the recordings volume: 'purge_oldest' destroys the
+         * oldest unheld footage (at least an hour old) early, audited as disk_pressure; 'alert' only
+         * alerts. Held footage is never touched either way.
+         */
+        onDiskPressure: z.enum(["purge_oldest", "alert"]).default("purge_oldest"),
       })
-      .default({ days: 30, purgeSchedule: "0 * * * *" }),
+      .default({ days: 30, purgeSchedule: "0 * * * *", onDiskPressure: "purge_oldest" }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

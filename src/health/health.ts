@@ -22,6 +22,32 @@ export interface RecordingHealth {
   lastError?: string;
 }
 
+/** A purge run as recorded in purge_runs. */
+export interface PurgeRunSummary {
+  id: number;
+  trigger: string;
+  startedAt: number;
+  finishedAt: number | null;
+  destroyed: number;
+  bytes: number;
+  failures: number;
+  error: string | null;
+}
+
+/** The retention side's state (retention/ fills it; src/ only carries it to health and metrics). */
+export interface PurgeHealth {
+  retentionDays: number;
+  schedule: string;
+  onDiskPressure: string;
+  lastRun: PurgeRunSummary | null;
+  nextRunAt: number | null;
+  /** UTC ms of the last frame of the oldest footage no hold protects. */
+  oldestUnheldEndMs: number | null;
+  /** The oldest unheld footage is older than retention plus one purge interval: the purger is behind. */
+  overdue: boolean;
+  holds: { requested: number; active: number };
+}
+
 export interface CameraHealth extends CameraStatus {
   required: boolean;
   recording?: RecordingHealth;
@@ -36,7 +62,7 @@ export interface HealthSources {
   cameras: () => CameraHealth[];
   version: string;
   startedAt: number;
-  retention: { days: number; purgeSchedule: string };
+  purge: () => PurgeHealth;
   now?: () => number;
 }
 
@@ -63,13 +89,7 @@ export interface HealthReport {
   readiness: Readiness;
   cameras: CameraHealth[];
   storage: VolumeStatus[];
-  purge: {
-    retentionDays: number;
-    schedule: string;
-    state: "not installed";
-    lastRunAt: null;
-    nextRunAt: null;
-  };
+  purge: PurgeHealth;
   audit: { entries: number; chain: AuditChainState | null };
 }
 
@@ -105,9 +125,12 @@ export class HealthService {
     const storage = await this.src.storage.sample();
     const cameras = this.src.cameras();
     const chainBroken = this.chain !== null && !this.chain.result.ok;
+    const purge = this.src.purge();
     const degraded =
       cameras.some((c) => c.state !== "connected" || (c.recording && c.recording.state !== "recording")) ||
-      storage.some((v) => v.low || v.error !== undefined);
+      storage.some((v) => v.low || v.error !== undefined) ||
+      purge.overdue ||
+      (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0));
     return {
       status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",
       version: this.src.version,
@@ -116,13 +139,7 @@ export class HealthService {
       readiness,
       cameras,
       storage,
-      purge: {
-        retentionDays: this.src.retention.days,
-        schedule: this.src.retention.purgeSchedule,
-        state: "not installed",
-        lastRunAt: null,
-        nextRunAt: null,
-      },
+      purge,
       audit: { entries: this.src.audit.headSeq(), chain: this.chain },
     };
   }

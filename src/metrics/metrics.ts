@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../audit/log.js";
-import type { CameraHealth, HealthService } from "../health/health.js";
+import type { CameraHealth, HealthService, PurgeHealth } from "../health/health.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 
 /**
@@ -14,6 +14,7 @@ export interface MetricsSources {
   storage: StorageMonitor;
   health: HealthService;
   audit: AuditLog;
+  purge: () => PurgeHealth;
   version: string;
 }
 
@@ -136,6 +137,50 @@ export function createMetrics(src: MetricsSources): Metrics {
       collect() {
         this.reset();
         for (const c of src.cameras()) if (c.recording) this.inc({ camera: c.id }, pick(c.recording));
+      },
+    });
+  }
+  for (const [name, help, pick] of [
+    [
+      "pscs_purge_last_run_timestamp_seconds",
+      "When the last purge run finished (or started, if it has not finished)",
+      (p: PurgeHealth) => p.lastRun && (p.lastRun.finishedAt ?? p.lastRun.startedAt) / 1000,
+    ],
+    [
+      "pscs_purge_last_run_destroyed_segments",
+      "Segments the last purge run destroyed",
+      (p: PurgeHealth) => p.lastRun?.destroyed ?? null,
+    ],
+    [
+      "pscs_purge_last_run_failures",
+      "Segments the last purge run could not destroy (plus 1 if the run itself failed)",
+      (p: PurgeHealth) => p.lastRun && p.lastRun.failures + (p.lastRun.error ? 1 : 0),
+    ],
+    [
+      "pscs_purge_next_run_timestamp_seconds",
+      "When the next scheduled purge run is due",
+      (p: PurgeHealth) => p.nextRunAt && p.nextRunAt / 1000,
+    ],
+    [
+      "pscs_oldest_unheld_footage_age_seconds",
+      "Age of the last frame of the oldest footage no hold protects (retention is 30 days by default)",
+      (p: PurgeHealth) => p.oldestUnheldEndMs && (Date.now() - p.oldestUnheldEndMs) / 1000,
+    ],
+    ["pscs_holds_active", "Active evidence holds", (p: PurgeHealth) => p.holds.active],
+    [
+      "pscs_hold_requests_pending",
+      "Hold requests waiting for the commander (their footage is already protected)",
+      (p: PurgeHealth) => p.holds.requested,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const v = pick(src.purge());
+        if (v !== null && v !== undefined) this.set(v);
       },
     });
   }

@@ -10,6 +10,7 @@ import {
   login,
   openLocalCatalog,
   sampleSegment,
+  seedHolds,
   seedSegment,
   seedUsers,
   startInProcess,
@@ -52,6 +53,18 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   timeline: ["records", "commander"],
   playback: ["records", "commander"],
   segmentFile: ["records", "commander"],
+  holdCoverage: ["records"],
+  requestHold: ["records"],
+  holdLog: ["records", "commander", "auditor"],
+  getHold: ["records", "commander", "auditor"],
+  holdForm: ["records", "commander", "auditor"],
+  approveHold: ["commander"],
+  refuseHold: ["commander"],
+  releaseHold: ["commander"],
+  verifyHold: ["records", "commander", "auditor"],
+  purgePlan: ["commander", "ops", "auditor"],
+  purgeNow: ["commander"],
+  destructionLog: ["commander", "ops", "auditor"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
 const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
@@ -146,6 +159,7 @@ describe("permission matrix (from /api/openapi.json)", () => {
       local.auth.createToken({ name: "example", role: "ops" }, ctx, "t_00000000e1a0");
       local.close();
       seedSegment(d, sample); // what the recording examples ask for
+      await seedHolds(d); // and the hold examples
       const daemon = await startInProcess(d);
       try {
         for (const caller of CALLERS) {

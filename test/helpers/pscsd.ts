@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { segmentPath } from "../../recorder/layout.js";
 import { SegmentStore } from "../../recorder/segment-store.js";
+import { retentionFromConfig } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
@@ -157,4 +158,44 @@ export function seedSegment(d: TestDaemonDir, sample: string): void {
     height: 180,
   });
   db.close();
+}
+
+/** A minimal signed-form scan: the holds service checks the type by these bytes. */
+export const FORM_PDF = Buffer.from("%PDF-1.4\n% PSCS hold request form (test)\n%%EOF\n");
+
+/**
+ * Holds on the seeded segment, as the hold route examples expect: 1 and 2 requested, 3 active.
+ * Call after seedSegment.
+ */
+export async function seedHolds(d: TestDaemonDir): Promise<void> {
+  const config = loadConfig(d.configFile);
+  const db = openCatalog(config.storage.catalog);
+  try {
+    const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
+    const retention = retentionFromConfig(config, db, audit, createLogger({ name: "seed", level: "error" }));
+    const by = { actor: "user:records1", role: "records", client: "test" };
+    for (const n of [1, 2, 3]) {
+      await retention.holds.request(
+        {
+          formNumber: `PSCS-H-000${n}`,
+          receivedOn: "2026-01-02",
+          requestedBy: "Det. A. Example",
+          agency: "Norwich Police Department",
+          caseNumber: `26-00012${n}`,
+          legalBasis: "criminal",
+          reason: "seeded for the permission matrix",
+          ranges: [{ camera: "cam1", fromMs: SAMPLE_START, toMs: SAMPLE_START + 600_000 }],
+          form: FORM_PDF,
+        },
+        by,
+      );
+    }
+    await retention.holds.approve(3, "seeded", {
+      actor: "user:commander1",
+      role: "commander",
+      client: "test",
+    });
+  } finally {
+    db.close();
+  }
 }

@@ -1,0 +1,98 @@
+import { csvLine } from "../src/report/csv.js";
+import { escapeHtml } from "../src/report/html.js";
+import type { Hold } from "./holds.js";
+
+/**
+ * The Records Service Division Commander's hold log as a spreadsheet (CSV) and as a printable page:
+ * one line per written request, whatever became of it.
+ */
+
+const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
+const ranges = (h: Hold) => h.ranges.map((r) => `${r.camera} ${iso(r.fromMs)}/${iso(r.toMs)}`).join("; ");
+
+export const HOLD_LOG_COLUMNS = [
+  "hold",
+  "status",
+  "form_number",
+  "received_on",
+  "case_number",
+  "legal_basis",
+  "requested_by",
+  "agency",
+  "reason",
+  "ranges",
+  "form_sha256",
+  "entered_by",
+  "entered_at",
+  "decided_by",
+  "decided_at",
+  "decision_note",
+  "released_by",
+  "released_at",
+  "release_reason",
+  "evidence_segments",
+  "evidence_bytes",
+] as const;
+
+function cells(h: Hold): unknown[] {
+  return [
+    h.id,
+    h.status,
+    h.formNumber,
+    h.receivedOn,
+    h.caseNumber,
+    h.legalBasis,
+    h.requestedBy,
+    h.agency,
+    h.reason,
+    ranges(h),
+    h.form.sha256,
+    h.enteredBy,
+    iso(h.enteredAt),
+    h.decidedBy,
+    iso(h.decidedAt),
+    h.decisionNote,
+    h.releasedBy,
+    iso(h.releasedAt),
+    h.releaseReason,
+    h.evidence.segments,
+    h.evidence.bytes,
+  ];
+}
+
+export function holdLogCsv(holds: readonly Hold[]): string {
+  return [csvLine(HOLD_LOG_COLUMNS), ...holds.map((h) => csvLine(cells(h)))].join("");
+}
+
+/** A self-contained page (no scripts, nothing fetched) that prints on letter paper in landscape. */
+export function holdLogHtml(
+  holds: readonly Hold[],
+  o: { site: string; generatedAt: number; by: string },
+): string {
+  const head = HOLD_LOG_COLUMNS.map((c) => `<th>${escapeHtml(c.replaceAll("_", " "))}</th>`).join("");
+  const rows = holds
+    .map(
+      (h) =>
+        `<tr>${cells(h)
+          .map((v) => `<td>${escapeHtml(v === null || v === undefined ? "" : String(v))}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hold log — ${escapeHtml(o.site)}</title>
+<style>
+@page { size: letter landscape; margin: 12mm; }
+body { font: 9pt/1.3 sans-serif; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #888; padding: 2px 4px; vertical-align: top; text-align: left; }
+th { background: #eee; }
+tr { page-break-inside: avoid; }
+</style></head><body>
+<h1>Hold log — ${escapeHtml(o.site)}</h1>
+<p>Records Service Division Commander's log of written requests to store PSCS images.
+Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries.</p>
+<table><thead><tr>${head}</tr></thead><tbody>
+${rows}
+</tbody></table></body></html>
+`;
+}

@@ -1,0 +1,357 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { holdLogCsv, holdLogHtml } from "../../retention/hold-log.js";
+import {
+  HOLD_STATUSES,
+  type Hold,
+  type HoldStatus,
+  LEGAL_BASES,
+  type LegalBasis,
+} from "../../retention/holds.js";
+import { type Retention, retentionFromConfig } from "../../retention/retention.js";
+import { type Permission, roleGranting } from "../auth/roles.js";
+import type { ActionContext } from "../auth/service.js";
+import { loadConfig } from "../config/load.js";
+import { createLogger } from "../log/logger.js";
+import { parseTimeText } from "../time/parse.js";
+import {
+  asCliError,
+  CliError,
+  DEFAULT_CONFIG,
+  type Local,
+  openLocal,
+  print,
+  readPassword,
+} from "./common.js";
+
+/**
+ * `pscs hold …`, `pscs holds log` and `pscs purge`: the retention side at the server's console.
+ * Invariant: every command that changes or reveals holds acts as a named user (`--as`), signed in with
+ * that user's password and holding the permission the API would demand; the console is no way round
+ * the commander's authority.
+ */
+
+const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString());
+
+interface Opened {
+  local: Local;
+  retention: Retention;
+}
+
+function open(configFile: string): Opened {
+  const local = openLocal(configFile);
+  const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, quietLog);
+  return { local, retention };
+}
+
+/** The CLI prints results and audits actions; its log carries only what went wrong, on stderr. */
+const quietLog = createLogger({ name: "pscs", level: "error", destination: process.stderr });
+
+/** Signs `username` in (password prompted, or read from stdin) and checks the permission. */
+async function signIn(
+  local: Local,
+  username: string | undefined,
+  permission: Permission,
+): Promise<ActionContext> {
+  if (!username) throw new CliError("--as: expected your user name (this command acts as a named user)", 2);
+  const password = await readPassword(`password for ${username}: `, undefined);
+  const { principal } = await local.auth.login(username, password, "cli").catch(asCliError);
+  const role = roleGranting(principal.roles, permission);
+  if (!role) {
+    local.audit.append({
+      actor: principal.actor,
+      role: null,
+      action: "cli.denied",
+      target: `permission:${permission}`,
+      outcome: "denied",
+      client: "cli",
+      details: { argv: process.argv.slice(2, 4) },
+    });
+    throw new CliError(`${username} lacks permission '${permission}', which none of their roles grant`, 77);
+  }
+  return { actor: principal.actor, role, client: "cli" };
+}
+
+async function withSignIn<T>(
+  o: { config: string; as?: string },
+  permission: Permission,
+  f: (x: Opened, by: ActionContext) => Promise<T> | T,
+): Promise<T> {
+  const x = open(o.config);
+  try {
+    const by = await signIn(x.local, o.as, permission);
+    return await Promise.resolve(f(x, by)).catch(asCliError);
+  } finally {
+    x.local.close();
+  }
+}
+
+function time(flag: string, v: string): number {
+  const t = parseTimeText(v);
+  if (t === undefined) throw new CliError(`${flag}: expected an ISO 8601 time or epoch ms, got '${v}'`, 2);
+  return t;
+}
+
+/** --range cam1,2026-01-01T10:00:00Z,2026-01-01T10:30:00Z */
+function parseRange(v: string): { camera: string; fromMs: number; toMs: number } {
+  const [camera, from, to, ...rest] = v.split(",");
+  if (!camera || !from || !to || rest.length) {
+    throw new CliError(`--range: expected CAMERA,FROM,TO (ISO 8601 or epoch ms), got '${v}'`, 2);
+  }
+  return { camera, fromMs: time("--range FROM", from), toMs: time("--range TO", to) };
+}
+
+function holdText(h: Hold): string {
+  return [
+    `hold ${h.id}  ${h.status.toUpperCase()}  form ${h.formNumber} received ${h.receivedOn}  case ${h.caseNumber} (${h.legalBasis})`,
+    `  requested by ${h.requestedBy}, ${h.agency}; entered by ${h.enteredBy} at ${iso(h.enteredAt)}`,
+    `  reason: ${h.reason}`,
+    ...h.ranges.map((r) => `  ${r.camera}  ${iso(r.fromMs)} → ${iso(r.toMs)}`),
+    `  form scan: ${h.form.path} (${h.form.type}, ${h.form.bytes} bytes, sha256 ${h.form.sha256})`,
+    h.decidedBy
+      ? `  ${h.status === "refused" ? "refused" : "approved"} by ${h.decidedBy} at ${iso(h.decidedAt)}${h.decisionNote ? `: ${h.decisionNote}` : ""}`
+      : "  awaiting the commander",
+    ...(h.releasedBy ? [`  released by ${h.releasedBy} at ${iso(h.releasedAt)}: ${h.releaseReason}`] : []),
+    `  evidence: ${h.evidence.segments} segments, ${h.evidence.bytes} bytes`,
+  ].join("\n");
+}
+
+const common = (c: Command) =>
+  c
+    .option("--as <username>", "act as this named user (password asked for, or read from stdin)")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output");
+
+export function retentionCommands(program: Command): void {
+  const hold = program.command("hold").description("evidence holds from written requests");
+  common(
+    hold
+      .command("request")
+      .description("enter a written hold request (records); its footage is protected at once")
+      .requiredOption("--form <file>", "the scanned signed form (PDF, PNG, JPEG or TIFF)")
+      .requiredOption("--form-number <n>", "the number printed on the form")
+      .requiredOption("--received-on <date>", "date the signed form was received, YYYY-MM-DD")
+      .requiredOption("--requested-by <who>", "requesting member or party")
+      .requiredOption("--agency <agency>", "requesting agency")
+      .requiredOption("--case <number>", "case or incident number")
+      .requiredOption("--basis <basis>", `legal basis: ${LEGAL_BASES.join(", ")}`)
+      .requiredOption("--reason <text>", "why the footage must be kept")
+      .requiredOption("--range <camera,from,to...>", "camera and time range (repeat for more)"),
+  ).action(
+    async (o: {
+      config: string;
+      as?: string;
+      json?: boolean;
+      form: string;
+      formNumber: string;
+      receivedOn: string;
+      requestedBy: string;
+      agency: string;
+      case: string;
+      basis: string;
+      reason: string;
+      range: string[];
+    }) => {
+      if (!(LEGAL_BASES as readonly string[]).includes(o.basis)) {
+        throw new CliError(`--basis: expected one of ${LEGAL_BASES.join(", ")}, got '${o.basis}'`, 2);
+      }
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(o.receivedOn) || Number.isNaN(Date.parse(o.receivedOn))) {
+        throw new CliError(`--received-on: expected a date YYYY-MM-DD, got '${o.receivedOn}'`, 2);
+      }
+      const ranges = o.range.map(parseRange);
+      let form: Buffer;
+      try {
+        form = readFileSync(o.form);
+      } catch (e) {
+        throw new CliError(`--form: cannot read ${o.form}: ${(e as NodeJS.ErrnoException).code}`, 2);
+      }
+      const h = await withSignIn(o, "holds.request", ({ retention }, by) =>
+        retention.holds.request(
+          {
+            formNumber: o.formNumber,
+            receivedOn: o.receivedOn,
+            requestedBy: o.requestedBy,
+            agency: o.agency,
+            caseNumber: o.case,
+            legalBasis: o.basis as LegalBasis,
+            reason: o.reason,
+            ranges,
+            form,
+          },
+          by,
+        ),
+      );
+      print(
+        !!o.json,
+        h,
+        () => `${holdText(h)}\nrequest entered: the commander approves it with 'pscs hold approve ${h.id}'`,
+      );
+    },
+  );
+  for (const verb of ["approve", "refuse", "release"] as const) {
+    const c = common(
+      hold.command(`${verb} <id>`).description(
+        {
+          approve:
+            "approve a request (commander): the hold is made and its footage goes into the evidence tree",
+          refuse: "refuse a request (commander), with the reason",
+          release:
+            "release a hold (commander), with the written reason; its footage then follows normal retention",
+        }[verb],
+      ),
+    );
+    if (verb === "approve") c.option("--note <text>", "a note for the hold log", "");
+    else c.requiredOption("--reason <text>", "the written reason");
+    c.action(
+      async (
+        id: string,
+        o: { config: string; as?: string; json?: boolean; note?: string; reason?: string },
+      ) => {
+        const n = holdId(id);
+        const h = await withSignIn(o, "holds.approve", ({ retention }, by) =>
+          verb === "approve"
+            ? retention.holds.approve(n, o.note ?? "", by)
+            : verb === "refuse"
+              ? retention.holds.refuse(n, o.reason ?? "", by)
+              : retention.holds.release(n, o.reason ?? "", by),
+        );
+        print(!!o.json, h, () => holdText(h));
+      },
+    );
+  }
+  common(hold.command("show <id>").description("one request or hold")).action(
+    async (id: string, o: { config: string; as?: string; json?: boolean }) => {
+      const h = await withSignIn(o, "holds.log", ({ retention }) => retention.holds.get(holdId(id)));
+      print(!!o.json, h, () => holdText(h));
+    },
+  );
+  common(
+    hold
+      .command("verify <id>")
+      .description("hash every file of a hold's evidence tree; exit 1 on any problem"),
+  ).action(async (id: string, o: { config: string; as?: string; json?: boolean }) => {
+    const r = await withSignIn(o, "holds.log", async ({ retention, local }, by) => {
+      const report = await retention.holds.verify(holdId(id));
+      local.audit.append({
+        ...by,
+        action: "hold.verify",
+        target: `hold:${report.hold}`,
+        outcome: report.problems.length ? "failure" : "success",
+        details: { files: report.files, bytes: report.bytes, problems: report.problems.slice(0, 20) },
+      });
+      return report;
+    });
+    print(!!o.json, { ...r, ok: r.problems.length === 0 }, () =>
+      r.problems.length === 0
+        ? `hold ${r.hold}: ${r.files} files, ${r.bytes} bytes, all match their recorded SHA-256`
+        : [
+            `hold ${r.hold}: ${r.problems.length} problem(s) in ${r.files} files`,
+            ...r.problems.map((p) => `  ${p.file}: ${p.problem} (${p.detail})`),
+          ].join("\n"),
+    );
+    if (r.problems.length) process.exitCode = 1;
+  });
+  const list = (c: Command) =>
+    common(c)
+      .option("--status <status>", `one of ${HOLD_STATUSES.join(", ")}`)
+      .option("--case <number>", "case or incident number")
+      .option("--camera <id>", "camera")
+      .option("--from <time>", "entered at or after (ISO 8601 or epoch ms)")
+      .option("--to <time>", "entered before");
+  type ListOpts = {
+    config: string;
+    as?: string;
+    json?: boolean;
+    status?: string;
+    case?: string;
+    camera?: string;
+    from?: string;
+    to?: string;
+    csv?: boolean;
+    html?: boolean;
+  };
+  const listHolds = (o: ListOpts) => {
+    if (o.status && !(HOLD_STATUSES as readonly string[]).includes(o.status)) {
+      throw new CliError(`--status: expected one of ${HOLD_STATUSES.join(", ")}, got '${o.status}'`, 2);
+    }
+    const filter = {
+      ...(o.status ? { status: o.status as HoldStatus } : {}),
+      ...(o.case ? { caseNumber: o.case } : {}),
+      ...(o.camera ? { camera: o.camera } : {}),
+      ...(o.from ? { from: time("--from", o.from) } : {}),
+      ...(o.to ? { to: time("--to", o.to) } : {}),
+    };
+    return withSignIn(o, "holds.log", ({ retention, local }, by) => {
+      const holds = retention.holds.list(filter);
+      if (o.csv || o.html) {
+        local.audit.append({
+          ...by,
+          action: "holds.log.export",
+          outcome: "success",
+          details: { format: o.csv ? "csv" : "html", filter, entries: holds.length },
+        });
+      }
+      return { holds, by, site: loadConfig(o.config).site.name };
+    });
+  };
+  list(hold.command("list").description("requests and holds, newest first")).action(async (o: ListOpts) => {
+    const { holds } = await listHolds(o);
+    print(!!o.json, holds, () => (holds.length ? holds.map(holdText).join("\n\n") : "no holds match"));
+  });
+  list(
+    program
+      .command("holds")
+      .description("the hold log")
+      .command("log")
+      .description("the Records Service Division Commander's hold log (CSV or printable HTML)")
+      .option("--csv", "as CSV (RFC 4180)")
+      .option("--html", "as a printable page"),
+  ).action(async (o: ListOpts) => {
+    const { holds, by, site } = await listHolds(o);
+    if (o.csv) process.stdout.write(holdLogCsv(holds));
+    else if (o.html)
+      process.stdout.write(holdLogHtml(holds, { site, generatedAt: Date.now(), by: by.actor }));
+    else print(!!o.json, holds, () => (holds.length ? holds.map(holdText).join("\n\n") : "no holds match"));
+  });
+
+  common(
+    program
+      .command("purge")
+      .description("destroy footage past the retention period that no hold protects")
+      .option("--dry-run", "print what the next run would destroy (no sign-in needed)")
+      .option("--now", "run the purge now (as a named user with purge.run)"),
+  ).action(async (o: { config: string; as?: string; json?: boolean; dryRun?: boolean; now?: boolean }) => {
+    if (!!o.dryRun === !!o.now) throw new CliError("expected exactly one of --dry-run or --now", 2);
+    if (o.dryRun) {
+      const { local, retention } = open(o.config);
+      try {
+        const plan = retention.purger.plan();
+        print(!!o.json, plan, () =>
+          [
+            `next run would destroy ${plan.count} segment(s), ${plan.bytes} bytes, ending before ${iso(plan.cutoffMs)}`,
+            ...plan.segments.map((s) => `  ${s.camera}  ${iso(s.startMs)} → ${iso(s.endMs)}  ${s.path}`),
+            ...(plan.count > plan.segments.length
+              ? [`  … and ${plan.count - plan.segments.length} more`]
+              : []),
+          ].join("\n"),
+        );
+      } finally {
+        local.close();
+      }
+      return;
+    }
+    const r = await withSignIn(o, "purge.run", ({ retention }, by) => retention.purger.run("manual", by));
+    print(
+      !!o.json,
+      r,
+      () =>
+        `purge run ${r.run}: destroyed ${r.destroyed} segment(s), ${r.bytes} bytes (cutoff ${iso(r.cutoffMs)})${r.recovered ? `; finished ${r.recovered} from an interrupted run` : ""}${r.failures.length ? `; ${r.failures.length} could not be destroyed` : ""}`,
+    );
+    if (r.failures.length) process.exitCode = 1;
+  });
+}
+
+function holdId(v: string): number {
+  if (!/^\d{1,12}$/.test(v)) throw new CliError(`<id>: expected a hold number, got '${v}'`, 2);
+  return Number(v);
+}
