@@ -33,29 +33,36 @@ const log = createLogger({
   pretty: opts.pretty ?? config.log.pretty,
 });
 
-try {
-  const daemon = await startPscsd(config, log);
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    // A stuck shutdown must not outlive pm2's kill_timeout silently: say so, then go.
-    const deadline = setTimeout(() => {
-      log.error("shutdown took longer than 8 s, exiting anyway");
+// Handlers go in before start-up: a SIGTERM while the catalog is being reconciled must wait for it
+// and then stop cleanly, not kill the process by the default action.
+let daemon: Awaited<ReturnType<typeof startPscsd>> | undefined;
+let stopping: NodeJS.Signals | undefined;
+const shutdown = (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = signal;
+  log.info({ signal, starting: daemon === undefined }, "shutting down");
+  // A stuck shutdown must not outlive pm2's kill_timeout silently: say so, then go.
+  const deadline = setTimeout(() => {
+    log.error("shutdown took longer than 8 s, exiting anyway");
+    process.exit(EX_SOFTWARE);
+  }, 8_000);
+  deadline.unref();
+  if (daemon) stopDaemon(daemon);
+};
+const stopDaemon = (d: NonNullable<typeof daemon>) =>
+  d.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.error({ err }, "error during shutdown");
       process.exit(EX_SOFTWARE);
-    }, 8_000);
-    deadline.unref();
-    daemon.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "error during shutdown");
-        process.exit(EX_SOFTWARE);
-      },
-    );
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
+    },
+  );
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
+
+try {
+  daemon = await startPscsd(config, log);
+  if (stopping) stopDaemon(daemon);
 } catch (e) {
   const code = e instanceof SchemaTooNewError ? EX_CONFIG : EX_SOFTWARE;
   log.fatal({ err: e }, "pscsd failed to start");

@@ -130,6 +130,7 @@ describe("crash consistency", () => {
       let daemon = await start();
       const failures: string[] = [];
       let killedWhileWriting = 0;
+      let stopCode: number | null = null;
       try {
         // Both cameras under way before the first kill.
         for (
@@ -165,10 +166,11 @@ describe("crash consistency", () => {
           if (p.length) failures.push(`trial ${trial}: ${p.join("; ")}`);
         }
       } finally {
-        // Stopped right after a restart, while its recorders are still starting ffmpeg.
-        const { code } = await daemon.stop("SIGTERM", 15_000);
-        expect(code).toBe(0);
+        // Stopped right after a restart, while its recorders are still starting ffmpeg (checked
+        // below, so that an error thrown by a trial is the one reported).
+        stopCode = (await daemon.stop("SIGTERM", 15_000)).code;
       }
+      expect(stopCode).toBe(0);
       expect(failures).toEqual([]);
       // The kills landed mid-segment, not only between segments.
       expect(killedWhileWriting).toBeGreaterThanOrEqual(TRIALS * 0.8);
