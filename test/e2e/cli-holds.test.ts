@@ -1,0 +1,151 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  daemonDir,
+  FORM_PDF,
+  openLocalCatalog,
+  PASSWORD,
+  SAMPLE_START,
+  sampleSegment,
+  seedSegment,
+  seedUsers,
+} from "../helpers/pscsd.js";
+
+// The built CLI at the server's console: every hold command acts as a named, signed-in user.
+const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
+
+function pscs(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [PSCS, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+describe("pscs hold, holds log, purge", () => {
+  it("requests, refuses the wrong person, approves, verifies, logs and purges, as named users", async () => {
+    const d = await daemonDir();
+    const local = openLocalCatalog(d.configFile);
+    await seedUsers(local, { records1: ["records"], commander1: ["commander"] });
+    local.close();
+    seedSegment(d, await sampleSegment(d.dir));
+    const form = join(d.dir, "form.pdf");
+    writeFileSync(form, FORM_PDF);
+    const c = ["-c", d.configFile];
+    const from = new Date(SAMPLE_START - 60_000).toISOString();
+    const to = new Date(SAMPLE_START + 60_000).toISOString();
+    const requestArgs = [
+      "hold",
+      "request",
+      ...c,
+      "--as",
+      "records1",
+      "--form-number",
+      "PSCS-H-7",
+      "--received-on",
+      "2026-01-02",
+      "--requested-by",
+      "Det. A. Example",
+      "--agency",
+      "NPD",
+      "--case",
+      "26-000007",
+      "--basis",
+      "criminal",
+      "--reason",
+      "assault downtown",
+      "--range",
+      `cam1,${from},${to}`,
+    ];
+
+    // Bad input: a readable reason and a non-zero exit, nothing stored.
+    const noForm = await pscs(requestArgs, `${PASSWORD}\n`);
+    expect(noForm.code).not.toBe(0);
+    expect(noForm.stderr).toMatch(/--form/);
+    const textForm = join(d.dir, "form.txt");
+    writeFileSync(textForm, "not a scan");
+    const bad = await pscs([...requestArgs, "--form", textForm], `${PASSWORD}\n`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^pscs: the scanned form must be one of application\/pdf/m);
+    const badBasis = await pscs([
+      ...requestArgs.map((a) => (a === "criminal" ? "gossip" : a)),
+      "--form",
+      form,
+    ]);
+    expect(badBasis.code).toBe(2);
+    expect(badBasis.stderr).toMatch(/--basis: expected one of criminal, agency_request, court_order/);
+    const wrongPassword = await pscs([...requestArgs, "--form", form], "Not-The-Password1!\n");
+    expect(wrongPassword.code).toBe(1);
+    expect(wrongPassword.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+
+    const req = await pscs([...requestArgs, "--form", form, "--json"], `${PASSWORD}\n`);
+    expect(req.code, req.stderr).toBe(0);
+    const hold = JSON.parse(req.stdout) as { id: number; status: string };
+    expect(hold.status).toBe("requested");
+
+    // records may request, not release or approve: exit 77, audited.
+    const denied = await pscs(
+      ["hold", "approve", String(hold.id), ...c, "--as", "records1"],
+      `${PASSWORD}\n`,
+    );
+    expect(denied.code).toBe(77);
+    expect(denied.stderr).toMatch(/records1 lacks permission 'holds.approve'/);
+
+    const approved = await pscs(
+      ["hold", "approve", String(hold.id), ...c, "--as", "commander1", "--json"],
+      `${PASSWORD}\n`,
+    );
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ status: "active", evidence: { segments: 1 } });
+
+    const verify = await pscs(
+      ["hold", "verify", String(hold.id), ...c, "--as", "commander1"],
+      `${PASSWORD}\n`,
+    );
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/1 files, \d+ bytes, all match/);
+
+    const log = await pscs(["holds", "log", ...c, "--as", "commander1", "--csv"], `${PASSWORD}\n`);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout.split("\r\n")[0]).toMatch(/^hold,status,form_number,received_on,case_number/);
+    expect(log.stdout).toMatch(/PSCS-H-7,2026-01-02,26-000007,criminal/);
+
+    // Held, so neither the dry run nor a real run touches it.
+    const dry = await pscs(["purge", "--dry-run", ...c]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would destroy 0 segment/);
+    const released = await pscs(
+      ["hold", "release", String(hold.id), ...c, "--as", "commander1", "--reason", "case closed"],
+      `${PASSWORD}\n`,
+    );
+    expect(released.code, released.stderr).toBe(0);
+    expect((await pscs(["purge", "--dry-run", ...c])).stdout).toMatch(/would destroy 1 segment/);
+    const run = await pscs(["purge", "--now", ...c, "--as", "commander1"], `${PASSWORD}\n`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/destroyed 1 segment/);
+
+    const check = openLocalCatalog(d.configFile);
+    try {
+      const actions = check.audit
+        .list({ order: "asc", limit: 1000 })
+        .map((e) => `${e.action} ${e.actor} ${e.outcome}`);
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          "hold.request user:records1 success",
+          "cli.denied user:records1 denied",
+          "hold.approve user:commander1 success",
+          "hold.verify user:commander1 success",
+          "holds.log.export user:commander1 success",
+          "hold.release user:commander1 success",
+          "retention.purge user:commander1 success",
+        ]),
+      );
+      expect(check.db.prepare("SELECT count(*) n FROM destruction_log").get()).toEqual({ n: 1 });
+    } finally {
+      check.close();
+    }
+  }, 120_000);
+});
