@@ -21,6 +21,7 @@ export interface RetentionOptions {
   days: number;
   purgeSchedule: string;
   onDiskPressure: DiskPressure["action"];
+  batchSize?: number;
   pressure?: Omit<DiskPressure, "action">;
   now?: () => number;
 }
@@ -59,6 +60,7 @@ export function retentionFromConfig(
     cameras: new Set(config.cameras.map((c) => c.id)),
     days: config.retention.days,
     purgeSchedule: config.retention.purgeSchedule,
+    batchSize: config.retention.purgeBatchSize,
     onDiskPressure: pressure ? config.retention.onDiskPressure : "alert",
     ...(pressure ? { pressure } : {}),
   });
@@ -90,6 +92,7 @@ export class Retention {
       audit: o.audit,
       log: o.log.child({ component: "purger" }),
       evidence: this.evidence,
+      ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.pressure ? { pressure: { ...o.pressure, action: o.onDiskPressure } } : {}),
       now: this.now,
     });

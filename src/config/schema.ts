@@ -79,8 +79,15 @@ export const configSchema = z
          * alerts. Held footage is never touched either way.
          */
         onDiskPressure: z.enum(["purge_oldest", "alert"]).default("purge_oldest"),
+        /** Segments destroyed per batch (two catalog commits and one fsync per directory each). */
+        purgeBatchSize: z.int().min(1).max(100_000).default(2_000),
       })
-      .default({ days: 30, purgeSchedule: "0 * * * *", onDiskPressure: "purge_oldest" }),
+      .default({
+        days: 30,
+        purgeSchedule: "0 * * * *",
+        onDiskPressure: "purge_oldest",
+        purgeBatchSize: 2_000,
+      }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

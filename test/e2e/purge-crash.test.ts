@@ -28,7 +28,8 @@ interface Row {
 }
 
 async function fixture() {
-  const d = await daemonDir();
+  // Small batches: a run is many mark → unlink → record cycles, each a place to be killed in.
+  const d = await daemonDir({}, { retention: { purgeBatchSize: 250 } });
   const local = openLocalCatalog(d.configFile);
   await seedUsers(local, { commander1: ["commander"] });
   const base = Date.now() - 40 * DAY;

@@ -43,7 +43,10 @@ export interface TestDaemonDir {
 }
 
 /** A config for a daemon with one optional camera that is not there (no simulator needed). */
-export async function daemonDir(auth: Record<string, unknown> = {}): Promise<TestDaemonDir> {
+export async function daemonDir(
+  auth: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<TestDaemonDir> {
   const dir = mkdtempSync(join(tmpdir(), "pscs-api-"));
   const httpPort = await freePort();
   const deadCamera = await freePort();
@@ -51,7 +54,7 @@ export async function daemonDir(auth: Record<string, unknown> = {}): Promise<Tes
     httpPort,
     cameras: [{ id: "cam1", port: deadCamera, required: false }],
     onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 1 },
-    extra: { auth: { ...TEST_AUTH, ...auth } },
+    extra: { auth: { ...TEST_AUTH, ...auth }, ...extra },
   });
   return { dir, configFile, httpPort };
 }
