@@ -16,7 +16,7 @@ import { finishSegment, SegmentWriteError } from "./segment-writer.js";
  * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause.
  */
 
-export type RecorderState = "connecting" | "recording" | "stalled" | "offline";
+export type RecorderState = "connecting" | "recording" | "stalled" | "offline" | "paused";
 
 export interface RecorderStatus {
   camera: string;
@@ -45,6 +45,8 @@ export interface CameraRecorderOptions {
   log: Logger;
   /** Called after each segment is finished and indexed. */
   onSegment?: () => void;
+  /** Why recording must not go on now (disk pressure, as configured), or undefined to record. */
+  paused?: () => string | undefined;
   backoff?: BackoffPolicy;
   now?: () => number;
 }
@@ -64,6 +66,8 @@ interface Run {
   queue: Promise<void>;
   stderrTail: string[];
   stalled: boolean;
+  /** Set when the run was ended because recording was paused. */
+  paused?: string;
 }
 
 const timemarkSeconds = (t: string) => {
@@ -131,6 +135,17 @@ export class CameraRecorder {
     if (last?.endMs) this.o.store.openGap(this.o.camera, last.endMs, "pscsd not running");
     let failures = 0;
     while (!signal.aborted) {
+      const pause = this.o.paused?.();
+      if (pause) {
+        this.setState("paused", pause);
+        this.o.store.openGap(this.o.camera, this.current.since, pause);
+        try {
+          await sleep(1_000, signal);
+        } catch {
+          return;
+        }
+        continue;
+      }
       const url = this.o.streamUrl();
       let cause: string;
       let recorded = false;
@@ -143,8 +158,9 @@ export class CameraRecorder {
         recorded = r.recorded;
         cause = r.cause;
         if (signal.aborted) return;
-        this.current.restarts++;
+        if (!r.paused) this.current.restarts++;
         this.o.store.openGap(this.o.camera, r.endMs ?? this.now(), cause);
+        if (r.paused) continue; // the loop's top records the pause; no backoff, no URI refresh
         this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", cause);
         this.log.warn({ cause, recorded }, "ffmpeg ended, will restart");
         await this.o.refreshStreamUrl();
@@ -163,9 +179,13 @@ export class CameraRecorder {
   }
 
   /** One ffmpeg process, from spawn to exit and the last segment indexed. */
-  private runOnce(
-    url: string,
-  ): Promise<{ recorded: boolean; cause: string; endMs: number | undefined; stalled: boolean }> {
+  private runOnce(url: string): Promise<{
+    recorded: boolean;
+    cause: string;
+    endMs: number | undefined;
+    stalled: boolean;
+    paused?: string;
+  }> {
     const run: Run = {
       id: `${Math.floor(this.now() / 1000).toString(36)}${randomBytes(3).toString("hex")}`,
       t0: undefined,
@@ -245,6 +265,14 @@ export class CameraRecorder {
             if (run.stderrTail.length > 5) run.stderrTail.shift();
           });
           const watchdog = setInterval(() => {
+            const pause = this.o.paused?.();
+            if (pause && !run.paused) {
+              // The current segment is closed cleanly (SIGINT), then nothing new is written.
+              run.paused = pause;
+              cmd.kill("SIGINT");
+              setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
+              return;
+            }
             // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
             // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase.
             const limitMs =
@@ -264,11 +292,19 @@ export class CameraRecorder {
             run.queue = run.queue.then(() => this.closeDangling(run, fileOf));
             run.queue.then(() => {
               const tail = run.stderrTail.at(-1);
-              const cause = run.stalled
-                ? `stalled: no media for ${this.o.stallSeconds} s`
-                : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
+              const cause = run.paused
+                ? run.paused
+                : run.stalled
+                  ? `stalled: no media for ${this.o.stallSeconds} s`
+                  : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
               this.runId = undefined;
-              resolve({ recorded: run.t0 !== undefined, cause, endMs: run.lastEndMs, stalled: run.stalled });
+              resolve({
+                recorded: run.t0 !== undefined,
+                cause,
+                endMs: run.lastEndMs,
+                stalled: run.stalled,
+                ...(run.paused ? { paused: run.paused } : {}),
+              });
             });
           };
           cmd.on("end", () => finish(undefined));

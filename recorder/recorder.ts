@@ -15,6 +15,8 @@ export interface RecorderOptions {
   log: Logger;
   /** Called after each segment is finished and indexed (the evidence tree links held footage). */
   onSegment?: () => void;
+  /** Why no camera may record now (disk pressure with onDiskPressure: stop_recording). */
+  paused?: () => string | undefined;
 }
 
 /** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
@@ -46,6 +48,7 @@ export class Recorder {
         store: o.store,
         log: o.log,
         ...(o.onSegment ? { onSegment: o.onSegment } : {}),
+        ...(o.paused ? { paused: o.paused } : {}),
         streamUrl: () => {
           const st = conn.status();
           return st.state === "connected" && st.streamUri

@@ -70,11 +70,20 @@ export function holdLogHtml(
   o: { site: string; generatedAt: number; by: string },
 ): string {
   const head = HOLD_LOG_COLUMNS.map((c) => `<th>${escapeHtml(c.replaceAll("_", " "))}</th>`).join("");
+  const text = (v: unknown) => escapeHtml(v === null || v === undefined ? "" : String(v));
+  // Each entry links to its record with the audit trail, and to its form scan.
+  const link: Partial<Record<(typeof HOLD_LOG_COLUMNS)[number], (h: Hold) => string>> = {
+    hold: (h) => `<a href="/api/holds/${h.id}">${h.id}</a>`,
+    form_sha256: (h) => `<a href="/api/holds/${h.id}/form">${text(h.form.sha256)}</a>`,
+  };
   const rows = holds
     .map(
       (h) =>
         `<tr>${cells(h)
-          .map((v) => `<td>${escapeHtml(v === null || v === undefined ? "" : String(v))}</td>`)
+          .map((v, i) => {
+            const col = HOLD_LOG_COLUMNS[i] as (typeof HOLD_LOG_COLUMNS)[number];
+            return `<td>${link[col]?.(h) ?? text(v)}</td>`;
+          })
           .join("")}</tr>`,
     )
     .join("\n");
@@ -86,6 +95,7 @@ body { font: 9pt/1.3 sans-serif; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #888; padding: 2px 4px; vertical-align: top; text-align: left; }
 th { background: #eee; }
+td:nth-child(11) { word-break: break-all; }
 tr { page-break-inside: avoid; }
 </style></head><body>
 <h1>Hold log — ${escapeHtml(o.site)}</h1>

@@ -20,7 +20,8 @@ export interface RetentionOptions {
   cameras: ReadonlySet<string>;
   days: number;
   purgeSchedule: string;
-  onDiskPressure: DiskPressure["action"];
+  /** What pscsd does below the free-space floor; only 'purge_oldest' involves the purger. */
+  onDiskPressure: Config["retention"]["onDiskPressure"];
   batchSize?: number;
   pressure?: Omit<DiskPressure, "action">;
   now?: () => number;
@@ -93,7 +94,14 @@ export class Retention {
       log: o.log.child({ component: "purger" }),
       evidence: this.evidence,
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-      ...(o.pressure ? { pressure: { ...o.pressure, action: o.onDiskPressure } } : {}),
+      ...(o.pressure
+        ? {
+            pressure: {
+              ...o.pressure,
+              action: o.onDiskPressure === "purge_oldest" ? ("purge_oldest" as const) : ("alert" as const),
+            },
+          }
+        : {}),
       now: this.now,
     });
     this.schedule = new PurgeSchedule(this.purger, o.purgeSchedule, o.log.child({ component: "purger" }));

@@ -15,7 +15,7 @@ import type { Config } from "./config/load.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
 import { createMetrics } from "./metrics/metrics.js";
-import { StorageMonitor } from "./storage/monitor.js";
+import { StorageMonitor, type VolumeStatus } from "./storage/monitor.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -36,6 +36,7 @@ const SYSTEM = { actor: "system", role: null, client: "daemon" };
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000;
 const STORAGE_SAMPLE_EVERY_MS = 60_000;
+const PAUSED_STORAGE_SAMPLE_EVERY_MS = 5_000;
 const RECONCILE_SWEEP_EVERY_MS = 60_000;
 
 /** Footage gone from disk and footage recovered after a crash are both facts an auditor must see. */
@@ -77,6 +78,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   let server: RunningServer | undefined;
   let audit: AuditLog;
   let retention: Retention;
+  /** Set while the recordings volume is below its floor and the config says stop recording. */
+  let recordingPaused: string | undefined;
   const cameras = config.cameras.map(
     (cam) =>
       new CameraConnection(cam, {
@@ -101,6 +104,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     onSegment: () => {
       retention?.evidence.sync().catch((err: unknown) => log.error({ err }, "evidence sync failed"));
     },
+    paused: () => recordingPaused,
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,
@@ -188,7 +192,42 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       secureCookie: config.http.tls !== undefined || loopback,
       sessionMaxHours: config.auth.sessionMaxHours,
     });
-    await storage.sample();
+    const stopRecordingOnPressure = config.retention.onDiskPressure === "stop_recording";
+    /** Acts on the recordings volume's state: alert, and destroy early or pause, as configured. */
+    const onStorage = (vols: VolumeStatus[]) => {
+      for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
+      const rec = vols.find((v) => v.volume === "recordings");
+      const low = rec?.low === true && !rec.error;
+      if (low && config.retention.onDiskPressure === "purge_oldest") {
+        // Disk pressure does not wait for the hourly run.
+        retention.purger
+          .run("disk_pressure", SYSTEM)
+          .catch((err: unknown) => log.error({ err }, "disk-pressure purge failed"));
+      }
+      if (stopRecordingOnPressure) {
+        const was = recordingPaused;
+        recordingPaused =
+          low && rec
+            ? `recording stopped: recordings volume has ${(rec.freeBytes / 2 ** 30).toFixed(2)} GiB free, below its floor of ${config.health.storageFloorGiB} GiB`
+            : undefined;
+        if (!was !== !recordingPaused) {
+          log.warn(
+            { paused: recordingPaused ?? null },
+            recordingPaused ? "recording paused" : "recording resumed",
+          );
+          audit.append({
+            ...SYSTEM,
+            action: recordingPaused ? "recording.pause" : "recording.resume",
+            outcome: "success",
+            details: {
+              reason: recordingPaused ?? "free space above the floor again",
+              freeBytes: rec?.freeBytes,
+            },
+          });
+        }
+      }
+    };
+    onStorage(await storage.sample());
     server = await listen(app, config.http);
     timers.push(
       setInterval(() => {
@@ -196,21 +235,13 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         if (!r.ok) log.error({ audit: r }, "audit chain is broken");
         auth.sessions.purgeExpired(Date.now());
       }, AUDIT_VERIFY_EVERY_MS),
-      setInterval(() => {
-        storage.sample().then(
-          (vols) => {
-            for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
-            // Disk pressure does not wait for the hourly run.
-            const rec = vols.find((v) => v.volume === "recordings");
-            if (rec?.low && !rec.error && config.retention.onDiskPressure === "purge_oldest") {
-              retention.purger
-                .run("disk_pressure", SYSTEM)
-                .catch((err: unknown) => log.error({ err }, "disk-pressure purge failed"));
-            }
-          },
-          (err: unknown) => log.error({ err }, "storage sampling failed"),
-        );
-      }, STORAGE_SAMPLE_EVERY_MS),
+      setInterval(
+        () => {
+          storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
+        },
+        // With stop_recording, recording stops and resumes within seconds of the floor being crossed.
+        stopRecordingOnPressure ? PAUSED_STORAGE_SAMPLE_EVERY_MS : STORAGE_SAMPLE_EVERY_MS,
+      ),
     );
     for (const t of timers) t.unref();
   } catch (e) {

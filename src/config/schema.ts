@@ -75,10 +75,11 @@ export const configSchema = z
           .default("0 * * * *"),
         /**
          * Below health.storageFloorGiB free on the recordings volume: 'purge_oldest' destroys the
-         * oldest unheld footage (at least an hour old) early, audited as disk_pressure; 'alert' only
-         * alerts. Held footage is never touched either way.
+         * oldest unheld footage (at least an hour old) early, audited as disk_pressure;
+         * 'stop_recording' closes the current segments and records nothing new until there is room
+         * again (a gap with that cause); 'alert' only alerts. Held footage is never touched.
          */
-        onDiskPressure: z.enum(["purge_oldest", "alert"]).default("purge_oldest"),
+        onDiskPressure: z.enum(["purge_oldest", "stop_recording", "alert"]).default("purge_oldest"),
         /** Segments destroyed per batch (two catalog commits and one fsync per directory each). */
         purgeBatchSize: z.int().min(1).max(100_000).default(2_000),
       })

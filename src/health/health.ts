@@ -13,7 +13,7 @@ import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
 
 /** The recorder's view of a camera (recorder/ fills it; src/ only carries it to health and metrics). */
 export interface RecordingHealth {
-  state: "connecting" | "recording" | "stalled" | "offline";
+  state: "connecting" | "recording" | "stalled" | "offline" | "paused";
   since: number;
   restarts: number;
   segments: number;

@@ -19,7 +19,7 @@ export interface MetricsSources {
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
-const RECORDER_STATES = ["connecting", "recording", "stalled", "offline"] as const;
+const RECORDER_STATES = ["connecting", "recording", "stalled", "offline", "paused"] as const;
 
 export interface Metrics {
   registry: Registry;

@@ -166,6 +166,7 @@ describe("hold requests", () => {
     expect(html).toContain("26-000042");
     expect(html).toContain("&lt;b&gt;");
     expect(html).not.toContain("<b>");
+    expect(html).toContain(`<a href="/api/holds/${h.id}/form">${h.form.sha256}</a>`);
     expect((await dispatcher.request("GET", "/api/holds")).status).toBe(403);
 
     // Active: still not purged. Released: gone at the next run, with a destruction log entry.

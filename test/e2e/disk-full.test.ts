@@ -20,15 +20,22 @@ const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Disk-Test-2026!";
 const dir = mkdtempSync(join(tmpdir(), "pscs-full-"));
 const rec = join(dir, "rec");
+// The second test's volume: roomy, but under a floor set above its size.
+const dir2 = mkdtempSync(join(tmpdir(), "pscs-floor-"));
+const rec2 = join(dir2, "rec");
 let mounted = false;
+let mounted2 = false;
 let why = "";
 let sim: Simulator;
 
 beforeAll(async () => {
   mkdirSync(rec);
+  mkdirSync(rec2);
   try {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", rec], { stdio: "pipe" });
     mounted = true;
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=32m", "tmpfs", rec2], { stdio: "pipe" });
+    mounted2 = true;
   } catch (e) {
     why = `cannot mount a small tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? e).trim()})`;
     return;
@@ -38,42 +45,44 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.stop();
   if (mounted) execFileSync("umount", [rec]);
+  if (mounted2) execFileSync("umount", [rec2]);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** pscsd recording the simulated cameras into `home/rec`, with an ops token and a catalog reader. */
+async function startDaemon(home: string, extra: Record<string, unknown>) {
+  writeFileSync(join(home, "cam.pw"), `${PASSWORD}\n`);
+  const httpPort = await freePort();
+  const cfg = writeDaemonConfig(home, {
+    httpPort,
+    onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
+    cameras: simCameraConfigs(sim),
+    extra: { recording: { segmentSeconds: 4, stallSeconds: 5 }, auth: TEST_AUTH, ...extra },
+  });
+  const local = openLocalCatalog(cfg);
+  const token = local.auth.createToken(
+    { name: "ops", role: "ops" },
+    { actor: "local:test", role: "admin", client: "cli" },
+  ).secret;
+  local.close();
+  const daemon: Proc = startProc(process.execPath, [PSCSD, "--config", cfg]);
+  const url = `http://127.0.0.1:${httpPort}`;
+  const q = <T>(sql: string): T[] => {
+    const d = new Database(join(home, "catalog.db"), { readonly: true });
+    try {
+      return d.prepare(sql).all() as T[];
+    } finally {
+      d.close();
+    }
+  };
+  return { daemon, url, ops: client(url, { bearer: token }), q };
+}
+
 describe("recordings volume full", () => {
   it("keeps pscsd up and says why nothing is recorded, then records again when there is room", async (ctx) => {
     if (!mounted) ctx.skip(why);
-    writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-    const httpPort = await freePort();
-    const cfg = writeDaemonConfig(dir, {
-      httpPort,
-      onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
-      cameras: simCameraConfigs(sim),
-      extra: {
-        recording: { segmentSeconds: 4, stallSeconds: 5 },
-        auth: TEST_AUTH,
-        health: { storageFloorGiB: 0.001 },
-      },
-    });
-    const local = openLocalCatalog(cfg);
-    const token = local.auth.createToken(
-      { name: "ops", role: "ops" },
-      { actor: "local:test", role: "admin", client: "cli" },
-    ).secret;
-    local.close();
-    const daemon: Proc = startProc(process.execPath, [PSCSD, "--config", cfg]);
-    const url = `http://127.0.0.1:${httpPort}`;
-    const db = () => new Database(join(dir, "catalog.db"), { readonly: true });
-    const q = <T>(sql: string): T[] => {
-      const d = db();
-      try {
-        return d.prepare(sql).all() as T[];
-      } finally {
-        d.close();
-      }
-    };
+    const { daemon, url, ops, q } = await startDaemon(dir, { health: { storageFloorGiB: 0.001 } });
     try {
       await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
       let full: { cause: string } | undefined;
@@ -84,7 +93,7 @@ describe("recordings volume full", () => {
       expect(full?.cause, "a gap names the full disk").toMatch(/No space left on device/);
       // Still up, and telling ops.
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      const health = (await (await client(url, { bearer: token }).request("GET", "/api/health")).json()) as {
+      const health = (await (await ops.request("GET", "/api/health")).json()) as {
         status: string;
         storage: { volume: string; low: boolean }[];
         cameras: { recording?: { state: string; lastError?: string } }[];
@@ -103,6 +112,44 @@ describe("recordings volume full", () => {
       }
       expect(after).toBeGreaterThan(before);
       expect(daemon.child.exitCode).toBeNull();
+    } finally {
+      const { code } = await daemon.stop("SIGTERM", 15_000);
+      expect(code).toBe(0);
+    }
+  }, 180_000);
+
+  it("with onDiskPressure: stop_recording, stops below the floor (gap, health, audit) and resumes above it", async (ctx) => {
+    if (!mounted2) ctx.skip(why);
+    const { daemon, ops, q } = await startDaemon(dir2, {
+      // 0.05 GiB is more than the 32 MiB volume holds: below the floor from the start.
+      health: { storageFloorGiB: 0.05 },
+      retention: { onDiskPressure: "stop_recording" },
+    });
+    const complete = () =>
+      q<{ n: number }>("SELECT count(*) n FROM segments WHERE state = 'complete'")[0]?.n ?? 0;
+    try {
+      await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
+      await sleep(8_000); // long enough for a camera to connect and record, were it allowed
+      expect(complete()).toBe(0);
+      const gaps = q<{ cause: string }>("SELECT cause FROM recording_gaps");
+      expect(gaps.length).toBeGreaterThan(0);
+      for (const g of gaps)
+        expect(g.cause).toMatch(/recording stopped: recordings volume has .* below its floor/);
+      const health = (await (await ops.request("GET", "/api/health")).json()) as {
+        cameras: { recording?: { state: string } }[];
+      };
+      expect(health.cameras.map((c) => c.recording?.state)).toEqual(["paused", "paused"]);
+
+      const roomAt = Date.now();
+      execFileSync("mount", ["-o", "remount,size=256m", rec2]);
+      for (let i = 0; i < 80 && complete() === 0; i++) await sleep(250);
+      expect(complete()).toBeGreaterThan(0);
+      // Resumed within a storage sample (5 s), a camera start and one 4 s segment.
+      expect(Date.now() - roomAt).toBeLessThan(20_000);
+      const actions = q<{ action: string }>(
+        "SELECT action FROM audit_log WHERE action LIKE 'recording.%' ORDER BY seq",
+      ).map((r) => r.action);
+      expect(actions).toEqual(["recording.pause", "recording.resume"]);
     } finally {
       const { code } = await daemon.stop("SIGTERM", 15_000);
       expect(code).toBe(0);

@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { retentionFromConfig } from "../../retention/retention.js";
 import type { Simulator } from "../../sim/simulator.js";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
 import { type Proc, startProc } from "../helpers/process.js";
-import { TEST_AUTH } from "../helpers/pscsd.js";
+import { FORM_PDF, openLocalCatalog, TEST_AUTH } from "../helpers/pscsd.js";
 import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 /**
@@ -29,15 +32,52 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A written request and its approval, entered beside the running daemon as the CLI would. */
+async function approveHold(
+  configFile: string,
+  camera: string,
+  fromMs: number,
+  toMs: number,
+): Promise<number> {
+  const local = openLocalCatalog(configFile);
+  try {
+    const log = createLogger({ name: "t", level: "error" });
+    const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, log);
+    const by = { actor: "user:test", role: "commander", client: "test" };
+    const h = await retention.holds.request(
+      {
+        formNumber: "F-1",
+        receivedOn: "2026-11-26",
+        requestedBy: "Det. X",
+        agency: "NPD",
+        caseNumber: "26-9",
+        legalBasis: "criminal",
+        reason: "ongoing incident",
+        ranges: [{ camera, fromMs, toMs }],
+        form: FORM_PDF,
+      },
+      by,
+    );
+    return (await retention.holds.approve(h.id, "", by)).id;
+  } finally {
+    local.close();
+  }
+}
+
 describe("stream URI re-fetched after a failure", () => {
-  it("follows a camera whose stream moved, with the gap recorded and no ONVIF reconnect", async () => {
+  it("follows a camera whose stream moved, with the gap recorded and no ONVIF reconnect (and links held segments as they close)", async () => {
     writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
     const cam = sim.describe()[0]?.id as string;
     const cfg = writeDaemonConfig(dir, {
       httpPort: await freePort(),
       onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
       cameras: simCameraConfigs(sim),
-      extra: { recording: { segmentSeconds: 4, stallSeconds: 5 }, auth: TEST_AUTH },
+      extra: {
+        recording: { segmentSeconds: 4, stallSeconds: 5 },
+        auth: TEST_AUTH,
+        // No scheduled purge during the test: held segments must be linked by the recorder's hook.
+        retention: { purgeSchedule: "0 0 1 1 *" },
+      },
     });
     const daemon: Proc = startProc(process.execPath, [PSCSD, "--config", cfg]);
     const q = <T>(sql: string, ...args: unknown[]): T[] => {
@@ -61,6 +101,16 @@ describe("stream URI re-fetched after a failure", () => {
     try {
       await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
       await waitFor("a first complete segment", () => completeSince(0) > 0, 60_000);
+
+      // A hold approved while recording: segments closing inside its range join the evidence tree
+      // as they close, not at the next purge run.
+      const hold = await approveHold(cfg, cam, Date.now() - 60_000, Date.now() + 600_000);
+      const linkedAt = () =>
+        q<{ n: number }>("SELECT count(*) n FROM hold_segments WHERE hold = ?", hold)[0]?.n ?? 0;
+      const atApproval = linkedAt();
+      expect(atApproval).toBeGreaterThan(0);
+      await waitFor("a segment linked as it closed", () => linkedAt() > atApproval, 30_000);
+      expect(q<{ n: number }>("SELECT count(*) n FROM purge_runs")[0]?.n).toBe(0);
 
       const movedAt = Date.now();
       await sim.cameras[0]?.setStreamPath("/profile2");
