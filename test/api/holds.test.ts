@@ -57,6 +57,7 @@ beforeAll(async () => {
     commander1: ["commander"],
     dispatcher1: ["dispatcher"],
     auditor1: ["auditor"],
+    ops1: ["ops"],
   });
   seedSegment(d, await sampleSegment(d.dir));
   daemon = await startInProcess(d);
@@ -193,6 +194,24 @@ describe("hold requests", () => {
     expect(again.status).toBe(400);
     expect(p.detail).toMatch(/destroyed \(retention\)/);
     expect(p.coverage[0]?.destroyed[0]?.reason).toBe("retention");
+
+    // Ops sees the purge in health and metrics (no video, no hold details).
+    const ops = await login(daemon.url, "ops1");
+    const health = (await (await ops.request("GET", "/api/health")).json()) as {
+      purge: {
+        lastRun: { destroyed: number; error: null };
+        nextRunAt: number;
+        retentionDays: number;
+        overdue: boolean;
+      };
+    };
+    expect(health.purge.lastRun).toMatchObject({ destroyed: 1, error: null });
+    expect(health.purge.nextRunAt).toBeGreaterThan(Date.now());
+    expect(health.purge.nextRunAt - Date.now()).toBeLessThanOrEqual(3_600_000);
+    expect(health.purge.overdue).toBe(false);
+    const metrics = await (await ops.request("GET", "/metrics")).text();
+    expect(metrics).toMatch(/^pscs_purge_last_run_destroyed_segments 1$/m);
+    expect(metrics).toMatch(/^pscs_holds_active 0$/m);
 
     const actions = local.audit.list({ action: "retention.purge" });
     expect(actions.map((e) => e.actor)).toEqual(["user:commander1", "user:commander1", "user:commander1"]);
