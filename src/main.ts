@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
 import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
@@ -128,6 +129,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
           ...("state" in recording ? { recording } : {}),
         };
       });
+    // The volumes are measured from the first moment, before the recorder has written anything.
+    mkdirSync(config.storage.recordings, { recursive: true });
     const floorBytes = config.health.storageFloorGiB * 2 ** 30;
     const storage = new StorageMonitor(
       { recordings: config.storage.recordings, evidence: config.storage.evidence },
