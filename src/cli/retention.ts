@@ -52,12 +52,15 @@ async function signIn(
   local: Local,
   username: string | undefined,
   permission: Permission,
-): Promise<ActionContext> {
+): Promise<{ by: ActionContext; end: () => void }> {
   if (!username) throw new CliError("--as: expected your user name (this command acts as a named user)", 2);
   const password = await readPassword(`password for ${username}: `, undefined);
   const { principal } = await local.auth.login(username, password, "cli").catch(asCliError);
+  // The sign-in vouches for this one command: its session ends with it (logout audited).
+  const end = () => local.auth.logout(principal, "cli");
   const role = roleGranting(principal.roles, permission);
   if (!role) {
+    end();
     local.audit.append({
       actor: principal.actor,
       role: null,
@@ -69,7 +72,7 @@ async function signIn(
     });
     throw new CliError(`${username} lacks permission '${permission}', which none of their roles grant`, 77);
   }
-  return { actor: principal.actor, role, client: "cli" };
+  return { by: { actor: principal.actor, role, client: "cli" }, end };
 }
 
 async function withSignIn<T>(
@@ -79,8 +82,12 @@ async function withSignIn<T>(
 ): Promise<T> {
   const x = open(o.config);
   try {
-    const by = await signIn(x.local, o.as, permission);
-    return await Promise.resolve(f(x, by)).catch(asCliError);
+    const { by, end } = await signIn(x.local, o.as, permission);
+    try {
+      return await Promise.resolve(f(x, by)).catch(asCliError);
+    } finally {
+      end();
+    }
   } finally {
     x.local.close();
   }

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -17,9 +16,26 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/**
+ * One buffer per hash, reused for every read: with every camera closing a segment at the same
+ * minute boundary, a fresh buffer per chunk (as a read stream allocates) left pscsd's RSS tens of
+ * megabytes higher, which glibc does not give back.
+ */
+const HASH_CHUNK = 256 * 1024;
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(HASH_CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return hash.digest("hex");
 }
 

@@ -144,6 +144,8 @@ describe("pscs hold, holds log, purge", () => {
         ]),
       );
       expect(check.db.prepare("SELECT count(*) n FROM destruction_log").get()).toEqual({ n: 1 });
+      // Each command's sign-in ended with it: no session is left behind by the console.
+      expect(check.db.prepare("SELECT count(*) n FROM sessions").get()).toEqual({ n: 0 });
     } finally {
       check.close();
     }
