@@ -248,11 +248,14 @@ export class Purger {
   /** Unlinks every marked segment's file, fsyncs their directories, then records each destruction. */
   private async destroyMarked(run: number, result: PurgeResult): Promise<number> {
     const db = this.o.db;
+    // A mark whose unlink already failed in this run waits for the next run, not the next batch.
+    const failed = new Set(result.failures.map((f) => f.segment));
     const marked = db
       .prepare<[], ExpiredSegment & { reason: PurgeReason }>(
         `SELECT ${COLUMNS}, m.reason FROM purge_marks m JOIN segments s ON s.id = m.segment ORDER BY s.end_ms`,
       )
-      .all();
+      .all()
+      .filter((m) => !failed.has(m.id));
     if (marked.length === 0) return 0;
     const gone: typeof marked = [];
     const dirs = new Set<string>();
