@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { Coverage } from "../../retention/coverage.js";
 import { holdLogCsv, holdLogHtml } from "../../retention/hold-log.js";
 import {
   HOLD_STATUSES,
@@ -12,6 +13,7 @@ import { type Retention, retentionFromConfig } from "../../retention/retention.j
 import { type Permission, roleGranting } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
 import { loadConfig } from "../config/load.js";
+import { ServiceError } from "../errors/service-error.js";
 import { createLogger } from "../log/logger.js";
 import { parseTimeText } from "../time/parse.js";
 import {
@@ -108,6 +110,21 @@ function parseRange(v: string): { camera: string; fromMs: number; toMs: number }
   return { camera, fromMs: time("--range FROM", from), toMs: time("--range TO", to) };
 }
 
+/** A refused request says what is and is not still there, range by range. */
+function withCoverage(e: unknown): never {
+  const cov = e instanceof ServiceError ? (e.extra?.coverage as Coverage[] | undefined) : undefined;
+  if (!cov) throw e;
+  const span = (x: { fromMs: number; toMs: number }) => `${iso(x.fromMs)} → ${iso(x.toMs)}`;
+  const lines = cov.flatMap((c) => [
+    `  ${c.camera} ${span(c)}:`,
+    ...c.present.map((x) => `    on disk      ${span(x)} (${x.segments} segments)`),
+    ...c.destroyed.map((x) => `    destroyed    ${span(x)} (${x.reason}, ${iso(x.destroyedAt)})`),
+    ...c.lost.map((x) => `    lost         ${span(x)}`),
+    ...(c.notRecordedMs ? [`    never recorded: ${Math.round(c.notRecordedMs / 1000)} s of the range`] : []),
+  ]);
+  throw new CliError([e instanceof Error ? e.message : String(e), ...lines].join("\n"), 2);
+}
+
 function holdText(h: Hold): string {
   return [
     `hold ${h.id}  ${h.status.toUpperCase()}  form ${h.formNumber} received ${h.receivedOn}  case ${h.caseNumber} (${h.legalBasis})`,
@@ -173,20 +190,22 @@ export function retentionCommands(program: Command): void {
         throw new CliError(`--form: cannot read ${o.form}: ${(e as NodeJS.ErrnoException).code}`, 2);
       }
       const h = await withSignIn(o, "holds.request", ({ retention }, by) =>
-        retention.holds.request(
-          {
-            formNumber: o.formNumber,
-            receivedOn: o.receivedOn,
-            requestedBy: o.requestedBy,
-            agency: o.agency,
-            caseNumber: o.case,
-            legalBasis: o.basis as LegalBasis,
-            reason: o.reason,
-            ranges,
-            form,
-          },
-          by,
-        ),
+        retention.holds
+          .request(
+            {
+              formNumber: o.formNumber,
+              receivedOn: o.receivedOn,
+              requestedBy: o.requestedBy,
+              agency: o.agency,
+              caseNumber: o.case,
+              legalBasis: o.basis as LegalBasis,
+              reason: o.reason,
+              ranges,
+              form,
+            },
+            by,
+          )
+          .catch(withCoverage),
       );
       print(
         !!o.json,

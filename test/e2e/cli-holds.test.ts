@@ -77,6 +77,21 @@ describe("pscs hold, holds log, purge", () => {
     ]);
     expect(badBasis.code).toBe(2);
     expect(badBasis.stderr).toMatch(/--basis: expected one of criminal, agency_request, court_order/);
+    const never = await pscs(
+      [
+        ...requestArgs.map((a) =>
+          a.startsWith("cam1,") ? "cam1,2026-03-01T00:00:00Z,2026-03-01T01:00:00Z" : a,
+        ),
+        "--form",
+        form,
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(never.code).toBe(2);
+    expect(never.stderr).toMatch(
+      /nothing is left to hold for cam1 in this range: the camera recorded nothing then/,
+    );
+    expect(never.stderr).toMatch(/never recorded: 3600 s of the range/);
     const wrongPassword = await pscs([...requestArgs, "--form", form], "Not-The-Password1!\n");
     expect(wrongPassword.code).toBe(1);
     expect(wrongPassword.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
