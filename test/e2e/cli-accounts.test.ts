@@ -1,21 +1,15 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { runPscs } from "../helpers/process.js";
 import { daemonDir, openLocalCatalog, startInProcess } from "../helpers/pscsd.js";
 
 // The built CLI, run as an operator runs it: password on stdin (never an argument), exit codes.
 const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
 
-function pscs(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [PSCS, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin);
-  });
-}
+const pscs = runPscs;
 
 describe("pscs user", () => {
   it("adds the first admin from a password on stdin, refuses bad input with a reason, lists, resets, guards the last admin", async () => {

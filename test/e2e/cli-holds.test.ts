@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runPscs } from "../helpers/process.js";
 import {
   daemonDir,
   FORM_PDF,
@@ -14,16 +14,7 @@ import {
 } from "../helpers/pscsd.js";
 
 // The built CLI at the server's console: every hold command acts as a named, signed-in user.
-const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
-
-function pscs(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [PSCS, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin);
-  });
-}
+const pscs = runPscs;
 
 describe("pscs hold, holds log, purge", () => {
   it("requests, refuses the wrong person, approves, verifies, logs and purges, as named users", async () => {

@@ -1,19 +1,11 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { runPscs } from "../helpers/process.js";
 import { daemonDir, SAMPLE_START, sampleSegment, seedSegment } from "../helpers/pscsd.js";
 
-const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
-
-function pscs(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [PSCS, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
+const pscs = runPscs;
 
 describe("pscs cameras / timeline", () => {
   it("show what the catalog holds, spans and gaps with causes, and refuse bad input clearly", async () => {

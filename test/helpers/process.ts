@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 export { descendants, isAlive } from "../../src/proc/tree.js";
@@ -76,4 +77,18 @@ export function startProc(
       return r;
     },
   };
+}
+
+/** The built `pscs` CLI, run as an operator runs it: arguments, optional stdin, exit code and output. */
+export function runPscs(
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(stdin);
+  });
 }
