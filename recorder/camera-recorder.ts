@@ -4,8 +4,9 @@ import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
-import { inputOptions, outputOptions } from "./ffmpeg-args.js";
+import { inputOptions, outputOptions, statsPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
+import { probeSegment } from "./probe.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
 import type { SegmentStore } from "./segment-store.js";
 import { finishSegment, SegmentWriteError } from "./segment-writer.js";
@@ -83,6 +84,8 @@ export class CameraRecorder {
   private runId: string | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** The running ffmpeg's stall and pause check, while there is one; see tick(). */
+  private watch: (() => void) | undefined;
 
   constructor(private readonly o: CameraRecorderOptions) {
     this.now = o.now ?? Date.now;
@@ -105,6 +108,14 @@ export class CameraRecorder {
 
   status(): RecorderStatus {
     return { ...this.current };
+  }
+
+  /**
+   * The watchdog's beat, once a second from the Recorder: one timer for every camera rather than
+   * one per camera, since each wakes the whole daemon.
+   */
+  tick(): void {
+    this.watch?.();
   }
 
   start(): void {
@@ -205,7 +216,7 @@ export class CameraRecorder {
         () => {
           const cmd = ffmpeg(url)
             .setFfmpegPath(this.o.ffmpegPath)
-            .inputOptions(inputOptions())
+            .inputOptions(inputOptions(statsPeriodSeconds(this.o.stallSeconds)))
             .outputOptions(
               outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
             )
@@ -264,7 +275,7 @@ export class CameraRecorder {
             run.stderrTail.push(line);
             if (run.stderrTail.length > 5) run.stderrTail.shift();
           });
-          const watchdog = setInterval(() => {
+          this.watch = () => {
             const pause = this.o.paused?.();
             if (pause && !run.paused) {
               // The current segment is closed cleanly (SIGINT), then nothing new is written.
@@ -285,9 +296,9 @@ export class CameraRecorder {
               cmd.kill("SIGINT");
               setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
             }
-          }, 1_000);
+          };
           const finish = (err: Error | undefined) => {
-            clearInterval(watchdog);
+            this.watch = undefined;
             this.proc = undefined;
             run.queue = run.queue.then(() => this.closeDangling(run, fileOf));
             run.queue.then(() => {
@@ -398,7 +409,13 @@ export class CameraRecorder {
       (s) => s.size,
       () => 0,
     );
-    const endMs = run.t0 !== undefined ? Math.round(run.t0 + run.lastTimemarkS * 1000) : open.startMs;
+    // The last progress line is up to one stats period old; the file itself says how far it got.
+    const probed = size > 0 ? await probeSegment(path) : undefined;
+    const endMs = probed
+      ? open.startMs + probed.durationMs
+      : run.t0 !== undefined
+        ? Math.round(run.t0 + run.lastTimemarkS * 1000)
+        : open.startMs;
     if (size === 0 || endMs <= open.startMs) {
       this.o.store.discard(open.id);
       await unlink(path).catch((e: NodeJS.ErrnoException) => {

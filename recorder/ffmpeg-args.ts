@@ -12,13 +12,22 @@ export interface RecorderArgs {
   outputPattern: string;
 }
 
-export function inputOptions(): string[] {
+/**
+ * Seconds between ffmpeg's progress lines for a given stall limit: each line wakes pscsd once per
+ * camera, all day, so they come only as often as the stall watchdog needs (three per stall limit,
+ * at most one every 5 s); the clock mapping keeps the least-delayed line of the run, so fewer
+ * lines cost it nothing once the run is a few lines old.
+ */
+export function statsPeriodSeconds(stallSeconds: number): number {
+  return Math.max(1, Math.min(5, Math.floor(stallSeconds / 3)));
+}
+
+export function inputOptions(statsSeconds: number): string[] {
   return [
-    // Commands never come on stdin (stop is SIGINT), and one progress line a second is enough for
-    // the stall watchdog and the clock mapping: both cost CPU per camera, all day.
+    // Commands never come on stdin (stop is SIGINT).
     "-nostdin",
     "-stats_period",
-    "1",
+    String(statsSeconds),
     "-rtsp_transport",
     "tcp",
     // Socket timeout (µs): a camera that stops sending is noticed by ffmpeg too, not only by the stall watchdog.

@@ -31,6 +31,7 @@ export function rtspUrlWithCredentials(uri: string, user: string, password: stri
 
 export class Recorder {
   readonly cameras: CameraRecorder[];
+  private beat: NodeJS.Timeout | undefined;
 
   constructor(
     configs: readonly CameraConfig[],
@@ -63,10 +64,17 @@ export class Recorder {
 
   start(): void {
     for (const c of this.cameras) c.start();
+    this.beat ??= setInterval(() => {
+      for (const c of this.cameras) c.tick();
+    }, 1_000);
   }
 
   async stop(): Promise<void> {
+    // The beat runs until every camera has stopped: an ffmpeg that hangs on its way out is still
+    // watched for stalls.
     await Promise.all(this.cameras.map((c) => c.stop()));
+    clearInterval(this.beat);
+    this.beat = undefined;
   }
 
   activeRuns(): ReadonlySet<string> {

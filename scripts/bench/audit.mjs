@@ -5,7 +5,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,3 +90,4 @@ process.stdout.write(
     `  AuditLog.verify()               ${result.verifyMs} ms  (${result.verifyVsBare}x bare)\n` +
     `  pscs audit verify (whole CLI)   ${result.cliWallMs} ms  (goal < ${result.goalMs} ms)\n`,
 );
+rmSync(dir, { recursive: true, force: true });

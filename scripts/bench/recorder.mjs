@@ -1,17 +1,18 @@
 // Recorder cost: pscsd recording N cameras (its Node process + its ffmpeg children) against N bare
-// `ffmpeg -c copy -f segment` processes with the same arguments, in the same run, for N = 1, 8, 16.
+// `ffmpeg -c copy -f segment` processes with the same arguments, side by side over the same window,
+// for N = 1, 8, 16.
 // Encoding stays out of the measurement: every recorder reads the same simulated camera's RTSP
 // mount (gst-rtsp-server shares one encode among its clients); the simulator is not counted.
 // Per-segment work (hash, fsyncs, two catalog commits) is amortised over the segment's length: the
 // default is the production default (60 s), measured over two segments' worth.
 // Options: --cameras 1,8,16 --seconds 120 --segment-seconds 60
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { inputOptions, outputOptions } from "../../dist/recorder/ffmpeg-args.js";
+import { inputOptions, outputOptions, statsPeriodSeconds } from "../../dist/recorder/ffmpeg-args.js";
 import { descendants } from "../../dist/src/proc/tree.js";
 import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
@@ -28,6 +29,7 @@ const counts = values.cameras.split(",").map(Number);
 const seconds = Number(values.seconds);
 const SEGMENT_S = Number(values["segment-seconds"]);
 const PASSWORD = "Bench-Only-1!";
+const WARMUP_S = 20;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const work = mkdtempSync(join(tmpdir(), "pscs-bench-rec-"));
@@ -56,7 +58,8 @@ const ready = await new Promise((resolve, reject) => {
 });
 const cam = ready.cameras[0];
 
-async function runPscsd(n) {
+/** pscsd with n cameras: started and warmed up; its Node process and ffmpeg children measured. */
+function startPscsd(n) {
   const dir = mkdtempSync(join(work, `pscsd-${n}-`));
   writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
   const config = {
@@ -76,18 +79,17 @@ async function runPscsd(n) {
     "--config",
     join(dir, "pscs.yaml"),
   ]);
-  await sleep(10_000); // connect, probe, first segments
   const kids = () => descendants(d.pid);
-  const r = await measure(
-    { node: () => [d.pid], total: () => [d.pid, ...kids()], ffmpegs: () => kids() },
-    seconds,
-  );
-  r.ffmpegCount = kids().length;
-  await stop([d]);
-  return r;
+  return {
+    dir,
+    procs: [d],
+    groups: { node: () => [d.pid], total: () => [d.pid, ...kids()], ffmpegs: () => kids() },
+    ffmpegCount: () => kids().length,
+  };
 }
 
-async function runBare(n) {
+/** n bare `ffmpeg -c copy -f segment` processes with the recorder's arguments, quiet. */
+function startBare(n) {
   const dir = mkdtempSync(join(work, `bare-${n}-`));
   const procs = Array.from({ length: n }, (_, i) => {
     mkdirSync(join(dir, String(i)));
@@ -96,30 +98,44 @@ async function runBare(n) {
       "-nostdin",
       "-loglevel",
       "error",
-      ...inputOptions(),
+      ...inputOptions(statsPeriodSeconds(15)),
       "-i",
       cam.rtsp,
       ...outputOptions({ rtspUrl: cam.rtsp, segmentSeconds: SEGMENT_S, outputPattern: "" }),
       join(dir, String(i), "%06d.ts"),
     ]);
   });
-  await sleep(10_000);
-  const r = await measure({ total: () => procs.map((p) => p.pid) }, seconds);
-  await stop(procs);
+  return { dir, procs, groups: { bare: () => procs.map((p) => p.pid) } };
+}
+
+// Both sides run at once and are measured over the same window: this machine is shared, and load
+// from its other tenants moves a bare ffmpeg's cost by 10-15% from one minute to the next, more than
+// the difference being measured; side by side, both see the same load.
+async function runPair(n) {
+  const p = startPscsd(n);
+  const b = startBare(n);
+  await sleep(WARMUP_S * 1000); // connect, probe, first segments, the JIT's first compiles
+  const r = await measure({ ...p.groups, ...b.groups }, seconds);
+  r.ffmpegCount = p.ffmpegCount();
+  await stop([...p.procs, ...b.procs]);
+  // Two copies of N cameras' footage (about 1 GB at 16) are not worth keeping.
+  for (const dir of [p.dir, b.dir]) rmSync(dir, { recursive: true, force: true });
   return r;
 }
 
 const results = [];
 for (const n of counts) {
-  const p = await runPscsd(n);
-  const b = await runBare(n);
+  const r = await runPair(n);
+  const p = r;
+  const b = { total: r.bare };
   const row = {
     cameras: n,
     pscsdTotalCpuPct: +p.total.cpuPct.toFixed(2),
     pscsdNodeCpuPct: +p.node.cpuPct.toFixed(2),
     pscsdRssMB: +p.total.rssMB.toFixed(1),
     pscsdNodeRssMB: +p.node.rssMB.toFixed(1),
-    ffmpegs: p.ffmpegCount,
+    ffmpegs: r.ffmpegCount,
+    pscsdFfmpegCpuPct: +p.ffmpegs.cpuPct.toFixed(2),
     bareCpuPct: +b.total.cpuPct.toFixed(2),
     bareRssMB: +b.total.rssMB.toFixed(1),
     cpuRatioToBare: +(p.total.cpuPct / b.total.cpuPct).toFixed(2),
@@ -130,6 +146,7 @@ for (const n of counts) {
   );
 }
 await stop([sim]);
+rmSync(work, { recursive: true, force: true });
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(
   join(root, `bench/results/recorder${SEGMENT_S === 60 ? "" : `-${SEGMENT_S}s`}.json`),

@@ -2,7 +2,7 @@
 // synthetic), p50/p99 over many queries, against a bare baseline in the same run: the same rows
 // fetched by a plain indexed SELECT of their ids (the least any timeline query must read).
 // Options: --cameras 64 --days 30 --queries 300
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,3 +86,4 @@ process.stdout.write(
     `  bare indexed SELECT of ids   p50 ${result.bareP50Ms} ms  p99 ${result.bareP99Ms} ms\n` +
     `  timeline() (rows + spans + gaps) p50 ${result.timelineP50Ms} ms  p99 ${result.timelineP99Ms} ms  (${result.p99VsBare}x bare at p99; goal < 5 ms)\n`,
 );
+rmSync(dir, { recursive: true, force: true });

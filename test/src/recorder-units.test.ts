@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inputOptions, statsPeriodSeconds } from "../../recorder/ffmpeg-args.js";
 import { compactUtc, segmentPath } from "../../recorder/layout.js";
 import { concatList } from "../../recorder/playback.js";
 import { startFromName } from "../../recorder/reconcile.js";
@@ -16,6 +17,20 @@ describe("recorder pieces", () => {
     expect(parseSegmentLine("r1-000003.ts,40.0,30.0")).toBeUndefined();
     expect(parseSegmentLine("garbage")).toBeUndefined();
     expect(parseSegmentLine("a,b,c")).toBeUndefined();
+  });
+
+  it("asks ffmpeg for progress often enough that a running camera never looks stalled", () => {
+    // The watchdog declares a stall after stallSeconds without a progress line: at least two lines
+    // must fit in every allowed limit (2-600 s), and none need come more than every 5 s.
+    for (let stall = 2; stall <= 600; stall++) {
+      const period = statsPeriodSeconds(stall);
+      expect(period * 2, `stallSeconds ${stall}`).toBeLessThanOrEqual(stall);
+      expect(period).toBeGreaterThanOrEqual(1);
+      expect(period).toBeLessThanOrEqual(5);
+    }
+    expect(statsPeriodSeconds(15)).toBe(5);
+    const args = inputOptions(statsPeriodSeconds(15));
+    expect(args[args.indexOf("-stats_period") + 1]).toBe("5");
   });
 
   it("lays segments out by UTC hour and names them by their start, which reads back exactly", () => {
