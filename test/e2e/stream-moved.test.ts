@@ -70,7 +70,9 @@ describe("stream URI re-fetched after a failure", () => {
     const cam = sim.describe()[0]?.id as string;
     const cfg = writeDaemonConfig(dir, {
       httpPort: await freePort(),
-      onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 2 },
+      // A generous request timeout: the test asserts the session is never dropped, and a loaded CI
+      // machine (other e2e files encode video at the same time) can take seconds to answer a heartbeat.
+      onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 10 },
       cameras: simCameraConfigs(sim),
       extra: {
         recording: { segmentSeconds: 4, stallSeconds: 5 },
