@@ -265,8 +265,7 @@ export class CameraRecorder {
                 startMs,
                 id: this.o.store.openRecording(this.o.camera, run.id, startMs, join(incoming, fileOf(0))),
               };
-              this.o.store.closeGap(this.o.camera, startMs);
-              this.setState("recording");
+              this.mediaFlowing(startMs);
             } else if (this.current.state !== "recording") this.setState("recording");
           };
           cmd.on("stderr", (line: string) => {
@@ -334,11 +333,21 @@ export class CameraRecorder {
     });
   }
 
+  /** The run's first media: whatever gap was open ends where recording starts. */
+  private mediaFlowing(startMs: number): void {
+    this.o.store.closeGap(this.o.camera, startMs);
+    this.setState("recording");
+  }
+
   /** ffmpeg closed segment `closed.file`: finish it, then open the row of the one that follows. */
   private onClose(run: Run, closed: SegmentClose, fileOf: (i: number) => string): void {
     const index = Number(/-(\d+)\.\w+$/.exec(closed.file)?.[1]);
-    const t0 = run.t0 ?? this.now() - closed.endS * 1000;
+    // A segment can close before the run's first usable progress line (a wall-clock boundary just
+    // after the start); its close is then the first word that media flows, and the first estimate of t0.
+    run.t0 ??= this.now() - closed.endS * 1000;
+    const t0 = run.t0;
     const open = run.open;
+    if (!open) this.mediaFlowing(Math.round(t0 + closed.startS * 1000));
     // Contiguous within a run: each segment starts exactly where the previous one ended.
     let startMs = open && open.index === index ? open.startMs : Math.round(t0 + closed.startS * 1000);
     if (index === 0 && open?.index === 0) {

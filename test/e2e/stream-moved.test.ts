@@ -75,7 +75,9 @@ describe("stream URI re-fetched after a failure", () => {
       onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 10 },
       cameras: simCameraConfigs(sim),
       extra: {
-        recording: { segmentSeconds: 4, stallSeconds: 5 },
+        // The production stall limit, so ffmpeg reports progress every 5 s, as in production: each
+        // run's first 4 s segment closes before its first usable progress line.
+        recording: { segmentSeconds: 4, stallSeconds: 15 },
         auth: TEST_AUTH,
         // No scheduled purge during the test: held segments must be linked by the recorder's hook.
         retention: { purgeSchedule: "0 0 1 1 *" },
@@ -132,6 +134,14 @@ describe("stream URI re-fetched after a failure", () => {
       )[0];
       expect(gap?.cause).toMatch(/ffmpeg/);
       expect(gap?.end_ms).toBe(resumed);
+      // Recording again, so no gap is left open, and every gap ends where a segment begins.
+      expect(q("SELECT * FROM recording_gaps WHERE camera = ? AND end_ms IS NULL", cam)).toEqual([]);
+      const unmet = q(
+        `SELECT * FROM recording_gaps g WHERE camera = ?
+           AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.camera = g.camera AND s.start_ms = g.end_ms)`,
+        cam,
+      );
+      expect(unmet, "gaps that do not end at a segment's start").toEqual([]);
       const mine = (re: RegExp) => daemon.lines.filter((l) => l.includes(`"camera":"${cam}"`) && re.test(l));
       expect(mine(/stream URI changed/).join("\n")).toContain("/profile2");
       expect(mine(/"msg":"camera connected"/), "the ONVIF session was never dropped").toHaveLength(1);
