@@ -142,6 +142,8 @@ describe("stream URI re-fetched after a failure", () => {
         cam,
       );
       expect(unmet, "gaps that do not end at a segment's start").toEqual([]);
+      // Progress every 5 s never looks like a stall to the 15 s watchdog.
+      expect(q("SELECT * FROM recording_gaps WHERE camera = ? AND cause LIKE 'stalled%'", cam)).toEqual([]);
       const mine = (re: RegExp) => daemon.lines.filter((l) => l.includes(`"camera":"${cam}"`) && re.test(l));
       expect(mine(/stream URI changed/).join("\n")).toContain("/profile2");
       expect(mine(/"msg":"camera connected"/), "the ONVIF session was never dropped").toHaveLength(1);
