@@ -36,6 +36,7 @@ export interface CameraRecorderOptions {
   segmentSeconds: number;
   stallSeconds: number;
   ffmpegPath: string;
+  ffprobePath: string;
   /** The camera's current RTSP URL with credentials, or undefined while it is not connected. */
   streamUrl: () => string | undefined;
   /** Why the camera is not connected, for the gap's cause. */
@@ -419,7 +420,7 @@ export class CameraRecorder {
       () => 0,
     );
     // The last progress line is up to one stats period old; the file itself says how far it got.
-    const probed = size > 0 ? await probeSegment(path) : undefined;
+    const probed = size > 0 ? await probeSegment(path, this.o.ffprobePath) : undefined;
     const endMs = probed
       ? open.startMs + probed.durationMs
       : run.t0 !== undefined

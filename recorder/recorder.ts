@@ -11,6 +11,7 @@ export interface RecorderOptions {
   segmentSeconds: number;
   stallSeconds: number;
   ffmpegPath: string;
+  ffprobePath: string;
   store: SegmentStore;
   log: Logger;
   /** Called after each segment is finished and indexed (the evidence tree links held footage). */
@@ -46,6 +47,7 @@ export class Recorder {
         segmentSeconds: o.segmentSeconds,
         stallSeconds: o.stallSeconds,
         ffmpegPath: o.ffmpegPath,
+        ffprobePath: o.ffprobePath,
         store: o.store,
         log: o.log,
         ...(o.onSegment ? { onSegment: o.onSegment } : {}),

@@ -12,6 +12,7 @@ export class Recordings {
     private readonly root: string,
     private readonly cameras: ReadonlySet<string>,
     private readonly ffmpegPath = "ffmpeg",
+    private readonly ffprobePath = "ffprobe",
   ) {}
 
   private known(camera: string): void {
@@ -31,7 +32,7 @@ export class Recordings {
   }
 
   stream(plan: PlaybackPlan, out: Writable): Promise<void> {
-    return streamPlayback(this.root, plan, out, this.ffmpegPath);
+    return streamPlayback(this.root, plan, out, this.ffmpegPath, this.ffprobePath);
   }
 
   /** One finished segment and where its file is. */

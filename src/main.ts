@@ -16,6 +16,7 @@ import type { Config } from "./config/load.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { checkTools } from "./proc/tools.js";
 import { StorageMonitor, type VolumeStatus } from "./storage/monitor.js";
 import { VERSION } from "./version.js";
 
@@ -74,6 +75,7 @@ export function auditAnchorFile(catalog: string): string | undefined {
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const startedAt = Date.now();
+  checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
@@ -99,6 +101,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     segmentSeconds: config.recording.segmentSeconds,
     stallSeconds: config.recording.stallSeconds,
     ffmpegPath: config.recording.ffmpeg,
+    ffprobePath: config.recording.ffprobe,
     store: segments,
     log,
     // A segment closing inside an active hold's range goes into the evidence tree at once.
@@ -112,6 +115,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     cameras: config.cameras.map((c) => c.id),
     store: segments,
     log,
+    ffprobePath: config.recording.ffprobe,
     activeRuns: () => recorder.activeRuns(),
   });
   try {
@@ -190,6 +194,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         config.storage.recordings,
         new Set(config.cameras.map((c) => c.id)),
         config.recording.ffmpeg,
+        config.recording.ffprobe,
       ),
       // Browsers accept Secure cookies over plain HTTP on loopback only.
       secureCookie: config.http.tls !== undefined || loopback,

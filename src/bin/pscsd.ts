@@ -4,6 +4,7 @@ import { SchemaTooNewError } from "../catalog/catalog.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../log/logger.js";
 import { startPscsd } from "../main.js";
+import { ToolMissingError } from "../proc/tools.js";
 import { VERSION } from "../version.js";
 
 /** Exit codes an init system or pm2 can act on: 78 (EX_CONFIG) means "do not restart, fix the config". */
@@ -64,7 +65,7 @@ try {
   daemon = await startPscsd(config, log);
   if (stopping) stopDaemon(daemon);
 } catch (e) {
-  const code = e instanceof SchemaTooNewError ? EX_CONFIG : EX_SOFTWARE;
+  const code = e instanceof SchemaTooNewError || e instanceof ToolMissingError ? EX_CONFIG : EX_SOFTWARE;
   log.fatal({ err: e }, "pscsd failed to start");
   process.stderr.write(`pscsd: ${e instanceof Error ? e.message : String(e)}\n`);
   // Let pino flush before exiting.

@@ -63,8 +63,10 @@ export const configSchema = z
         /** No new media for this long restarts the camera's ffmpeg (a frozen RTSP session). */
         stallSeconds: z.number().min(2).max(600).default(15),
         ffmpeg: z.string().min(1).default("ffmpeg"),
+        /** Reads recorded files: reconciliation, playback, a segment whose ffmpeg died mid-write. */
+        ffprobe: z.string().min(1).default("ffprobe"),
       })
-      .default({ segmentSeconds: 60, stallSeconds: 15, ffmpeg: "ffmpeg" }),
+      .default({ segmentSeconds: 60, stallSeconds: 15, ffmpeg: "ffmpeg", ffprobe: "ffprobe" }),
     retention: z
       .strictObject({
         /** Connecticut retention schedule as applied by the PSCS policy: 30 days. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -62,6 +62,23 @@ describe("pscsd shell", () => {
     expect(out).toMatch(/cameras\[0\]\.onvif: unknown field\(s\) 'extra'/);
     expect(out).not.toMatch(/\n\s+at /);
     expect(out).not.toContain(SECRET);
+  });
+
+  it("refuses to start without a runnable ffprobe (exit 78), naming the field and touching no footage", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pscsd-"));
+    const cfg = writeDaemonConfig(dir, {
+      httpPort: await freePort(),
+      cameras: [{ id: "gone", name: "Nowhere Camera", port: await freePort(), password: SECRET }],
+      extra: { recording: { ffprobe: join(dir, "no-such-ffprobe") } },
+    });
+    const proc = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    const { code } = await proc.exited;
+    const out = proc.lines.join("\n");
+    expect(code).toBe(78);
+    expect(out).toMatch(/recording\.ffprobe: cannot run '.*no-such-ffprobe -version' \(ENOENT\)/);
+    expect(out).not.toMatch(/\n\s+at /);
+    // Checked before the catalog is opened: nothing was created.
+    expect(existsSync(join(dir, "catalog.db"))).toBe(false);
   });
 
   it("refuses to start on a catalog from a newer pscsd (exit 78)", async () => {
