@@ -139,9 +139,12 @@ describe("crash during purge", () => {
       const { d, held } = await fixture();
       const catalog = join(d.dir, "catalog.db");
       const rec = join(d.dir, "rec");
-      // Odd trials count from the run's start (evidence linking comes first), even ones from its first
-      // mark (the destroying): both phases get killed in.
+      // Odd trials are killed at a random time after the run's start (evidence linking comes first).
+      // Even ones wait until a random number of segments are marked or destroyed, then die at once:
+      // the destroying is a short share of a run and its length varies with the machine's load, so
+      // a kill timed by the clock alone too often landed after it was over (CI: 6 of 20 mid-run).
       const started = trial % 2 === 1;
+      const target = randomInt(1, Math.floor((SEGMENTS - held.size) * 0.8));
       const poll = () => {
         const db = new Database(catalog, { readonly: true });
         try {
@@ -155,8 +158,9 @@ describe("crash during purge", () => {
       };
       const p = purge(d.configFile);
       const until = Date.now() + 20_000;
-      while (poll() === 0 && Date.now() < until && p.child.exitCode === null) await sleep(1);
-      await sleep(randomInt(0, Math.max(2, Math.round(started ? ms : ms / 3))));
+      const reached = () => (started ? poll() > 0 : poll() >= target);
+      while (!reached() && Date.now() < until && p.child.exitCode === null) await sleep(started ? 1 : 0);
+      if (started) await sleep(randomInt(0, Math.max(2, ms)));
       p.child.kill("SIGKILL");
       const { signal } = await p.exited;
       const atKill = check(catalog, rec, held);
@@ -179,7 +183,7 @@ describe("crash during purge", () => {
       }
     }
     console.log(
-      `a run takes ${ms} ms; destroyed of ${SEGMENTS - SEGMENTS / HELD_EVERY} when killed: ${atKills.join(" ")}`,
+      `a run takes ${ms} ms; ${midRun} of ${TRIALS} kills mid-destroying; destroyed of ${SEGMENTS - SEGMENTS / HELD_EVERY} when killed: ${atKills.join(" ")}`,
     );
     expect(failures).toEqual([]);
     // The kills must land inside the destroying, or the test shows nothing.
