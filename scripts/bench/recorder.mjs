@@ -135,6 +135,8 @@ async function runPair(n, pscsdFirst) {
   const r = await measure({ ...p.groups, ...b.groups }, seconds);
   r.ffmpegCount = p.ffmpegCount();
   await stop([...p.procs, ...b.procs]);
+  // A camera that never started recording would make pscsd look cheap.
+  if (r.ffmpegCount !== n) throw new Error(`pscsd ran ${r.ffmpegCount} ffmpegs for ${n} cameras`);
   // Two copies of N cameras' footage (about 1 GB at 16) are not worth keeping.
   for (const dir of [p.dir, b.dir]) rmSync(dir, { recursive: true, force: true });
   return r;
@@ -144,36 +146,39 @@ const mean = (a, b) => (a + b) / 2;
 const gmean = (a, b) => Math.sqrt(a * b);
 
 const results = [];
-for (const n of counts) {
-  const first = await runPair(n, true);
-  const second = await runPair(n, false);
-  const both = (f) => mean(f(first), f(second));
-  const ratio = (r) => r.total.cpuPct / r.bare.cpuPct;
-  const row = {
-    cameras: n,
-    pscsdTotalCpuPct: +both((r) => r.total.cpuPct).toFixed(2),
-    pscsdNodeCpuPct: +both((r) => r.node.cpuPct).toFixed(2),
-    pscsdRssMB: +both((r) => r.total.rssMB).toFixed(1),
-    pscsdNodeRssMB: +both((r) => r.node.rssMB).toFixed(1),
-    ffmpegs: Math.min(first.ffmpegCount, second.ffmpegCount),
-    pscsdFfmpegCpuPct: +both((r) => r.ffmpegs.cpuPct).toFixed(2),
-    bareCpuPct: +both((r) => r.bare.cpuPct).toFixed(2),
-    bareRssMB: +both((r) => r.bare.rssMB).toFixed(1),
-    cpuRatioPscsdFirst: +ratio(first).toFixed(3),
-    cpuRatioBareFirst: +ratio(second).toFixed(3),
-    ffmpegRatioToBare: +gmean(
-      first.ffmpegs.cpuPct / first.bare.cpuPct,
-      second.ffmpegs.cpuPct / second.bare.cpuPct,
-    ).toFixed(3),
-    cpuRatioToBare: +gmean(ratio(first), ratio(second)).toFixed(3),
-  };
-  results.push(row);
-  process.stdout.write(
-    `${n} camera(s): pscsd total ${row.pscsdTotalCpuPct}% (node ${row.pscsdNodeCpuPct}%, ${row.ffmpegs} ffmpeg at ${row.ffmpegRatioToBare}x bare) ${row.pscsdRssMB} MB | bare ${row.bareCpuPct}% ${row.bareRssMB} MB | ratio ${row.cpuRatioToBare}x (pscsd joined first ${row.cpuRatioPscsdFirst}x, bare first ${row.cpuRatioBareFirst}x)\n`,
-  );
+try {
+  for (const n of counts) {
+    const first = await runPair(n, true);
+    const second = await runPair(n, false);
+    const both = (f) => mean(f(first), f(second));
+    const ratio = (r) => r.total.cpuPct / r.bare.cpuPct;
+    const row = {
+      cameras: n,
+      pscsdTotalCpuPct: +both((r) => r.total.cpuPct).toFixed(2),
+      pscsdNodeCpuPct: +both((r) => r.node.cpuPct).toFixed(2),
+      pscsdRssMB: +both((r) => r.total.rssMB).toFixed(1),
+      pscsdNodeRssMB: +both((r) => r.node.rssMB).toFixed(1),
+      ffmpegs: Math.min(first.ffmpegCount, second.ffmpegCount),
+      pscsdFfmpegCpuPct: +both((r) => r.ffmpegs.cpuPct).toFixed(2),
+      bareCpuPct: +both((r) => r.bare.cpuPct).toFixed(2),
+      bareRssMB: +both((r) => r.bare.rssMB).toFixed(1),
+      cpuRatioPscsdFirst: +ratio(first).toFixed(3),
+      cpuRatioBareFirst: +ratio(second).toFixed(3),
+      ffmpegRatioToBare: +gmean(
+        first.ffmpegs.cpuPct / first.bare.cpuPct,
+        second.ffmpegs.cpuPct / second.bare.cpuPct,
+      ).toFixed(3),
+      cpuRatioToBare: +gmean(ratio(first), ratio(second)).toFixed(3),
+    };
+    results.push(row);
+    process.stdout.write(
+      `${n} camera(s): pscsd total ${row.pscsdTotalCpuPct}% (node ${row.pscsdNodeCpuPct}%, ${row.ffmpegs} ffmpeg at ${row.ffmpegRatioToBare}x bare) ${row.pscsdRssMB} MB | bare ${row.bareCpuPct}% ${row.bareRssMB} MB | ratio ${row.cpuRatioToBare}x (pscsd joined first ${row.cpuRatioPscsdFirst}x, bare first ${row.cpuRatioBareFirst}x)\n`,
+    );
+  }
+} finally {
+  await stop([sim]);
+  rmSync(work, { recursive: true, force: true });
 }
-await stop([sim]);
-rmSync(work, { recursive: true, force: true });
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(
   join(root, `bench/results/recorder${SEGMENT_S === 60 ? "" : `-${SEGMENT_S}s`}.json`),
