@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../../sim/simulator.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import { startProc } from "../helpers/process.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+
+/**
+ * What recording costs pscsd between segment closes is mostly how often its main thread wakes: each
+ * wake-up costs tens of µs, and at one camera the whole recorder's budget is ~13 ms a minute
+ * (BENCHMARKS.md). A timer that fires ten times a second (prom-client's event-loop lag monitor did)
+ * doubles pscsd's CPU at one camera; this test fails on such a timer.
+ */
+
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
+const PASSWORD = "Cam-Secret-77!";
+const WINDOW_S = 30;
+// Expected per second: the recorder's 1 s watchdog, the 1 s lag sample, a progress line every 5 s,
+// and a heartbeat every 30 s with its few socket events; a 10 Hz timer alone would add 10.
+const MAX_WAKEUPS_PER_S = 5;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let sim: Simulator;
+const dir = mkdtempSync(join(tmpdir(), "pscsd-idle-"));
+beforeAll(async () => {
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: 10 });
+});
+afterAll(() => sim?.stop());
+
+/** Times the main thread gave up the CPU to wait: once per wake-up of its event loop. */
+function mainThreadWaits(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+describe("pscsd recording one camera at rest", () => {
+  it(`wakes its main thread at most ${MAX_WAKEUPS_PER_S} times a second between segment closes`, async () => {
+    writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+    const cfg = writeDaemonConfig(dir, {
+      httpPort: await freePort(),
+      cameras: simCameraConfigs(sim).slice(0, 1),
+    });
+    const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    try {
+      await daemon.waitForLine(
+        (l) => l.includes('"msg":"recorder state"') && l.includes('"recording"'),
+        30_000,
+      );
+      // Segments close on the minute (60 s, clock-aligned): the window stays between two closes,
+      // whose hashing and fsyncs are work, not idling.
+      const second = () => new Date().getUTCSeconds();
+      while (second() < 2 || second() > 58 - WINDOW_S) await sleep(250);
+      const pid = daemon.child.pid as number;
+      const before = mainThreadWaits(pid);
+      await sleep(WINDOW_S * 1000);
+      const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
+      console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second recording one camera`);
+      expect(perSecond).toBeGreaterThan(0.5); // the watchdog alone; 0 would mean a broken reading
+      expect(perSecond).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
+    } finally {
+      const { code } = await daemon.stop("SIGTERM");
+      expect(code).toBe(0);
+    }
+  }, 120_000);
+});
