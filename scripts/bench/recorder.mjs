@@ -25,9 +25,18 @@ const { values } = parseArgs({
     "segment-seconds": { type: "string", default: "60" },
   },
 });
-const counts = values.cameras.split(",").map(Number);
-const seconds = Number(values.seconds);
-const SEGMENT_S = Number(values["segment-seconds"]);
+/** A flag's value as a whole number in [min, max], or exit 2 naming the flag. */
+function whole(flag, text, min, max) {
+  const n = Number(text);
+  if (Number.isInteger(n) && n >= min && n <= max) return n;
+  process.stderr.write(
+    `bench recorder: --${flag}: expected a whole number from ${min} to ${max}, got '${text}'\n`,
+  );
+  process.exit(2);
+}
+const counts = values.cameras.split(",").map((c) => whole("cameras", c, 1, 64));
+const seconds = whole("seconds", values.seconds, 10, 3600);
+const SEGMENT_S = whole("segment-seconds", values["segment-seconds"], 2, 600);
 const PASSWORD = "Bench-Only-1!";
 const WARMUP_S = 20;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
