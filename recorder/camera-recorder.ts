@@ -7,6 +7,7 @@ import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js
 import { inputOptions, outputOptions, statsPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { probeSegment } from "./probe.js";
+import { ProgressFifo } from "./progress-fifo.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
 import type { SegmentStore } from "./segment-store.js";
 import { finishSegment, SegmentWriteError } from "./segment-writer.js";
@@ -112,8 +113,9 @@ export class CameraRecorder {
   }
 
   /**
-   * The watchdog's beat, once a second from the Recorder: one timer for every camera rather than
-   * one per camera, since each wakes the whole daemon.
+   * The watchdog's beat, every statsPeriodSeconds from the Recorder: one timer for every camera
+   * rather than one per camera, since each wakes the whole daemon. It reads the progress ffmpeg
+   * reported since the last beat, then checks for a stall or a pause.
    */
   tick(): void {
     this.watch?.();
@@ -213,124 +215,142 @@ export class CameraRecorder {
     const incoming = incomingDir(this.o.camera);
     const fileOf = (index: number) => `${run.id}-${String(index).padStart(6, "0")}.${SEGMENT_EXT}`;
     return new Promise((resolve) => {
-      mkdir(join(this.o.root, incoming), { recursive: true }).then(
-        () => {
-          const cmd = ffmpeg(url)
-            .setFfmpegPath(this.o.ffmpegPath)
-            .inputOptions(inputOptions(statsPeriodSeconds(this.o.stallSeconds)))
-            .outputOptions(
-              outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
-            )
-            .output(join(this.o.root, incoming, `${run.id}-%06d.${SEGMENT_EXT}`));
-          this.proc = cmd;
-          let buffered = "";
-          cmd.on("start", () => {
-            const proc = (cmd as unknown as { ffmpegProc: import("node:child_process").ChildProcess })
-              .ffmpegProc;
-            // stop() may have come while fluent-ffmpeg was still preparing, before there was a process.
-            if (this.abort.signal.aborted) proc.kill("SIGINT");
-            proc.stdout?.on("data", (d: Buffer) => {
-              buffered += d.toString();
-              let nl = buffered.indexOf("\n");
-              while (nl >= 0) {
-                const closed = parseSegmentLine(buffered.slice(0, nl));
-                buffered = buffered.slice(nl + 1);
-                if (closed) this.onClose(run, closed, fileOf);
-                nl = buffered.indexOf("\n");
-              }
-            });
-          });
-          cmd.on("codecData", (d: { video?: string; video_details?: string[] }) => {
-            run.codec = d.video?.split(/\s/)[0];
-            const size = d.video_details?.map((x) => /^(\d+)x(\d+)/.exec(x.trim())).find(Boolean);
-            if (size) [run.width, run.height] = [Number(size[1]), Number(size[2])];
-          });
-          // Progress is read from ffmpeg's own stats lines: fluent-ffmpeg's 'progress' event would first
-          // run ffprobe on the input, a second RTSP session to the camera at every start.
-          const onProgress = (timemark: string) => {
-            const t = timemarkSeconds(timemark);
-            if (!(t > run.lastTimemarkS)) return;
-            const now = this.now();
-            run.lastTimemarkS = t;
-            run.lastMediaAt = now;
-            // The first report (time 0) comes after ffmpeg's input probe has buffered a few seconds,
-            // so it says nothing about when they arrived; later ones lag real time by a little,
-            // and the smallest lag seen is the best estimate of when stream time 0 was received.
-            if (t === 0) return;
-            run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, now - t * 1000);
-            if (!run.open) {
-              // Media is flowing: the first segment exists, and any gap ends where it starts.
-              const startMs = Math.round(run.t0);
-              run.open = {
-                index: 0,
-                startMs,
-                id: this.o.store.openRecording(this.o.camera, run.id, startMs, join(incoming, fileOf(0))),
-              };
-              this.mediaFlowing(startMs);
-            } else if (this.current.state !== "recording") this.setState("recording");
-          };
-          cmd.on("stderr", (line: string) => {
-            const timemark = /\btime=(\d+:\d\d:\d\d(?:\.\d+)?)/.exec(line)?.[1];
-            if (timemark) return onProgress(timemark);
-            run.stderrTail.push(line);
-            if (run.stderrTail.length > 5) run.stderrTail.shift();
-          });
-          this.watch = () => {
-            const pause = this.o.paused?.();
-            if (pause && !run.paused) {
-              // The current segment is closed cleanly (SIGINT), then nothing new is written.
-              run.paused = pause;
-              cmd.kill("SIGINT");
-              setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
-              return;
-            }
-            // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
-            // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase.
-            const limitMs =
-              run.t0 === undefined
-                ? Math.max(this.o.stallSeconds * 1000, 20_000)
-                : this.o.stallSeconds * 1000;
-            if (this.now() - run.lastMediaAt > limitMs && !run.stalled) {
-              run.stalled = true;
-              this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
-              cmd.kill("SIGINT");
-              setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
-            }
-          };
-          const finish = (err: Error | undefined) => {
-            this.watch = undefined;
-            this.proc = undefined;
-            run.queue = run.queue.then(() => this.closeDangling(run, fileOf));
-            run.queue.then(() => {
-              const tail = run.stderrTail.at(-1);
-              const cause = run.paused
-                ? run.paused
-                : run.stalled
-                  ? `stalled: no media for ${this.o.stallSeconds} s`
-                  : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
-              this.runId = undefined;
-              resolve({
-                recorded: run.t0 !== undefined,
-                cause,
-                endMs: run.lastEndMs,
-                stalled: run.stalled,
-                ...(run.paused ? { paused: run.paused } : {}),
+      mkdir(join(this.o.root, incoming), { recursive: true })
+        .then(() => ProgressFifo.open(join(this.o.root, incoming, "ffmpeg.progress")))
+        .then(
+          (progress) => {
+            const cmd = ffmpeg(url)
+              .setFfmpegPath(this.o.ffmpegPath)
+              .inputOptions(inputOptions(statsPeriodSeconds(this.o.stallSeconds), progress.path))
+              .outputOptions(
+                outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
+              )
+              .output(join(this.o.root, incoming, `${run.id}-%06d.${SEGMENT_EXT}`));
+            this.proc = cmd;
+            let buffered = "";
+            cmd.on("start", () => {
+              const proc = (cmd as unknown as { ffmpegProc: import("node:child_process").ChildProcess })
+                .ffmpegProc;
+              // stop() may have come while fluent-ffmpeg was still preparing, before there was a process.
+              if (this.abort.signal.aborted) proc.kill("SIGINT");
+              proc.stdout?.on("data", (d: Buffer) => {
+                buffered += d.toString();
+                let nl = buffered.indexOf("\n");
+                while (nl >= 0) {
+                  const closed = parseSegmentLine(buffered.slice(0, nl));
+                  buffered = buffered.slice(nl + 1);
+                  if (closed) this.onClose(run, closed, fileOf);
+                  nl = buffered.indexOf("\n");
+                }
               });
             });
-          };
-          cmd.on("end", () => finish(undefined));
-          cmd.on("error", (err: Error) => finish(err));
-          cmd.run();
-        },
-        (err: unknown) => {
-          resolve({
-            recorded: false,
-            cause: `cannot create ${incoming}: ${(err as NodeJS.ErrnoException).code}`,
-            endMs: undefined,
-            stalled: false,
-          });
-        },
-      );
+            cmd.on("codecData", (d: { video?: string; video_details?: string[] }) => {
+              run.codec = d.video?.split(/\s/)[0];
+              const size = d.video_details?.map((x) => /^(\d+)x(\d+)/.exec(x.trim())).find(Boolean);
+              if (size) [run.width, run.height] = [Number(size[1]), Number(size[2])];
+            });
+            // Progress is read from ffmpeg's own reports: fluent-ffmpeg's 'progress' event would first
+            // run ffprobe on the input, a second RTSP session to the camera at every start.
+            const onProgress = (t: number) => {
+              if (!(t > run.lastTimemarkS)) return;
+              const now = this.now();
+              run.lastTimemarkS = t;
+              run.lastMediaAt = now;
+              // The first report (time 0, give or take µs) comes after ffmpeg's input probe has buffered
+              // a few seconds, so it says nothing about when they arrived; later ones lag real time by
+              // up to one beat, and the smallest lag seen (segment closes included, which are not
+              // delayed) is the best estimate of when stream time 0 was received.
+              if (t < 0.01) return;
+              run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, now - t * 1000);
+              if (!run.open) {
+                // Media is flowing: the first segment exists, and any gap ends where it starts.
+                const startMs = Math.round(run.t0);
+                run.open = {
+                  index: 0,
+                  startMs,
+                  id: this.o.store.openRecording(this.o.camera, run.id, startMs, join(incoming, fileOf(0))),
+                };
+                this.mediaFlowing(startMs);
+              } else if (this.current.state !== "recording") this.setState("recording");
+            };
+            cmd.on("stderr", (line: string) => {
+              // -nostats still prints a last report, on the way out.
+              const timemark = /\btime=(\d+:\d\d:\d\d(?:\.\d+)?)/.exec(line)?.[1];
+              if (timemark) return onProgress(timemarkSeconds(timemark));
+              run.stderrTail.push(line);
+              if (run.stderrTail.length > 5) run.stderrTail.shift();
+            });
+            this.watch = () => {
+              let reported: number | undefined;
+              try {
+                reported = progress.drain();
+              } catch (err) {
+                // Unreadable progress looks like no progress: the stall limit then restarts ffmpeg.
+                this.log.error({ err }, "ffmpeg's progress could not be read");
+              }
+              if (reported !== undefined) onProgress(reported);
+              const pause = this.o.paused?.();
+              if (pause && !run.paused) {
+                // The current segment is closed cleanly (SIGINT), then nothing new is written.
+                run.paused = pause;
+                cmd.kill("SIGINT");
+                setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
+                return;
+              }
+              // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
+              // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase.
+              const limitMs =
+                run.t0 === undefined
+                  ? Math.max(this.o.stallSeconds * 1000, 20_000)
+                  : this.o.stallSeconds * 1000;
+              if (this.now() - run.lastMediaAt > limitMs && !run.stalled) {
+                run.stalled = true;
+                this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
+                cmd.kill("SIGINT");
+                setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
+              }
+            };
+            const finish = (err: Error | undefined) => {
+              this.watch = undefined;
+              this.proc = undefined;
+              run.queue = run.queue
+                .then(() =>
+                  progress.close().catch((err: unknown) =>
+                    // The next run replaces it; nothing else reads it.
+                    this.log.warn({ err }, "progress FIFO not removed"),
+                  ),
+                )
+                .then(() => this.closeDangling(run, fileOf));
+              run.queue.then(() => {
+                const tail = run.stderrTail.at(-1);
+                const cause = run.paused
+                  ? run.paused
+                  : run.stalled
+                    ? `stalled: no media for ${this.o.stallSeconds} s`
+                    : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
+                this.runId = undefined;
+                resolve({
+                  recorded: run.t0 !== undefined,
+                  cause,
+                  endMs: run.lastEndMs,
+                  stalled: run.stalled,
+                  ...(run.paused ? { paused: run.paused } : {}),
+                });
+              });
+            };
+            cmd.on("end", () => finish(undefined));
+            cmd.on("error", (err: Error) => finish(err));
+            cmd.run();
+          },
+          (err: unknown) => {
+            resolve({
+              recorded: false,
+              cause: `cannot prepare ${incoming}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+              endMs: undefined,
+              stalled: false,
+            });
+          },
+        );
     });
   }
 
@@ -343,9 +363,10 @@ export class CameraRecorder {
   /** ffmpeg closed segment `closed.file`: finish it, then open the row of the one that follows. */
   private onClose(run: Run, closed: SegmentClose, fileOf: (i: number) => string): void {
     const index = Number(/-(\d+)\.\w+$/.exec(closed.file)?.[1]);
-    // A segment can close before the run's first usable progress line (a wall-clock boundary just
-    // after the start); its close is then the first word that media flows, and the first estimate of t0.
-    run.t0 ??= this.now() - closed.endS * 1000;
+    // A segment can close before the run's first usable progress report (a wall-clock boundary just
+    // after the start); its close is then the first word that media flows. Every close is also a
+    // sample of t0 that, unlike a report read on the watchdog's beat, arrives the moment it is made.
+    run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, this.now() - closed.endS * 1000);
     const t0 = run.t0;
     const open = run.open;
     if (!open) this.mediaFlowing(Math.round(t0 + closed.startS * 1000));

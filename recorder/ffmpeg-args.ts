@@ -13,19 +13,22 @@ export interface RecorderArgs {
 }
 
 /**
- * Seconds between ffmpeg's progress lines for a given stall limit: each line wakes pscsd once per
- * camera, all day, so they come only as often as the stall watchdog needs (three per stall limit,
- * at most one every 5 s); the clock mapping keeps the least-delayed line of the run, so fewer
- * lines cost it nothing once the run is a few lines old.
+ * Seconds between ffmpeg's progress reports for a given stall limit, which is also the watchdog's
+ * beat that reads them: three per stall limit, at most one every 5 s, since each beat wakes pscsd.
  */
 export function statsPeriodSeconds(stallSeconds: number): number {
   return Math.max(1, Math.min(5, Math.floor(stallSeconds / 3)));
 }
 
-export function inputOptions(statsSeconds: number): string[] {
+/** `progressPath`: where ffmpeg writes its progress reports (a FIFO, see progress-fifo.ts). */
+export function inputOptions(statsSeconds: number, progressPath: string): string[] {
   return [
     // Commands never come on stdin (stop is SIGINT).
     "-nostdin",
+    // Progress goes to the FIFO, read on the watchdog's beat; on stderr every line would wake pscsd.
+    "-nostats",
+    "-progress",
+    progressPath,
     "-stats_period",
     String(statsSeconds),
     "-rtsp_transport",

@@ -2,6 +2,7 @@ import type { CameraConnection } from "../src/cameras/connection.js";
 import type { CameraConfig } from "../src/config/load.js";
 import type { Logger } from "../src/log/logger.js";
 import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
+import { statsPeriodSeconds } from "./ffmpeg-args.js";
 import type { SegmentStore } from "./segment-store.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
@@ -34,11 +35,14 @@ export class Recorder {
   readonly cameras: CameraRecorder[];
   private beat: NodeJS.Timeout | undefined;
 
+  private readonly stallSeconds: number;
+
   constructor(
     configs: readonly CameraConfig[],
     connections: readonly CameraConnection[],
     o: RecorderOptions,
   ) {
+    this.stallSeconds = o.stallSeconds;
     this.cameras = configs.map((cfg, i) => {
       const conn = connections[i] as CameraConnection;
       return new CameraRecorder({
@@ -68,7 +72,7 @@ export class Recorder {
     for (const c of this.cameras) c.start();
     this.beat ??= setInterval(() => {
       for (const c of this.cameras) c.tick();
-    }, 1_000);
+    }, statsPeriodSeconds(this.stallSeconds) * 1000);
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,7 @@ describe("recorder pieces", () => {
   });
 
   it("asks ffmpeg for progress often enough that a running camera never looks stalled", () => {
-    // The watchdog declares a stall after stallSeconds without a progress line: at least two lines
+    // The watchdog declares a stall after stallSeconds without new progress: at least two reports
     // must fit in every allowed limit (2-600 s), and none need come more than every 5 s.
     for (let stall = 2; stall <= 600; stall++) {
       const period = statsPeriodSeconds(stall);
@@ -29,8 +29,11 @@ describe("recorder pieces", () => {
       expect(period).toBeLessThanOrEqual(5);
     }
     expect(statsPeriodSeconds(15)).toBe(5);
-    const args = inputOptions(statsPeriodSeconds(15));
+    const args = inputOptions(statsPeriodSeconds(15), "/rec/cam1/.incoming/ffmpeg.progress");
     expect(args[args.indexOf("-stats_period") + 1]).toBe("5");
+    // Reports go to the FIFO only: on stderr each would wake pscsd.
+    expect(args[args.indexOf("-progress") + 1]).toBe("/rec/cam1/.incoming/ffmpeg.progress");
+    expect(args).toContain("-nostats");
   });
 
   it("lays segments out by UTC hour and names them by their start, which reads back exactly", () => {

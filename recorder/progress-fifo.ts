@@ -1,0 +1,88 @@
+import { execFile } from "node:child_process";
+import { closeSync, constants, openSync, readSync } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { promisify } from "node:util";
+
+/**
+ * ffmpeg's progress reports (`-progress <fifo>`), read when the watchdog looks instead of when ffmpeg
+ * writes: a pipe Node listens on wakes the whole daemon for every report (every 5 s per camera, all
+ * day), while a FIFO opened non-blocking and never polled costs one read per watchdog beat.
+ * Invariants: the FIFO is open for reading before ffmpeg starts, so ffmpeg's open never blocks; its
+ * 64 KiB hold about 250 reports (20 minutes at 5 s), so ffmpeg never waits on a reader that drains
+ * it every few seconds.
+ */
+
+const run = promisify(execFile);
+
+export class ProgressFifoError extends Error {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`progress FIFO ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, {
+      cause,
+    });
+    this.name = "ProgressFifoError";
+  }
+}
+
+/** The last `out_time_us` in a run of reports, in seconds; undefined when none has one (N/A). */
+export function lastOutTimeSeconds(reports: string): number | undefined {
+  let last: string | undefined;
+  for (const m of reports.matchAll(/^out_time_us=(\d+)$/gm)) last = m[1];
+  return last === undefined ? undefined : Number(last) / 1e6;
+}
+
+export class ProgressFifo {
+  private readonly buf = Buffer.allocUnsafe(4096);
+  /** A report cut by a read's end, kept until its line is complete. */
+  private partial = "";
+
+  private constructor(
+    readonly path: string,
+    private fd: number | undefined,
+  ) {}
+
+  /** Makes a fresh FIFO at `path` (a previous run's is replaced) and opens it for reading. */
+  static async open(path: string): Promise<ProgressFifo> {
+    try {
+      await unlink(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e;
+      });
+      await run("mkfifo", ["-m", "600", path]);
+      return new ProgressFifo(path, openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    } catch (e) {
+      throw new ProgressFifoError(path, e);
+    }
+  }
+
+  /** Everything ffmpeg reported since the last drain: the latest output time (s), if any. */
+  drain(): number | undefined {
+    if (this.fd === undefined) return undefined;
+    let text = this.partial;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      } catch (e) {
+        // EAGAIN: a writer is there and has nothing more to say.
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") break;
+        throw new ProgressFifoError(this.path, e);
+      }
+      if (n === 0) break; // no writer yet, or ffmpeg has exited
+      text += this.buf.toString("latin1", 0, n);
+    }
+    const cut = text.lastIndexOf("\n") + 1;
+    this.partial = text.slice(cut);
+    return lastOutTimeSeconds(text.slice(0, cut));
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    await unlink(this.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw new ProgressFifoError(this.path, e);
+    });
+  }
+}
