@@ -45,6 +45,16 @@ describe("metrics", () => {
       ]) {
         expect(text).toMatch(line);
       }
+      // The loop's busy time grows with the work done between two scrapes; no lag histogram (its
+      // timer would wake pscsd every period).
+      const busy = (t: string) => Number(/^pscs_event_loop_busy_seconds_total (\S+)$/m.exec(t)?.[1]);
+      expect(busy(text)).toBeGreaterThan(0);
+      const until = performance.now() + 50;
+      while (performance.now() < until); // 50 ms of loop time, busy on purpose
+      expect(busy(await (await c.request("GET", "/metrics")).text()) - busy(text)).toBeGreaterThanOrEqual(
+        0.05,
+      );
+      expect(text).not.toMatch(/eventloop_lag_p99/);
       const dir = join(d.dir, "metrics.txt");
       writeFileSync(dir, text);
       const check = await run("/bin/sh", ["-c", `promtool check metrics < ${dir}`]).then(
