@@ -83,11 +83,13 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   let retention: Retention;
   /** Set while the recordings volume is below its floor and the config says stop recording. */
   let recordingPaused: string | undefined;
-  const cameras = config.cameras.map(
-    (cam) =>
+  const cameras: CameraConnection[] = config.cameras.map(
+    (cam, i) =>
       new CameraConnection(cam, {
         log,
         heartbeatMs: config.onvif.heartbeatSeconds * 1000,
+        streamingHeartbeatMs: config.onvif.streamingHeartbeatSeconds * 1000,
+        streamArriving: (): boolean => recorder.cameras[i]?.status().state === "recording",
         requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
         onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
       }),

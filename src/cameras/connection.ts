@@ -5,7 +5,11 @@ import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.j
 
 /**
  * Keeps one camera's ONVIF session alive: connect with backoff, then a heartbeat that doubles as the
- * clock-offset sampler; a failed heartbeat drops back to reconnecting.
+ * clock-offset sampler; a failed heartbeat drops back to reconnecting. While the camera's stream is
+ * arriving, the stream itself shows the camera is up, so the heartbeat runs only every
+ * streamingHeartbeatMs (each ONVIF request costs pscsd ~1.7 ms of CPU, mostly the `onvif` package's
+ * XML parsing, and the camera's web server its own); a stream failure brings the next heartbeat
+ * forward to at once.
  * Invariant: exactly one loop runs per connection, and stop() returns only after it has exited.
  */
 
@@ -28,6 +32,10 @@ export interface CameraConnectionOptions {
   log: Logger;
   backoff?: BackoffPolicy;
   heartbeatMs?: number;
+  /** Heartbeat period while streamArriving() says yes; default 300 s. */
+  streamingHeartbeatMs?: number;
+  /** Whether the camera's stream is arriving now (the recorder's word); set after construction. */
+  streamArriving?: () => boolean;
   requestTimeoutMs?: number;
   /** Called with every clock sample worth keeping (first after connect, then on drift or hourly). */
   onClockSample?: (camera: string, sample: ClockSample) => void;
@@ -47,6 +55,8 @@ export class CameraConnection {
   private lastRecorded: ClockSample | undefined;
   /** The ONVIF session while connected, for requests between heartbeats. */
   private session: OnvifCamera | undefined;
+  /** Aborted to end the heartbeat's current wait early (the stream failed): see heartbeat(). */
+  private hurry = new AbortController();
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -71,6 +81,7 @@ export class CameraConnection {
 
   async stop(): Promise<void> {
     this.abort.abort(new Error("stopping"));
+    this.hurry.abort();
     await this.loop;
   }
 
@@ -125,6 +136,8 @@ export class CameraConnection {
   async refreshStreamUri(): Promise<void> {
     const cam = this.session;
     if (!cam) return;
+    // The stream failing is news about the camera: the heartbeat checks the session now.
+    this.hurry.abort();
     let streamUri: string;
     try {
       streamUri = await cam.streamUri();
@@ -140,7 +153,15 @@ export class CameraConnection {
   /** Returns only by throwing: a heartbeat failure (to reconnect) or the abort (to stop). */
   private async heartbeat(cam: OnvifCamera, signal: AbortSignal): Promise<never> {
     for (;;) {
-      await sleep(this.opts.heartbeatMs ?? 30_000, signal);
+      const streaming = this.opts.streamArriving?.() ?? false;
+      const wait = streaming
+        ? Math.max(this.opts.streamingHeartbeatMs ?? 300_000, this.opts.heartbeatMs ?? 30_000)
+        : (this.opts.heartbeatMs ?? 30_000);
+      // stop() hurries too; only a hurry that is not a stop goes on to check now.
+      await sleep(wait, this.hurry.signal).catch(() => {
+        this.hurry = new AbortController();
+      });
+      if (signal.aborted) throw signal.reason;
       const clock = await cam.clockSample(this.now);
       this.current = { ...this.current, clock };
       this.keepClock(clock);

@@ -95,10 +95,16 @@ export const configSchema = z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */
         heartbeatSeconds: z.number().min(1).max(3600).default(30),
+        /**
+         * The poll's period while the camera's stream is arriving (the stream shows the camera is up;
+         * a stream failure polls at once): how fast a camera's ONVIF service failing alone is noticed,
+         * and how often its clock is sampled. Never shorter than heartbeatSeconds.
+         */
+        streamingHeartbeatSeconds: z.number().min(1).max(3600).default(300),
         /** Bound on every ONVIF request. */
         requestTimeoutSeconds: z.number().min(1).max(120).default(10),
       })
-      .default({ heartbeatSeconds: 30, requestTimeoutSeconds: 10 }),
+      .default({ heartbeatSeconds: 30, streamingHeartbeatSeconds: 300, requestTimeoutSeconds: 10 }),
     auth: z
       .strictObject({
         /** Re-authentication after inactivity (policy: no unattended logged-in consoles). */

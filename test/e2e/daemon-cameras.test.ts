@@ -39,7 +39,8 @@ describe("pscsd with simulated cameras", () => {
     let children: number[] = [];
     const cfg = writeDaemonConfig(dir, {
       httpPort: await freePort(),
-      onvif: { heartbeatSeconds: 1, requestTimeoutSeconds: 2 },
+      // The camera is recorded: its stream would otherwise stand in for most heartbeats.
+      onvif: { heartbeatSeconds: 1, streamingHeartbeatSeconds: 1, requestTimeoutSeconds: 2 },
       cameras: simCameraConfigs(sim),
     });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);

@@ -16,7 +16,7 @@ export interface TestCamera {
 export interface TestDaemonConfig {
   httpPort: number;
   cameras: TestCamera[];
-  onvif?: { heartbeatSeconds?: number; requestTimeoutSeconds?: number };
+  onvif?: { heartbeatSeconds?: number; streamingHeartbeatSeconds?: number; requestTimeoutSeconds?: number };
   /** Further top-level sections (auth, health, …) written as given. */
   extra?: Record<string, unknown>;
 }
