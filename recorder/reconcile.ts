@@ -257,11 +257,26 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Rows whose file is gone become missing. One listing per directory (an hour of one camera), not a
+   * stat per row: the sweep checks 5,000 rows a minute all day, and a stat each cost 115 ms of CPU
+   * per sweep (0.19% of a core, half of what recording 16 cameras costs pscsd), a listing 25 ms.
+   */
   private async checkRows(rows: SegmentRow[], report: ReconcileReport): Promise<void> {
+    const byDir = new Map<string, SegmentRow[]>();
     for (const row of rows) {
-      if (await exists(join(this.o.root, row.path))) continue;
-      this.o.store.markMissing(row.id);
-      report.missing.push(row);
+      const dir = dirname(row.path);
+      const inDir = byDir.get(dir);
+      if (inDir) inDir.push(row);
+      else byDir.set(dir, [row]);
+    }
+    for (const [dir, inDir] of byDir) {
+      const names = new Set(await listDir(join(this.o.root, dir)));
+      for (const row of inDir) {
+        if (names.has(basename(row.path))) continue;
+        this.o.store.markMissing(row.id);
+        report.missing.push(row);
+      }
     }
   }
 
