@@ -4,7 +4,7 @@ import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
-import { inputOptions, outputOptions, statsPeriodSeconds } from "./ffmpeg-args.js";
+import { inputOptions, outputOptions, progressOptions, statsPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { probeSegment } from "./probe.js";
 import { ProgressFifo } from "./progress-fifo.js";
@@ -221,7 +221,10 @@ export class CameraRecorder {
           (progress) => {
             const cmd = ffmpeg(url)
               .setFfmpegPath(this.o.ffmpegPath)
-              .inputOptions(inputOptions(statsPeriodSeconds(this.o.stallSeconds), progress.path))
+              .inputOptions([
+                ...inputOptions(),
+                ...progressOptions(statsPeriodSeconds(this.o.stallSeconds), progress.path),
+              ])
               .outputOptions(
                 outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
               )

@@ -20,17 +20,10 @@ export function statsPeriodSeconds(stallSeconds: number): number {
   return Math.max(1, Math.min(5, Math.floor(stallSeconds / 3)));
 }
 
-/** `progressPath`: where ffmpeg writes its progress reports (a FIFO, see progress-fifo.ts). */
-export function inputOptions(statsSeconds: number, progressPath: string): string[] {
+export function inputOptions(): string[] {
   return [
     // Commands never come on stdin (stop is SIGINT).
     "-nostdin",
-    // Progress goes to the FIFO, read on the watchdog's beat; on stderr every line would wake pscsd.
-    "-nostats",
-    "-progress",
-    progressPath,
-    "-stats_period",
-    String(statsSeconds),
     "-rtsp_transport",
     "tcp",
     // Socket timeout (µs): a camera that stops sending is noticed by ffmpeg too, not only by the stall watchdog.
@@ -42,6 +35,14 @@ export function inputOptions(statsSeconds: number, progressPath: string): string
     "-analyzeduration",
     "1500000",
   ];
+}
+
+/**
+ * Progress reports to `progressPath` (a FIFO, see progress-fifo.ts) every `statsSeconds`, and none on
+ * stderr, where each would wake pscsd.
+ */
+export function progressOptions(statsSeconds: number, progressPath: string): string[] {
+  return ["-nostats", "-progress", progressPath, "-stats_period", String(statsSeconds)];
 }
 
 export function outputOptions(a: RecorderArgs): string[] {

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { inputOptions, outputOptions, statsPeriodSeconds } from "../../dist/recorder/ffmpeg-args.js";
+import { inputOptions, outputOptions } from "../../dist/recorder/ffmpeg-args.js";
 import { descendants } from "../../dist/src/proc/tree.js";
 import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
@@ -97,17 +97,18 @@ function startPscsd(n) {
   };
 }
 
-/** n bare `ffmpeg -c copy -f segment` processes with the recorder's arguments, quiet. */
+/** n bare `ffmpeg -c copy -f segment` processes with the recorder's input and output arguments, quiet. */
 function startBare(n) {
   const dir = mkdtempSync(join(work, `bare-${n}-`));
   const procs = Array.from({ length: n }, (_, i) => {
     mkdirSync(join(dir, String(i)));
     return start("ffmpeg", [
       "-hide_banner",
-      "-nostdin",
       "-loglevel",
       "error",
-      ...inputOptions(statsPeriodSeconds(15)),
+      // No progress reports: a bare recorder has no one to tell.
+      "-nostats",
+      ...inputOptions(),
       "-i",
       cam.rtsp,
       ...outputOptions({ rtspUrl: cam.rtsp, segmentSeconds: SEGMENT_S, outputPattern: "" }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inputOptions, statsPeriodSeconds } from "../../recorder/ffmpeg-args.js";
+import { progressOptions, statsPeriodSeconds } from "../../recorder/ffmpeg-args.js";
 import { compactUtc, segmentPath } from "../../recorder/layout.js";
 import { concatList } from "../../recorder/playback.js";
 import { startFromName } from "../../recorder/reconcile.js";
@@ -29,7 +29,7 @@ describe("recorder pieces", () => {
       expect(period).toBeLessThanOrEqual(5);
     }
     expect(statsPeriodSeconds(15)).toBe(5);
-    const args = inputOptions(statsPeriodSeconds(15), "/rec/cam1/.incoming/ffmpeg.progress");
+    const args = progressOptions(statsPeriodSeconds(15), "/rec/cam1/.incoming/ffmpeg.progress");
     expect(args[args.indexOf("-stats_period") + 1]).toBe("5");
     // Reports go to the FIFO only: on stderr each would wake pscsd.
     expect(args[args.indexOf("-progress") + 1]).toBe("/rec/cam1/.incoming/ffmpeg.progress");
