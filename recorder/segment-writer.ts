@@ -1,6 +1,6 @@
-import { mkdir, rename, stat } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fsyncPath, sha256File } from "../src/storage/durable.js";
+import { fsyncPath, syncSizeHash } from "../src/storage/durable.js";
 
 /**
  * Makes a closed segment durable and moves it into the dated tree.
@@ -38,9 +38,7 @@ export async function finishSegment(
       throw new SegmentWriteError(from, name, e);
     }
   };
-  await step("fsync", () => fsyncPath(src));
-  const { size } = await step("stat", () => stat(src));
-  const sha256 = await step("hash", () => sha256File(src));
+  const { bytes, sha256 } = await step("fsync and hash", () => syncSizeHash(src));
   const created = await step("mkdir", () => mkdir(dirname(dst), { recursive: true }));
   await step("rename", () => rename(src, dst));
   // The new name, any directories made for it, and the old name's removal must all reach the disk.
@@ -49,5 +47,5 @@ export async function finishSegment(
     for (let d = dirname(dst); d.length >= created.length && d !== dirname(d); d = dirname(d))
       dirs.add(dirname(d));
   for (const d of dirs) await step("fsync directory", () => fsyncPath(d));
-  return { bytes: size, sha256 };
+  return { bytes, sha256 };
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open, rename, writeFile } from "node:fs/promises";
+import { type FileHandle, open, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -17,26 +17,67 @@ export async function fsyncPath(path: string): Promise<void> {
 }
 
 /**
- * One buffer per hash, reused for every read: with every camera closing a segment at the same
- * minute boundary, a fresh buffer per chunk (as a read stream allocates) left pscsd's RSS tens of
- * megabytes higher, which glibc does not give back.
+ * Hashes read 1 MiB at a time, one hash at a time, all through one buffer. Each read is a trip to
+ * libuv's thread pool and back: 256 KiB reads cost 35% more CPU per segment than 1 MiB ones
+ * (measured: 5.1 vs 3.8 ms for a 3.8 MB segment). One shared buffer, because every camera closes a
+ * segment at the same minute boundary: a buffer per hash (or per chunk, as a read stream
+ * allocates) left pscsd's RSS tens of megabytes higher, which glibc does not give back.
  */
-const HASH_CHUNK = 256 * 1024;
+const HASH_CHUNK = 1024 * 1024;
+let hashBuf: Buffer | undefined;
+let hashing: Promise<unknown> = Promise.resolve();
 
-export async function sha256File(path: string): Promise<string> {
+function oneHashAtATime<T>(f: (buf: Buffer) => Promise<T>): Promise<T> {
+  hashBuf ??= Buffer.allocUnsafe(HASH_CHUNK);
+  const buf = hashBuf;
+  const turn = hashing.then(
+    () => f(buf),
+    () => f(buf),
+  );
+  // The next hash waits for this one to end, however it ends; this one's caller gets its result.
+  hashing = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  return turn;
+}
+
+async function hashOpen(fh: FileHandle, buf: Buffer): Promise<string> {
   const hash = createHash("sha256");
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
   }
   return hash.digest("hex");
+}
+
+export function sha256File(path: string): Promise<string> {
+  return oneHashAtATime(async (buf) => {
+    const fh = await open(path, "r");
+    try {
+      return await hashOpen(fh, buf);
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+/**
+ * fsync, then size and SHA-256, of a finished file through one open: the write protocol's first
+ * steps, in its order (the hash is of bytes already on the disk).
+ */
+export function syncSizeHash(path: string): Promise<{ bytes: number; sha256: string }> {
+  return oneHashAtATime(async (buf) => {
+    const fh = await open(path, "r");
+    try {
+      await fh.sync();
+      const { size } = await fh.stat();
+      return { bytes: size, sha256: await hashOpen(fh, buf) };
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 /** Writes `path` whole or not at all: temporary file, fsync, rename, fsync the directory. */
