@@ -10,17 +10,19 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 /**
  * What recording costs pscsd between segment closes is mostly how often its main thread wakes: each
- * wake-up costs tens of µs, and at one camera the whole recorder's budget is ~13 ms a minute
- * (BENCHMARKS.md). A timer that fires ten times a second (prom-client's event-loop lag monitor did)
- * doubles pscsd's CPU at one camera; this test fails on such a timer.
+ * wake-up costs ~170 µs of CPU, and at one camera the whole recorder's budget is ~17 ms a minute
+ * (BENCHMARKS.md). Any timer firing once a second or more (prom-client's event-loop lag monitor did,
+ * ten times a second, and so did the recorder's watchdog and ffmpeg's progress lines on stderr)
+ * costs more than the budget's margin; this test fails on one.
  */
 
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Cam-Secret-77!";
 const WINDOW_S = 30;
-// Expected per second: the recorder's 1 s watchdog, the 1 s lag sample, a progress line every 5 s,
-// and a heartbeat every 30 s with its few socket events; a 10 Hz timer alone would add 10.
-const MAX_WAKEUPS_PER_S = 5;
+// Expected per second: the recorder's watchdog every 5 s, nothing else (the ONVIF heartbeat is every
+// 300 s while the stream arrives, ffmpeg's progress goes to a FIFO nobody polls); a 1 Hz timer alone
+// would add 1.
+const MAX_WAKEUPS_PER_S = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sim: Simulator;
@@ -58,7 +60,7 @@ describe("pscsd recording one camera at rest", () => {
       await sleep(WINDOW_S * 1000);
       const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
       console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second recording one camera`);
-      expect(perSecond).toBeGreaterThan(0.5); // the watchdog alone; 0 would mean a broken reading
+      expect(perSecond).toBeGreaterThan(0.1); // the watchdog alone; 0 would mean a broken reading
       expect(perSecond).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
     } finally {
       const { code } = await daemon.stop("SIGTERM");

@@ -95,8 +95,13 @@ export function grabFrames(
       const lines = (partialLine + d.toString()).split("\n");
       partialLine = lines.pop() ?? "";
       for (const line of lines) {
-        if (DECODED_LINE.test(line)) decodedAt.push(now);
-        else if (/error|invalid|refused|not found|failed/i.test(line))
+        if (DECODED_LINE.test(line)) {
+          decodedAt.push(now);
+          // stdout and stderr are two pipes: when both are readable at once, Node may hand us the
+          // frame before the line ffmpeg wrote first. The frame then was decoded before it arrived.
+          const early = frames[decodedAt.length - 1];
+          if (early) early.decodedAt = Math.min(now, early.receivedAt);
+        } else if (/error|invalid|refused|not found|failed/i.test(line))
           errors = `${errors}${line}\n`.slice(-2000);
       }
     });
