@@ -34,6 +34,11 @@ export interface RecorderStatus {
 export interface CameraRecorderOptions {
   camera: string;
   root: string;
+  /**
+   * A local directory for ffmpeg's progress FIFO: not the recordings volume, which may be a network
+   * share that cannot hold a FIFO (SMB refuses mkfifo).
+   */
+  runDir: string;
   segmentSeconds: number;
   stallSeconds: number;
   ffmpegPath: string;
@@ -216,7 +221,8 @@ export class CameraRecorder {
     const fileOf = (index: number) => `${run.id}-${String(index).padStart(6, "0")}.${SEGMENT_EXT}`;
     return new Promise((resolve) => {
       mkdir(join(this.o.root, incoming), { recursive: true })
-        .then(() => ProgressFifo.open(join(this.o.root, incoming, "ffmpeg.progress")))
+        .then(() => mkdir(this.o.runDir, { recursive: true }))
+        .then(() => ProgressFifo.open(join(this.o.runDir, `${this.o.camera}.progress`)))
         .then(
           (progress) => {
             const cmd = ffmpeg(url)

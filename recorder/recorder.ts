@@ -9,6 +9,8 @@ import type { SegmentStore } from "./segment-store.js";
 
 export interface RecorderOptions {
   root: string;
+  /** Local directory for ffmpeg's progress FIFOs, one per camera (see CameraRecorderOptions). */
+  runDir: string;
   segmentSeconds: number;
   stallSeconds: number;
   ffmpegPath: string;
@@ -48,6 +50,7 @@ export class Recorder {
       return new CameraRecorder({
         camera: cfg.id,
         root: o.root,
+        runDir: o.runDir,
         segmentSeconds: o.segmentSeconds,
         stallSeconds: o.stallSeconds,
         ffmpegPath: o.ffmpegPath,

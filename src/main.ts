@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
 import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
@@ -100,6 +101,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const segments = new SegmentStore(db);
   const recorder = new Recorder(config.cameras, cameras, {
     root: config.storage.recordings,
+    // Beside the catalog, which is local (SQLite needs that too).
+    runDir: join(dirname(config.storage.catalog), "run"),
     segmentSeconds: config.recording.segmentSeconds,
     stallSeconds: config.recording.stallSeconds,
     ffmpegPath: config.recording.ffmpeg,

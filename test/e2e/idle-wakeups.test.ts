@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,9 +62,14 @@ describe("pscsd recording one camera at rest", () => {
       console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second recording one camera`);
       expect(perSecond).toBeGreaterThan(0.1); // the watchdog alone; 0 would mean a broken reading
       expect(perSecond).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
+      // ffmpeg's progress goes through a FIFO beside the catalog (local disk), not the recordings tree.
+      const camera = simCameraConfigs(sim)[0]?.id as string;
+      expect(statSync(join(dir, "run", `${camera}.progress`)).isFIFO()).toBe(true);
+      expect(readdirSync(join(dir, "rec", camera, ".incoming")).every((f) => f.endsWith(".ts"))).toBe(true);
     } finally {
       const { code } = await daemon.stop("SIGTERM");
       expect(code).toBe(0);
     }
+    expect(readdirSync(join(dir, "run"))).toEqual([]);
   }, 120_000);
 });
