@@ -51,8 +51,8 @@ export interface CameraRecorderOptions {
   refreshStreamUrl: () => Promise<void>;
   store: SegmentStore;
   log: Logger;
-  /** Called after each segment is finished and indexed. */
-  onSegment?: () => void;
+  /** Called with each segment's row id once it is finished and indexed. */
+  onSegment?: (segment: number) => void;
   /** Why recording must not go on now (disk pressure, as configured), or undefined to record. */
   paused?: () => string | undefined;
   backoff?: BackoffPolicy;
@@ -428,7 +428,7 @@ export class CameraRecorder {
       });
       this.current.segments++;
       this.current.bytes += bytes;
-      this.o.onSegment?.();
+      this.o.onSegment?.(rowId);
     } catch (e) {
       // ENOSPC, EIO: the daemon goes on (other cameras, live view); the row stays 'recording' for
       // reconciliation, and the error is counted for health and metrics.

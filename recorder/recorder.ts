@@ -17,8 +17,8 @@ export interface RecorderOptions {
   ffprobePath: string;
   store: SegmentStore;
   log: Logger;
-  /** Called after each segment is finished and indexed (the evidence tree links held footage). */
-  onSegment?: () => void;
+  /** Called with each segment's row id once it is finished and indexed (the evidence tree links held footage). */
+  onSegment?: (segment: number) => void;
   /** Why no camera may record now (disk pressure with onDiskPressure: stop_recording). */
   paused?: () => string | undefined;
 }

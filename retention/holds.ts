@@ -213,7 +213,7 @@ export class HoldService {
 
   async approve(id: number, note: string, by: ActionContext): Promise<Hold> {
     this.transition(id, "requested", "active", note, by);
-    const linked = await this.o.evidence.sync(id);
+    const linked = await this.o.evidence.sync({ hold: id });
     this.o.log.info({ hold: id, linked }, "hold approved; footage copied into the evidence tree");
     return this.get(id);
   }

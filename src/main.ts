@@ -110,8 +110,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     store: segments,
     log,
     // A segment closing inside an active hold's range goes into the evidence tree at once.
-    onSegment: () => {
-      retention?.evidence.sync().catch((err: unknown) => log.error({ err }, "evidence sync failed"));
+    onSegment: (segment) => {
+      retention?.evidence
+        .sync({ segment })
+        .catch((err: unknown) => log.error({ err, segment }, "evidence sync failed"));
     },
     paused: () => recordingPaused,
   });
