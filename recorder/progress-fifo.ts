@@ -12,6 +12,14 @@ import { promisify } from "node:util";
  * it every few seconds.
  */
 
+/**
+ * One read takes all a FIFO holds (a pipe read returns whatever is there, up to the buffer's size),
+ * so a drain is one read, not a read and then an EAGAIN, which Node throws as an Error with a stack
+ * trace (twice the read's own cost). Shared: drain() is synchronous, so no two use it at once.
+ */
+const PIPE_CAPACITY = 65536;
+const readBuffer = Buffer.allocUnsafe(PIPE_CAPACITY);
+
 const run = promisify(execFile);
 
 export class ProgressFifoError extends Error {
@@ -34,7 +42,6 @@ export function lastOutTimeSeconds(reports: string): number | undefined {
 }
 
 export class ProgressFifo {
-  private readonly buf = Buffer.allocUnsafe(4096);
   /** A report cut by a read's end, kept until its line is complete. */
   private partial = "";
 
@@ -63,14 +70,15 @@ export class ProgressFifo {
     for (;;) {
       let n: number;
       try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+        n = readSync(this.fd, readBuffer, 0, readBuffer.length, null);
       } catch (e) {
         // EAGAIN: a writer is there and has nothing more to say.
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") break;
         throw new ProgressFifoError(this.path, e);
       }
       if (n === 0) break; // no writer yet, or ffmpeg has exited
-      text += this.buf.toString("latin1", 0, n);
+      text += readBuffer.toString("latin1", 0, n);
+      if (n < readBuffer.length) break; // that was all of it
     }
     const cut = text.lastIndexOf("\n") + 1;
     this.partial = text.slice(cut);

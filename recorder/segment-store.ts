@@ -1,4 +1,4 @@
-import type { Db } from "../src/catalog/catalog.js";
+import { type Db, type Prepare, statementCache } from "../src/catalog/catalog.js";
 
 /**
  * The recorder's catalog rows: segments and gaps. SQL only; the order of file and row operations
@@ -76,15 +76,30 @@ const toSegment = (r: RawSegment): SegmentRow => ({
   run: r.run,
 });
 
+/** A finished segment's values in the column order both statements that write one use. */
+const finishedColumns = (s: FinishedSegment) =>
+  [
+    s.startMs,
+    s.endMs,
+    s.path,
+    s.bytes,
+    s.sha256,
+    s.codec ?? null,
+    s.width ?? null,
+    s.height ?? null,
+  ] as const;
+
 export class SegmentStore {
   private readonly timelineStmt;
   private readonly gapsStmt;
   private readonly pathsAfterStmt;
+  private readonly sql: Prepare;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly now: () => number = Date.now,
   ) {
+    this.sql = statementCache(db);
     this.timelineStmt = db
       .prepare(
         `SELECT id, start_ms, end_ms, bytes, sha256, state, recovered FROM segments
@@ -106,44 +121,29 @@ export class SegmentStore {
 
   openRecording(camera: string, run: string, startMs: number, path: string): number {
     return Number(
-      this.db
-        .prepare(
-          "INSERT INTO segments (camera, start_ms, path, state, run, created_at) VALUES (?, ?, ?, 'recording', ?, ?)",
-        )
-        .run(camera, startMs, path, run, this.now()).lastInsertRowid,
+      this.sql(
+        "INSERT INTO segments (camera, start_ms, path, state, run, created_at) VALUES (?, ?, ?, 'recording', ?, ?)",
+      ).run(camera, startMs, path, run, this.now()).lastInsertRowid,
     );
   }
 
   complete(id: number, s: FinishedSegment): void {
-    this.db
-      .prepare(
-        `UPDATE segments SET state = 'complete', start_ms = ?, end_ms = ?, path = ?, bytes = ?, sha256 = ?,
+    this.sql(
+      `UPDATE segments SET state = 'complete', start_ms = ?, end_ms = ?, path = ?, bytes = ?, sha256 = ?,
            codec = ?, width = ?, height = ? WHERE id = ?`,
-      )
-      .run(
-        s.startMs,
-        s.endMs,
-        s.path,
-        s.bytes,
-        s.sha256,
-        s.codec ?? null,
-        s.width ?? null,
-        s.height ?? null,
-        id,
-      );
+    ).run(...finishedColumns(s), id);
   }
 
   get(id: number): SegmentRow | undefined {
-    const r = this.db.prepare<[number], RawSegment>("SELECT * FROM segments WHERE id = ?").get(id);
+    const r = this.sql<[number], RawSegment>("SELECT * FROM segments WHERE id = ?").get(id);
     return r && toSegment(r);
   }
 
   /** Rows still 'recording' (from a crash), except those of runs now being written. */
   unfinished(camera: string, activeRuns: ReadonlySet<string>): SegmentRow[] {
-    return this.db
-      .prepare<[string], RawSegment>(
-        "SELECT * FROM segments WHERE camera = ? AND state = 'recording' ORDER BY start_ms",
-      )
+    return this.sql<[string], RawSegment>(
+      "SELECT * FROM segments WHERE camera = ? AND state = 'recording' ORDER BY start_ms",
+    )
       .all(camera)
       .map(toSegment)
       .filter((r) => !activeRuns.has(r.run));
@@ -151,42 +151,28 @@ export class SegmentStore {
 
   /** Indexes a file reconciliation found on disk without a row. */
   insertRecovered(s: FinishedSegment & { camera: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, state, recovered, run, created_at)
+    this.sql(
+      `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, state, recovered, run, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', 1, 'recovered', ?)`,
-      )
-      .run(
-        s.camera,
-        s.startMs,
-        s.endMs,
-        s.path,
-        s.bytes,
-        s.sha256,
-        s.codec ?? null,
-        s.width ?? null,
-        s.height ?? null,
-        this.now(),
-      );
+    ).run(s.camera, ...finishedColumns(s), this.now());
   }
 
   markRecovered(id: number): void {
-    this.db.prepare("UPDATE segments SET recovered = 1 WHERE id = ?").run(id);
+    this.sql("UPDATE segments SET recovered = 1 WHERE id = ?").run(id);
   }
 
   markMissing(id: number): void {
-    this.db.prepare("UPDATE segments SET state = 'missing' WHERE id = ?").run(id);
+    this.sql("UPDATE segments SET state = 'missing' WHERE id = ?").run(id);
   }
 
   hasPath(path: string): boolean {
-    return this.db.prepare("SELECT 1 FROM segments WHERE path = ?").get(path) !== undefined;
+    return this.sql("SELECT 1 FROM segments WHERE path = ?").get(path) !== undefined;
   }
 
   completeSince(camera: string, fromMs: number): SegmentRow[] {
-    return this.db
-      .prepare<[string, number], RawSegment>(
-        "SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND state = 'complete' ORDER BY start_ms",
-      )
+    return this.sql<[string, number], RawSegment>(
+      "SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND state = 'complete' ORDER BY start_ms",
+    )
       .all(camera, fromMs)
       .map(toSegment);
   }
@@ -204,17 +190,16 @@ export class SegmentStore {
 
   /** A row whose file never got a frame (ffmpeg died as it opened it). */
   discard(id: number): void {
-    this.db.prepare("DELETE FROM segments WHERE id = ? AND state = 'recording'").run(id);
+    this.sql("DELETE FROM segments WHERE id = ? AND state = 'recording'").run(id);
   }
 
   segments(camera: string, fromMs: number, toMs: number): SegmentRow[] {
-    return this.db
-      .prepare<[string, number, number, number], RawSegment>(
-        // Overlap is start < to and end > from; a segment starts at most one segment length before
-        // `from`, which bounds the index range scanned to the query's own span.
-        `SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND coalesce(end_ms, start_ms) > ?
+    return this.sql<[string, number, number, number], RawSegment>(
+      // Overlap is start < to and end > from; a segment starts at most one segment length before
+      // `from`, which bounds the index range scanned to the query's own span.
+      `SELECT * FROM segments WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND coalesce(end_ms, start_ms) > ?
          ORDER BY start_ms`,
-      )
+    )
       .all(camera, fromMs - MAX_SEGMENT_MS, toMs, fromMs)
       .map(toSegment);
   }
@@ -240,33 +225,37 @@ export class SegmentStore {
   }
 
   allSegments(camera: string): SegmentRow[] {
-    return this.db
-      .prepare<[string], RawSegment>("SELECT * FROM segments WHERE camera = ? ORDER BY start_ms")
+    return this.sql<[string], RawSegment>("SELECT * FROM segments WHERE camera = ? ORDER BY start_ms")
       .all(camera)
       .map(toSegment);
   }
 
   openGap(camera: string, startMs: number, cause: string): void {
-    const open = this.db
-      .prepare<[string], { id: number }>("SELECT id FROM recording_gaps WHERE camera = ? AND end_ms IS NULL")
-      .get(camera);
+    const open = this.sql<[string], { id: number }>(
+      "SELECT id FROM recording_gaps WHERE camera = ? AND end_ms IS NULL",
+    ).get(camera);
     if (open) return;
-    this.db
-      .prepare("INSERT INTO recording_gaps (camera, start_ms, cause) VALUES (?, ?, ?)")
-      .run(camera, startMs, cause);
+    this.sql("INSERT INTO recording_gaps (camera, start_ms, cause) VALUES (?, ?, ?)").run(
+      camera,
+      startMs,
+      cause,
+    );
   }
 
   closeGap(camera: string, endMs: number): void {
-    this.db
-      .prepare("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL")
-      .run(endMs, camera);
+    this.sql("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL").run(
+      endMs,
+      camera,
+    );
   }
 
   /** A gap closed at an estimate of when recording resumed, corrected once the estimate improves. */
   moveGapEnd(camera: string, fromMs: number, toMs: number): void {
-    this.db
-      .prepare("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms = ?")
-      .run(toMs, camera, fromMs);
+    this.sql("UPDATE recording_gaps SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms = ?").run(
+      toMs,
+      camera,
+      fromMs,
+    );
   }
 
   gaps(camera: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): GapRow[] {

@@ -1,6 +1,6 @@
 import { copyFile, link, mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { Db } from "../src/catalog/catalog.js";
+import { type Db, type Prepare, statementCache } from "../src/catalog/catalog.js";
 import { fsyncPath, sha256File, writeFileAtomic } from "../src/storage/durable.js";
 
 /**
@@ -40,13 +40,16 @@ export interface VerifyReport {
 
 export class EvidenceTree {
   private syncing: Promise<unknown> = Promise.resolve();
+  private readonly sql: Prepare;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly recordingsRoot: string,
     readonly root: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.sql = statementCache(db);
+  }
 
   holdDir(hold: number): string {
     return join(this.root, String(hold));
@@ -71,23 +74,20 @@ export class EvidenceTree {
     const rows =
       only.segment !== undefined
         ? // One closed segment: from it to the ranges of its camera that overlap it.
-          this.db
-            .prepare<[number], Candidate>(
-              `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
+          this.sql<[number], Candidate>(
+            `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
                FROM segments s CROSS JOIN hold_ranges r ON r.camera = s.camera AND r.protecting = 1
                  AND r.start_ms < s.end_ms AND r.end_ms > s.start_ms
                JOIN holds h ON h.id = r.hold AND h.status = 'active'
                WHERE s.id = ? AND s.state = 'complete'
                  AND NOT EXISTS (SELECT 1 FROM hold_segments x WHERE x.hold = r.hold AND x.segment = s.id)
                GROUP BY r.hold, s.id ORDER BY r.hold`,
-            )
-            .all(only.segment)
+          ).all(only.segment)
         : // From the ranges to their segments, never the other way (CROSS JOIN fixes the order):
           // without statistics SQLite chose to scan every complete segment, 250 ms a sync with 20
           // holds and a month of 16 cameras, on every segment close.
-          this.db
-            .prepare<[number | null, number | null], Candidate>(
-              `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
+          this.sql<[number | null, number | null], Candidate>(
+            `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
                FROM hold_ranges r CROSS JOIN segments s ON s.camera = r.camera
                  AND s.start_ms >= r.start_ms - ${MAX_SEGMENT_MS} AND s.start_ms < r.end_ms
                  AND s.end_ms > r.start_ms AND s.state = 'complete'
@@ -95,10 +95,9 @@ export class EvidenceTree {
                WHERE r.protecting = 1 AND (? IS NULL OR r.hold = ?)
                  AND NOT EXISTS (SELECT 1 FROM hold_segments x WHERE x.hold = r.hold AND x.segment = s.id)
                GROUP BY r.hold, s.id ORDER BY r.hold, s.camera, s.start_ms`,
-            )
-            .all(only.hold ?? null, only.hold ?? null);
+          ).all(only.hold ?? null, only.hold ?? null);
     const touched = new Set<number>();
-    const insert = this.db.prepare(
+    const insert = this.sql(
       "INSERT OR IGNORE INTO hold_segments (hold, segment, file, sha256, bytes, linked_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
     for (const c of rows) {
@@ -128,18 +127,14 @@ export class EvidenceTree {
   }
 
   private async writeManifest(hold: number): Promise<void> {
-    const h = this.db
-      .prepare<[number], Record<string, unknown>>(
-        `SELECT id, form_number, case_number, legal_basis, agency, requested_by, form_sha256, decided_by, decided_at
+    const h = this.sql<[number], Record<string, unknown>>(
+      `SELECT id, form_number, case_number, legal_basis, agency, requested_by, form_sha256, decided_by, decided_at
          FROM holds WHERE id = ?`,
-      )
-      .get(hold);
-    const files = this.db
-      .prepare<[number], Record<string, unknown>>(
-        `SELECT x.file, x.sha256, x.bytes, s.camera, s.start_ms startMs, s.end_ms endMs
+    ).get(hold);
+    const files = this.sql<[number], Record<string, unknown>>(
+      `SELECT x.file, x.sha256, x.bytes, s.camera, s.start_ms startMs, s.end_ms endMs
          FROM hold_segments x JOIN segments s ON s.id = x.segment WHERE x.hold = ? ORDER BY s.camera, s.start_ms`,
-      )
-      .all(hold);
+    ).all(hold);
     await writeFileAtomic(
       join(this.holdDir(hold), "manifest.json"),
       `${JSON.stringify({ hold: h, algorithm: "sha256", files }, null, 2)}\n`,
@@ -148,15 +143,13 @@ export class EvidenceTree {
 
   /** Every file of the hold against the hash it had when linked and the catalog's. */
   async verify(hold: number): Promise<VerifyReport> {
-    const rows = this.db
-      .prepare<
-        [number],
-        { segment: number; file: string; sha256: string; bytes: number; catalog: string | null }
-      >(
-        `SELECT x.segment, x.file, x.sha256, x.bytes, s.sha256 catalog
+    const rows = this.sql<
+      [number],
+      { segment: number; file: string; sha256: string; bytes: number; catalog: string | null }
+    >(
+      `SELECT x.segment, x.file, x.sha256, x.bytes, s.sha256 catalog
          FROM hold_segments x JOIN segments s ON s.id = x.segment WHERE x.hold = ? ORDER BY x.file`,
-      )
-      .all(hold);
+    ).all(hold);
     const problems: EvidenceProblem[] = [];
     let bytes = 0;
     for (const r of rows) {

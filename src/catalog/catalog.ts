@@ -5,6 +5,25 @@ import { MIGRATIONS, type Migration } from "./migrations.js";
 
 export type Db = Database.Database;
 
+/** Compiles a statement on first use and returns the compiled one after (see statementCache). */
+export type Prepare = <P extends unknown[] = unknown[], R = unknown>(sql: string) => Database.Statement<P, R>;
+
+/**
+ * A connection's statements, each compiled once: better-sqlite3's prepare() parses and plans the SQL
+ * again on every call, and the recorder's statements run at every segment close of every camera.
+ */
+export function statementCache(db: Db): Prepare {
+  const cache = new Map<string, Database.Statement>();
+  return <P extends unknown[], R>(sql: string) => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      cache.set(sql, s);
+    }
+    return s as unknown as Database.Statement<P, R>;
+  };
+}
+
 /** The catalog file was written by a newer pscsd; running an older binary on it could corrupt it. */
 export class SchemaTooNewError extends Error {
   constructor(
