@@ -4,13 +4,14 @@ import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
-import { inputOptions, outputOptions, progressOptions, statsPeriodSeconds } from "./ffmpeg-args.js";
+import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { probeSegment } from "./probe.js";
 import { ProgressFifo } from "./progress-fifo.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
 import type { SegmentStore } from "./segment-store.js";
 import { finishSegment, SegmentWriteError } from "./segment-writer.js";
+import { StreamClock } from "./stream-clock.js";
 
 /**
  * Records one camera: one supervised ffmpeg at a time, restarted with backoff, watched for stalls.
@@ -61,8 +62,10 @@ export interface CameraRecorderOptions {
 
 interface Run {
   id: string;
-  /** Wall-clock ms of stream time 0, refined as progress reports arrive (the smallest offset seen). */
-  t0: number | undefined;
+  /** When each media time was received (see stream-clock.ts); sampled by reports and closes. */
+  clock: StreamClock;
+  /** Set by the first usable sample: media is flowing. */
+  flowing: boolean;
   lastTimemarkS: number;
   lastMediaAt: number;
   /** Row and wall-clock start of the segment being written. */
@@ -118,7 +121,7 @@ export class CameraRecorder {
   }
 
   /**
-   * The watchdog's beat, every statsPeriodSeconds from the Recorder: one timer for every camera
+   * The watchdog's beat, every watchdogBeatSeconds from the Recorder: one timer for every camera
    * rather than one per camera, since each wakes the whole daemon. It reads the progress ffmpeg
    * reported since the last beat, then checks for a stall or a pause.
    */
@@ -207,7 +210,8 @@ export class CameraRecorder {
   }> {
     const run: Run = {
       id: `${Math.floor(this.now() / 1000).toString(36)}${randomBytes(3).toString("hex")}`,
-      t0: undefined,
+      clock: new StreamClock(),
+      flowing: false,
       lastTimemarkS: -1,
       lastMediaAt: this.now(),
       open: undefined,
@@ -229,7 +233,7 @@ export class CameraRecorder {
               .setFfmpegPath(this.o.ffmpegPath)
               .inputOptions([
                 ...inputOptions(),
-                ...progressOptions(statsPeriodSeconds(this.o.stallSeconds), progress.path),
+                ...progressOptions(reportPeriodSeconds(this.o.stallSeconds), progress.path),
               ])
               .outputOptions(
                 outputOptions({ rtspUrl: url, segmentSeconds: this.o.segmentSeconds, outputPattern: "" }),
@@ -264,16 +268,21 @@ export class CameraRecorder {
               if (!(t > run.lastTimemarkS)) return;
               const now = this.now();
               run.lastTimemarkS = t;
-              run.lastMediaAt = now;
               // The first report (time 0, give or take µs) comes after ffmpeg's input probe has buffered
               // a few seconds, so it says nothing about when they arrived; later ones lag real time by
-              // up to one beat, and the smallest lag seen (segment closes included, which are not
-              // delayed) is the best estimate of when stream time 0 was received.
-              if (t < 0.01) return;
-              run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, now - t * 1000);
+              // up to one beat (segment closes, which are not delayed, refine the clock).
+              if (t < 0.01) {
+                run.lastMediaAt = now;
+                return;
+              }
+              run.clock.sample(now, t);
+              run.flowing = true;
+              // When that media arrived, not when its report was read (up to a beat later): the stall
+              // limit runs from the media itself, however the beat and the reports fall.
+              run.lastMediaAt = Math.max(run.lastMediaAt, run.clock.wallMs(t));
               if (!run.open) {
                 // Media is flowing: the first segment exists, and any gap ends where it starts.
-                const startMs = Math.round(run.t0);
+                const startMs = run.clock.wallMs(0);
                 run.open = {
                   index: 0,
                   startMs,
@@ -307,11 +316,12 @@ export class CameraRecorder {
                 return;
               }
               // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
-              // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase.
-              const limitMs =
-                run.t0 === undefined
-                  ? Math.max(this.o.stallSeconds * 1000, 20_000)
-                  : this.o.stallSeconds * 1000;
+              // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase. After it, media newer
+              // than the last report may be up to one report period unreported: a stall is declared
+              // after stallSeconds plus that, so flowing media never looks stalled.
+              const limitMs = !run.flowing
+                ? Math.max(this.o.stallSeconds * 1000, 20_000)
+                : (this.o.stallSeconds + reportPeriodSeconds(this.o.stallSeconds)) * 1000;
               if (this.now() - run.lastMediaAt > limitMs && !run.stalled) {
                 run.stalled = true;
                 this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
@@ -339,7 +349,7 @@ export class CameraRecorder {
                     : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
                 this.runId = undefined;
                 resolve({
-                  recorded: run.t0 !== undefined,
+                  recorded: run.flowing,
                   cause,
                   endMs: run.lastEndMs,
                   stalled: run.stalled,
@@ -374,20 +384,22 @@ export class CameraRecorder {
     const index = Number(/-(\d+)\.\w+$/.exec(closed.file)?.[1]);
     // A segment can close before the run's first usable progress report (a wall-clock boundary just
     // after the start); its close is then the first word that media flows. Every close is also a
-    // sample of t0 that, unlike a report read on the watchdog's beat, arrives the moment it is made.
-    run.t0 = Math.min(run.t0 ?? Number.POSITIVE_INFINITY, this.now() - closed.endS * 1000);
-    const t0 = run.t0;
+    // sample of the clock that, unlike a report read on the watchdog's beat, arrives the moment it is made.
+    run.clock.sample(this.now(), closed.endS);
+    run.flowing = true;
     const open = run.open;
-    if (!open) this.mediaFlowing(Math.round(t0 + closed.startS * 1000));
+    if (!open) this.mediaFlowing(run.clock.wallMs(closed.startS));
     // Contiguous within a run: each segment starts exactly where the previous one ended.
-    let startMs = open && open.index === index ? open.startMs : Math.round(t0 + closed.startS * 1000);
+    let startMs = open && open.index === index ? open.startMs : run.clock.wallMs(closed.startS);
     if (index === 0 && open?.index === 0) {
       // The run's first segment: its start was estimated from the first report; use the refined one.
-      const refined = Math.round(t0 + closed.startS * 1000);
+      const refined = run.clock.wallMs(closed.startS);
       if (refined !== startMs) this.o.store.moveGapEnd(this.o.camera, startMs, refined);
       startMs = refined;
     }
-    const endMs = Math.max(startMs, Math.round(t0 + closed.endS * 1000));
+    // The clock follows the camera's drift, so a segment's length is its media length give or take
+    // the drift since the last close (milliseconds); never negative.
+    const endMs = Math.max(startMs, run.clock.wallMs(closed.endS));
     const rowId =
       open && open.index === index
         ? open.id
@@ -453,8 +465,8 @@ export class CameraRecorder {
     const probed = size > 0 ? await probeSegment(path, this.o.ffprobePath) : undefined;
     const endMs = probed
       ? open.startMs + probed.durationMs
-      : run.t0 !== undefined
-        ? Math.round(run.t0 + run.lastTimemarkS * 1000)
+      : run.flowing
+        ? run.clock.wallMs(run.lastTimemarkS)
         : open.startMs;
     if (size === 0 || endMs <= open.startMs) {
       this.o.store.discard(open.id);

@@ -2,7 +2,7 @@ import type { CameraConnection } from "../src/cameras/connection.js";
 import type { CameraConfig } from "../src/config/load.js";
 import type { Logger } from "../src/log/logger.js";
 import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
-import { statsPeriodSeconds } from "./ffmpeg-args.js";
+import { watchdogBeatSeconds } from "./ffmpeg-args.js";
 import type { SegmentStore } from "./segment-store.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
@@ -75,7 +75,7 @@ export class Recorder {
     for (const c of this.cameras) c.start();
     this.beat ??= setInterval(() => {
       for (const c of this.cameras) c.tick();
-    }, statsPeriodSeconds(this.stallSeconds) * 1000);
+    }, watchdogBeatSeconds(this.stallSeconds) * 1000);
   }
 
   async stop(): Promise<void> {

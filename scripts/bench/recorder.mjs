@@ -37,6 +37,12 @@ function whole(flag, text, min, max) {
 const counts = values.cameras.split(",").map((c) => whole("cameras", c, 1, 64));
 const seconds = whole("seconds", values.seconds, 10, 3600);
 const SEGMENT_S = whole("segment-seconds", values["segment-seconds"], 2, 600);
+if (seconds % SEGMENT_S !== 0) {
+  process.stderr.write(
+    `bench recorder: --seconds: expected a whole number of segments (${SEGMENT_S} s each), got ${seconds}\n`,
+  );
+  process.exit(2);
+}
 const PASSWORD = "Bench-Only-1!";
 const WARMUP_S = 20;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -127,10 +133,29 @@ function startBare(n) {
 // The reported ratio is the geometric mean of the two orders, in which that effect cancels.
 const JOIN_MS = 3_000;
 
+// The window holds whole segments: it opens PHASE_MS after a wall-clock segment boundary (where every
+// recorder closes one) and lasts a whole number of segments, so each recorder closes exactly
+// seconds / SEGMENT_S segments in it whatever the phase a run started at. A window opened anywhere
+// held one close more or less (a tenth of pscsd's Node cost at 1 camera), and often pscsd's first
+// close, whose code runs for the first time and is compiled then: the order of the two sides moved
+// the 1-camera ratio from 1.0x to 1.25x.
+const PHASE_MS = 5_000;
+function untilWindowMs(pscsdStartedAt) {
+  const seg = SEGMENT_S * 1000;
+  // The first boundary after pscsd started closes its first segment: the window opens after it,
+  // and after WARMUP_S (connect, probe, the JIT's first compiles).
+  const firstClose = Math.floor(pscsdStartedAt / seg) * seg + seg;
+  let open = firstClose + PHASE_MS;
+  while (open < pscsdStartedAt + WARMUP_S * 1000) open += seg;
+  return Math.max(0, open - Date.now());
+}
+
 async function runPair(n, pscsdFirst) {
   let p;
   let b;
+  let pscsdStartedAt;
   if (pscsdFirst) {
+    pscsdStartedAt = Date.now();
     p = startPscsd(n);
     const until = Date.now() + 30_000;
     while (p.ffmpegCount() < n && Date.now() < until) await sleep(100);
@@ -139,9 +164,10 @@ async function runPair(n, pscsdFirst) {
   } else {
     b = startBare(n);
     await sleep(JOIN_MS);
+    pscsdStartedAt = Date.now();
     p = startPscsd(n);
   }
-  await sleep(WARMUP_S * 1000); // connect, probe, first segments, the JIT's first compiles
+  await sleep(untilWindowMs(pscsdStartedAt));
   const r = await measure({ ...p.groups, ...b.groups }, seconds);
   r.ffmpegCount = p.ffmpegCount();
   await stop([...p.procs, ...b.procs]);

@@ -19,7 +19,7 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Cam-Secret-77!";
 const WINDOW_S = 30;
-// Expected per second: the recorder's watchdog every 5 s, nothing else (the ONVIF heartbeat is every
+// Expected per second: the recorder's watchdog every 7 s, nothing else (the ONVIF heartbeat is every
 // 300 s while the stream arrives, ffmpeg's progress goes to a FIFO nobody polls); a 1 Hz timer alone
 // would add 1.
 const MAX_WAKEUPS_PER_S = 1;

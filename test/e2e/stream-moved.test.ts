@@ -75,7 +75,7 @@ describe("stream URI re-fetched after a failure", () => {
       onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 10 },
       cameras: simCameraConfigs(sim),
       extra: {
-        // The production stall limit, so ffmpeg reports progress every 5 s, as in production: each
+        // The production stall limit, so ffmpeg reports progress every 3 s, as in production: each
         // run's first 4 s segment closes before its first usable progress line.
         recording: { segmentSeconds: 4, stallSeconds: 15 },
         auth: TEST_AUTH,
@@ -142,7 +142,7 @@ describe("stream URI re-fetched after a failure", () => {
         cam,
       );
       expect(unmet, "gaps that do not end at a segment's start").toEqual([]);
-      // Progress every 5 s never looks like a stall to the 15 s watchdog.
+      // Progress every 3 s, read every 7 s, never looks like a stall to the 15 s watchdog.
       expect(q("SELECT * FROM recording_gaps WHERE camera = ? AND cause LIKE 'stalled%'", cam)).toEqual([]);
       const mine = (re: RegExp) => daemon.lines.filter((l) => l.includes(`"camera":"${cam}"`) && re.test(l));
       expect(mine(/stream URI changed/).join("\n")).toContain("/profile2");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { progressOptions, statsPeriodSeconds } from "../../recorder/ffmpeg-args.js";
+import { progressOptions, reportPeriodSeconds, watchdogBeatSeconds } from "../../recorder/ffmpeg-args.js";
 import { compactUtc, segmentPath } from "../../recorder/layout.js";
 import { concatList } from "../../recorder/playback.js";
 import { startFromName } from "../../recorder/reconcile.js";
@@ -19,18 +19,25 @@ describe("recorder pieces", () => {
     expect(parseSegmentLine("a,b,c")).toBeUndefined();
   });
 
-  it("asks ffmpeg for progress often enough that a running camera never looks stalled", () => {
-    // The watchdog declares a stall after stallSeconds without new progress: at least two reports
-    // must fit in every allowed limit (2-600 s), and none need come more than every 5 s.
+  it("asks ffmpeg for progress often enough, and looks often enough, that a stall is seen within twice its limit", () => {
+    // The watchdog declares a stall when no media is newer than stallSeconds plus one report period,
+    // and looks once a beat: a stall is noticed within stallSeconds + report period + beat.
     for (let stall = 2; stall <= 600; stall++) {
-      const period = statsPeriodSeconds(stall);
-      expect(period * 2, `stallSeconds ${stall}`).toBeLessThanOrEqual(stall);
-      expect(period).toBeGreaterThanOrEqual(1);
-      expect(period).toBeLessThanOrEqual(5);
+      const report = reportPeriodSeconds(stall);
+      const beat = watchdogBeatSeconds(stall);
+      expect(report, `stallSeconds ${stall}`).toBeGreaterThanOrEqual(1);
+      expect(report).toBeLessThanOrEqual(5);
+      expect(beat).toBeGreaterThanOrEqual(1);
+      expect(beat).toBeLessThanOrEqual(10);
+      // Flowing media: every beat drains the FIFO, so the newest report read is at most one report
+      // period old (a frame later at worst), inside the limit with room to spare.
+      expect(2 * report).toBeLessThanOrEqual(stall);
+      expect(stall + report + beat, `stallSeconds ${stall}`).toBeLessThanOrEqual(2 * stall + 1);
     }
-    expect(statsPeriodSeconds(15)).toBe(5);
-    const args = progressOptions(statsPeriodSeconds(15), "/rec/cam1/.incoming/ffmpeg.progress");
-    expect(args[args.indexOf("-stats_period") + 1]).toBe("5");
+    // Production (15 s): a report every 3 s, a look every 7 s: 8.6 wake-ups a minute instead of 12.
+    expect([reportPeriodSeconds(15), watchdogBeatSeconds(15)]).toEqual([3, 7]);
+    const args = progressOptions(reportPeriodSeconds(15), "/rec/cam1/.incoming/ffmpeg.progress");
+    expect(args[args.indexOf("-stats_period") + 1]).toBe("3");
     // Reports go to the FIFO only: on stderr each would wake pscsd.
     expect(args[args.indexOf("-progress") + 1]).toBe("/rec/cam1/.incoming/ffmpeg.progress");
     expect(args).toContain("-nostats");
