@@ -52,6 +52,8 @@ export interface CameraRecorderOptions {
   refreshStreamUrl: () => Promise<void>;
   store: SegmentStore;
   log: Logger;
+  /** Asks the watchdog to look within `ms` (a run started; its first deadline may be nearer than the next look). */
+  lookWithin?: (ms: number) => void;
   /** Called with each segment's row id once it is finished and indexed. */
   onSegment?: (segment: number) => void;
   /** Why recording must not go on now (disk pressure, as configured), or undefined to record. */
@@ -94,8 +96,8 @@ export class CameraRecorder {
   private runId: string | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
-  /** The running ffmpeg's stall and pause check, while there is one; see tick(). */
-  private watch: (() => void) | undefined;
+  /** The running ffmpeg's stall and pause check, while there is one; see look(). */
+  private watch: (() => number | undefined) | undefined;
 
   constructor(private readonly o: CameraRecorderOptions) {
     this.now = o.now ?? Date.now;
@@ -121,12 +123,12 @@ export class CameraRecorder {
   }
 
   /**
-   * The watchdog's beat, every watchdogBeatSeconds from the Recorder: one timer for every camera
-   * rather than one per camera, since each wakes the whole daemon. It reads the progress ffmpeg
-   * reported since the last beat, then checks for a stall or a pause.
+   * The watchdog's look (see watchdog.ts): reads the progress ffmpeg reported since the last look,
+   * then checks for a stall or a pause. Answers in how many ms this camera's stall limit runs out if
+   * no newer media is reported, or undefined when no ffmpeg is being watched.
    */
-  tick(): void {
-    this.watch?.();
+  look(): number | undefined {
+    return this.watch?.();
   }
 
   start(): void {
@@ -270,15 +272,15 @@ export class CameraRecorder {
               run.lastTimemarkS = t;
               // The first report (time 0, give or take µs) comes after ffmpeg's input probe has buffered
               // a few seconds, so it says nothing about when they arrived; later ones lag real time by
-              // up to one beat (segment closes, which are not delayed, refine the clock).
+              // up to one look (segment closes, which are not delayed, refine the clock).
               if (t < 0.01) {
                 run.lastMediaAt = now;
                 return;
               }
               run.clock.sample(now, t);
               run.flowing = true;
-              // When that media arrived, not when its report was read (up to a beat later): the stall
-              // limit runs from the media itself, however the beat and the reports fall.
+              // When that media arrived, not when its report was read (up to a look later): the stall
+              // limit runs from the media itself, however the looks and the reports fall.
               run.lastMediaAt = Math.max(run.lastMediaAt, run.clock.wallMs(t));
               if (!run.open) {
                 // Media is flowing: the first segment exists, and any gap ends where it starts.
@@ -298,6 +300,7 @@ export class CameraRecorder {
               run.stderrTail.push(line);
               if (run.stderrTail.length > 5) run.stderrTail.shift();
             });
+            const connectingLimitMs = Math.max(this.o.stallSeconds * 1000, 20_000);
             this.watch = () => {
               let reported: number | undefined;
               try {
@@ -313,22 +316,24 @@ export class CameraRecorder {
                 run.paused = pause;
                 cmd.kill("SIGINT");
                 setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
-                return;
               }
+              if (run.paused || run.stalled) return undefined;
               // Before the first media, connecting and probing take their own time (RTSP DESCRIBE,
               // ffmpeg's input probe); ffmpeg's socket timeout bounds that phase. After it, media newer
               // than the last report may be up to one report period unreported: a stall is declared
               // after stallSeconds plus that, so flowing media never looks stalled.
               const limitMs = !run.flowing
-                ? Math.max(this.o.stallSeconds * 1000, 20_000)
+                ? connectingLimitMs
                 : (this.o.stallSeconds + reportPeriodSeconds(this.o.stallSeconds)) * 1000;
-              if (this.now() - run.lastMediaAt > limitMs && !run.stalled) {
-                run.stalled = true;
-                this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
-                cmd.kill("SIGINT");
-                setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
-              }
+              const left = run.lastMediaAt + limitMs - this.now();
+              if (left >= 0) return left + 1;
+              run.stalled = true;
+              this.setState("stalled", `no media for ${this.o.stallSeconds} s`);
+              cmd.kill("SIGINT");
+              setTimeout(() => cmd.kill("SIGKILL"), 3_000).unref();
+              return undefined;
             };
+            this.o.lookWithin?.(run.lastMediaAt + connectingLimitMs - this.now() + 1);
             const finish = (err: Error | undefined) => {
               this.watch = undefined;
               this.proc = undefined;
@@ -384,7 +389,7 @@ export class CameraRecorder {
     const index = Number(/-(\d+)\.\w+$/.exec(closed.file)?.[1]);
     // A segment can close before the run's first usable progress report (a wall-clock boundary just
     // after the start); its close is then the first word that media flows. Every close is also a
-    // sample of the clock that, unlike a report read on the watchdog's beat, arrives the moment it is made.
+    // sample of the clock that, unlike a report read at a watchdog look, arrives the moment it is made.
     run.clock.sample(this.now(), closed.endS);
     run.flowing = true;
     const open = run.open;

@@ -15,19 +15,10 @@ export interface RecorderArgs {
 /**
  * Seconds between ffmpeg's progress reports for a given stall limit: about five per limit, at most
  * one every 5 s. Reports cost pscsd nothing until read (they wait in a FIFO), so they can come more
- * often than the watchdog looks: what bounds a report's age is this period, not the beat.
+ * often than the watchdog looks (watchdog.ts): what bounds a report's age is this period.
  */
 export function reportPeriodSeconds(stallSeconds: number): number {
   return Math.max(1, Math.min(5, Math.floor(stallSeconds / 5)));
-}
-
-/**
- * Seconds between the watchdog's looks (its beat): two per stall limit, at most one every 10 s
- * (a pause for disk pressure takes effect at a beat). Each beat wakes pscsd, and a wake-up from idle
- * costs it about 0.3 ms of CPU on this kind of machine, whatever it then does.
- */
-export function watchdogBeatSeconds(stallSeconds: number): number {
-  return Math.max(1, Math.min(10, Math.floor(stallSeconds / 2)));
 }
 
 export function inputOptions(): string[] {

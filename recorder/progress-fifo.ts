@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 /**
  * ffmpeg's progress reports (`-progress <fifo>`), read when the watchdog looks instead of when ffmpeg
  * writes: a pipe Node listens on wakes the whole daemon for every report (every 5 s per camera, all
- * day), while a FIFO opened non-blocking and never polled costs one read per watchdog beat.
+ * day), while a FIFO opened non-blocking and never polled costs one read per watchdog look.
  * Invariants: the FIFO is open for reading before ffmpeg starts, so ffmpeg's open never blocks; its
  * 64 KiB hold about 250 reports (20 minutes at 5 s), so ffmpeg never waits on a reader that drains
- * it every few seconds.
+ * it at least once per stall limit (at most 600 s: 120 reports).
  */
 
 /**

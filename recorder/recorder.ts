@@ -2,8 +2,9 @@ import type { CameraConnection } from "../src/cameras/connection.js";
 import type { CameraConfig } from "../src/config/load.js";
 import type { Logger } from "../src/log/logger.js";
 import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
-import { watchdogBeatSeconds } from "./ffmpeg-args.js";
+import { reportPeriodSeconds } from "./ffmpeg-args.js";
 import type { SegmentStore } from "./segment-store.js";
+import { Watchdog } from "./watchdog.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
 
@@ -35,16 +36,25 @@ export function rtspUrlWithCredentials(uri: string, user: string, password: stri
 
 export class Recorder {
   readonly cameras: CameraRecorder[];
-  private beat: NodeJS.Timeout | undefined;
-
-  private readonly stallSeconds: number;
+  private readonly watchdog: Watchdog;
 
   constructor(
     configs: readonly CameraConfig[],
     connections: readonly CameraConnection[],
     o: RecorderOptions,
   ) {
-    this.stallSeconds = o.stallSeconds;
+    this.watchdog = new Watchdog(
+      () => {
+        let next: number | undefined;
+        for (const c of this.cameras) {
+          const ms = c.look();
+          if (ms !== undefined) next = Math.min(ms, next ?? ms);
+        }
+        return next;
+      },
+      // At least as often as a flowing camera's stall limit, so a look is never later than one.
+      { minMs: 250, maxMs: (o.stallSeconds + reportPeriodSeconds(o.stallSeconds)) * 1000 },
+    );
     this.cameras = configs.map((cfg, i) => {
       const conn = connections[i] as CameraConnection;
       return new CameraRecorder({
@@ -67,23 +77,26 @@ export class Recorder {
         },
         cameraError: () => conn.status().lastError,
         refreshStreamUrl: () => conn.refreshStreamUri(),
+        lookWithin: (ms) => this.watchdog.within(ms),
       });
     });
   }
 
   start(): void {
+    this.watchdog.start();
     for (const c of this.cameras) c.start();
-    this.beat ??= setInterval(() => {
-      for (const c of this.cameras) c.tick();
-    }, watchdogBeatSeconds(this.stallSeconds) * 1000);
+  }
+
+  /** Looks at every camera now: recording was paused or resumed, which must not wait for a look. */
+  lookNow(): void {
+    this.watchdog.lookNow();
   }
 
   async stop(): Promise<void> {
-    // The beat runs until every camera has stopped: an ffmpeg that hangs on its way out is still
-    // watched for stalls.
+    // The watchdog runs until every camera has stopped: an ffmpeg that hangs on its way out is
+    // still watched for stalls.
     await Promise.all(this.cameras.map((c) => c.stop()));
-    clearInterval(this.beat);
-    this.beat = undefined;
+    this.watchdog.stop();
   }
 
   activeRuns(): ReadonlySet<string> {

@@ -1,7 +1,7 @@
 /**
  * When, on our wall clock, an ffmpeg run's media time t was received: origin + t. The origin is
  * estimated from samples (the wall time at which media time t was seen). A sample can only be late
- * (a progress report is read up to one beat after it was written; a packet arrives after it left the
+ * (a progress report is read up to one watchdog look after it was written; a packet arrives after it left the
  * camera), so the earliest-looking one is the best: origin = min(wall - t).
  * Invariant: the minimum is taken over the last one to two windows, not over the whole run. A
  * camera's clock drifts from ours (100 ppm is 8.6 s a day), and a run lasts as long as the camera

@@ -38,9 +38,9 @@ export interface Pscsd {
 const SYSTEM = { actor: "system", role: null, client: "daemon" };
 
 const AUDIT_VERIFY_EVERY_MS = 3_600_000;
-const STORAGE_SAMPLE_EVERY_MS = 60_000;
+/** The reconciliation sweep and the storage sample (unless recording pauses on pressure, below). */
+const MINUTE_MS = 60_000;
 const PAUSED_STORAGE_SAMPLE_EVERY_MS = 5_000;
-const RECONCILE_SWEEP_EVERY_MS = 60_000;
 
 /** Footage gone from disk and footage recovered after a crash are both facts an auditor must see. */
 function auditReconcile(audit: AuditLog, r: ReconcileReport, pass: string): void {
@@ -84,6 +84,9 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   let retention: Retention;
   /** Set while the recordings volume is below its floor and the config says stop recording. */
   let recordingPaused: string | undefined;
+  const stopRecordingOnPressure = config.retention.onDiskPressure === "stop_recording";
+  /** Samples the volumes and acts on what it finds (onStorage, below). */
+  let sampleStorage: () => void;
   const cameras: CameraConnection[] = config.cameras.map(
     (cam, i) =>
       new CameraConnection(cam, {
@@ -207,7 +210,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       secureCookie: config.http.tls !== undefined || loopback,
       sessionMaxHours: config.auth.sessionMaxHours,
     });
-    const stopRecordingOnPressure = config.retention.onDiskPressure === "stop_recording";
     /** Acts on the recordings volume's state: alert, and destroy early or pause, as configured. */
     const onStorage = (vols: VolumeStatus[]) => {
       for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
@@ -226,6 +228,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
             ? `recording stopped: recordings volume has ${(rec.freeBytes / 2 ** 30).toFixed(2)} GiB free, below its floor of ${config.health.storageFloorGiB} GiB`
             : undefined;
         if (!was !== !recordingPaused) {
+          // A pause closes every camera's segment now, not at the watchdog's next look.
+          recorder.lookNow();
           log.warn(
             { paused: recordingPaused ?? null },
             recordingPaused ? "recording paused" : "recording resumed",
@@ -243,6 +247,9 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       }
     };
     onStorage(await storage.sample());
+    sampleStorage = (): void => {
+      storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
+    };
     server = await listen(app, config.http);
     timers.push(
       setInterval(() => {
@@ -250,14 +257,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         if (!r.ok) log.error({ audit: r }, "audit chain is broken");
         auth.sessions.purgeExpired(Date.now());
       }, AUDIT_VERIFY_EVERY_MS),
-      setInterval(
-        () => {
-          storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
-        },
-        // With stop_recording, recording stops and resumes within seconds of the floor being crossed.
-        stopRecordingOnPressure ? PAUSED_STORAGE_SAMPLE_EVERY_MS : STORAGE_SAMPLE_EVERY_MS,
-      ),
     );
+    // With stop_recording, recording stops and resumes within seconds of the floor being crossed;
+    // otherwise the sample rides on the reconciliation sweep's timer (one wake-up a minute, not two).
+    if (stopRecordingOnPressure) timers.push(setInterval(sampleStorage, PAUSED_STORAGE_SAMPLE_EVERY_MS));
     for (const t of timers) t.unref();
   } catch (e) {
     for (const t of timers) clearInterval(t);
@@ -269,14 +272,15 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
   retention.schedule.start();
-  const sweep = setInterval(() => {
+  const minute = setInterval(() => {
+    if (!stopRecordingOnPressure) sampleStorage();
     reconciler.sweep().then(
       (r) => auditReconcile(audit, r, "sweep"),
       (err: unknown) => log.error({ err }, "reconciliation sweep failed"),
     );
-  }, RECONCILE_SWEEP_EVERY_MS);
-  sweep.unref();
-  timers.push(sweep);
+  }, MINUTE_MS);
+  minute.unref();
+  timers.push(minute);
   const running = server;
   log.info({ url: running.url, cameras: cameras.length, version: VERSION }, "pscsd started");
 

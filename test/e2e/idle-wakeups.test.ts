@@ -10,19 +10,20 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 
 /**
  * What recording costs pscsd between segment closes is mostly how often its main thread wakes: each
- * wake-up costs ~170 µs of CPU, and at one camera the whole recorder's budget is ~17 ms a minute
- * (BENCHMARKS.md). Any timer firing once a second or more (prom-client's event-loop lag monitor did,
- * ten times a second, and so did the recorder's watchdog and ffmpeg's progress lines on stderr)
- * costs more than the budget's margin; this test fails on one.
+ * wake-up costs 0.2-0.4 ms of CPU, and at one camera pscsd's Node costs ~11 ms a minute in all, most
+ * of it the segment close (BENCHMARKS.md). Any timer firing every few seconds (prom-client's event-loop
+ * lag monitor did, ten times a second, and so did the recorder's watchdog and ffmpeg's progress lines
+ * on stderr) costs more than the benchmark's margin; this test fails on one.
  */
 
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Cam-Secret-77!";
 const WINDOW_S = 30;
-// Expected per second: the recorder's watchdog every 7 s, nothing else (the ONVIF heartbeat is every
-// 300 s while the stream arrives, ffmpeg's progress goes to a FIFO nobody polls); a 1 Hz timer alone
-// would add 1.
-const MAX_WAKEUPS_PER_S = 1;
+// Expected per second: the recorder's watchdog every 15-18 s (recorder/watchdog.ts), Node's HTTP
+// server's timeout check every 30 s, the minute's sweep, nothing else (the ONVIF heartbeat is every
+// 300 s while the stream arrives, ffmpeg's progress goes to a FIFO nobody polls): about 0.1. A timer
+// every 2 s alone would add 0.5.
+const MAX_WAKEUPS_PER_S = 0.5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sim: Simulator;
@@ -60,7 +61,7 @@ describe("pscsd recording one camera at rest", () => {
       await sleep(WINDOW_S * 1000);
       const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
       console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second recording one camera`);
-      expect(perSecond).toBeGreaterThan(0.1); // the watchdog alone; 0 would mean a broken reading
+      expect(perSecond).toBeGreaterThan(0); // the watchdog looked at least once; 0 would mean a broken reading
       expect(perSecond).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
       // ffmpeg's progress goes through a FIFO beside the catalog (local disk), not the recordings tree.
       const camera = simCameraConfigs(sim)[0]?.id as string;
