@@ -6,6 +6,9 @@ import { createHash } from "node:crypto";
  * Invariant: hash(entry N) = SHA-256(hash(entry N-1) + "\n" + canonical(entry N)), with 64 zeros
  * before entry 1; canonical() covers every stored column but the two hashes, sequence included, so an
  * edit, a deletion or a swap of rows changes a hash that the next entry has already committed to.
+ * Invariant: every text column is well-formed Unicode before it is hashed (storedText), because
+ * SQLite keeps a lone surrogate as bytes that read back as different text, and a hash over text that
+ * is not what the row reads back as can never verify.
  */
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -40,6 +43,16 @@ function sortKeys(value: unknown): unknown {
     if (v !== undefined) out[k] = sortKeys(v);
   }
   return out;
+}
+
+/**
+ * Text as the audit log stores it: each lone UTF-16 surrogate replaced by U+FFFD. Inputs are refused
+ * at pscsd's boundaries before they get here; this keeps the chain verifiable if one slips through.
+ */
+export function storedText(s: string): string;
+export function storedText(s: string | null): string | null;
+export function storedText(s: string | null): string | null {
+  return s === null || s.isWellFormed() ? s : s.toWellFormed();
 }
 
 export function canonicalContent(e: AuditContent): string {

@@ -1,6 +1,13 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Db } from "../catalog/catalog.js";
-import { type AuditContent, canonicalJson, chainHash, GENESIS_HASH, type Outcome } from "./chain.js";
+import {
+  type AuditContent,
+  canonicalJson,
+  chainHash,
+  GENESIS_HASH,
+  type Outcome,
+  storedText,
+} from "./chain.js";
 
 /**
  * The append-only audit log: who did what, to what, when, from where, and whether it was allowed.
@@ -92,12 +99,13 @@ export class AuditLog {
       const content: AuditContent = {
         seq: (last?.seq ?? 0) + 1,
         at: this.now(),
-        actor: event.actor,
-        role: event.role ?? null,
-        action: event.action,
-        target: event.target ?? null,
+        actor: storedText(event.actor),
+        role: storedText(event.role ?? null),
+        action: storedText(event.action),
+        target: storedText(event.target ?? null),
         outcome: event.outcome,
-        client: event.client ?? null,
+        client: storedText(event.client ?? null),
+        // JSON.stringify writes a lone surrogate as a \uXXXX escape, so details text is well-formed.
         details: canonicalJson(event.details ?? {}),
       };
       const prevHash = last?.hash ?? GENESIS_HASH;
