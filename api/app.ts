@@ -10,6 +10,7 @@ import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
 import { authenticate } from "./http/authn.js";
+import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
 import { fromServiceError, HttpProblem, isServiceError, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
@@ -179,6 +180,7 @@ export function createApp(s: ApiServices): Express {
   }
 
   assertEveryRouteDeclared(app, routes);
+  const routePaths = routes.map((r) => r.path);
 
   app.use((req) => {
     throw problem(404, `no route for ${req.method} ${req.path}`);
@@ -204,6 +206,10 @@ export function createApp(s: ApiServices): Express {
       );
     }
     if (e.type === "entity.parse.failed") return sendProblem(res, problem(400, "body: not valid JSON"), id);
+    // The router could not percent-decode a path segment (bytes that are not UTF-8).
+    if (err instanceof URIError && e.status === 400) {
+      return sendProblem(res, pathDecodeProblem(routePaths, req), id);
+    }
     if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
       return sendProblem(res, problem(e.status, `request refused: ${e.type ?? "bad request"}`), id);
     }

@@ -53,31 +53,55 @@ export function problem(status: number, detail: string, extra: Record<string, un
   return new HttpProblem(status, TITLES[status] ?? "Error", detail, extra);
 }
 
-export function fromServiceError(e: ServiceError): HttpProblem {
+/** Where a request input came from, for naming it: `path.camera`, `query.to`, `body.ranges[0].from`. */
+export type InputPlace = "path" | "query" | "body";
+
+/**
+ * A service's refusal as a problem. A service names its input field its own way ('ranges/0/to');
+ * `placeOf` says which part of the request that input came from (the route knows; body when not
+ * told), so the field reads in the one notation validation problems use.
+ */
+export function fromServiceError(
+  e: ServiceError,
+  placeOf: (input: string) => InputPlace = () => "body",
+): HttpProblem {
   const extra: Record<string, unknown> = { ...e.extra };
-  if (e.field) extra.errors = [{ field: `body.${e.field}`, message: e.message }];
-  return problem(STATUS_OF[e.kind], e.message, extra);
+  if (!e.field) return problem(STATUS_OF[e.kind], e.message, extra);
+  const steps = e.field.split("/").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const field = fieldPath(placeOf(String(steps[0])), steps);
+  // Services start many messages with their own name for the field ('to: must be after from').
+  const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+  extra.errors = [{ field, message }];
+  return problem(STATUS_OF[e.kind], `${field}: ${message}`, extra);
 }
 
 export function isServiceError(e: unknown): e is ServiceError {
   return e instanceof ServiceError;
 }
 
-export function fieldPath(where: "body" | "query" | "path", path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : `${acc}.${String(p)}`),
-    where,
-  );
+/**
+ * The one notation a problem names a place in: `body.ranges[0].from`, `query.to`, `path.camera`;
+ * a key that is not a plain name is quoted, `body["a.b"]`, so the place stays unambiguous.
+ */
+export function fieldPath(where: InputPlace, path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => {
+    if (typeof p === "number") return `${acc}[${p}]`;
+    const name = String(p);
+    return /^[A-Za-z_$][\w$]{0,63}$/.test(name)
+      ? `${acc}.${name}`
+      : `${acc}[${JSON.stringify(name.slice(0, 64))}]`;
+  }, where);
 }
 
-export function validationProblem(where: "body" | "query" | "path", error: z.ZodError): HttpProblem {
-  const errors: FieldError[] = error.issues.slice(0, 20).map((i) => ({
-    field: fieldPath(where, i.path),
-    message:
+export function validationProblem(where: InputPlace, error: z.ZodError): HttpProblem {
+  const errors: FieldError[] = error.issues
+    .slice(0, 20)
+    .flatMap((i) =>
       i.code === "unrecognized_keys"
-        ? `unknown field(s) ${i.keys.map((k) => `'${k.slice(0, 64)}'`).join(", ")}`
-        : i.message,
-  }));
+        ? i.keys.map((k) => ({ field: fieldPath(where, [...i.path, k]), message: "unknown field" }))
+        : [{ field: fieldPath(where, i.path), message: i.message }],
+    )
+    .slice(0, 20);
   const first = errors[0] as FieldError;
   return problem(400, `${first.field}: ${first.message}`, { errors });
 }

@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { Permission, Role } from "../../src/auth/roles.js";
 import { roleGranting } from "../../src/auth/roles.js";
 import type { ActionContext, Principal } from "../../src/auth/service.js";
-import { problem, validationProblem } from "./problem.js";
+import { inputTextProblem, rawQueryProblem } from "./input-text.js";
+import { fromServiceError, type InputPlace, isServiceError, problem, validationProblem } from "./problem.js";
 
 /**
  * One declaration per route: method, path, who may call it, the zod schemas of its inputs and
@@ -115,7 +116,7 @@ function csrfMatches(req: Request, expected: string): boolean {
 export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
   const params = paramsSchema(route);
   const query = querySchema(route);
-  return async (req, res) => {
+  const serve = async (req: Request, res: Response) => {
     const principal = principalOf(req);
     let role: Role | null = null;
     if (!("public" in route.access)) {
@@ -151,6 +152,12 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
         role = granting;
       }
     }
+    const textProblem =
+      inputTextProblem("path", req.params) ??
+      rawQueryProblem(req) ??
+      inputTextProblem("query", req.query) ??
+      inputTextProblem("body", req.body);
+    if (textProblem) throw textProblem;
     const p = params.safeParse(req.params);
     if (!p.success) throw validationProblem("path", p.error);
     const q = query.safeParse(req.query ?? {});
@@ -180,4 +187,24 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
     });
     if (result !== undefined && !res.headersSent) res.json(result);
   };
+  return (req, res) => namingInputs(route, () => serve(req, res));
+}
+
+/**
+ * Serves a request, turning a service's refusal into a problem whose field says where in this
+ * route's request the input was: a path or query parameter of that name, else the body.
+ */
+async function namingInputs(route: AnyRoute, run: () => Promise<void>): Promise<void> {
+  const placeOf = (input: string): InputPlace =>
+    Object.hasOwn(paramsSchema(route).shape, input)
+      ? "path"
+      : Object.hasOwn(querySchema(route).shape, input)
+        ? "query"
+        : "body";
+  try {
+    await run();
+  } catch (e) {
+    if (isServiceError(e)) throw fromServiceError(e, placeOf);
+    throw e;
+  }
 }
