@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
+import { findTextFault, textFault } from "../text/well-formed.js";
 import { type CameraConfigFile, type ConfigFile, configSchema } from "./schema.js";
 
 export interface ConfigIssue {
@@ -66,6 +67,28 @@ function typeOf(v: unknown): string {
   return typeof v === "object" ? "a mapping" : `${typeof v}`;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A file's bytes as text, or why they are not UTF-8 (with the line, so it can be found and fixed). */
+function utf8Text(bytes: Buffer): { text: string } | { fault: string } {
+  try {
+    return { text: UTF8.decode(bytes) };
+  } catch {
+    let line = 1;
+    for (let start = 0; start < bytes.length; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      const stop = end < 0 ? bytes.length : end;
+      try {
+        UTF8.decode(bytes.subarray(start, stop));
+      } catch {
+        break;
+      }
+      start = stop + 1;
+    }
+    return { fault: `not valid UTF-8 (line ${line})` };
+  }
+}
+
 /** Parses and validates config text; relative paths resolve against the config file's folder. */
 export function parseConfig(text: string, file: string): Config {
   let raw: unknown;
@@ -75,6 +98,12 @@ export function parseConfig(text: string, file: string): Config {
     if (e instanceof YAMLParseError)
       throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${e.message}` }]);
     throw e;
+  }
+  // Invariant: every string of a config that parses is well-formed Unicode without NUL.
+  const bad = findTextFault(raw);
+  if (bad) {
+    const at = formatPath(bad.inKey ? bad.path.slice(0, -1) : bad.path);
+    throw new ConfigError(file, [{ path: at, message: bad.inKey ? `a field name ${bad.fault}` : bad.fault }]);
   }
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
@@ -92,8 +121,12 @@ export function parseConfig(text: string, file: string): Config {
     if (cam.onvif.passwordFile !== undefined) {
       const pf = abs(cam.onvif.passwordFile);
       try {
-        password = readFileSync(pf, "utf8").replace(/\r?\n$/, "");
-        if (password === "") {
+        const read = utf8Text(readFileSync(pf));
+        password = "text" in read ? read.text.replace(/\r?\n$/, "") : "";
+        const fault = "text" in read ? textFault(password) : read.fault;
+        if (fault) {
+          issues.push({ path: `cameras[${i}].onvif.passwordFile`, message: `${pf}: ${fault}` });
+        } else if (password === "") {
           issues.push({
             path: `cameras[${i}].onvif.passwordFile`,
             message: `expected a non-empty password in ${pf}`,
@@ -126,13 +159,15 @@ export function parseConfig(text: string, file: string): Config {
 }
 
 export function loadConfig(file: string): Config {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (e) {
     throw new ConfigError(file, [
       { path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` },
     ]);
   }
-  return parseConfig(text, file);
+  const read = utf8Text(bytes);
+  if ("fault" in read) throw new ConfigError(file, [{ path: "", message: read.fault }]);
+  return parseConfig(read.text, file);
 }
