@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { OnvifCamera } from "../cameras/onvif-client.js";
+import { checkArguments } from "../cli/arguments.js";
 import { auditCommands } from "../cli/audit.js";
 import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
@@ -19,7 +20,8 @@ const program = new Command("pscs")
   .description("Public Safety Camera System command line")
   .version(VERSION)
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook("preAction", checkArguments);
 
 const configCmd = program.command("config").description("configuration file tools");
 configCmd
