@@ -1,4 +1,5 @@
 import { Cam, type DeviceInformation } from "onvif";
+import { textFault } from "../text/well-formed.js";
 
 /**
  * A promise-shaped view of one ONVIF camera through the `onvif` package.
@@ -51,6 +52,49 @@ export class OnvifError extends Error {
     });
     this.name = "OnvifError";
   }
+}
+
+/** A camera answered with text pscsd would act on (send back, hand to ffmpeg) that is not acceptable. */
+export class CameraTextError extends Error {
+  constructor(
+    /** The element of the camera's answer, as ONVIF names it: `MediaUri.Uri`, `Profile.token`. */
+    readonly field: string,
+    readonly fault: string,
+  ) {
+    super(`${field}: ${fault}`);
+    this.name = "CameraTextError";
+  }
+}
+
+/** ONVIF's ReferenceToken is at most 64 characters; no RTSP URI of a real camera comes near 2048. */
+const MAX_TOKEN_CHARS = 64;
+const MAX_URI_CHARS = 2048;
+const MAX_SHOWN_CHARS = 256;
+
+/**
+ * Text pscsd acts on: refused unless well-formed, NUL-free and bounded. The client decodes answers
+ * as UTF-8, turning bytes that are not into U+FFFD, so U+FFFD is refused here too (a URI or token
+ * has no business holding one).
+ */
+function actedOn(field: string, value: unknown, max: number): string {
+  const s = String(value);
+  const fault =
+    s.length > max
+      ? `longer than ${max} characters`
+      : s.includes("\ufffd")
+        ? "not valid UTF-8 (the camera sent bytes that are not UTF-8)"
+        : textFault(s);
+  if (fault) throw new CameraTextError(field, fault);
+  return s;
+}
+
+/**
+ * Identity text (manufacturer, model, serial…) is only shown and logged, so a sloppy firmware does
+ * not keep its camera from recording: ill-formed parts and NUL become U+FFFD, and it is bounded.
+ */
+function shown(value: unknown): string {
+  const s = value === undefined || value === null ? "" : String(value);
+  return s.replaceAll("\0", "\ufffd").slice(0, MAX_SHOWN_CHARS).toWellFormed();
 }
 
 type Callback<T> = (err: Error | null, result?: T) => void;
@@ -106,6 +150,12 @@ export class OnvifCamera {
       // The client streams from `defaultProfile`; point it at the configured one.
       this.cam.defaultProfile = profile;
     }
+    const token: unknown = this.cam.defaultProfile?.$.token;
+    try {
+      if (token !== undefined) actedOn("Profile.token", token, MAX_TOKEN_CHARS);
+    } catch (e) {
+      throw new OnvifError(this.label, "connect", e);
+    }
   }
 
   get profileToken(): string | undefined {
@@ -118,13 +168,12 @@ export class OnvifCamera {
       this.cam.getDeviceInformation(cb),
     );
     // The client turns numeric-looking text into numbers (firmware "2.5" arrives as 2.5): coerce back.
-    const str = (v: unknown) => (v === undefined || v === null ? "" : String(v));
     return {
-      manufacturer: str(d.manufacturer),
-      model: str(d.model),
-      firmwareVersion: str(d.firmwareVersion),
-      serialNumber: str(d.serialNumber),
-      hardwareId: str(d.hardwareId),
+      manufacturer: shown(d.manufacturer),
+      model: shown(d.model),
+      firmwareVersion: shown(d.firmwareVersion),
+      serialNumber: shown(d.serialNumber),
+      hardwareId: shown(d.hardwareId),
     };
   }
 
@@ -133,7 +182,11 @@ export class OnvifCamera {
     const r = await this.call<{ uri: string }>("GetStreamUri", (cb) =>
       this.cam.getStreamUri(profileToken ? { protocol: "RTSP", profileToken } : { protocol: "RTSP" }, cb),
     );
-    return r.uri;
+    try {
+      return actedOn("MediaUri.Uri", r.uri, MAX_URI_CHARS);
+    } catch (e) {
+      throw new OnvifError(this.label, "GetStreamUri", e);
+    }
   }
 
   async clockSample(now: () => number = Date.now): Promise<ClockSample> {
