@@ -36,36 +36,38 @@ export interface TextFaultAt {
 }
 
 interface Node {
-  value: unknown;
+  value: object;
   key: PropertyKey | undefined;
   parent: Node | undefined;
 }
 
 /**
- * The first unacceptable string in a parsed value (JSON, YAML, XML as objects), keys included, in
- * document order. Walks with its own stack and parent links, not recursion or path copies: a deeply
- * nested request body costs time linear in its size and cannot overflow the call stack.
+ * A bad string in a parsed value (JSON, YAML, XML as objects), keys included, with where it is.
+ * Walks with its own stack and parent links, not recursion or path copies, and keeps only nested
+ * objects on the stack: a large or deeply nested request body costs time linear in its size and
+ * cannot overflow the call stack.
  */
 export function findTextFault(root: unknown): TextFaultAt | undefined {
+  if (typeof root === "string") {
+    const fault = textFault(root);
+    return fault ? { path: [], inKey: false, fault } : undefined;
+  }
+  if (root === null || typeof root !== "object") return undefined;
   const stack: Node[] = [{ value: root, key: undefined, parent: undefined }];
-  const seen = new Set<object>();
   for (let node = stack.pop(); node; node = stack.pop()) {
-    if (typeof node.key === "string") {
-      const fault = textFault(node.key);
-      if (fault) return { path: pathOf(node), inKey: true, fault };
+    const children: Iterable<[PropertyKey, unknown]> = Array.isArray(node.value)
+      ? node.value.entries()
+      : Object.entries(node.value);
+    for (const [key, child] of children) {
+      const keyFault = typeof key === "string" ? textFault(key) : undefined;
+      if (keyFault) return { path: [...pathOf(node), key], inKey: true, fault: keyFault };
+      if (typeof child === "string") {
+        const fault = textFault(child);
+        if (fault) return { path: [...pathOf(node), key], inKey: false, fault };
+      } else if (child !== null && typeof child === "object") {
+        stack.push({ value: child, key, parent: node });
+      }
     }
-    const value = node.value;
-    if (typeof value === "string") {
-      const fault = textFault(value);
-      if (fault) return { path: pathOf(node), inKey: false, fault };
-      continue;
-    }
-    if (value === null || typeof value !== "object" || seen.has(value)) continue;
-    seen.add(value);
-    const children: Node[] = Array.isArray(value)
-      ? value.map((v, i) => ({ value: v, key: i, parent: node }))
-      : Object.entries(value).map(([k, v]) => ({ value: v, key: k, parent: node }));
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as Node);
   }
   return undefined;
 }

@@ -129,6 +129,21 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
             .some((e) => JSON.parse(e.details).name === s),
       },
       {
+        field: "body.displayName",
+        send: (s) => admin.request("PATCH", "/api/users/aud1", JSON.stringify({ displayName: s })),
+        audited: (s) =>
+          local.auth.publicUser("aud1").displayName === s &&
+          local.audit
+            .list({ action: "user.update", limit: 50, order: "desc" })
+            .some((e) => JSON.parse(e.details).displayName?.to === s),
+      },
+      {
+        // Not audited when refused; the place named must still be the path parameter.
+        field: "path.username",
+        send: (s) => admin.request("GET", `/api/users/x${percentWtf8(s)}`),
+        audited: () => true,
+      },
+      {
         field: "query.actor",
         send: (s) => auditor.request("GET", `/api/audit/export?actor=${percentWtf8(s)}`),
         audited: (s) =>
@@ -154,7 +169,7 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
           expect(c.audited(text), body).toBe(true);
         }
       }),
-      { numRuns: 240, endOnFailure: true },
+      { numRuns: 400, endOnFailure: true },
     );
     expect(local.audit.verify()).toMatchObject({ ok: true });
     const verify = await auditor.request("GET", "/api/audit/verify");
