@@ -52,7 +52,13 @@ const PROBLEM = {
           detail: { type: "string" },
           errors: {
             type: "array",
-            items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } },
+            items: {
+              type: "object",
+              properties: {
+                field: { type: "string", description: "where: path.camera, query.to, body.ranges[0].from" },
+                message: { type: "string" },
+              },
+            },
           },
           requestId: { type: "string" },
         },
