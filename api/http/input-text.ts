@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { findTextFault } from "../../src/text/well-formed.js";
-import { type FieldError, fieldPath, type HttpProblem, problem } from "./problem.js";
+import { type FieldError, fieldPath, type HttpProblem, type InputPlace, problem } from "./problem.js";
 
 /**
  * Every string a request brings in (path, query, body, object keys included) is acceptable text
@@ -9,15 +9,13 @@ import { type FieldError, fieldPath, type HttpProblem, problem } from "./problem
  * cannot hold a surrogate, and its parser refuses NUL in them.
  */
 
-type Where = "path" | "query" | "body";
-
 function refuse(field: string, message: string): HttpProblem {
   const errors: FieldError[] = [{ field, message }];
   return problem(400, `${field}: ${message}`, { errors });
 }
 
 /** The first unacceptable string in a parsed input (req.params, req.query or req.body). */
-export function inputTextProblem(where: Where, value: unknown): HttpProblem | undefined {
+export function inputTextProblem(where: InputPlace, value: unknown): HttpProblem | undefined {
   const bad = findTextFault(value);
   if (!bad) return undefined;
   return refuse(fieldPath(where, bad.path), bad.inKey ? `field name ${bad.fault}` : bad.fault);

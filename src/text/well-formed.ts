@@ -1,17 +1,19 @@
 /**
- * What makes text acceptable to pscsd: well-formed Unicode (no lone UTF-16 surrogate) and no NUL.
- * Every boundary (HTTP, CLI, config, camera answers) asks textFault() of each string it takes in,
- * so the catalog, the audit chain and the logs only ever see text that reads back as it was written.
+ * What makes text acceptable to pscsd: well-formed Unicode (no lone UTF-16 surrogate: SQLite keeps
+ * one as bytes that read back as other text) and no NUL (C tools such as the sqlite3 shell cut text
+ * at it, hiding the rest from whoever reads it there). Every boundary (HTTP, CLI, config, camera
+ * answers) asks this of each string it takes in, so the catalog, the audit chain and the logs only
+ * ever hold text that reads back as it was written.
  */
 
 /** Why a string is refused, or undefined when it is acceptable. */
 export function textFault(s: string): string | undefined {
   if (!s.isWellFormed()) {
     const at = firstLoneSurrogate(s);
-    return `not well-formed Unicode (a lone UTF-16 surrogate at character ${at})`;
+    return `not well-formed Unicode (a lone UTF-16 surrogate at offset ${at})`;
   }
   const nul = s.indexOf("\0");
-  if (nul >= 0) return `contains a NUL character (at character ${nul})`;
+  if (nul >= 0) return `contains a NUL character (at offset ${nul})`;
   return undefined;
 }
 
