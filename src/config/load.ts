@@ -74,6 +74,7 @@ function utf8Text(bytes: Buffer): { text: string } | { fault: string } {
   try {
     return { text: UTF8.decode(bytes) };
   } catch {
+    // Not UTF-8 (TypeError from the fatal decoder): find the first line that is not.
     let line = 1;
     for (let start = 0; start < bytes.length; line++) {
       const end = bytes.indexOf(0x0a, start);
@@ -81,7 +82,7 @@ function utf8Text(bytes: Buffer): { text: string } | { fault: string } {
       try {
         UTF8.decode(bytes.subarray(start, stop));
       } catch {
-        break;
+        break; // this line
       }
       start = stop + 1;
     }
