@@ -152,22 +152,18 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
         role = granting;
       }
     }
-    const textProblem =
-      inputTextProblem("path", req.params) ??
-      rawQueryProblem(req) ??
-      inputTextProblem("query", req.query) ??
-      inputTextProblem("body", req.body);
-    if (textProblem) throw textProblem;
-    const p = params.safeParse(req.params);
+    const p = checked("path", params, req.params);
     if (!p.success) throw validationProblem("path", p.error);
-    const q = query.safeParse(req.query ?? {});
+    const rawQuery = rawQueryProblem(req);
+    if (rawQuery) throw rawQuery;
+    const q = checked("query", query, req.query ?? {});
     if (!q.success) throw validationProblem("query", q.error);
     let body: unknown;
     if (route.body) {
       if (!req.is("application/json")) {
         throw problem(415, "body: expected Content-Type application/json");
       }
-      const b = route.body.safeParse(req.body);
+      const b = checked("body", route.body, req.body);
       if (!b.success) throw validationProblem("body", b.error);
       body = b.data;
     } else if (req.body !== undefined && Object.keys(req.body as object).length > 0) {
@@ -188,6 +184,13 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
     if (result !== undefined && !res.headersSent) res.json(result);
   };
   return (req, res) => namingInputs(route, () => serve(req, res));
+}
+
+/** One part of the request against its schema, once its text is known to be acceptable. */
+function checked<T extends z.ZodType>(where: InputPlace, schema: T, value: unknown) {
+  const text = inputTextProblem(where, value);
+  if (text) throw text;
+  return schema.safeParse(value);
 }
 
 /**
