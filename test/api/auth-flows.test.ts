@@ -35,6 +35,8 @@ beforeAll(async () => {
     sessionIdleMinutes: IDLE_S / 60,
     lockoutMinutes: LOCKOUT_S / 60,
     lockoutAttempts: 5,
+    // These tests sign in wrongly from one address more often than a person would.
+    throttle: { addressFailures: 100 },
   });
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"], ops1: ["ops"], aud1: ["auditor"], disp1: ["dispatcher"] });
