@@ -145,8 +145,9 @@ export class SignIn {
       else this.pending.delete(username);
     }
     if (!ok) {
+      const failed = fail("bad password", true, { consecutive: claim.attempt });
       if (claim.attempt >= limit) this.lock(username, client, claim.attempt);
-      return fail("bad password", true, { consecutive: claim.attempt });
+      return failed;
     }
     if (!this.users.settleSuccess(username, this.now(), this.pending.has(username))) {
       return fail("locked", true, { lockedUntil: this.users.get(username)?.lockedUntil ?? null });
