@@ -181,6 +181,10 @@ export function createApp(s: ApiServices): Express {
       res.end();
       return;
     }
+    // Refused before its body arrived (401, 403, 413): close rather than drain an upload nobody reads.
+    const hasBody =
+      req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0;
+    if (hasBody && !req.complete) res.set("Connection", "close");
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
     if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
     const e = err as { type?: string; status?: number; message?: string };

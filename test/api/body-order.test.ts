@@ -74,6 +74,46 @@ describe("authorization before the body", () => {
     expect(res.ms).toBeLessThan(2_000);
   });
 
+  it("closes a kept-alive connection refused mid-upload, rather than drain the rest of the body", async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const answer = await new Promise<{ status?: number; connection?: string; closed: boolean }>(
+        (resolve, reject) => {
+          const req = http.request(new URL("/api/holds", daemon.url), {
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/json", authorization: `Bearer ${opsToken}` },
+          });
+          req.on("error", (e: NodeJS.ErrnoException) =>
+            e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e),
+          );
+          req.on("response", (res) => {
+            res.resume();
+            const seen = { status: res.statusCode, connection: res.headers.connection };
+            const timer = setTimeout(() => {
+              req.destroy();
+              resolve({ ...seen, closed: false });
+            }, 2_000);
+            req.socket?.once("close", () => {
+              clearTimeout(timer);
+              resolve({ ...seen, closed: true });
+            });
+          });
+          // A slow upload that never ends on its own: only the server closing stops it.
+          const chunk = Buffer.alloc(64 * 1024, 0x20);
+          const pump = setInterval(() => {
+            if (req.destroyed) clearInterval(pump);
+            else req.write(chunk);
+          }, 20);
+          req.once("close", () => clearInterval(pump));
+        },
+      );
+      expect(answer).toEqual({ status: 403, connection: "close", closed: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it("anonymous: 401 before the body; a body above 64 KiB on a route that takes no scan is 413 after authorization", async () => {
     const anon = await post(daemon.url, "/api/holds", bigNestedJson(), {});
     expect(anon.status).toBe(401);
