@@ -1,6 +1,6 @@
 import type { Request } from "express";
-import type { AuthService, Principal } from "../../src/auth/service.js";
-import { clientOf } from "./route.js";
+import type { AuthService } from "../../src/auth/service.js";
+import { clientOf, type Identity } from "./route.js";
 
 /**
  * Works out who is calling: a bearer token (machines) or the session cookie (people). It decides
@@ -17,9 +17,6 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return undefined;
 }
-
-/** Who the request says it is: a principal, a refusal (a bad bearer token), or nobody. */
-export type Identity = { principal?: Principal; refusal?: string };
 
 /**
  * Only routes that need a caller ask (mountRoute, before reading the body): a bad or revoked token

@@ -91,9 +91,12 @@ export function expressPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ":$1");
 }
 
+/** Who the request says it is: a principal, a refusal (a bad bearer token), or nobody. */
+export type Identity = { principal?: Principal; refusal?: string };
+
 export interface AuthzHooks {
   /** Who is calling (asked only by routes that are not public). */
-  identify(req: Request): { principal?: Principal; refusal?: string };
+  identify(req: Request): Identity;
   /** Records a refused request in the audit log. */
   denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): void;
 }
