@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Proc, startProc } from "../helpers/process.js";
@@ -184,6 +185,17 @@ describe("CSRF", () => {
     const denied = local.audit.list({ action: "http.denied", actor: "user:admin1" });
     expect(denied.filter((e) => JSON.parse(e.details).reason === "csrf token missing or wrong")).toHaveLength(
       2,
+    );
+  });
+  it("is stored only as its SHA-256, like the session id", async () => {
+    const c = await login(url, "aud1");
+    const rows = local.db.prepare("SELECT csrf_token FROM sessions").all() as { csrf_token: string }[];
+    const stored = rows.map((r) => r.csrf_token);
+    expect(stored).not.toContain(c.csrf);
+    expect(stored).toContain(
+      createHash("sha256")
+        .update(c.csrf as string)
+        .digest("hex"),
     );
   });
   it("does not ask bearer-token clients for one (no cookie, no cross-site risk)", async () => {
