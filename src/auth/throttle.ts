@@ -19,6 +19,24 @@ export type ThrottleClaim =
 /** Addresses tracked at most; past it, addresses with nothing in the window are forgotten first. */
 const MAX_ADDRESSES = 10_000;
 
+/**
+ * The budget's key: an IPv4 address, or an IPv6 address's /64 (one host is commonly given a whole
+ * /64, so counting single IPv6 addresses would give it billions of budgets).
+ */
+export function addressKey(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (v4) return v4[1] as string;
+  if (!address.includes(":")) return address;
+  const [head = "", tail] = address.split("%")[0]?.split("::") ?? [];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
 export class AddressThrottle {
   private readonly byAddress = new Map<string, AddressState>();
 
@@ -28,7 +46,7 @@ export class AddressThrottle {
   ) {}
 
   claim(address: string, now: number): ThrottleClaim {
-    const s = this.state(address, now);
+    const s = this.state(addressKey(address), now);
     if (s.failures.length + s.pending >= this.failuresAllowed) {
       const firstRefusal = !s.refused;
       s.refused = true;
@@ -49,7 +67,7 @@ export class AddressThrottle {
 
   /** The claimed attempt's result: a failure stays in the budget for the window, anything else leaves. */
   settle(address: string, now: number, failed: boolean): void {
-    const s = this.state(address, now);
+    const s = this.state(addressKey(address), now);
     s.pending = Math.max(0, s.pending - 1);
     if (failed) s.failures.push(now);
   }

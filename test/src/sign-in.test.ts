@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HashPool, HashPoolFull } from "../../src/auth/hash-pool.js";
 import { SIGN_IN_FAILED } from "../../src/auth/sign-in.js";
+import { addressKey } from "../../src/auth/throttle.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import { addUsers, authService, CONSOLE, GOOD_PASSWORD } from "../helpers/auth.js";
 
@@ -130,6 +131,26 @@ describe("per-address throttle", () => {
     );
     expect(results.filter((r) => r?.kind === "throttled")).toHaveLength(6);
     expect(results.filter((r) => r?.kind === "unauthenticated")).toHaveLength(4);
+  });
+});
+
+describe("addressKey", () => {
+  it("keys IPv4 (also IPv4-mapped) by address and IPv6 by its /64", () => {
+    expect(addressKey("10.1.2.3")).toBe("10.1.2.3");
+    expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
+    expect(addressKey("2001:db8:0:12:aaaa::1")).toBe("2001:db8:0:12::/64");
+    expect(addressKey("2001:DB8:0000:0012:ffff:1:2:3")).toBe("2001:db8:0:12::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressKey("cli")).toBe("cli");
+  });
+  it("gives one /64 one budget", async () => {
+    const now = { t: 1_000_000 };
+    const { auth } = authService(now, { addressFailures: 3 });
+    for (let i = 1; i <= 3; i++) await outcome(auth.login("nobody", WRONG, `2001:db8:0:12::${i}`));
+    expect((await outcome(auth.login("nobody", WRONG, "2001:db8:0:12:ffff::9")))?.kind).toBe("throttled");
+    expect((await outcome(auth.login("nobody", WRONG, "2001:db8:0:13::1")))?.kind).toBe("unauthenticated");
   });
 });
 
