@@ -16,7 +16,10 @@ export type ThrottleClaim =
   | { ok: true }
   | { ok: false; retryAfterSeconds: number; failures: number; firstRefusal: boolean };
 
-/** Addresses tracked at most; past it, addresses with nothing in the window are forgotten first. */
+/**
+ * Past this many addresses, those with nothing in the window are forgotten. An address stays only
+ * through failures, and failures pass the hash pool (a few a second), so the map stays small.
+ */
 const MAX_ADDRESSES = 10_000;
 
 /**
