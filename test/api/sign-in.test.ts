@@ -1,6 +1,8 @@
 import http from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/main.js";
+import { type Proc, startProc } from "../helpers/process.js";
 import {
   client,
   daemonDir,
@@ -11,6 +13,8 @@ import {
   seedUsers,
   startInProcess,
 } from "../helpers/pscsd.js";
+
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 
 // Real HTTP against pscsd's real app, real catalog file and real scrypt.
 
@@ -174,14 +178,18 @@ describe("failed sign-ins look alike", () => {
 });
 
 describe("sign-in flood", () => {
-  let daemon: Pscsd;
+  // The built daemon in its own process, so the flood's clients do not share its event loop.
+  let proc: Proc;
+  const daemon = { url: "" };
   beforeAll(async () => {
     // About 0.1 s a hash here: 100 of them would hold libuv's four threads for seconds.
     const d = await daemonDir({ scryptLogN: 15 });
-    daemon = await startInProcess(d);
+    proc = startProc(process.execPath, [PSCSD, "--config", d.configFile]);
+    await proc.waitForLine(/"msg":"pscsd started"/, 15_000);
+    daemon.url = `http://127.0.0.1:${d.httpPort}`;
   });
   afterAll(async () => {
-    await daemon?.stop();
+    await proc?.stop();
   });
 
   it("100 parallel sign-ins from 100 addresses: /readyz stays under 1 s; past the hashing bound, 429 with Retry-After", async () => {
