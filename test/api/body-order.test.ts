@@ -87,7 +87,13 @@ describe("authorization before the body", () => {
           req.on("error", (e: NodeJS.ErrnoException) =>
             e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e),
           );
+          // A server that reads the body before refusing never answers an upload that never ends.
+          const unanswered = setTimeout(() => {
+            req.destroy();
+            resolve({ closed: false });
+          }, 5_000);
           req.on("response", (res) => {
+            clearTimeout(unanswered);
             res.resume();
             const seen = { status: res.statusCode, connection: res.headers.connection };
             const timer = setTimeout(() => {
