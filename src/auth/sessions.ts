@@ -35,8 +35,7 @@ interface Row {
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** The CSRF token of the session whose cookie value is `id`. */
-export const csrfTokenFor = (id: string) =>
-  createHash("sha256").update(`pscs-csrf\n${id}`).digest("base64url");
+const csrfTokenFor = (id: string) => createHash("sha256").update(`pscs-csrf\n${id}`).digest("base64url");
 
 export type SessionLookup =
   | { state: "valid"; session: Session }
