@@ -9,7 +9,7 @@ import type { AuthService } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
-import { authenticate } from "./http/authn.js";
+import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
 import { fromServiceError, HttpProblem, isServiceError, problem, sendProblem } from "./http/problem.js";
@@ -142,20 +142,10 @@ export function createApp(s: ApiServices): Express {
     });
     next();
   });
-  app.use(authenticate(s.auth));
   const routes = apiRoutes(s);
-  // Routes that take documents (a scanned form) get a larger body limit, and only for a caller who
-  // is signed in: nobody anonymous makes the daemon parse megabytes.
-  for (const route of routes) {
-    if (!route.bodyLimit) continue;
-    const large = express.json({ limit: route.bodyLimit, strict: true });
-    app[route.method](expressPath(route.path), (req, res, next) =>
-      principalOf(req) ? large(req, res, next) : next(),
-    );
-  }
-  app.use(express.json({ limit: "64kb", strict: true }));
-
+  // Each route authenticates, authorizes and only then reads its body (mountRoute): no body parser here.
   const hooks = {
+    identify: (req: Request) => identify(s.auth, req),
     denied: (req: Request, principal: ReturnType<typeof principalOf>, route: AnyRoute, reason: string) =>
       s.audit.append({
         actor: principal?.actor ?? "anonymous",
@@ -193,6 +183,10 @@ export function createApp(s: ApiServices): Express {
       res.end();
       return;
     }
+    // Refused before its body arrived (401, 403, 413): close rather than drain an upload nobody reads.
+    const hasBody =
+      req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0;
+    if (hasBody && !req.complete) res.set("Connection", "close");
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
     if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
     const e = err as { type?: string; status?: number; message?: string };

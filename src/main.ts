@@ -180,6 +180,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       audit,
       purge: purgeHealth,
       version: VERSION,
+      lockouts: () => auth.lockoutState(),
     });
     const loopback = /^(127\.|::1$|localhost$)/.test(config.http.host);
     if (!config.http.tls && !loopback) {

@@ -1,7 +1,6 @@
-import type { RequestHandler } from "express";
+import type { Request } from "express";
 import type { AuthService } from "../../src/auth/service.js";
-import { problem } from "./problem.js";
-import { clientOf } from "./route.js";
+import { clientOf, type Identity } from "./route.js";
 
 /**
  * Works out who is calling: a bearer token (machines) or the session cookie (people). It decides
@@ -19,22 +18,22 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export function authenticate(auth: AuthService): RequestHandler {
-  return (req, _res, next) => {
-    const client = clientOf(req);
-    const header = req.get("authorization");
-    if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const principal = m?.[1] ? auth.authenticateToken(m[1], client) : undefined;
-      if (!principal) throw problem(401, "bearer token is malformed, unknown, expired or revoked");
-      Object.assign(req, { principal });
-      return next();
-    }
-    const sid = cookieValue(req.get("cookie"), SESSION_COOKIE);
-    if (sid && /^[A-Za-z0-9_-]{43}$/.test(sid)) {
-      const principal = auth.authenticateSession(sid, client);
-      if (principal) Object.assign(req, { principal });
-    }
-    next();
-  };
+/**
+ * Only routes that need a caller ask (mountRoute, before reading the body): a bad or revoked token
+ * does not turn a public route (/healthz, /readyz) into a 401, nor write an audit entry there.
+ */
+export function identify(auth: AuthService, req: Request): Identity {
+  const client = clientOf(req);
+  const header = req.get("authorization");
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = m?.[1] ? auth.authenticateToken(m[1], client) : undefined;
+    return principal ? { principal } : { refusal: "bearer token is malformed, unknown, expired or revoked" };
+  }
+  const sid = cookieValue(req.get("cookie"), SESSION_COOKIE);
+  if (sid && /^[A-Za-z0-9_-]{43}$/.test(sid)) {
+    const principal = auth.authenticateSession(sid, client);
+    if (principal) return { principal };
+  }
+  return {};
 }

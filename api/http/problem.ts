@@ -36,6 +36,7 @@ const TITLES: Record<number, string> = {
   413: "Content Too Large",
   415: "Unsupported Media Type",
   423: "Locked",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
@@ -47,6 +48,7 @@ const STATUS_OF: Record<ServiceErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   locked: 423,
+  throttled: 429,
 };
 
 export function problem(status: number, detail: string, extra: Record<string, unknown> = {}): HttpProblem {
@@ -107,6 +109,8 @@ export function validationProblem(where: InputPlace, error: z.ZodError): HttpPro
 }
 
 export function sendProblem(res: Response, p: HttpProblem, requestId?: string): void {
+  if (typeof p.extra.retryAfterSeconds === "number")
+    res.set("Retry-After", String(p.extra.retryAfterSeconds));
   res
     .status(p.status)
     .type("application/problem+json")

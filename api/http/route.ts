@@ -1,5 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
-import type { Request, RequestHandler, Response } from "express";
+import { createHash, timingSafeEqual } from "node:crypto";
+import express, { type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
 import type { Permission, Role } from "../../src/auth/roles.js";
 import { roleGranting } from "../../src/auth/roles.js";
@@ -12,7 +12,8 @@ import { fromServiceError, type InputPlace, isServiceError, problem, validationP
  * outputs, and the handler. Mounting, validation, authorization and the OpenAPI document are all
  * derived from this, so they cannot drift apart.
  * Invariant: a route cannot be declared without `access`, and routes are only mounted through
- * mountRoute(), which authorizes before it validates or runs anything.
+ * mountRoute(), which authenticates and authorizes before it reads the body, validates or runs
+ * anything; a body above 64 KiB is read only for a route that declares a larger `bodyLimit`.
  */
 
 export type Access =
@@ -91,7 +92,12 @@ export function expressPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ":$1");
 }
 
+/** Who the request says it is: a principal, a refusal (a bad bearer token), or nobody. */
+export type Identity = { principal?: Principal; refusal?: string };
+
 export interface AuthzHooks {
+  /** Who is calling (asked only by routes that are not public). */
+  identify(req: Request): Identity;
   /** Records a refused request in the audit log. */
   denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): void;
 }
@@ -107,25 +113,39 @@ export function clientOf(req: Request): string {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-function csrfMatches(req: Request, expected: string): boolean {
+/** The session stores only the token's SHA-256; the presented token is hashed to compare. */
+function csrfMatches(req: Request, expectedHash: string): boolean {
   const got = req.get("x-csrf-token");
-  if (!got || got.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(got), Buffer.from(expected));
+  if (!got) return false;
+  const hash = Buffer.from(createHash("sha256").update(got).digest("hex"));
+  const want = Buffer.from(expectedHash);
+  return hash.length === want.length && timingSafeEqual(hash, want);
+}
+
+const DEFAULT_BODY_LIMIT = "64kb";
+
+function readJsonBody(parse: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => parse(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
 }
 
 export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
   const params = paramsSchema(route);
   const query = querySchema(route);
+  const parseJson = express.json({ limit: route.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: true });
   const serve = async (req: Request, res: Response) => {
-    const principal = principalOf(req);
+    let principal: Principal | undefined;
     let role: Role | null = null;
     if (!("public" in route.access)) {
+      const who = hooks.identify(req);
+      if (who.refusal) throw problem(401, who.refusal);
+      principal = who.principal;
       if (!principal) throw problem(401, "sign in, or present a bearer token, to use this route");
+      Object.assign(req, { principal });
       // Cookies ride along on cross-site requests; a header a foreign page cannot read or set does not.
       if (
         principal.kind === "user" &&
         !SAFE_METHODS.has(req.method) &&
-        !csrfMatches(req, principal.session.csrfToken)
+        !csrfMatches(req, principal.session.csrfHash)
       ) {
         hooks.denied(req, principal, route, "csrf token missing or wrong");
         throw problem(
@@ -152,6 +172,8 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
         role = granting;
       }
     }
+    // Only now, for a caller allowed here: nobody makes the daemon parse a body it would refuse.
+    await readJsonBody(parseJson, req, res);
     const p = checked("path", params, req.params);
     if (!p.success) throw validationProblem("path", p.error);
     const rawQuery = rawQueryProblem(req);

@@ -63,8 +63,10 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       example: { body: { username: "jdoe", password: "Example-Passw0rd!" } },
       responses: {
         200: { description: "signed in", schema: me },
-        401: { description: "wrong user name or password" },
-        423: { description: "locked out" },
+        401: { description: "sign-in failed (wrong name or password, locked, disabled: one answer for all)" },
+        429: {
+          description: "too many failed sign-ins from this address, or the server is busy; see Retry-After",
+        },
       },
       handler: async ({ body, client, res }) => {
         try {
@@ -74,7 +76,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
           return describe(principal);
         } catch (e) {
           if (e instanceof ServiceError)
-            o.metrics.logins.inc({ outcome: e.kind === "locked" ? "locked" : "failure" });
+            o.metrics.logins.inc({ outcome: e.kind === "throttled" ? "throttled" : "failure" });
           throw e;
         }
       },

@@ -60,7 +60,8 @@ export function userRoutes(auth: AuthService): AnyRoute[] {
       method: "patch",
       path: "/api/users/{username}",
       operationId: "updateUser",
-      summary: "Change an account's display name, roles, or disable/enable it",
+      summary:
+        "Change an account's display name, roles, or disable/enable it (never your own roles or state)",
       tag: "users",
       access: { permission: "users.manage" },
       params,
@@ -77,6 +78,18 @@ export function userRoutes(auth: AuthService): AnyRoute[] {
         409: { description: "would leave no admin" },
       },
       handler: ({ params: p, body, action }) => auth.updateUser(p.username, body, action),
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/users/{username}/unlock",
+      operationId: "unlockUser",
+      summary: "Release an account locked after failed sign-ins (nobody unlocks their own)",
+      tag: "users",
+      access: { permission: "users.manage" },
+      params,
+      example: { params: { username: "jdoe" } },
+      responses: { 200: { description: "unlocked", schema: publicUser } },
+      handler: ({ params: p, action }) => auth.unlockUser(p.username, action),
     }),
     defineRoute({
       method: "post",

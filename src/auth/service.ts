@@ -1,31 +1,27 @@
 import type { AuditLog } from "../audit/log.js";
 import type { Db } from "../catalog/catalog.js";
 import { ServiceError } from "../errors/service-error.js";
-import {
-  assertPasswordPolicy,
-  decoyHash,
-  hashPassword,
-  PasswordPolicyError,
-  verifyPassword,
-} from "./password.js";
+import { assertPasswordPolicy, hashPassword, PasswordPolicyError, verifyPassword } from "./password.js";
 import { type Role, TOKEN_ROLES } from "./roles.js";
 import { type Session, SessionStore } from "./sessions.js";
+import { SignIn, type SignInSettings } from "./sign-in.js";
 import { type ApiToken, TokenStore } from "./tokens.js";
 import { USERNAME_PATTERN, type User, UserStore } from "./users.js";
 
 /**
  * People, sessions and machine tokens, with the rules around them (password policy, lockout, idle
- * timeout, last-admin guard) and an audit entry for every change and every refusal.
+ * timeout, last-admin guard, separation of duties) and an audit entry for every change and every
+ * refusal.
  * Invariant: every method that changes an account or a credential appends its audit entry before it
  * returns; a refused login is audited as a failure, a lockout as its own entry.
+ * Invariant: nobody signed in changes their own roles, disables, re-enables, unlocks or resets the
+ * password of their own account: someone else does it, on the record. The console (`local:` actors,
+ * who hold the catalog file anyway) is the recovery path and is not an account.
  */
 
-export interface AuthSettings {
+export interface AuthSettings extends SignInSettings {
   sessionIdleMinutes: number;
   sessionMaxHours: number;
-  lockoutAttempts: number;
-  lockoutMinutes: number;
-  scryptLogN: number;
 }
 
 /** Who is acting, through which role, from where: what each audit entry records. */
@@ -56,7 +52,7 @@ export class AuthService {
   readonly sessions: SessionStore;
   readonly tokens: TokenStore;
   private readonly now: () => number;
-  private decoy: Promise<string> | undefined;
+  private readonly signIn: SignIn;
   /** token id → time of its last audited use and uses since (token use is audited hourly, not per scrape). */
   private readonly tokenUse = new Map<string, { auditedAt: number; uses: number }>();
 
@@ -74,6 +70,14 @@ export class AuthService {
       settings.sessionMaxHours * 3_600_000,
     );
     this.tokens = new TokenStore(db);
+    this.signIn = new SignIn(
+      this.users,
+      this.sessions,
+      (actor, action, target, outcome, client, details) =>
+        this.record({ actor, role: null, client }, action, target, outcome, details),
+      settings,
+      now,
+    );
   }
 
   // --- accounts ---------------------------------------------------------------------------------
@@ -97,7 +101,7 @@ export class AuthService {
     }
     if (u.roles.length === 0) throw new ServiceError("invalid", "roles: expected at least one role", "roles");
     this.checkPassword(u.username, u.password);
-    const hash = await hashPassword(u.password, this.settings.scryptLogN);
+    const hash = await this.hash(u.password);
     const now = this.now();
     const inserted = this.users.insert(
       {
@@ -142,6 +146,11 @@ export class AuthService {
     const before = this.publicUser(username);
     const roles = change.roles && [...new Set(change.roles)];
     if (roles?.length === 0) throw new ServiceError("invalid", "roles: expected at least one role", "roles");
+    const action = change.disabled === true && !before.disabled ? "user.disable" : "user.update";
+    if (roles && roles.join() !== before.roles.join())
+      this.refuseSelf(ctx, username, action, "change the roles", "roles");
+    if (change.disabled !== undefined && change.disabled !== before.disabled)
+      this.refuseSelf(ctx, username, action, change.disabled ? "disable" : "re-enable", "disabled");
     const losesAdmin =
       before.roles.includes("admin") &&
       !before.disabled &&
@@ -168,7 +177,6 @@ export class AuthService {
       details.displayName = { from: before.displayName, to: after.displayName };
     }
     if (endedSessions) details.endedSessions = endedSessions;
-    const action = change.disabled === true && !before.disabled ? "user.disable" : "user.update";
     this.record(ctx, action, `user:${username}`, "success", details);
     return after;
   }
@@ -181,13 +189,10 @@ export class AuthService {
     mustChange = true,
   ): Promise<void> {
     this.publicUser(username);
+    // A reset also clears a lock, and needs no current password: PUT /api/session/password does.
+    this.refuseSelf(ctx, username, "user.password.reset", "reset the password");
     this.checkPassword(username, password);
-    this.users.setPassword(
-      username,
-      await hashPassword(password, this.settings.scryptLogN),
-      mustChange,
-      this.now(),
-    );
+    this.users.setPassword(username, await this.hash(password), mustChange, this.now());
     const ended = this.sessions.deleteForUser(username);
     this.record(ctx, "user.password.reset", `user:${username}`, "success", {
       mustChange,
@@ -195,63 +200,34 @@ export class AuthService {
     });
   }
 
+  /** Releases a lockout before it expires (and clears the count of failed attempts). */
+  unlockUser(username: string, ctx: ActionContext): PublicUser {
+    const before = this.publicUser(username);
+    this.refuseSelf(ctx, username, "user.unlock", "unlock");
+    this.users.clearFailures(username);
+    const wasLocked = before.lockedUntil !== null && this.now() < before.lockedUntil;
+    this.record(ctx, "user.unlock", `user:${username}`, "success", {
+      wasLocked,
+      ...(wasLocked ? { lockedUntil: before.lockedUntil } : {}),
+    });
+    return this.publicUser(username);
+  }
+
   // --- sessions ---------------------------------------------------------------------------------
 
+  /** Every failure is the same `unauthenticated` refusal; beyond the limits, `throttled`. */
   async login(
     username: string,
     password: string,
     client: string,
   ): Promise<{ sessionId: string; principal: Extract<Principal, { kind: "user" }> }> {
-    const ctx = { actor: `user:${username}`, role: null, client };
-    const u = USERNAME_PATTERN.test(username) ? this.users.get(username) : undefined;
-    const now = this.now();
-    if (!u) {
-      // Same cost as a real check, so response time does not tell which names exist.
-      this.decoy ??= decoyHash(this.settings.scryptLogN);
-      await verifyPassword(password, await this.decoy);
-      this.record(ctx, "auth.login", `user:${username}`, "failure", { reason: "unknown user" });
-      throw badCredentials();
-    }
-    if (u.lockedUntil !== null && now < u.lockedUntil) {
-      this.record(ctx, "auth.login", `user:${username}`, "failure", {
-        reason: "locked",
-        lockedUntil: u.lockedUntil,
-      });
-      throw new ServiceError(
-        "locked",
-        `account locked after ${this.settings.lockoutAttempts} failed attempts until ${new Date(u.lockedUntil).toISOString()}`,
-        undefined,
-        { lockedUntil: u.lockedUntil },
-      );
-    }
-    const ok = await verifyPassword(password, u.passwordHash);
-    if (!ok) {
-      const failures = this.users.recordFailure(username);
-      this.record(ctx, "auth.login", `user:${username}`, "failure", {
-        reason: "bad password",
-        consecutive: failures,
-      });
-      if (failures >= this.settings.lockoutAttempts) {
-        const until = this.now() + this.settings.lockoutMinutes * 60_000;
-        this.users.lock(username, until);
-        this.sessions.deleteForUser(username);
-        this.record({ actor: "system", role: null, client }, "auth.lockout", `user:${username}`, "success", {
-          failures,
-          lockedUntil: until,
-        });
-      }
-      throw badCredentials();
-    }
-    if (u.disabled) {
-      this.record(ctx, "auth.login", `user:${username}`, "failure", { reason: "disabled" });
-      throw new ServiceError("forbidden", "account disabled: ask an administrator");
-    }
-    this.users.clearFailures(username);
-    const { id, session } = this.sessions.create(username, client, this.now());
-    this.record(ctx, "auth.login", `user:${username}`, "success", {
-      mustChangePassword: u.mustChangePassword,
-    });
-    return { sessionId: id, principal: userPrincipal(u, session) };
+    const { id, session, user } = await this.signIn.attempt(username, password, client);
+    return { sessionId: id, principal: userPrincipal(user, session) };
+  }
+
+  /** For metrics: lockouts since start, and whether a lockout storm is on. */
+  lockoutState(): { lockouts: number; storm: boolean } {
+    return this.signIn.lockoutState();
   }
 
   /** The principal behind a session cookie, or undefined (an expiry is audited once, when found). */
@@ -291,7 +267,7 @@ export class AuthService {
   ): Promise<void> {
     const ctx = { actor: p.actor, role: null, client };
     const u = this.users.get(p.username);
-    if (!u || !(await verifyPassword(current, u.passwordHash))) {
+    if (!u || !(await this.signIn.hashing(() => verifyPassword(current, u.passwordHash)))) {
       this.record(ctx, "user.password.change", `user:${p.username}`, "failure", {
         reason: "wrong current password",
       });
@@ -300,7 +276,7 @@ export class AuthService {
     if (current === next)
       throw new ServiceError("invalid", "newPassword: must differ from the current one", "newPassword");
     this.checkPassword(p.username, next, "newPassword");
-    this.users.setPassword(p.username, await hashPassword(next, this.settings.scryptLogN), false, this.now());
+    this.users.setPassword(p.username, await this.hash(next), false, this.now());
     const ended = this.sessions.deleteForUser(p.username, p.session.idHash);
     this.record(ctx, "user.password.change", `user:${p.username}`, "success", { endedOtherSessions: ended });
   }
@@ -373,6 +349,27 @@ export class AuthService {
 
   // --- helpers ----------------------------------------------------------------------------------
 
+  private hash(password: string): Promise<string> {
+    return this.signIn.hashing(() => hashPassword(password, this.settings.scryptLogN));
+  }
+
+  /** Refuses (and audits) a change a signed-in person makes to their own account. */
+  private refuseSelf(
+    ctx: ActionContext,
+    username: string,
+    action: string,
+    what: string,
+    field?: string,
+  ): void {
+    if (ctx.actor !== `user:${username}`) return;
+    this.record(ctx, action, `user:${username}`, "failure", { reason: `own account: ${what}` });
+    throw new ServiceError(
+      "forbidden",
+      `you cannot ${what} on your own account: another administrator must do it`,
+      field,
+    );
+  }
+
   private checkPassword(username: string, password: string, field = "password"): void {
     try {
       assertPasswordPolicy(username, password);
@@ -402,10 +399,6 @@ export class AuthService {
       details,
     });
   }
-}
-
-function badCredentials(): ServiceError {
-  return new ServiceError("unauthenticated", "wrong user name or password");
 }
 
 function stripFailures(u: User): PublicUser {

@@ -51,8 +51,21 @@ function toUser(r: Row): User {
   };
 }
 
+export type AttemptClaim =
+  | { state: "unknown" }
+  | { state: "locked"; user: User & { passwordHash: string } }
+  /** As many attempts as allowed are counted (failed or pending) and no lock is set yet. */
+  | { state: "exhausted"; user: User & { passwordHash: string } }
+  | { state: "claimed"; attempt: number; user: User & { passwordHash: string } };
+
 export class UserStore {
-  constructor(private readonly db: Db) {}
+  private readonly claimTx;
+
+  constructor(private readonly db: Db) {
+    this.claimTx = db.transaction((username: string, now: number, limit: number) =>
+      this.claimInTx(username, now, limit),
+    );
+  }
 
   get(username: string): (User & { passwordHash: string }) | undefined {
     const r = this.db.prepare<[string], Row>("SELECT * FROM users WHERE username = ?").get(username);
@@ -107,19 +120,55 @@ export class UserStore {
       .run(passwordHash, mustChange ? 1 : 0, at, username);
   }
 
-  recordFailure(username: string): number {
-    const r = this.db
-      .prepare<[string], { failed_attempts: number }>(
-        "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE username = ? RETURNING failed_attempts",
-      )
-      .get(username);
-    return r?.failed_attempts ?? 0;
+  /**
+   * Counts one sign-in attempt before its password is checked, in one IMMEDIATE transaction, so
+   * parallel attempts each see the others. An expired lock is cleared first.
+   */
+  claimAttempt(username: string, now: number, limit: number): AttemptClaim {
+    return this.claimTx.immediate(username, now, limit);
   }
 
-  lock(username: string, until: number): void {
-    this.db
-      .prepare("UPDATE users SET failed_attempts = 0, locked_until = ? WHERE username = ?")
-      .run(until, username);
+  private claimInTx(username: string, now: number, limit: number): AttemptClaim {
+    const u = this.get(username);
+    if (!u) return { state: "unknown" };
+    if (u.lockedUntil !== null && now < u.lockedUntil) return { state: "locked", user: u };
+    if (u.lockedUntil !== null) {
+      this.db
+        .prepare("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?")
+        .run(username);
+      u.failedAttempts = 0;
+      u.lockedUntil = null;
+    }
+    if (u.failedAttempts >= limit) return { state: "exhausted", user: u };
+    const attempt = u.failedAttempts + 1;
+    this.db.prepare("UPDATE users SET failed_attempts = ? WHERE username = ?").run(attempt, username);
+    return { state: "claimed", attempt, user: { ...u, failedAttempts: attempt } };
+  }
+
+  /** Locks unless already locked; true when this call locked it (so the lockout is audited once). */
+  lockIfUnlocked(username: string, now: number, until: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE users SET failed_attempts = 0, locked_until = ?
+           WHERE username = ? AND (locked_until IS NULL OR locked_until <= ?)`,
+        )
+        .run(until, username, now).changes === 1
+    );
+  }
+
+  /**
+   * A right password: false when the account was locked while it was being checked. The count is
+   * reset only when no other attempt is pending, so a success inside a burst frees no checks.
+   */
+  settleSuccess(username: string, now: number, othersPending: boolean): boolean {
+    const r = this.db
+      .prepare(
+        `UPDATE users SET failed_attempts = CASE WHEN ? THEN failed_attempts ELSE 0 END
+         WHERE username = ? AND (locked_until IS NULL OR locked_until <= ?)`,
+      )
+      .run(othersPending ? 1 : 0, username, now);
+    return r.changes === 1;
   }
 
   clearFailures(username: string): void {

@@ -107,6 +107,26 @@ export function userCommands(program: Command): void {
       });
   }
   user
+    .command("unlock <username>")
+    .description("release an account locked after failed sign-ins")
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--json", "machine-readable output")
+    .action((username: string, o: { config: string; json?: boolean }) => {
+      const local = openLocal(o.config);
+      try {
+        const u = (() => {
+          try {
+            return local.auth.unlockUser(username, ctx());
+          } catch (e) {
+            return asCliError(e);
+          }
+        })();
+        print(!!o.json, u, () => `${u.username}: unlocked`);
+      } finally {
+        local.close();
+      }
+    });
+  user
     .command("reset-password <username>")
     .description("set a new password (asked for, or read from stdin); ends the user's sessions")
     .option("--permanent", "do not require a change at next sign-in")

@@ -42,6 +42,27 @@ export const cameraSchema = z
     }
   });
 
+/**
+ * Sign-in limits. Password hashing shares libuv's four threads with file I/O, so at most
+ * `hashConcurrency` hashes run and `hashQueue` wait; one address gets `addressFailures` failed
+ * sign-ins per `windowMinutes` (fewer than it takes to lock many accounts); `stormAccounts`
+ * accounts locked within that window raise the lockout-storm alert.
+ */
+const AUTH_THROTTLE_DEFAULTS = {
+  hashConcurrency: 2,
+  hashQueue: 32,
+  addressFailures: 10,
+  windowMinutes: 10,
+  stormAccounts: 5,
+};
+const authThrottleSchema = z.strictObject({
+  hashConcurrency: z.int().min(1).max(3).default(AUTH_THROTTLE_DEFAULTS.hashConcurrency),
+  hashQueue: z.int().min(0).max(1000).default(AUTH_THROTTLE_DEFAULTS.hashQueue),
+  addressFailures: z.int().min(1).max(10_000).default(AUTH_THROTTLE_DEFAULTS.addressFailures),
+  windowMinutes: z.number().positive().max(1440).default(AUTH_THROTTLE_DEFAULTS.windowMinutes),
+  stormAccounts: z.int().min(2).max(10_000).default(AUTH_THROTTLE_DEFAULTS.stormAccounts),
+});
+
 export const configSchema = z
   .strictObject({
     site: z.strictObject({ name: z.string().min(1).default("PSCS") }).default({ name: "PSCS" }),
@@ -115,6 +136,7 @@ export const configSchema = z
         lockoutMinutes: z.number().positive().max(1440).default(15),
         /** scrypt cost as log2(N); 16 = 64 MiB, about 0.2 s a login on this class of machine. */
         scryptLogN: z.int().min(10).max(20).default(16),
+        throttle: authThrottleSchema.default(AUTH_THROTTLE_DEFAULTS),
       })
       .default({
         sessionIdleMinutes: 30,
@@ -122,6 +144,7 @@ export const configSchema = z
         lockoutAttempts: 5,
         lockoutMinutes: 15,
         scryptLogN: 16,
+        throttle: AUTH_THROTTLE_DEFAULTS,
       }),
     health: z
       .strictObject({

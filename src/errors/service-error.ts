@@ -8,7 +8,8 @@ export type ServiceErrorKind =
   | "forbidden"
   | "not_found"
   | "conflict"
-  | "locked";
+  | "locked"
+  | "throttled"; // too many attempts: `extra.retryAfterSeconds` says when to come back
 
 export class ServiceError extends Error {
   constructor(

@@ -16,6 +16,8 @@ export interface MetricsSources {
   audit: AuditLog;
   purge: () => PurgeHealth;
   version: string;
+  /** Account lockouts since start, and whether many accounts were locked within a short window. */
+  lockouts: () => { lockouts: number; storm: boolean };
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
@@ -259,6 +261,24 @@ export function createMetrics(src: MetricsSources): Metrics {
     },
   });
 
+  new Counter({
+    name: "pscs_auth_lockouts_total",
+    help: "Accounts locked after too many failed sign-ins, since pscsd started",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.lockouts().lockouts);
+    },
+  });
+  new Gauge({
+    name: "pscs_auth_lockout_storm",
+    help: "1 while many accounts have been locked within the throttle window (an attack on the site; alert)",
+    registers: [registry],
+    collect() {
+      this.set(src.lockouts().storm ? 1 : 0);
+    },
+  });
+
   return {
     registry,
     httpRequests: new Counter({
@@ -276,7 +296,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     }),
     logins: new Counter({
       name: "pscs_logins_total",
-      help: "Login attempts by outcome (success, failure, locked)",
+      help: "Login attempts by outcome (success, failure, throttled)",
       labelNames: ["outcome"],
       registers: [registry],
     }),

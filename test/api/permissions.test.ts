@@ -42,6 +42,7 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   getUser: ["admin"],
   updateUser: ["admin"],
   resetPassword: ["admin"],
+  unlockUser: ["admin"],
   listTokens: ["admin"],
   createToken: ["admin"],
   revokeToken: ["admin"],

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { runPscs } from "../helpers/process.js";
-import { daemonDir, openLocalCatalog, startInProcess } from "../helpers/pscsd.js";
+import { daemonDir, openLocalCatalog, PASSWORD, seedUsers, startInProcess } from "../helpers/pscsd.js";
 
 // The built CLI, run as an operator runs it: password on stdin (never an argument), exit codes.
 const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
@@ -87,6 +87,30 @@ describe("pscs user", () => {
       "user.disable user:dana success",
     ]);
   }, 60_000);
+});
+
+describe("pscs user unlock", () => {
+  it("releases an account locked after failed sign-ins before its lock expires, on the record", async () => {
+    const { configFile: c } = await daemonDir({ lockoutAttempts: 3, lockoutMinutes: 60 });
+    const local = openLocalCatalog(c);
+    await seedUsers(local, { dana: ["dispatcher"] });
+    for (let i = 0; i < 3; i++)
+      await local.auth.login("dana", "Wrong-Pass-2026!", "10.0.0.1").catch(() => undefined);
+    expect(local.auth.publicUser("dana").lockedUntil).toBeGreaterThan(Date.now());
+    const r = await pscs(["user", "unlock", "dana", "-c", c, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ username: "dana", lockedUntil: null });
+    await expect(local.auth.login("dana", PASSWORD, "10.0.0.1")).resolves.toBeDefined();
+    const unlock = local.audit.list({ action: "user.unlock" });
+    local.close();
+    expect(unlock.map((e) => [e.actor, e.target, JSON.parse(e.details).wasLocked])).toEqual([
+      [expect.stringMatching(/^local:/), "user:dana", true],
+    ]);
+    const unknown = await pscs(["user", "unlock", "nobody", "-c", c]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^pscs: user 'nobody' does not exist\n$/);
+  }, 30_000);
 });
 
 describe("pscs user add at a terminal", () => {

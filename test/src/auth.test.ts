@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/audit/log.js";
 import { hashPassword, passwordProblems, verifyPassword } from "../../src/auth/password.js";
-import { AuthService } from "../../src/auth/service.js";
-import { openCatalog } from "../../src/catalog/catalog.js";
+import { authService as service } from "../helpers/auth.js";
 
-function service(now: { t: number }) {
-  const db = openCatalog(":memory:");
-  const audit = new AuditLog(db, { now: () => now.t });
-  const auth = new AuthService(
-    db,
-    audit,
-    { sessionIdleMinutes: 30, sessionMaxHours: 12, lockoutAttempts: 5, lockoutMinutes: 15, scryptLogN: 10 },
-    () => now.t,
-  );
-  return { db, audit, auth };
-}
 const ctx = { actor: "local:test", role: "admin", client: "cli" };
 
 describe("password policy", () => {

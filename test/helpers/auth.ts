@@ -1,0 +1,43 @@
+import { AuditLog } from "../../src/audit/log.js";
+import type { Role } from "../../src/auth/roles.js";
+import { AuthService, type AuthSettings } from "../../src/auth/service.js";
+import { openCatalog } from "../../src/catalog/catalog.js";
+
+/** The auth service on a real in-memory catalog, with a clock the test moves. */
+export function authService(now: { t: number }, throttle: Partial<AuthSettings["throttle"]> = {}) {
+  const db = openCatalog(":memory:");
+  const audit = new AuditLog(db, { now: () => now.t });
+  const auth = new AuthService(
+    db,
+    audit,
+    {
+      sessionIdleMinutes: 30,
+      sessionMaxHours: 12,
+      lockoutAttempts: 5,
+      lockoutMinutes: 15,
+      scryptLogN: 10,
+      throttle: {
+        hashConcurrency: 2,
+        hashQueue: 64,
+        addressFailures: 10,
+        windowMinutes: 10,
+        stormAccounts: 3,
+        ...throttle,
+      },
+    },
+    () => now.t,
+  );
+  return { db, audit, auth };
+}
+
+export const CONSOLE = { actor: "local:test", role: "admin", client: "cli" };
+export const GOOD_PASSWORD = "Abcdefg1!";
+
+export async function addUsers(auth: AuthService, users: Record<string, Role[]>): Promise<void> {
+  for (const [username, roles] of Object.entries(users)) {
+    await auth.addUser(
+      { username, displayName: username, roles, password: GOOD_PASSWORD, mustChangePassword: false },
+      CONSOLE,
+    );
+  }
+}

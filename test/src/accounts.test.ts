@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { sha256 } from "../../src/auth/sessions.js";
+import { addUsers, authService, CONSOLE, GOOD_PASSWORD } from "../helpers/auth.js";
+
+/** An admin acting through a session, as the API hands the service its context. */
+const as = (username: string) => ({ actor: `user:${username}`, role: "admin", client: "10.0.0.1" });
+
+describe("separation of duties (AuthService)", () => {
+  it("refuses anyone signed in changing their own roles, state, lock or password, and audits the refusal", async () => {
+    const now = { t: 1_000_000 };
+    const { auth, audit } = authService(now);
+    await addUsers(auth, { boss: ["admin"], other: ["admin"] });
+    const refusals: [string, () => unknown][] = [
+      [
+        "change the roles",
+        () => auth.updateUser("boss", { roles: ["admin", "records", "commander"] }, as("boss")),
+      ],
+      ["change the roles", () => auth.updateUser("boss", { roles: ["records"] }, as("boss"))],
+      ["disable", () => auth.updateUser("boss", { disabled: true }, as("boss"))],
+      ["unlock", () => auth.unlockUser("boss", as("boss"))],
+    ];
+    for (const [what, act] of refusals) {
+      expect(act, what).toThrow(expect.objectContaining({ kind: "forbidden" }));
+    }
+    await expect(auth.resetPassword("boss", "New-Passw0rd!x", as("boss"))).rejects.toMatchObject({
+      kind: "forbidden",
+      message: expect.stringMatching(/own account/),
+    });
+    // Re-enabling yourself: only reachable if a session outlived the disable; refused all the same.
+    auth.updateUser("boss", { disabled: true }, as("other"));
+    expect(() => auth.updateUser("boss", { disabled: false }, as("boss"))).toThrow(/re-enable/);
+    expect(auth.publicUser("boss")).toMatchObject({ roles: ["admin"], disabled: true });
+    const failed = audit.list({ target: "user:boss", outcome: "failure", limit: 100 });
+    expect(failed.map((e) => JSON.parse(e.details).reason)).toEqual([
+      "own account: change the roles",
+      "own account: change the roles",
+      "own account: disable",
+      "own account: unlock",
+      "own account: reset the password",
+      "own account: re-enable",
+    ]);
+    expect(failed.every((e) => e.actor === "user:boss")).toBe(true);
+  });
+
+  it("lets another admin, or the console, do each of those; a display name of your own is yours to change", async () => {
+    const now = { t: 1_000_000 };
+    const { auth } = authService(now);
+    await addUsers(auth, { boss: ["admin"], other: ["admin"] });
+    expect(auth.updateUser("boss", { roles: ["admin", "records"] }, as("other")).roles).toEqual([
+      "admin",
+      "records",
+    ]);
+    expect(auth.updateUser("boss", { displayName: "The Boss" }, as("boss")).displayName).toBe("The Boss");
+    expect(auth.updateUser("boss", { disabled: true }, as("other")).disabled).toBe(true);
+    expect(auth.updateUser("boss", { disabled: false }, CONSOLE).disabled).toBe(false);
+    expect(auth.unlockUser("boss", as("other")).lockedUntil).toBeNull();
+    await auth.resetPassword("boss", "New-Passw0rd!x", as("other"));
+    // The last-admin guard still holds, for the console too.
+    auth.updateUser("other", { disabled: true }, as("boss"));
+    expect(() => auth.updateUser("boss", { disabled: true }, CONSOLE)).toThrow(/last active admin/);
+  });
+});
+
+describe("sessions at rest", () => {
+  it("store the SHA-256 of the CSRF token, not the token; a row holding a token itself is not accepted", async () => {
+    const now = { t: 1_000_000 };
+    const { auth, db } = authService(now);
+    await addUsers(auth, { jdoe: ["ops"] });
+    const { sessionId, principal } = await auth.login("jdoe", GOOD_PASSWORD, "c");
+    const token = principal.session.csrfToken;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const row = db.prepare("SELECT id_hash, csrf_token FROM sessions").get() as {
+      id_hash: string;
+      csrf_token: string;
+    };
+    expect(row.csrf_token).not.toBe(token);
+    expect(row.csrf_token).toBe(sha256(token));
+    expect(row.id_hash).toBe(sha256(sessionId));
+    const again = auth.authenticateSession(sessionId, "c");
+    expect(again?.session.csrfToken).toBe(token);
+    expect(again?.session.csrfHash).toBe(row.csrf_token);
+    // A session stored the old way (token in clear) is ended, not served.
+    db.prepare("UPDATE sessions SET csrf_token = ?").run(token);
+    expect(auth.authenticateSession(sessionId, "c")).toBeUndefined();
+    expect(db.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 0 });
+  });
+});
