@@ -170,8 +170,10 @@ export function createApp(s: ApiServices): Express {
     const handler = mountRoute(route, hooks);
     app[route.method](
       expressPath(route.path),
-      (_req, res, next) => {
+      (req, res, next) => {
         res.locals.route = route.path;
+        // The error handler sees the app's params, not the route's: kept to name a service's field.
+        res.locals.params = req.params;
         next();
       },
       handler,
@@ -192,7 +194,8 @@ export function createApp(s: ApiServices): Express {
       return;
     }
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
-    if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
+    if (isServiceError(err))
+      return sendProblem(res, fromServiceError(err, { params: res.locals.params, query: req.query }), id);
     const e = err as { type?: string; status?: number; message?: string };
     // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
     if (e.type === "entity.too.large") {

@@ -4,7 +4,8 @@ import type { Hold } from "./holds.js";
 
 /**
  * The Records Service Division Commander's hold log as a spreadsheet (CSV) and as a printable page:
- * one line per written request, whatever became of it.
+ * one line per written request, whatever became of it; a request the commander is late deciding is
+ * marked OVERDUE.
  */
 
 const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
@@ -32,6 +33,7 @@ export const HOLD_LOG_COLUMNS = [
   "release_reason",
   "evidence_segments",
   "evidence_bytes",
+  "overdue",
 ] as const;
 
 function cells(h: Hold): unknown[] {
@@ -57,6 +59,7 @@ function cells(h: Hold): unknown[] {
     h.releaseReason,
     h.evidence.segments,
     h.evidence.bytes,
+    h.overdue ? "OVERDUE" : "",
   ];
 }
 
@@ -76,10 +79,11 @@ export function holdLogHtml(
     hold: (h) => `<a href="/api/holds/${h.id}">${h.id}</a>`,
     form_sha256: (h) => `<a href="/api/holds/${h.id}/form">${text(h.form.sha256)}</a>`,
   };
+  const overdue = holds.filter((h) => h.overdue).length;
   const rows = holds
     .map(
       (h) =>
-        `<tr>${cells(h)
+        `<tr${h.overdue ? ' class="overdue"' : ""}>${cells(h)
           .map((v, i) => {
             const col = HOLD_LOG_COLUMNS[i] as (typeof HOLD_LOG_COLUMNS)[number];
             return `<td>${link[col]?.(h) ?? text(v)}</td>`;
@@ -97,10 +101,11 @@ th, td { border: 1px solid #888; padding: 2px 4px; vertical-align: top; text-ali
 th { background: #eee; }
 td:nth-child(11) { word-break: break-all; }
 tr { page-break-inside: avoid; }
+tr.overdue td { font-weight: bold; background: #fdd; }
 </style></head><body>
 <h1>Hold log — ${escapeHtml(o.site)}</h1>
 <p>Records Service Division Commander's log of written requests to store PSCS images.
-Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries.</p>
+Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries${overdue ? `; <strong>${overdue} pending past their due date (OVERDUE)</strong>` : ""}.</p>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>

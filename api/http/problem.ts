@@ -36,6 +36,7 @@ const TITLES: Record<number, string> = {
   413: "Content Too Large",
   415: "Unsupported Media Type",
   423: "Locked",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
@@ -47,15 +48,25 @@ const STATUS_OF: Record<ServiceErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   locked: 423,
+  busy: 429,
 };
 
 export function problem(status: number, detail: string, extra: Record<string, unknown> = {}): HttpProblem {
   return new HttpProblem(status, TITLES[status] ?? "Error", detail, extra);
 }
 
-export function fromServiceError(e: ServiceError): HttpProblem {
+/** Where the request carried a service's field: path, query or (by default) body, in one notation. */
+export function locateField(field: string, req?: { params?: object; query?: object }): string {
+  const dotted = field.replace(/\/(\d+)/g, "[$1]").replace(/\//g, ".");
+  const key = /^[^.[]+/.exec(dotted)?.[0] ?? dotted;
+  const has = (o: object | undefined) => o !== undefined && Object.hasOwn(o, key);
+  const where = has(req?.params) ? "path" : has(req?.query) ? "query" : "body";
+  return `${where}.${dotted}`;
+}
+
+export function fromServiceError(e: ServiceError, req?: { params?: object; query?: object }): HttpProblem {
   const extra: Record<string, unknown> = { ...e.extra };
-  if (e.field) extra.errors = [{ field: `body.${e.field}`, message: e.message }];
+  if (e.field) extra.errors = [{ field: locateField(e.field, req), message: e.message }];
   return problem(STATUS_OF[e.kind], e.message, extra);
 }
 
@@ -83,6 +94,8 @@ export function validationProblem(where: "body" | "query" | "path", error: z.Zod
 }
 
 export function sendProblem(res: Response, p: HttpProblem, requestId?: string): void {
+  if (typeof p.extra.retryAfterSeconds === "number")
+    res.setHeader("Retry-After", String(p.extra.retryAfterSeconds));
   res
     .status(p.status)
     .type("application/problem+json")

@@ -8,13 +8,14 @@ export type ServiceErrorKind =
   | "forbidden"
   | "not_found"
   | "conflict"
-  | "locked";
+  | "locked"
+  | "busy"; // a per-caller limit is reached (extra.retryAfterSeconds says when to try again)
 
 export class ServiceError extends Error {
   constructor(
     readonly kind: ServiceErrorKind,
     message: string,
-    /** The input field at fault, as a JSON pointer-ish path ('password', 'roles/0'). */
+    /** The input field at fault, as named in the caller's input ('password', 'ranges[0].from'). */
     readonly field?: string,
     readonly extra?: Record<string, unknown>,
   ) {
