@@ -85,6 +85,7 @@ function pipeToViewer(src: Readable, out: Writable, stalledMs: number, stalled: 
     timer ??= setTimeout(stalled, stalledMs);
   };
   src.on("data", (chunk: Buffer) => {
+    if (out.destroyed) return; // stopped: what ffmpeg still had in the pipe goes nowhere
     if (!out.write(chunk)) {
       src.pause();
       arm();

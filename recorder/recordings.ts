@@ -75,7 +75,7 @@ export class Recordings {
         },
       });
       throw new ServiceError(
-        "busy",
+        "throttled",
         `${by.actor} already has ${active} playbacks streaming, the most one person may; end one first`,
         undefined,
         // A stalled viewer's playback is stopped by then; a live one's slot is free when it ends.

@@ -57,16 +57,16 @@ export function checkRanges(
       throw new ServiceError(
         "invalid",
         `no camera '${r.camera}'; cameras: ${[...cameras].join(", ")}`,
-        `ranges[${i}].camera`,
+        `ranges/${i}/camera`,
       );
     }
     if (!(r.toMs > r.fromMs))
-      throw new ServiceError("invalid", "expected 'to' after 'from'", `ranges[${i}].to`);
+      throw new ServiceError("invalid", "expected 'to' after 'from'", `ranges/${i}/to`);
     if (r.toMs - r.fromMs > limits.maxRangeDays * DAY_MS) {
       throw new ServiceError(
         "invalid",
         `a range spans at most ${limits.maxRangeDays} days`,
-        `ranges[${i}].to`,
+        `ranges/${i}/to`,
       );
     }
     totalMs += r.toMs - r.fromMs;
@@ -87,14 +87,14 @@ export function checkRequestRanges(ranges: readonly RangeInput[], now: number): 
       throw new ServiceError(
         "invalid",
         "the range starts in the future: nothing to hold yet",
-        `ranges[${i}].from`,
+        `ranges/${i}/from`,
       );
     }
     if (r.toMs > now + MAX_FUTURE_MS) {
       throw new ServiceError(
         "invalid",
         "the range ends more than 24 hours from now; file a new request later",
-        `ranges[${i}].to`,
+        `ranges/${i}/to`,
       );
     }
   });

@@ -157,7 +157,7 @@ export class HoldService {
       throw new ServiceError(
         "invalid",
         `nothing is left to hold for ${c.camera} in this range: ${what}`,
-        `ranges[${i}]`,
+        `ranges/${i}`,
         { coverage: cov },
       );
     }

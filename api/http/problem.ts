@@ -48,7 +48,7 @@ const STATUS_OF: Record<ServiceErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   locked: 423,
-  busy: 429,
+  throttled: 429,
 };
 
 export function problem(status: number, detail: string, extra: Record<string, unknown> = {}): HttpProblem {
@@ -95,7 +95,7 @@ export function validationProblem(where: "body" | "query" | "path", error: z.Zod
 
 export function sendProblem(res: Response, p: HttpProblem, requestId?: string): void {
   if (typeof p.extra.retryAfterSeconds === "number")
-    res.setHeader("Retry-After", String(p.extra.retryAfterSeconds));
+    res.set("Retry-After", String(p.extra.retryAfterSeconds));
   res
     .status(p.status)
     .type("application/problem+json")

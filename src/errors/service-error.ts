@@ -9,13 +9,13 @@ export type ServiceErrorKind =
   | "not_found"
   | "conflict"
   | "locked"
-  | "busy"; // a per-caller limit is reached (extra.retryAfterSeconds says when to try again)
+  | "throttled"; // too many attempts: `extra.retryAfterSeconds` says when to come back
 
 export class ServiceError extends Error {
   constructor(
     readonly kind: ServiceErrorKind,
     message: string,
-    /** The input field at fault, as named in the caller's input ('password', 'ranges[0].from'). */
+    /** The input field at fault, as a JSON pointer-ish path ('password', 'roles/0'). */
     readonly field?: string,
     readonly extra?: Record<string, unknown>,
   ) {
