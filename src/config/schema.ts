@@ -7,6 +7,25 @@ import { z } from "zod";
  * re-checks or defaults them.
  */
 
+/**
+ * What one hold request may protect (a pending request protects its footage before anyone reviewed
+ * it), and when a pending one is overdue. Why these defaults: 20 ranges name every camera around one
+ * scene (a request is about one incident; more is a bulk keep, to be split so the commander reviews
+ * each part); 7 days is the longest single incident a request covers (a missing-person search); 31
+ * days in all is a month of one camera, more than the whole 30-day retention period; 3 days is a
+ * commander's turnaround within a working week.
+ */
+export const HOLD_LIMIT_DEFAULTS = { maxRanges: 20, maxRangeDays: 7, maxTotalDays: 31, overdueDays: 3 };
+const holdsSchema = z
+  .strictObject({
+    /** At most 64: the API's body schema takes no more. */
+    maxRanges: z.int().min(1).max(64).default(HOLD_LIMIT_DEFAULTS.maxRanges),
+    maxRangeDays: z.number().positive().max(3650).default(HOLD_LIMIT_DEFAULTS.maxRangeDays),
+    maxTotalDays: z.number().positive().max(36500).default(HOLD_LIMIT_DEFAULTS.maxTotalDays),
+    overdueDays: z.number().positive().max(365).default(HOLD_LIMIT_DEFAULTS.overdueDays),
+  })
+  .default(HOLD_LIMIT_DEFAULTS);
+
 const port = z.int().min(1).max(65535);
 const cameraId = z
   .string()
@@ -41,25 +60,6 @@ export const cameraSchema = z
       });
     }
   });
-
-/**
- * What one hold request may protect (a pending request protects its footage before anyone reviewed
- * it), and when a pending one is overdue. Why these defaults: 20 ranges name every camera around one
- * scene (a request is about one incident; more is a bulk keep, to be split so the commander reviews
- * each part); 7 days is the longest single incident a request covers (a missing-person search); 31
- * days in all is a month of one camera, more than the whole 30-day retention period; 3 days is a
- * commander's turnaround within a working week.
- */
-export const HOLD_LIMIT_DEFAULTS = { maxRanges: 20, maxRangeDays: 7, maxTotalDays: 31, overdueDays: 3 };
-const holdsSchema = z
-  .strictObject({
-    /** At most 64: the API's body schema takes no more. */
-    maxRanges: z.int().min(1).max(64).default(HOLD_LIMIT_DEFAULTS.maxRanges),
-    maxRangeDays: z.number().positive().max(3650).default(HOLD_LIMIT_DEFAULTS.maxRangeDays),
-    maxTotalDays: z.number().positive().max(36500).default(HOLD_LIMIT_DEFAULTS.maxTotalDays),
-    overdueDays: z.number().positive().max(365).default(HOLD_LIMIT_DEFAULTS.overdueDays),
-  })
-  .default(HOLD_LIMIT_DEFAULTS);
 
 export const configSchema = z
   .strictObject({
