@@ -79,11 +79,10 @@ export function holdLogHtml(
     hold: (h) => `<a href="/api/holds/${h.id}">${h.id}</a>`,
     form_sha256: (h) => `<a href="/api/holds/${h.id}/form">${text(h.form.sha256)}</a>`,
   };
-  const overdue = holds.filter((h) => h.overdue).length;
   const rows = holds
     .map(
       (h) =>
-        `<tr${h.overdue ? ' class="overdue"' : ""}>${cells(h)
+        `<tr${h.overdue ? ' class="overdue" style="font-weight: bold; background: #fdd"' : ""}>${cells(h)
           .map((v, i) => {
             const col = HOLD_LOG_COLUMNS[i] as (typeof HOLD_LOG_COLUMNS)[number];
             return `<td>${link[col]?.(h) ?? text(v)}</td>`;
@@ -101,11 +100,10 @@ th, td { border: 1px solid #888; padding: 2px 4px; vertical-align: top; text-ali
 th { background: #eee; }
 td:nth-child(11) { word-break: break-all; }
 tr { page-break-inside: avoid; }
-tr.overdue td { font-weight: bold; background: #fdd; }
 </style></head><body>
 <h1>Hold log — ${escapeHtml(o.site)}</h1>
 <p>Records Service Division Commander's log of written requests to store PSCS images.
-Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries${overdue ? `; <strong>${overdue} pending past their due date (OVERDUE)</strong>` : ""}.</p>
+Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries.</p>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>

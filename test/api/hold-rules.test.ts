@@ -187,8 +187,8 @@ describe("overdue requests", () => {
     expect(csv.find((l) => l.startsWith(`${late.id},`))).toMatch(/,OVERDUE$/);
     expect(csv.find((l) => l.startsWith(`${fresh.id},`))).toMatch(/,$/);
     const html = await (await commander.request("GET", "/api/holds?format=html")).text();
-    expect(html).toMatch(new RegExp(`<tr class="overdue"><td><a href="/api/holds/${late.id}">`));
-    expect(html).toMatch(/1 pending past their due date \(OVERDUE\)/);
+    expect(html).toMatch(new RegExp(`<tr class="overdue"[^>]*><td><a href="/api/holds/${late.id}">`));
+    expect(html.match(/<tr class="overdue"/g)).toHaveLength(1);
 
     const health = (await (await ops.request("GET", "/api/health")).json()) as {
       purge: { holds: { overdueRequests: number; overdueAfterDays: number; oldestOverdueEnteredAt: number } };
