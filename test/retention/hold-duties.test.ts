@@ -8,7 +8,9 @@ import { Retention } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { ServiceError } from "../../src/errors/service-error.js";
+import { HealthService } from "../../src/health/health.js";
 import { createLogger } from "../../src/log/logger.js";
+import { StorageMonitor } from "../../src/storage/monitor.js";
 
 /**
  * The hold service's own rules, called as the CLI calls it (no HTTP route in front): who may decide
@@ -58,7 +60,7 @@ function service() {
       },
       by,
     );
-  return { db, audit, holds: retention.holds, enter };
+  return { db, audit, retention, holds: retention.holds, enter };
 }
 
 const refusal = async (p: Promise<unknown> | (() => unknown)) => {
@@ -112,5 +114,26 @@ describe("hold decisions in the service", () => {
     const future = await refusal(enter(ctx("records1", "records"), "2026-03-02"));
     expect(future.field).toBe("receivedOn");
     expect((await enter(ctx("records1", "records"), "2026-03-01")).status).toBe("requested");
+  });
+
+  it("degrades health while a request waits past overdueDays, and not before", async () => {
+    const { db, audit, retention, enter } = service();
+    const health = new HealthService({
+      db,
+      audit,
+      storage: new StorageMonitor({ evidence: join(work, "ev") }, 0),
+      writableDirs: { evidence: join(work, "ev") },
+      cameras: () => [],
+      version: "test",
+      startedAt: NOW,
+      purge: () => retention.health(),
+      now: () => NOW,
+    });
+    const h = await enter(ctx("records1", "records"));
+    expect((await health.report()).status).toBe("ok");
+    db.prepare("UPDATE holds SET entered_at = ? WHERE id = ?").run(NOW - 3 * 86_400_000 - 1, h.id);
+    const late = await health.report();
+    expect(late.status).toBe("degraded");
+    expect(late.purge.holds).toMatchObject({ requested: 1, overdueRequests: 1, overdueAfterDays: 3 });
   });
 });
