@@ -161,7 +161,7 @@ export function createApp(s: ApiServices): Express {
     const handler = mountRoute(route, hooks);
     app[route.method](
       expressPath(route.path),
-      (_req, res, next) => {
+      (req, res, next) => {
         res.locals.route = route.path;
         next();
       },

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import { ServiceError } from "../src/errors/service-error.js";
 import { keyframeTimes, probeSegment } from "./probe.js";
@@ -67,14 +67,54 @@ export function concatList(root: string, plan: PlaybackPlan, firstStartS = 0, la
     .join("");
 }
 
-/** Streams the plan as fragmented MP4 into `out`; resolves when ffmpeg is done, rejects on its failure. */
+/** How a playback ended: played to its end, the viewer went away, or the viewer stopped reading. */
+export type PlaybackEnd = "complete" | "viewer_left" | "stalled";
+
+/**
+ * Copies ffmpeg's output to the viewer with backpressure, and calls `stalled` once the viewer has
+ * taken nothing for `stalledMs` (the response's buffer full and not drained since).
+ * Invariant: while the viewer reads, no timer runs; while it does not, exactly one does.
+ */
+function pipeToViewer(src: Readable, out: Writable, stalledMs: number, stalled: () => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  const clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const arm = () => {
+    timer ??= setTimeout(stalled, stalledMs);
+  };
+  src.on("data", (chunk: Buffer) => {
+    if (out.destroyed) return; // stopped: what ffmpeg still had in the pipe goes nowhere
+    if (!out.write(chunk)) {
+      src.pause();
+      arm();
+    }
+  });
+  out.on("drain", () => {
+    clear();
+    src.resume();
+  });
+  src.once("end", () => {
+    out.end();
+    if (out.writableNeedDrain) arm();
+  });
+  out.once("finish", clear);
+  out.once("close", clear);
+}
+
+/**
+ * Streams the plan as fragmented MP4 into `out`. Resolves with how it ended, rejects on ffmpeg's own
+ * failure. A viewer that goes away, or reads nothing for `stalledMs`, has its ffmpeg killed: a stalled
+ * client must not hold a remuxer (and its memory) open.
+ */
 export async function streamPlayback(
   root: string,
   plan: PlaybackPlan,
   out: Writable,
-  ffmpegPath = "ffmpeg",
-  ffprobePath = "ffprobe",
-): Promise<void> {
+  o: { stalledMs: number; ffmpegPath?: string; ffprobePath?: string },
+): Promise<PlaybackEnd> {
+  const { ffmpegPath = "ffmpeg", ffprobePath = "ffprobe" } = o;
   const dir = await mkdtemp(join(tmpdir(), "pscs-play-"));
   const list = join(dir, "list.txt");
   const [first, last] = [plan.segments[0] as SegmentRow, plan.segments.at(-1) as SegmentRow];
@@ -89,7 +129,8 @@ export async function streamPlayback(
   const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
   await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
   try {
-    await new Promise<void>((resolve, reject) => {
+    return await new Promise<PlaybackEnd>((resolve, reject) => {
+      let stopped: PlaybackEnd | undefined;
       const cmd = ffmpeg(list)
         .setFfmpegPath(ffmpegPath)
         .inputFormat("concat")
@@ -103,10 +144,22 @@ export async function streamPlayback(
           "frag_keyframe+empty_moov+default_base_moof",
         ])
         .format("mp4")
-        .on("error", (err: Error) => reject(err))
-        .on("end", () => resolve());
-      out.once("close", () => cmd.kill("SIGKILL")); // the viewer went away: stop remuxing
-      cmd.pipe(out, { end: true });
+        // Our own kill is how a stop ends, not a failure.
+        .on("error", (err: Error) => (stopped ? resolve(stopped) : reject(err)));
+      const stop = (why: PlaybackEnd) => {
+        if (stopped) return;
+        stopped = why;
+        cmd.kill("SIGKILL");
+        resolve(why);
+      };
+      pipeToViewer(cmd.pipe() as Readable, out, o.stalledMs, () => {
+        stop("stalled");
+        out.destroy();
+      });
+      out.once("finish", () => resolve("complete"));
+      out.once("close", () => {
+        if (!out.writableFinished) stop("viewer_left");
+      });
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,44 +1,121 @@
 import { join } from "node:path";
 import type { Writable } from "node:stream";
+import type { AuditLog } from "../src/audit/log.js";
+import type { ActionContext } from "../src/auth/service.js";
 import { ServiceError } from "../src/errors/service-error.js";
-import { type PlaybackPlan, planPlayback, streamPlayback } from "./playback.js";
+import type { Logger } from "../src/log/logger.js";
+import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./playback.js";
 import type { SegmentRow, SegmentStore } from "./segment-store.js";
 import { type Timeline, timeline } from "./timeline.js";
 
-/** What the api may ask of recorded footage: read-only, and only for configured cameras. */
+/** What the api may ask of recorded footage: read-only, only for configured cameras, playbacks bounded. */
+
+export interface RecordingsOptions {
+  store: SegmentStore;
+  root: string;
+  cameras: ReadonlySet<string>;
+  audit: AuditLog;
+  log: Logger;
+  /** Playbacks one person may have streaming at once (each holds an ffmpeg). */
+  maxPlaybacksPerUser: number;
+  /** A playback whose viewer has read nothing for this long is stopped. */
+  stalledMs: number;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+}
+
 export class Recordings {
-  constructor(
-    private readonly store: SegmentStore,
-    private readonly root: string,
-    private readonly cameras: ReadonlySet<string>,
-    private readonly ffmpegPath = "ffmpeg",
-    private readonly ffprobePath = "ffprobe",
-  ) {}
+  /** Playbacks streaming now, by actor. */
+  private readonly playing = new Map<string, number>();
+
+  constructor(private readonly o: RecordingsOptions) {}
 
   private known(camera: string): void {
-    if (!this.cameras.has(camera))
+    if (!this.o.cameras.has(camera))
       throw new ServiceError("not_found", `no camera '${camera}' is configured`, "camera");
   }
 
   timeline(camera: string, fromMs: number, toMs: number): Timeline {
     this.known(camera);
-    if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
-    return timeline(this.store, camera, fromMs, toMs);
+    return timeline(this.o.store, camera, fromMs, toMs);
   }
 
   plan(camera: string, fromMs: number, toMs: number): PlaybackPlan {
     this.known(camera);
-    return planPlayback(this.store, camera, fromMs, toMs);
+    return planPlayback(this.o.store, camera, fromMs, toMs);
   }
 
-  stream(plan: PlaybackPlan, out: Writable): Promise<void> {
-    return streamPlayback(this.root, plan, out, this.ffmpegPath, this.ffprobePath);
+  /**
+   * Plays a range into `out` (after `begin()`, which may set headers), audited with its segments.
+   * Invariant: a person has at most maxPlaybacksPerUser playbacks streaming; the slot is taken
+   * before any slow work, so parallel requests cannot overshoot it, and every refusal is audited.
+   */
+  async playback(
+    camera: string,
+    fromMs: number,
+    toMs: number,
+    by: ActionContext,
+    out: Writable,
+    begin: () => void,
+  ): Promise<PlaybackEnd> {
+    const active = this.playing.get(by.actor) ?? 0;
+    const target = `camera:${camera}`;
+    if (active >= this.o.maxPlaybacksPerUser) {
+      this.o.audit.append({
+        ...by,
+        action: "video.playback",
+        target,
+        outcome: "denied",
+        details: {
+          from: fromMs,
+          to: toMs,
+          reason: "too many playbacks",
+          active,
+          limit: this.o.maxPlaybacksPerUser,
+        },
+      });
+      throw new ServiceError(
+        "throttled",
+        `${by.actor} already has ${active} playbacks streaming, the most one person may; end one first`,
+        undefined,
+        // A stalled viewer's playback is stopped by then; a live one's slot is free when it ends.
+        { retryAfterSeconds: Math.ceil(this.o.stalledMs / 1000), limit: this.o.maxPlaybacksPerUser },
+      );
+    }
+    this.playing.set(by.actor, active + 1);
+    try {
+      const plan = this.plan(camera, fromMs, toMs);
+      this.o.audit.append({
+        ...by,
+        action: "video.playback",
+        target,
+        outcome: "success",
+        details: { from: fromMs, to: toMs, segments: plan.segments.map((s) => s.id) },
+      });
+      begin();
+      const end = await streamPlayback(this.o.root, plan, out, {
+        stalledMs: this.o.stalledMs,
+        ...(this.o.ffmpegPath ? { ffmpegPath: this.o.ffmpegPath } : {}),
+        ...(this.o.ffprobePath ? { ffprobePath: this.o.ffprobePath } : {}),
+      });
+      if (end === "stalled") {
+        this.o.log.info(
+          { actor: by.actor, camera, stalledMs: this.o.stalledMs },
+          "playback stopped: the viewer read nothing for too long",
+        );
+      }
+      return end;
+    } finally {
+      const n = (this.playing.get(by.actor) ?? 1) - 1;
+      if (n > 0) this.playing.set(by.actor, n);
+      else this.playing.delete(by.actor);
+    }
   }
 
   /** One finished segment and where its file is. */
   segment(id: number): { row: SegmentRow; file: string } {
-    const row = this.store.get(id);
+    const row = this.o.store.get(id);
     if (row?.state !== "complete") throw new ServiceError("not_found", `no finished segment ${id}`, "id");
-    return { row, file: join(this.root, row.path) };
+    return { row, file: join(this.o.root, row.path) };
   }
 }

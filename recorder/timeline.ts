@@ -1,3 +1,4 @@
+import { ServiceError } from "../src/errors/service-error.js";
 import type { GapRow, SegmentRow, SegmentStore } from "./segment-store.js";
 
 /**
@@ -22,8 +23,21 @@ export interface Timeline {
 
 /** Segments whose start is within this of the previous end are one span (one frame at ≥10 fps). */
 const CONTIGUOUS_MS = 100;
+/**
+ * One query spans at most a month: a year of one camera is ~525,000 one-minute segments, an answer
+ * of tens of MB built on the event loop; a month is ~45,000 rows, a few MB.
+ */
+export const MAX_TIMELINE_DAYS = 31;
 
 export function timeline(store: SegmentStore, camera: string, fromMs: number, toMs: number): Timeline {
+  if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
+  if (toMs - fromMs > MAX_TIMELINE_DAYS * 86_400_000) {
+    throw new ServiceError(
+      "invalid",
+      `to: a timeline covers at most ${MAX_TIMELINE_DAYS} days from 'from'`,
+      "to",
+    );
+  }
   const rows = store.timelineRows(camera, fromMs, toMs);
   const spans: Span[] = [];
   const segments: Timeline["segments"] = new Array(rows.length);

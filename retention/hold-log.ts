@@ -4,7 +4,8 @@ import type { Hold } from "./holds.js";
 
 /**
  * The Records Service Division Commander's hold log as a spreadsheet (CSV) and as a printable page:
- * one line per written request, whatever became of it.
+ * one line per written request, whatever became of it; a request the commander is late deciding is
+ * marked OVERDUE.
  */
 
 const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
@@ -32,6 +33,7 @@ export const HOLD_LOG_COLUMNS = [
   "release_reason",
   "evidence_segments",
   "evidence_bytes",
+  "overdue",
 ] as const;
 
 function cells(h: Hold): unknown[] {
@@ -57,6 +59,7 @@ function cells(h: Hold): unknown[] {
     h.releaseReason,
     h.evidence.segments,
     h.evidence.bytes,
+    h.overdue ? "OVERDUE" : "",
   ];
 }
 
@@ -79,7 +82,7 @@ export function holdLogHtml(
   const rows = holds
     .map(
       (h) =>
-        `<tr>${cells(h)
+        `<tr${h.overdue ? ' class="overdue" style="font-weight: bold; background: #fdd"' : ""}>${cells(h)
           .map((v, i) => {
             const col = HOLD_LOG_COLUMNS[i] as (typeof HOLD_LOG_COLUMNS)[number];
             return `<td>${link[col]?.(h) ?? text(v)}</td>`;

@@ -1,4 +1,5 @@
 import type { AuditLog } from "../src/audit/log.js";
+import { isRole, ROLE_PERMISSIONS } from "../src/auth/roles.js";
 import type { ActionContext } from "../src/auth/service.js";
 import type { Db } from "../src/catalog/catalog.js";
 import { ServiceError } from "../src/errors/service-error.js";
@@ -6,23 +7,28 @@ import type { Logger } from "../src/log/logger.js";
 import { type Coverage, coverage } from "./coverage.js";
 import type { EvidenceTree, VerifyReport } from "./evidence.js";
 import { storeForm } from "./form-scan.js";
+import {
+  checkRanges,
+  checkReceivedOn,
+  checkRequestRanges,
+  DEFAULT_HOLD_LIMITS,
+  type HoldLimits,
+  isOverdue,
+} from "./hold-rules.js";
 
 /**
  * Written hold requests and the holds the commander makes of them: the only way footage is kept past
  * the retention period ("permanently stored and treated as evidence").
- * Invariants: a hold exists only from a request with a stored form scan; only a commander approves,
- * refuses or releases (enforced by the API's permission and re-stated by each audit entry's role);
- * a request's ranges protect their footage from the purger from the moment it is entered until it is
- * refused or released.
+ * Invariants: a hold exists only from a request with a stored form scan; only a commander who did not
+ * enter the request approves, refuses or releases it (checked here, whoever calls: API or CLI; each
+ * refusal audited); a request's ranges protect their footage from the purger from the moment it is
+ * entered until it is refused or released.
  */
 
 export const LEGAL_BASES = ["criminal", "agency_request", "court_order"] as const;
 export type LegalBasis = (typeof LEGAL_BASES)[number];
 export const HOLD_STATUSES = ["requested", "active", "refused", "released"] as const;
 export type HoldStatus = (typeof HOLD_STATUSES)[number];
-
-/** A request's range may reach this far ahead: an incident still going on is held as it is recorded. */
-const MAX_FUTURE_MS = 24 * 3_600_000;
 
 export interface HoldRange {
   camera: string;
@@ -61,7 +67,16 @@ export interface Hold extends HoldRequestForm {
   releasedAt: number | null;
   releaseReason: string | null;
   evidence: { segments: number; bytes: number };
+  /** Still pending `overdueDays` after it was entered: the commander is late deciding. */
+  overdue: boolean;
 }
+
+type Verb = "approve" | "refuse" | "release";
+const TRANSITIONS: Record<Verb, [HoldStatus, HoldStatus]> = {
+  approve: ["requested", "active"],
+  refuse: ["requested", "refused"],
+  release: ["active", "released"],
+};
 
 export interface HoldFilter {
   from?: number;
@@ -103,51 +118,33 @@ export interface HoldServiceOptions {
   evidence: EvidenceTree;
   cameras: ReadonlySet<string>;
   log: Logger;
+  limits?: HoldLimits;
+  /** The site's IANA time zone, for "today" when checking the date a form was received. */
+  timeZone?: string;
   now?: () => number;
 }
 
 export class HoldService {
   private readonly now: () => number;
+  readonly limits: HoldLimits;
 
   constructor(private readonly o: HoldServiceOptions) {
     this.now = o.now ?? Date.now;
+    this.limits = o.limits ?? DEFAULT_HOLD_LIMITS;
   }
 
   /** What is and is not still there for each range, as the request form would be checked. */
   coverage(ranges: readonly HoldRange[]): Coverage[] {
+    checkRanges(ranges, this.limits, this.o.cameras);
     const now = this.now();
     return ranges.map((r) => coverage(this.o.db, r.camera, r.fromMs, r.toMs, now));
   }
 
   async request(input: HoldRequestInput, by: ActionContext): Promise<Hold & { coverage: Coverage[] }> {
     const now = this.now();
-    if (input.ranges.length === 0)
-      throw new ServiceError("invalid", "expected at least one camera range", "ranges");
-    input.ranges.forEach((r, i) => {
-      if (!this.o.cameras.has(r.camera)) {
-        throw new ServiceError(
-          "invalid",
-          `no camera '${r.camera}'; cameras: ${[...this.o.cameras].join(", ")}`,
-          `ranges/${i}/camera`,
-        );
-      }
-      if (!(r.toMs > r.fromMs))
-        throw new ServiceError("invalid", "expected 'to' after 'from'", `ranges/${i}/to`);
-      if (r.fromMs > now) {
-        throw new ServiceError(
-          "invalid",
-          "the range starts in the future: nothing to hold yet",
-          `ranges/${i}/from`,
-        );
-      }
-      if (r.toMs > now + MAX_FUTURE_MS) {
-        throw new ServiceError(
-          "invalid",
-          "the range ends more than 24 hours from now; file a new request later",
-          `ranges/${i}/to`,
-        );
-      }
-    });
+    checkReceivedOn(input.receivedOn, now, this.o.timeZone);
+    checkRanges(input.ranges, this.limits, this.o.cameras);
+    checkRequestRanges(input.ranges, now);
     const cov = this.coverage(input.ranges);
     const empty = cov.map((c, i) => ({ c, i })).filter(({ c }) => c.present.length === 0);
     if (empty.length > 0) {
@@ -212,45 +209,61 @@ export class HoldService {
   }
 
   async approve(id: number, note: string, by: ActionContext): Promise<Hold> {
-    this.transition(id, "requested", "active", note, by);
+    this.transition(id, "approve", note, by);
     const linked = await this.o.evidence.sync({ hold: id });
     this.o.log.info({ hold: id, linked }, "hold approved; footage copied into the evidence tree");
     return this.get(id);
   }
 
   refuse(id: number, reason: string, by: ActionContext): Hold {
-    this.transition(id, "requested", "refused", reason, by);
+    this.transition(id, "refuse", reason, by);
     return this.get(id);
   }
 
   async release(id: number, reason: string, by: ActionContext): Promise<Hold> {
-    this.transition(id, "active", "released", reason, by);
+    this.transition(id, "release", reason, by);
     const removed = await this.o.evidence.remove(id);
     this.o.log.info({ hold: id, removed }, "hold released; its footage follows normal retention");
     return this.get(id);
   }
 
   /**
-   * A commander's decision, allowed only from `from`, checked, made and audited in one transaction;
-   * refusing or releasing ends the protection of the hold's ranges.
+   * A commander's decision, allowed only from its state and only to a commander who did not enter
+   * the request; checked, made and audited in one transaction (a refusal is audited and then thrown).
+   * Refusing or releasing ends the protection of the hold's ranges.
    */
-  private transition(id: number, from: HoldStatus, to: HoldStatus, text: string, by: ActionContext): void {
-    const [who, textColumn, action] =
-      to === "released"
-        ? (["released", "release_reason", "hold.release"] as const)
-        : (["decided", "decision_note", to === "active" ? "hold.approve" : "hold.refuse"] as const);
-    this.o.db.transaction(() => {
-      const status = this.o.db
-        .prepare<[number], { status: HoldStatus }>("SELECT status FROM holds WHERE id = ?")
-        .get(id)?.status;
-      if (!status) throw new ServiceError("not_found", `no hold or hold request ${id}`);
-      if (status !== from) {
-        throw new ServiceError(
+  private transition(id: number, verb: Verb, text: string, by: ActionContext): void {
+    const [from, to] = TRANSITIONS[verb];
+    const [who, textColumn] =
+      verb === "release"
+        ? (["released", "release_reason"] as const)
+        : (["decided", "decision_note"] as const);
+    const action = `hold.${verb}`;
+    const refusal = this.o.db.transaction((): ServiceError | undefined => {
+      const row = this.o.db
+        .prepare<[number], { status: HoldStatus; entered_by: string }>(
+          "SELECT status, entered_by FROM holds WHERE id = ?",
+        )
+        .get(id);
+      if (!row) return new ServiceError("not_found", `no hold or hold request ${id}`);
+      const denied = this.deciderProblem(row.entered_by, by);
+      if (denied) {
+        this.o.audit.append({
+          ...by,
+          action,
+          target: `hold:${id}`,
+          outcome: "denied",
+          details: { reason: denied, enteredBy: row.entered_by },
+        });
+        return new ServiceError("forbidden", `${by.actor} may not ${verb} hold ${id}: ${denied}`);
+      }
+      if (row.status !== from) {
+        return new ServiceError(
           "conflict",
-          `hold ${id} is ${status}; this needs it to be ${from}`,
+          `hold ${id} is ${row.status}; this needs it to be ${from}`,
           undefined,
           {
-            holdStatus: status,
+            holdStatus: row.status,
           },
         );
       }
@@ -265,7 +278,19 @@ export class HoldService {
         outcome: "success",
         details: { from, to, [to === "active" ? "note" : "reason"]: text },
       });
+      return undefined;
     })();
+    if (refusal) throw refusal;
+  }
+
+  /** Why `by` may not decide a request `enteredBy` entered, or undefined when it may. */
+  private deciderProblem(enteredBy: string, by: ActionContext): string | undefined {
+    if (!(by.role && isRole(by.role) && ROLE_PERMISSIONS[by.role].includes("holds.approve"))) {
+      return "only a commander approves, refuses or releases a hold";
+    }
+    // Separation of duties: the person who entered a request is never the one who decides it.
+    if (enteredBy === by.actor) return "they entered this request; another commander must decide it";
+    return undefined;
   }
 
   get(id: number): Hold {
@@ -302,6 +327,7 @@ export class HoldService {
          FROM holds h ${where} ORDER BY h.id DESC`,
       )
       .all(...args);
+    const now = this.now();
     const ranges = this.o.db.prepare<[number], HoldRange>(
       "SELECT camera, start_ms fromMs, end_ms toMs FROM hold_ranges WHERE hold = ? ORDER BY rowid",
     );
@@ -326,6 +352,7 @@ export class HoldService {
       releaseReason: r.release_reason,
       ranges: ranges.all(r.id),
       evidence: { segments: r.ev_segments, bytes: r.ev_bytes },
+      overdue: isOverdue({ status: r.status, enteredAt: r.entered_at }, now, this.limits.overdueDays),
     }));
   }
 }

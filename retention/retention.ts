@@ -5,6 +5,7 @@ import type { Config } from "../src/config/load.js";
 import type { PurgeHealth } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
 import { EvidenceTree } from "./evidence.js";
+import { DEFAULT_HOLD_LIMITS, type HoldLimits, overdueCutoff } from "./hold-rules.js";
 import { HoldService } from "./holds.js";
 import { type DiskPressure, Purger } from "./purger.js";
 import { PurgeSchedule } from "./schedule.js";
@@ -23,6 +24,7 @@ export interface RetentionOptions {
   /** What pscsd does below the free-space floor; only 'purge_oldest' involves the purger. */
   onDiskPressure: Config["retention"]["onDiskPressure"];
   batchSize?: number;
+  holdLimits?: HoldLimits;
   pressure?: Omit<DiskPressure, "action">;
   now?: () => number;
 }
@@ -62,6 +64,7 @@ export function retentionFromConfig(
     days: config.retention.days,
     purgeSchedule: config.retention.purgeSchedule,
     batchSize: config.retention.purgeBatchSize,
+    holdLimits: config.retention.holds,
     onDiskPressure: pressure ? config.retention.onDiskPressure : "alert",
     ...(pressure ? { pressure } : {}),
   });
@@ -84,6 +87,7 @@ export class Retention {
       evidence: this.evidence,
       cameras: o.cameras,
       log: o.log.child({ component: "holds" }),
+      limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
       now: this.now,
     });
     this.purger = new Purger({
@@ -130,6 +134,12 @@ export class Retention {
       )
       .all();
     const n = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
+    const { overdueDays } = this.holds.limits;
+    const late = this.o.db
+      .prepare<[number], { n: number; oldest: number | null }>(
+        "SELECT count(*) n, min(entered_at) oldest FROM holds WHERE status = 'requested' AND entered_at < ?",
+      )
+      .get(overdueCutoff(this.now(), overdueDays)) ?? { n: 0, oldest: null };
     return {
       retentionDays: this.o.days,
       schedule: this.o.purgeSchedule,
@@ -138,7 +148,13 @@ export class Retention {
       nextRunAt: this.schedule.nextRun() ?? null,
       oldestUnheldEndMs: oldest,
       overdue: oldest !== null && this.now() - oldest > this.o.days * DAY_MS + interval + RUN_GRACE_MS,
-      holds: { requested: n("requested"), active: n("active") },
+      holds: {
+        requested: n("requested"),
+        active: n("active"),
+        overdueRequests: late.n,
+        overdueAfterDays: overdueDays,
+        oldestOverdueEnteredAt: late.oldest,
+      },
     };
   }
 }

@@ -4,7 +4,10 @@ import type { AuditLog } from "../../src/audit/log.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery } from "./schemas.js";
 
-/** Timeline, playback and single segments: every playback and download is audited with camera and range. */
+/**
+ * Timeline, playback and single segments: every playback and download is audited with camera and
+ * range; playbacks are bounded per person and stopped when their viewer stops reading.
+ */
 
 const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
 const range = z.strictObject({ from: timeQuery, to: timeQuery });
@@ -40,18 +43,14 @@ export function recordingRoutes(recordings: Recordings, audit: AuditLog): AnyRou
         params: { camera: "cam1" },
         query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:01Z" },
       },
-      responses: { 200: { description: "video/mp4 (fragmented), streamed", contentType: "video/mp4" } },
+      responses: {
+        200: { description: "video/mp4 (fragmented), streamed", contentType: "video/mp4" },
+        429: { description: "this person already has playback.maxPerUser playbacks streaming (Retry-After)" },
+      },
       handler: async ({ params, query, action, res }) => {
-        const plan = recordings.plan(params.camera, query.from, query.to);
-        audit.append({
-          ...action,
-          action: "video.playback",
-          target: `camera:${params.camera}`,
-          outcome: "success",
-          details: { from: query.from, to: query.to, segments: plan.segments.map((s) => s.id) },
-        });
-        res.type("video/mp4");
-        await recordings.stream(plan, res);
+        await recordings.playback(params.camera, query.from, query.to, action, res, () =>
+          res.type("video/mp4"),
+        );
       },
     }),
     defineRoute({

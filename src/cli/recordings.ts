@@ -3,7 +3,7 @@ import { SegmentStore } from "../../recorder/segment-store.js";
 import { timeline } from "../../recorder/timeline.js";
 import { loadConfig } from "../config/load.js";
 import { parseTimeText } from "../time/parse.js";
-import { CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
+import { asCliError, CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
 
 /** `pscs cameras` and `pscs timeline`: what is recorded, read from the catalog at the console. */
 
@@ -74,7 +74,12 @@ export function recordingCommands(program: Command): void {
         throw new CliError(`camera '${camera}' is not configured (configured: ${ids.join(", ")})`, 2);
       const local = openLocal(o.config);
       try {
-        const t = timeline(new SegmentStore(local.db), camera, from, to);
+        let t: ReturnType<typeof timeline>;
+        try {
+          t = timeline(new SegmentStore(local.db), camera, from, to);
+        } catch (e) {
+          asCliError(e);
+        }
         print(!!o.json, t, () => {
           const rows = [
             ...t.spans.map((s) => ({

@@ -127,7 +127,7 @@ function withCoverage(e: unknown): never {
 
 function holdText(h: Hold): string {
   return [
-    `hold ${h.id}  ${h.status.toUpperCase()}  form ${h.formNumber} received ${h.receivedOn}  case ${h.caseNumber} (${h.legalBasis})`,
+    `hold ${h.id}  ${h.status.toUpperCase()}${h.overdue ? " (OVERDUE: the commander has not decided)" : ""}  form ${h.formNumber} received ${h.receivedOn}  case ${h.caseNumber} (${h.legalBasis})`,
     `  requested by ${h.requestedBy}, ${h.agency}; entered by ${h.enteredBy} at ${iso(h.enteredAt)}`,
     `  reason: ${h.reason}`,
     ...h.ranges.map((r) => `  ${r.camera}  ${iso(r.fromMs)} → ${iso(r.toMs)}`),

@@ -7,6 +7,25 @@ import { z } from "zod";
  * re-checks or defaults them.
  */
 
+/**
+ * What one hold request may protect (a pending request protects its footage before anyone reviewed
+ * it), and when a pending one is overdue. Why these defaults: 20 ranges name every camera around one
+ * scene (a request is about one incident; more is a bulk keep, to be split so the commander reviews
+ * each part); 7 days is the longest single incident a request covers (a missing-person search); 31
+ * days in all is a month of one camera, more than the whole 30-day retention period; 3 days is a
+ * commander's turnaround within a working week.
+ */
+export const HOLD_LIMIT_DEFAULTS = { maxRanges: 20, maxRangeDays: 7, maxTotalDays: 31, overdueDays: 3 };
+const holdsSchema = z
+  .strictObject({
+    /** At most 64: the API's body schema takes no more. */
+    maxRanges: z.int().min(1).max(64).default(HOLD_LIMIT_DEFAULTS.maxRanges),
+    maxRangeDays: z.number().positive().max(3650).default(HOLD_LIMIT_DEFAULTS.maxRangeDays),
+    maxTotalDays: z.number().positive().max(36500).default(HOLD_LIMIT_DEFAULTS.maxTotalDays),
+    overdueDays: z.number().positive().max(365).default(HOLD_LIMIT_DEFAULTS.overdueDays),
+  })
+  .default(HOLD_LIMIT_DEFAULTS);
+
 const port = z.int().min(1).max(65535);
 const cameraId = z
   .string()
@@ -105,13 +124,23 @@ export const configSchema = z
         onDiskPressure: z.enum(["purge_oldest", "stop_recording", "alert"]).default("purge_oldest"),
         /** Segments destroyed per batch (two catalog commits and one fsync per directory each). */
         purgeBatchSize: z.int().min(1).max(100_000).default(2_000),
+        holds: holdsSchema,
       })
       .default({
         days: 30,
         purgeSchedule: "0 * * * *",
         onDiskPressure: "purge_oldest",
         purgeBatchSize: 2_000,
+        holds: HOLD_LIMIT_DEFAULTS,
       }),
+    playback: z
+      .strictObject({
+        /** Playbacks one user may have streaming at once (each is an ffmpeg); more are refused with 429. */
+        maxPerUser: z.int().min(1).max(100).default(3),
+        /** A playback whose viewer has read nothing for this long is stopped (its ffmpeg killed). */
+        stalledSeconds: z.number().min(1).max(3600).default(30),
+      })
+      .default({ maxPerUser: 3, stalledSeconds: 30 }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

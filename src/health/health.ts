@@ -45,7 +45,14 @@ export interface PurgeHealth {
   oldestUnheldEndMs: number | null;
   /** The oldest unheld footage is older than retention plus one purge interval: the purger is behind. */
   overdue: boolean;
-  holds: { requested: number; active: number };
+  holds: {
+    requested: number;
+    active: number;
+    /** Requests still pending `overdueAfterDays` after they were entered: the commander is behind. */
+    overdueRequests: number;
+    overdueAfterDays: number;
+    oldestOverdueEnteredAt: number | null;
+  };
 }
 
 export interface CameraHealth extends CameraStatus {
@@ -130,6 +137,7 @@ export class HealthService {
       cameras.some((c) => c.state !== "connected" || (c.recording && c.recording.state !== "recording")) ||
       storage.some((v) => v.low || v.error !== undefined) ||
       purge.overdue ||
+      purge.holds.overdueRequests > 0 ||
       (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0));
     return {
       status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",

@@ -189,6 +189,11 @@ export function createMetrics(src: MetricsSources): Metrics {
       "Hold requests waiting for the commander (their footage is already protected)",
       (p: PurgeHealth) => p.holds.requested,
     ],
+    [
+      "pscs_hold_requests_overdue",
+      "Hold requests still waiting for the commander past retention.holds.overdueDays",
+      (p: PurgeHealth) => p.holds.overdueRequests,
+    ],
   ] as const) {
     new Gauge({
       name,

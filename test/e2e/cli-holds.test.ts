@@ -5,6 +5,7 @@ import { runPscs } from "../helpers/process.js";
 import {
   daemonDir,
   FORM_PDF,
+  insertUserRow,
   openLocalCatalog,
   PASSWORD,
   SAMPLE_START,
@@ -156,4 +157,33 @@ describe("pscs hold, holds log, purge", () => {
       check.close();
     }
   }, 120_000);
+
+  it("refuses the person who entered a request as its commander, at the console too", async () => {
+    const d = await daemonDir();
+    const local = openLocalCatalog(d.configFile);
+    await seedUsers(local, { commander1: ["commander"] });
+    await insertUserRow(local, "both1", ["records", "commander"]);
+    local.close();
+    seedSegment(d, await sampleSegment(d.dir));
+    const form = join(d.dir, "form.pdf");
+    writeFileSync(form, FORM_PDF);
+    const c = ["-c", d.configFile];
+    const range = `cam1,${new Date(SAMPLE_START - 60_000).toISOString()},${new Date(SAMPLE_START + 60_000).toISOString()}`;
+    const req = await pscs(
+      [
+        ...["hold", "request", ...c, "--as", "both1", "--form", form, "--form-number", "PSCS-H-8"],
+        ...["--received-on", "2026-01-02", "--requested-by", "Det. B", "--agency", "NPD", "--case", "26-8"],
+        ...["--basis", "criminal", "--reason", "theft", "--range", range, "--json"],
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(req.code, req.stderr).toBe(0);
+    const id = String((JSON.parse(req.stdout) as { id: number }).id);
+    const self = await pscs(["hold", "approve", id, ...c, "--as", "both1"], `${PASSWORD}\n`);
+    expect(self.code).toBe(1);
+    expect(self.stderr).toMatch(/user:both1 may not approve hold \d+: they entered this request/);
+    const other = await pscs(["hold", "approve", id, ...c, "--as", "commander1", "--json"], `${PASSWORD}\n`);
+    expect(other.code, other.stderr).toBe(0);
+    expect(JSON.parse(other.stdout)).toMatchObject({ status: "active", decidedBy: "user:commander1" });
+  }, 60_000);
 });

@@ -47,5 +47,17 @@ describe("pscs cameras / timeline", () => {
     const bad = await pscs(["timeline", "cam1", "--from", "yesterday", "--to", to, "-c", d.configFile]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--from: expected an ISO 8601 time or epoch ms, got 'yesterday'/);
+    const long = await pscs([
+      "timeline",
+      "cam1",
+      "--from",
+      from,
+      "--to",
+      String(SAMPLE_START + 32 * 86_400_000),
+      "-c",
+      d.configFile,
+    ]);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toBe("pscs: to: a timeline covers at most 31 days from 'from'\n");
   });
 });

@@ -43,7 +43,7 @@ async function approveHold(
   try {
     const log = createLogger({ name: "t", level: "error" });
     const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, log);
-    const by = { actor: "user:test", role: "commander", client: "test" };
+    const by = { actor: "user:clerk", role: "records", client: "test" };
     const h = await retention.holds.request(
       {
         formNumber: "F-1",
@@ -58,7 +58,9 @@ async function approveHold(
       },
       by,
     );
-    return (await retention.holds.approve(h.id, "", by)).id;
+    return (
+      await retention.holds.approve(h.id, "", { actor: "user:commander", role: "commander", client: "test" })
+    ).id;
   } finally {
     local.close();
   }

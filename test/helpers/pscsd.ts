@@ -8,8 +8,10 @@ import { segmentPath } from "../../recorder/layout.js";
 import { SegmentStore } from "../../recorder/segment-store.js";
 import { retentionFromConfig } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
+import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
+import { UserStore } from "../../src/auth/users.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -66,6 +68,28 @@ export async function seedUsers(local: LocalCatalog, users: Record<string, Role[
       { actor: "local:test", role: "admin", client: "cli" },
     );
   }
+}
+
+/**
+ * A user written straight into the users table, past the account service's rules: for accounts the
+ * admin flow refuses to make (one person holding records and commander), as an older catalog may hold.
+ */
+export async function insertUserRow(local: LocalCatalog, username: string, roles: Role[]): Promise<void> {
+  const now = Date.now();
+  const made = new UserStore(local.db).insert(
+    {
+      username,
+      displayName: username,
+      roles,
+      disabled: false,
+      mustChangePassword: false,
+      createdAt: now,
+      createdBy: "local:test",
+      passwordChangedAt: now,
+    },
+    await hashPassword(PASSWORD, TEST_AUTH.scryptLogN),
+  );
+  if (!made) throw new Error(`user ${username} already exists`);
 }
 
 /** pscsd in this process (real HTTP, real catalog file), for tests that need many fresh daemons. */

@@ -46,6 +46,8 @@ describe("retention on a simulated clock", () => {
        VALUES (?, ?, ?, ?, 1, 'x', 'complete', 'sim', ?)`,
     );
     const by = { actor: "system", role: null, client: "test" };
+    const clerk = { actor: "user:records1", role: "records", client: "test" };
+    const commander = { actor: "user:commander1", role: "commander", client: "test" };
     const end = now + 35 * DAY;
     const heldFrom = now + 2 * DAY;
     let holdId: number | undefined;
@@ -71,9 +73,9 @@ describe("retention on a simulated clock", () => {
             ranges: [{ camera: "cam1", fromMs: heldFrom, toMs: heldFrom + 3_600_000 }],
             form: Buffer.from("%PDF-1.4\n"),
           },
-          by,
+          clerk,
         );
-        holdId = (await retention.holds.approve(h.id, "", by)).id;
+        holdId = (await retention.holds.approve(h.id, "", commander)).id;
       }
       if (cron.match(new Date(now))) {
         await retention.purger.run("schedule", by);

@@ -1,0 +1,139 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkReceivedOn, latestSiteDate } from "../../retention/hold-rules.js";
+import { Retention } from "../../retention/retention.js";
+import { AuditLog } from "../../src/audit/log.js";
+import { openCatalog } from "../../src/catalog/catalog.js";
+import { ServiceError } from "../../src/errors/service-error.js";
+import { HealthService } from "../../src/health/health.js";
+import { createLogger } from "../../src/log/logger.js";
+import { StorageMonitor } from "../../src/storage/monitor.js";
+
+/**
+ * The hold service's own rules, called as the CLI calls it (no HTTP route in front): who may decide
+ * a request, and the date its form was received, on a real catalog file.
+ */
+
+const work = mkdtempSync(join(tmpdir(), "pscs-duties-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const NOW = Date.UTC(2026, 2, 1, 3, 0); // 22:00 the day before in New York
+const ctx = (actor: string, role: string | null) => ({ actor: `user:${actor}`, role, client: "cli" });
+
+function service() {
+  const db = openCatalog(join(work, `catalog-${Math.random().toString(36).slice(2)}.db`));
+  const audit = new AuditLog(db, { now: () => NOW });
+  const rec = join(work, "rec");
+  mkdirSync(join(rec, "cam1"), { recursive: true });
+  writeFileSync(join(rec, "cam1", "a.ts"), "x");
+  db.prepare(
+    `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, state, run, created_at)
+     VALUES ('cam1', ?, ?, 'cam1/a.ts', 1, 'x', 'complete', 't', ?)`,
+  ).run(NOW - 7_200_000, NOW - 7_140_000, NOW);
+  const retention = new Retention({
+    db,
+    audit,
+    log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    recordingsRoot: rec,
+    evidenceRoot: join(work, "ev"),
+    cameras: new Set(["cam1"]),
+    days: 30,
+    purgeSchedule: "0 * * * *",
+    onDiskPressure: "alert",
+    now: () => NOW,
+  });
+  const enter = (by: ReturnType<typeof ctx>, receivedOn = "2026-02-27") =>
+    retention.holds.request(
+      {
+        formNumber: "F-1",
+        receivedOn,
+        requestedBy: "Det. X",
+        agency: "NPD",
+        caseNumber: "26-1",
+        legalBasis: "criminal",
+        reason: "duties test",
+        ranges: [{ camera: "cam1", fromMs: NOW - 7_200_000, toMs: NOW - 7_100_000 }],
+        form: Buffer.from("%PDF-1.4\n"),
+      },
+      by,
+    );
+  return { db, audit, retention, holds: retention.holds, enter };
+}
+
+const refusal = async (p: Promise<unknown> | (() => unknown)) => {
+  try {
+    await (typeof p === "function" ? p() : p);
+  } catch (e) {
+    if (e instanceof ServiceError) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal");
+};
+
+describe("hold decisions in the service", () => {
+  it("refuses the enterer (even holding commander) and a non-commander, audits each, allows another commander", async () => {
+    const { holds, audit, enter } = service();
+    const both = ctx("both1", "commander");
+    const h = await enter({ ...both, role: "records" });
+    const self = await refusal(holds.approve(h.id, "", both));
+    expect(self.kind).toBe("forbidden");
+    expect(self.message).toMatch(/entered this request/);
+    expect((await refusal(() => holds.refuse(h.id, "no", both))).kind).toBe("forbidden");
+    const clerk = await refusal(holds.approve(h.id, "", ctx("records2", "records")));
+    expect(clerk.message).toMatch(/only a commander/);
+    expect((await refusal(holds.approve(h.id, "", ctx("nobody", null)))).kind).toBe("forbidden");
+    expect(
+      audit
+        .list({ target: `hold:${h.id}`, outcome: "denied", order: "asc" })
+        .map((e) => `${e.action} ${e.actor}`),
+    ).toEqual([
+      "hold.approve user:both1",
+      "hold.refuse user:both1",
+      "hold.approve user:records2",
+      "hold.approve user:nobody",
+    ]);
+    expect(holds.get(h.id).status).toBe("requested");
+
+    expect((await holds.approve(h.id, "ok", ctx("commander1", "commander"))).status).toBe("active");
+    expect((await refusal(holds.release(h.id, "done", both))).kind).toBe("forbidden");
+    expect((await holds.release(h.id, "done", ctx("commander2", "commander"))).status).toBe("released");
+  });
+
+  it("refuses a form date after the site's today; without a zone, after the latest date anywhere", async () => {
+    const { enter } = service();
+    // 03:00 UTC on 1 March: already 1 March in UTC and east of it, still 28 February in New York.
+    expect(latestSiteDate(NOW, "America/New_York")).toBe("2026-02-28");
+    expect(latestSiteDate(NOW, "Pacific/Kiritimati")).toBe("2026-03-01");
+    expect(latestSiteDate(NOW)).toBe("2026-03-01");
+    expect(() => checkReceivedOn("2026-03-01", NOW, "America/New_York")).toThrow(/after today \(2026-02-28/);
+    expect(() => checkReceivedOn("2026-03-01", NOW, "Europe/Paris")).not.toThrow();
+    expect(() => checkReceivedOn("2026-02-30", NOW)).toThrow(/YYYY-MM-DD/);
+    const future = await refusal(enter(ctx("records1", "records"), "2026-03-02"));
+    expect(future.field).toBe("receivedOn");
+    expect((await enter(ctx("records1", "records"), "2026-03-01")).status).toBe("requested");
+  });
+
+  it("degrades health while a request waits past overdueDays, and not before", async () => {
+    const { db, audit, retention, enter } = service();
+    const health = new HealthService({
+      db,
+      audit,
+      storage: new StorageMonitor({ evidence: join(work, "ev") }, 0),
+      writableDirs: { evidence: join(work, "ev") },
+      cameras: () => [],
+      version: "test",
+      startedAt: NOW,
+      purge: () => retention.health(),
+      now: () => NOW,
+    });
+    const h = await enter(ctx("records1", "records"));
+    expect((await health.report()).status).toBe("ok");
+    db.prepare("UPDATE holds SET entered_at = ? WHERE id = ?").run(NOW - 3 * 86_400_000 - 1, h.id);
+    const late = await health.report();
+    expect(late.status).toBe("degraded");
+    expect(late.purge.holds).toMatchObject({ requested: 1, overdueRequests: 1, overdueAfterDays: 3 });
+  });
+});
