@@ -43,6 +43,8 @@ export interface ApiServices {
   recordings: Recordings;
   retention: Retention;
   site: string;
+  /** site.timezone: times typed without an offset are read in it. */
+  timeZone: string;
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -58,11 +60,11 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
-    ...auditRoutes(s.audit),
+    ...auditRoutes(s.audit, s.timeZone),
     ...cameraRoutes(s.cameras),
-    ...recordingRoutes(s.recordings, s.audit),
-    ...holdRoutes(s.retention, s.audit, s.site),
-    ...purgeRoutes(s.retention),
+    ...recordingRoutes(s.recordings, s.audit, s.timeZone),
+    ...holdRoutes(s.retention, s.audit, s.site, s.timeZone),
+    ...purgeRoutes(s.retention, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

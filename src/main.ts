@@ -199,6 +199,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       cameras: cameraHealth,
       retention,
       site: config.site.name,
+      timeZone: config.site.timezone,
       recordings: new Recordings(
         segments,
         config.storage.recordings,
