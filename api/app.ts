@@ -114,8 +114,9 @@ export function createApp(s: ApiServices): Express {
         actor: principalOf(req as Request)?.actor ?? "anonymous",
         err,
       }),
+      // An answered request is routine (debug); what a request did that matters is in the audit log.
       customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "debug",
       autoLogging: { ignore: (req) => QUIET.has((req.url ?? "").split("?")[0] ?? "") },
     }),
   );
@@ -189,6 +190,12 @@ export function createApp(s: ApiServices): Express {
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const id = String((req as Request & { id?: unknown }).id ?? "");
     if (res.headersSent) {
+      // A viewer who closes the player ends a stream early: routine, not a failure of pscsd.
+      if (!res.writableFinished && (res.destroyed || req.socket.destroyed)) {
+        const reason = err instanceof Error ? err.message : String(err);
+        s.log.info({ requestId: id, path: req.path, reason }, "viewer disconnected");
+        return;
+      }
       s.log.error({ err, requestId: id }, "error after the answer started");
       res.end();
       return;

@@ -31,11 +31,11 @@ type Problem = {
 };
 
 beforeAll(async () => {
-  const d = await daemonDir({
-    sessionIdleMinutes: IDLE_S / 60,
-    lockoutMinutes: LOCKOUT_S / 60,
-    lockoutAttempts: 5,
-  });
+  // Request lines are written at debug: the secrets check below reads them.
+  const d = await daemonDir(
+    { sessionIdleMinutes: IDLE_S / 60, lockoutMinutes: LOCKOUT_S / 60, lockoutAttempts: 5 },
+    { log: { level: "debug" } },
+  );
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"], ops1: ["ops"], aud1: ["auditor"], disp1: ["dispatcher"] });
   proc = startProc(process.execPath, [PSCSD, "--config", d.configFile]);
