@@ -6,6 +6,7 @@ import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
 import { recordingCommands } from "../cli/recordings.js";
 import { retentionCommands } from "../cli/retention.js";
+import { tokenCommands } from "../cli/tokens.js";
 import { userCommands } from "../cli/users.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
@@ -91,6 +92,7 @@ cameraCmd
   });
 
 userCommands(program);
+tokenCommands(program);
 auditCommands(program);
 healthCommand(program);
 recordingCommands(program);
