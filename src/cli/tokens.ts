@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { TOKEN_ROLES } from "../auth/roles.js";
-import type { ApiToken } from "../auth/tokens.js";
-import { TOKEN_ID_PATTERN } from "../auth/tokens.js";
+import { type ApiToken, TOKEN_ID_PATTERN } from "../auth/tokens.js";
 import { utcText } from "../time/parse.js";
 import { asCliError, CliError, consoleAdmin, DEFAULT_CONFIG, openLocal, print } from "./common.js";
 
