@@ -122,4 +122,28 @@ describe("pscsd's request log", () => {
     expect(after.filter((l) => l.err?.stack)).toEqual([]);
     expect(after.some((l) => l.msg === "viewer disconnected" && l.level === 30)).toBe(true);
   });
+
+  it("logs a viewer who stops a segment download midway below warn, without a stack trace", async () => {
+    const start = lines.length;
+    const timeline = (await (
+      await records.request(
+        "GET",
+        `/api/cameras/cam1/timeline?from=${SAMPLE_START}&to=${SAMPLE_START + 3_600_000}`,
+      )
+    ).json()) as { segments: { id: number; bytes: number }[] };
+    const long = timeline.segments.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    expect(long.bytes).toBeGreaterThan(1_000_000);
+    const ac = new AbortController();
+    const res = await fetch(`${daemon.url}/api/segments/${long.id}/file`, {
+      headers: { cookie: records.cookie as string },
+      signal: ac.signal,
+    });
+    expect(res.status).toBe(200);
+    await res.body?.getReader().read();
+    ac.abort();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = lines.slice(start).filter((l) => "req" in l || "requestId" in l);
+    expect(after.filter((l) => l.level >= 40)).toEqual([]);
+    expect(after.filter((l) => l.err?.stack)).toEqual([]);
+  });
 });
