@@ -111,6 +111,40 @@ describe("pscs cameras / timeline", () => {
       expect(gap.code).toBe(2);
       expect(gap.stderr).toMatch(/^pscs: --from: '2026-03-08T02:30' does not exist in America\/New_York/);
     }
+    // The hold request's ranges (the field report: "cam1,12/01/2026 05:44,…" was accepted).
+    const hold = (range: string) =>
+      pscs([
+        ...[
+          "hold",
+          "request",
+          "-c",
+          d.configFile,
+          "--as",
+          "clerk",
+          "--form",
+          join(d.dir, "no-such-scan.pdf"),
+        ],
+        ...[
+          "--form-number",
+          "F-1",
+          "--received-on",
+          "2026-01-02",
+          "--requested-by",
+          "Det. X",
+          "--agency",
+          "NPD",
+        ],
+        ...["--case", "26-1", "--basis", "criminal", "--reason", "r", "--range", range],
+      ]);
+    const us = await hold("cam1,12/01/2026 05:44,12/01/2026 06:00");
+    expect(us.code).toBe(2);
+    expect(us.stderr).toMatch(
+      /^pscs: --range FROM: expected an ISO 8601 time .*, got '12\/01\/2026 05:44'$/m,
+    );
+    const local = await hold("cam1,2025-12-31T19:00,2025-12-31T19:01");
+    expect(local.stderr).toContain(
+      "cam1 from 2025-12-31 19:00 EST (2026-01-01T00:00:00Z)\ncam1 to 2025-12-31 19:01 EST (2026-01-01T00:01:00Z)\n",
+    );
     const exported = await pscs(["audit", "export", "--from", "2026-11-01T01:30-05:00", "-c", d.configFile]);
     expect(exported.code).toBe(0);
     expect(exported.stderr).toBe("from 2026-11-01 01:30 EST (2026-11-01T06:30:00Z)\n");
