@@ -12,8 +12,9 @@ export type ParsedTime = { ok: true; ms: number } | { ok: false; reason: string 
 /** What every caller says when refusing: the shapes accepted. */
 export const TIME_FORMATS = "an ISO 8601 time (2026-11-24T08:00, 2026-11-24T13:00:00Z) or epoch ms";
 
+/** Date, or date and time with an optional offset (a date alone takes none: it is a day somewhere). */
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 const EPOCH_MS = /^\d{1,15}$/;
 
 /** A time in `zone` (IANA); epoch ms are UTC by definition. */

@@ -47,6 +47,7 @@ describe("times typed by people (src/time/parse.ts)", () => {
       "2026-01-01T24:00",
       "2026-01-01T10:60",
       "2026-01-01T10:00+25:00",
+      "2026-01-01Z",
       "",
     ]) {
       expect(refusal(bad, "UTC")).toMatch(/^expected an ISO 8601 time/);
