@@ -4,13 +4,12 @@ import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
 import { drawSample } from "../audit/sample.js";
 import { csvLine } from "../report/csv.js";
 import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
-import { cliTimes } from "./times.js";
+import { type CliTimes, cliTimes } from "./times.js";
 
 /** `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. */
 
-function parseTime(config: string, flag: string, value: string | undefined): number | undefined {
-  return value === undefined ? undefined : cliTimes(config).read(flag, value);
-}
+const optionalTime = (times: CliTimes, flag: string, value: string | undefined) =>
+  value === undefined ? undefined : times.read(flag, value);
 
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -57,7 +56,8 @@ export function auditCommands(program: Command): void {
         const count = Number(o.count);
         if (!Number.isInteger(count) || count < 1 || count > 100)
           throw new CliError(`--count: expected a whole number 1-100, got '${o.count}'`, 2);
-        const [from, to] = [parseTime(o.config, "--from", o.from), parseTime(o.config, "--to", o.to)];
+        const times = cliTimes(o.config);
+        const [from, to] = [optionalTime(times, "--from", o.from), optionalTime(times, "--to", o.to)];
         const local = openLocal(o.config);
         try {
           const s = drawSample(local.audit, { count, seed: o.seed, from, to });
@@ -115,9 +115,10 @@ export function auditCommands(program: Command): void {
         output?: string;
         config: string;
       }) => {
+        const times = cliTimes(o.config);
         const filter = {
-          from: parseTime(o.config, "--from", o.from),
-          to: parseTime(o.config, "--to", o.to),
+          from: optionalTime(times, "--from", o.from),
+          to: optionalTime(times, "--to", o.to),
           action: o.action,
           actor: o.actor,
         };

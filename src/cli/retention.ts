@@ -302,12 +302,13 @@ export function retentionCommands(program: Command): void {
     if (o.status && !(HOLD_STATUSES as readonly string[]).includes(o.status)) {
       throw new CliError(`--status: expected one of ${HOLD_STATUSES.join(", ")}, got '${o.status}'`, 2);
     }
+    const times = cliTimes(o.config);
     const filter = {
       ...(o.status ? { status: o.status as HoldStatus } : {}),
       ...(o.case ? { caseNumber: o.case } : {}),
       ...(o.camera ? { camera: o.camera } : {}),
-      ...(o.from ? { from: cliTimes(o.config).read("--from", o.from) } : {}),
-      ...(o.to ? { to: cliTimes(o.config).read("--to", o.to) } : {}),
+      ...(o.from ? { from: times.read("--from", o.from) } : {}),
+      ...(o.to ? { to: times.read("--to", o.to) } : {}),
     };
     return withSignIn(o, "holds.log", ({ retention, local }, by) => {
       const holds = retention.holds.list(filter);

@@ -8,25 +8,28 @@ import { CliError } from "./common.js";
  */
 
 export interface CliTimes {
-  zone: string;
   /** Parses `value` for `flag` (exit 2 naming the flag on bad input) and echoes it. */
   read(flag: string, value: string, label?: string): number;
 }
 
+/** The config file is read at the first time given, not before. */
 export function cliTimes(configFile: string): CliTimes {
-  let zone: string;
-  try {
-    zone = loadConfig(configFile).site.timezone;
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message, 78);
-    throw e;
-  }
+  let zone: string | undefined;
+  const siteZone = () => {
+    try {
+      zone ??= loadConfig(configFile).site.timezone;
+      return zone;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message, 78);
+      throw e;
+    }
+  };
   return {
-    zone,
     read(flag, value, label = flag.replace(/^--/, "")) {
-      const t = parseTime(value, zone);
+      const z = siteZone();
+      const t = parseTime(value, z);
       if (!t.ok) throw new CliError(`${flag}: ${t.reason}`, 2);
-      process.stderr.write(`${label} ${localAndUtc(t.ms, zone)}\n`);
+      process.stderr.write(`${label} ${localAndUtc(t.ms, z)}\n`);
       return t.ms;
     },
   };
