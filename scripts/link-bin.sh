@@ -11,8 +11,11 @@ if [ -n "${PSCS_BIN_DIR:-}" ]; then
   dir=$PSCS_BIN_DIR
 elif [ "$(id -u)" = 0 ]; then
   dir=/usr/local/bin
-else
+elif [ -n "${HOME:-}" ]; then
   dir=$HOME/.local/bin
+else
+  say "no HOME to link pscs into: run 'npx pscs' in $root"
+  exit 0
 fi
 mkdir -p "$dir"
 
