@@ -2,12 +2,13 @@
 // `npm run demo`: four simulated PTZ cameras and a pscsd recording them, on 127.0.0.1.
 // Prints where to look and who can sign in (one user per role), streams the daemon's log readably,
 // and stops both children (by PID) on Ctrl-C, SIGTERM or SIGHUP, and when the command that started
-// it goes away (`npm run demo` killed: npm does not pass SIGKILL on, and its shell ignores the rest).
+// it goes away (`npm run demo` killed: npm passes SIGTERM only to its shell, which dies without
+// passing it on, and SIGKILL reaches nobody).
 // Options: --port P (pscsd HTTP, default 8080), --base-port B (simulator, default 18000),
 //          --cameras N (default 4), --for S (stop by itself after S seconds; used by the demo test).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -194,6 +195,7 @@ function ensureDemoUsers() {
   // A demo directory from before kept one account with every role: it must not stay usable.
   const old = existing.get("demo");
   if (old && !old.disabled && cli(["user", "disable", "demo"]).status !== 0) return false;
+  rmSync(join(dir, "demo-user.pw"), { force: true });
   writeFileSync(signInsFile, `# user      role        password (drawn for this run)\n${lines.join("\n")}\n`, {
     mode: 0o600,
   });

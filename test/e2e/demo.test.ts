@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort, freeSimBase } from "../helpers/ports.js";
-import { descendants, isAlive, startProc } from "../helpers/process.js";
+import { descendants, isAlive, runPscs, startProc } from "../helpers/process.js";
 
 // `npm run demo` is bootstrap + this script; the bootstrap part is what `npm test` just ran.
 const DEMO = join(import.meta.dirname, "../../scripts/demo.mjs");
@@ -35,6 +35,20 @@ async function demoArgs(cameras: number, extra: string[] = []) {
   return { port, base, dir, args };
 }
 
+function readSignIns(dir: string): [string, string, string][] {
+  return readFileSync(join(dir, "sign-ins.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(/ +/) as [string, string, string]);
+}
+
+const signIn = (port: number, username: string, password: string) =>
+  fetch(`http://127.0.0.1:${port}/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+
 /** Waits until none of `pids` runs any more; returns those still running after `ms`. */
 async function goneWithin(pids: number[], ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
@@ -65,19 +79,12 @@ describe("npm run demo", () => {
     for (const [user, role] of Object.entries(ROLES))
       expect(out).toMatch(new RegExp(`^\\s+${user} +${role}$`, "m"));
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const signIns = readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l && !l.startsWith("#"))
-      .map((l) => l.split(/ +/) as [string, string, string]);
+    const signIns = readSignIns(dir);
     expect(signIns.map(([u, r]) => [u, r])).toEqual(Object.entries(ROLES));
     // Each printed user signs in and holds exactly its role.
     let records = "";
     for (const [username, role, password] of signIns) {
-      const signin = await fetch(`http://127.0.0.1:${port}/api/session`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username, password }),
-      });
+      const signin = await signIn(port, username, password);
       expect({ username, status: signin.status }).toEqual({ username, status: 200 });
       const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0] as string;
       const me = (await (
@@ -102,6 +109,29 @@ describe("npm run demo", () => {
     expect(await goneWithin(children, 2_000)).toEqual([]);
     expect(demo.lines.join("\n")).not.toContain("Demo-Cam-2026!");
   });
+
+  it("run again in the same directory: new passwords, the old ones and an all-roles 'demo' account stop working", async () => {
+    const first = await demoArgs(1, ["--for", "2"]);
+    const run1 = startProc(process.execPath, [DEMO, ...first.args]);
+    expect((await run1.exited).code).toBe(0);
+    const before = readSignIns(first.dir);
+    // What an older demo made: one account holding every role.
+    const all = "admin,dispatcher,records,commander,ops,auditor";
+    const config = join(first.dir, "pscs.yaml");
+    expect(
+      (await runPscs(["user", "add", "demo", "--role", all, "-c", config], "Sign-In-Pscs-2026!\n")).code,
+    ).toBe(0);
+    const run2 = startProc(process.execPath, [DEMO, "--for", "20", ...first.args.slice(2)]);
+    await run2.waitForLine(/^DEMO READY /, 60_000);
+    const after = readSignIns(first.dir);
+    for (const [i, [username, , password]] of after.entries()) {
+      expect(password).not.toBe(before[i]?.[2]);
+      expect((await signIn(first.port, username, password)).status).toBe(200);
+      expect((await signIn(first.port, username, before[i]?.[2] as string)).status).toBe(401);
+    }
+    expect((await signIn(first.port, "demo", "Sign-In-Pscs-2026!")).status).not.toBe(200);
+    expect((await run2.stop("SIGINT")).code).toBe(0);
+  }, 120_000);
 
   // As `npm run demo` runs it: npm (a node process) → sh -c "… && node scripts/demo.mjs" → the demo.
   // npm passes SIGTERM to its shell, which dies without passing it on; SIGKILL reaches nobody else.
