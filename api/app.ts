@@ -44,6 +44,8 @@ export interface ApiServices {
   recordings: Recordings;
   retention: Retention;
   site: string;
+  /** site.timezone: times typed without an offset are read in it. */
+  timeZone: string;
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -59,11 +61,11 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
-    ...auditRoutes(s.audit),
+    ...auditRoutes(s.audit, s.timeZone),
     ...cameraRoutes(s.cameras),
-    ...recordingRoutes(s.recordings, s.audit),
-    ...holdRoutes(s.retention, s.audit, s.site),
-    ...purgeRoutes(s.retention),
+    ...recordingRoutes(s.recordings, s.audit, s.timeZone),
+    ...holdRoutes(s.retention, s.audit, s.site, s.timeZone),
+    ...purgeRoutes(s.retention, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {
@@ -113,8 +115,9 @@ export function createApp(s: ApiServices): Express {
         actor: principalOf(req as Request)?.actor ?? "anonymous",
         err,
       }),
+      // An answered request is routine (debug); what a request did that matters is in the audit log.
       customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "debug",
       autoLogging: { ignore: (req) => QUIET.has((req.url ?? "").split("?")[0] ?? "") },
     }),
   );
@@ -161,7 +164,7 @@ export function createApp(s: ApiServices): Express {
     const handler = mountRoute(route, hooks);
     app[route.method](
       expressPath(route.path),
-      (req, res, next) => {
+      (_req, res, next) => {
         res.locals.route = route.path;
         next();
       },
@@ -179,6 +182,12 @@ export function createApp(s: ApiServices): Express {
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const id = String((req as Request & { id?: unknown }).id ?? "");
     if (res.headersSent) {
+      // A viewer who closes the player ends a stream early: routine, not a failure of pscsd.
+      if (!res.writableFinished && (res.destroyed || req.socket.destroyed)) {
+        const reason = err instanceof Error ? err.message : String(err);
+        s.log.info({ requestId: id, path: req.path, reason }, "viewer disconnected");
+        return;
+      }
       s.log.error({ err, requestId: id }, "error after the answer started");
       res.end();
       return;

@@ -67,7 +67,7 @@ export function holdLogCsv(holds: readonly Hold[]): string {
   return [csvLine(HOLD_LOG_COLUMNS), ...holds.map((h) => csvLine(cells(h)))].join("");
 }
 
-/** A self-contained page (no scripts, nothing fetched) that prints on letter paper in landscape. */
+/** A self-contained page (no scripts, nothing fetched) that prints on letter paper in landscape, within the page width. */
 export function holdLogHtml(
   holds: readonly Hold[],
   o: { site: string; generatedAt: number; by: string },
@@ -90,22 +90,56 @@ export function holdLogHtml(
           .join("")}</tr>`,
     )
     .join("\n");
+  const cols = HOLD_LOG_COLUMNS.map(
+    (c) => `<col style="width:${((WIDTH[c] / WIDTH_SUM) * 100).toFixed(2)}%">`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hold log — ${escapeHtml(o.site)}</title>
 <style>
-@page { size: letter landscape; margin: 12mm; }
-body { font: 9pt/1.3 sans-serif; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #888; padding: 2px 4px; vertical-align: top; text-align: left; }
+@page { size: letter landscape; margin: 10mm; }
+body { font: 7pt/1.25 sans-serif; margin: 0; }
+h1 { font-size: 12pt; margin: 0 0 4pt; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+thead { display: table-header-group; }
+th, td { border: 1px solid #888; padding: 1px 2px; vertical-align: top; text-align: left; overflow-wrap: break-word; }
 th { background: #eee; }
-td:nth-child(11) { word-break: break-all; }
-tr { page-break-inside: avoid; }
+tr { page-break-inside: avoid; break-inside: avoid; }
 </style></head><body>
 <h1>Hold log — ${escapeHtml(o.site)}</h1>
 <p>Records Service Division Commander's log of written requests to store PSCS images.
 Generated ${escapeHtml(iso(o.generatedAt))} by ${escapeHtml(o.by)}; ${holds.length} entries.</p>
-<table><thead><tr>${head}</tr></thead><tbody>
+<table><colgroup>${cols.join("")}</colgroup><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>
 `;
 }
+
+/**
+ * Shares of the printed width. Invariant: with the fixed table layout and wrapping anywhere, the
+ * table is as wide as the page whatever the cells hold (hashes, long reasons), so nothing is cut off.
+ */
+const WIDTH: Record<(typeof HOLD_LOG_COLUMNS)[number], number> = {
+  hold: 3,
+  status: 5,
+  overdue: 4,
+  form_number: 5,
+  received_on: 5,
+  case_number: 5,
+  legal_basis: 5,
+  requested_by: 6,
+  agency: 6,
+  reason: 10,
+  ranges: 10,
+  form_sha256: 6,
+  entered_by: 5,
+  entered_at: 5,
+  decided_by: 5,
+  decided_at: 5,
+  decision_note: 6,
+  released_by: 5,
+  released_at: 5,
+  release_reason: 6,
+  evidence_segments: 4,
+  evidence_bytes: 5,
+};
+const WIDTH_SUM = Object.values(WIDTH).reduce((a, b) => a + b, 0);

@@ -25,6 +25,8 @@ export interface RetentionOptions {
   onDiskPressure: Config["retention"]["onDiskPressure"];
   batchSize?: number;
   holdLimits?: HoldLimits;
+  /** The site's IANA zone: a form's received date is checked against the site's today. */
+  timeZone?: string;
   pressure?: Omit<DiskPressure, "action">;
   now?: () => number;
 }
@@ -65,6 +67,7 @@ export function retentionFromConfig(
     purgeSchedule: config.retention.purgeSchedule,
     batchSize: config.retention.purgeBatchSize,
     holdLimits: config.retention.holds,
+    timeZone: config.site.timezone,
     onDiskPressure: pressure ? config.retention.onDiskPressure : "alert",
     ...(pressure ? { pressure } : {}),
   });
@@ -88,6 +91,7 @@ export class Retention {
       cameras: o.cameras,
       log: o.log.child({ component: "holds" }),
       limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
+      ...(o.timeZone ? { timeZone: o.timeZone } : {}),
       now: this.now,
     });
     this.purger = new Purger({

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian machine to the point where `npm run demo` and `npm test` work:
-# system packages (as root), node modules (only when the lockfile changed), build.
+# system packages (as root), node modules (only when the lockfile changed), build, and `pscs` on
+# PATH (scripts/link-bin.sh).
 # Idempotent: a second run installs nothing and only rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,4 +93,7 @@ fi
 say "building (tsc)"
 npx tsc -p tsconfig.json >&2
 chmod +x dist/src/bin/pscs.js dist/src/bin/pscsd.js dist/sim/main.js 2>/dev/null || true
+
+# --- commands ----------------------------------------------------------------------------------
+bash scripts/link-bin.sh
 say "ready"

@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // `npm run demo`: four simulated PTZ cameras and a pscsd recording them, on 127.0.0.1.
-// Prints where to look, streams the daemon's log readably, stops both children (by PID) on Ctrl-C.
+// Prints where to look and who can sign in (one user per role), streams the daemon's log readably,
+// and stops both children (by PID) on Ctrl-C, SIGTERM or SIGHUP, and when the command that started
+// it goes away (`npm run demo` killed: npm passes SIGTERM only to its shell, which dies without
+// passing it on, and SIGKILL reaches nobody).
 // Options: --port P (pscsd HTTP, default 8080), --base-port B (simulator, default 18000),
 //          --cameras N (default 4), --for S (stop by itself after S seconds; used by the demo test).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { randomBytes, randomInt } from "node:crypto";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { prettyFactory } from "pino-pretty";
+import { passwordProblems } from "../dist/src/auth/password.js";
+import { ancestors, parentOf } from "../dist/src/proc/tree.js";
+import { isTimeZone } from "../dist/src/time/parse.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -62,8 +69,19 @@ function stopAll(code) {
     process.exit(code);
   }, 10_000).unref();
 }
-process.on("SIGINT", () => stopAll(0));
-process.on("SIGTERM", () => stopAll(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stopAll(0));
+// A terminal or pipe that went away with the parent must not crash the demo before it stops.
+for (const out of [process.stdout, process.stderr]) out.on("error", () => stopAll(0));
+
+// Parent death: Node has no prctl(PR_SET_PDEATHSIG), so the chain of processes that started the demo
+// (its shell, npm, …) is looked at every second; any of them gone or re-parented stops everything.
+const lineage = ancestors(process.pid);
+setInterval(() => {
+  const gone = lineage.find((a) => parentOf(a.pid) !== a.ppid);
+  if (!gone) return;
+  process.stderr.write(`\ndemo: process ${gone.pid}, which started the demo, went away\n`);
+  stopAll(0);
+}, 1_000).unref();
 
 function start(name, args) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -104,8 +122,10 @@ const simReady = await new Promise((resolveReady) => {
 });
 
 // 2. pscsd, configured for those cameras.
+const hostZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 const config = {
-  site: { name: "PSCS demo" },
+  // Typed times are read in this machine's zone, as a department's would be in its own.
+  site: { name: "PSCS demo", timezone: isTimeZone(hostZone) ? hostZone : "UTC" },
   http: { host: "127.0.0.1", port: httpPort },
   storage: { recordings: "recordings", evidence: "evidence", catalog: "catalog.db" },
   recording: { segmentSeconds: 10 },
@@ -119,31 +139,70 @@ const config = {
 const configFile = join(dir, "pscs.yaml");
 writeFileSync(configFile, `# written by scripts/demo.mjs\n${JSON.stringify(config, null, 2)}\n`);
 
-// A demo sign-in holding every role, made once through the same CLI an operator uses for the first
-// admin (password on stdin, never on a command line); its password sits in a 0600 file.
-const demoUser = "demo";
-const demoPwFile = join(dir, "demo-user.pw");
-const demoPassword = "Sign-In-Pscs-2026!";
-writeFileSync(demoPwFile, `${demoPassword}\n`, { mode: 0o600 });
+// One sign-in per role, so the demo keeps the separation of duties (a clerk enters a hold request,
+// a different person, the commander, approves it). They are made through the same CLI an operator
+// uses (passwords on stdin, never on a command line), with passwords drawn anew on every run and
+// written to a 0600 file only.
+const DEMO_USERS = [
+  { username: "clerk", role: "records", name: "Demo Records Clerk" },
+  { username: "commander", role: "commander", name: "Demo Commander" },
+  { username: "dispatcher", role: "dispatcher", name: "Demo Dispatcher" },
+  { username: "ops", role: "ops", name: "Demo Operations" },
+  { username: "auditor", role: "auditor", name: "Demo Auditor" },
+  { username: "admin", role: "admin", name: "Demo Administrator" },
+];
+/** A random password the policy accepts (9+ characters, upper, lower, digit, symbol, not the name). */
+function demoPassword(username) {
+  const pick = (chars) => chars[randomInt(chars.length)];
+  for (;;) {
+    const p = `${pick("ABCDEFGHJKLMNPQRSTUVWXYZ")}${pick("abcdefghijkmnpqrstuvwxyz")}${randomInt(10)}${pick("!#%+-=?@")}${randomBytes(12).toString("base64url")}`;
+    if (passwordProblems(username, p).length === 0) return p;
+  }
+}
+const signInsFile = join(dir, "sign-ins.txt");
 const cli = (args, input = "") =>
   spawnSync(process.execPath, ["dist/src/bin/pscs.js", ...args, "-c", configFile], {
     cwd: root,
     input,
     encoding: "utf8",
   });
-function ensureDemoUser() {
+function ensureDemoUsers() {
   const listed = cli(["user", "list", "--json"]);
   if (listed.status !== 0) {
     process.stderr.write(`demo: cannot list users: ${listed.stderr}`);
     return false;
   }
-  if (JSON.parse(listed.stdout).some((u) => u.username === demoUser)) return true;
-  const roles = "admin,dispatcher,records,commander,ops,auditor";
-  const added = cli(["user", "add", demoUser, "--role", roles, "--name", "Demo User"], `${demoPassword}\n`);
-  if (added.status !== 0) process.stderr.write(`demo: cannot add the demo user: ${added.stderr}`);
-  return added.status === 0;
+  const existing = new Map(JSON.parse(listed.stdout).map((u) => [u.username, u]));
+  const lines = [];
+  for (const u of DEMO_USERS) {
+    const password = demoPassword(u.username);
+    const had = existing.get(u.username);
+    if (had && (had.roles.length !== 1 || had.roles[0] !== u.role)) {
+      process.stderr.write(
+        `demo: user '${u.username}' exists with roles ${had.roles.join(",")}; use a new --dir\n`,
+      );
+      return false;
+    }
+    const made = had
+      ? cli(["user", "reset-password", u.username, "--permanent"], `${password}\n`)
+      : cli(["user", "add", u.username, "--role", u.role, "--name", u.name], `${password}\n`);
+    if (made.status !== 0) {
+      process.stderr.write(`demo: cannot set up user '${u.username}': ${made.stderr}`);
+      return false;
+    }
+    lines.push(`${u.username.padEnd(11)} ${u.role.padEnd(11)} ${password}`);
+  }
+  // A demo directory from before kept one account with every role: it must not stay usable.
+  const old = existing.get("demo");
+  if (old && !old.disabled && cli(["user", "disable", "demo"]).status !== 0) return false;
+  rmSync(join(dir, "demo-user.pw"), { force: true });
+  writeFileSync(signInsFile, `# user      role        password (drawn for this run)\n${lines.join("\n")}\n`, {
+    mode: 0o600,
+  });
+  chmodSync(signInsFile, 0o600); // a file left by an earlier run keeps its mode otherwise
+  return true;
 }
-if (!ensureDemoUser()) {
+if (!ensureDemoUsers()) {
   stopAll(1); // the simulator is already running: stop it, never leave it behind
   await new Promise(() => {}); // stopAll exits the process
 }
@@ -186,7 +245,8 @@ function announce() {
     "",
     "PSCS demo is running (Ctrl-C stops it)",
     `  pscsd             ${base}/healthz   API reference ${base}/api/docs`,
-    `  sign in           user '${demoUser}' (every role), password in ${demoPwFile}`,
+    `  sign in           one user per role (passwords in ${signInsFile}, mode 0600):`,
+    ...DEMO_USERS.map((u) => `    ${u.username.padEnd(11)} ${u.role}`),
     `  simulator control ${simReady.control}/cameras   (faults: POST /cameras/<id>/stream|rtsp|freeze|onvif|reboot|clock)`,
     `  config            ${configFile}`,
     `  camera password   ${pwFile}`,
@@ -195,7 +255,7 @@ function announce() {
       (c) =>
         `    ${c.id.padEnd(8)} ${c.name.padEnd(24)} onvif http://${c.onvif.host}:${c.onvif.port}  ${c.rtsp}`,
     ),
-    `  CLI               node dist/src/bin/pscs.js --help`,
+    `  CLI               pscs --help (or npx pscs); e.g. pscs timeline cam1 --from 2026-01-01T08:00 --to 2026-01-01T09:00 -c ${configFile}`,
     "",
   ];
   process.stdout.write(

@@ -200,6 +200,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       cameras: cameraHealth,
       retention,
       site: config.site.name,
+      timeZone: config.site.timezone,
       recordings: new Recordings({
         store: segments,
         root: config.storage.recordings,

@@ -8,9 +8,9 @@ import { intQuery, timeQuery } from "./schemas.js";
 
 /** The audit log for auditors: browse, export, verify, and draw the random inspection sample. */
 
-const filters = {
-  from: timeQuery.optional(),
-  to: timeQuery.optional(),
+const filtersIn = (zone: string) => ({
+  from: timeQuery(zone).optional(),
+  to: timeQuery(zone).optional(),
   actor: z.string().min(1).max(100).optional(),
   action: z
     .string()
@@ -18,9 +18,10 @@ const filters = {
     .optional(),
   target: z.string().min(1).max(200).optional(),
   outcome: z.enum(["success", "failure", "denied"]).optional(),
-};
+});
 
-export function auditRoutes(audit: AuditLog): AnyRoute[] {
+export function auditRoutes(audit: AuditLog, zone: string): AnyRoute[] {
+  const filters = filtersIn(zone);
   return [
     defineRoute({
       method: "get",

@@ -4,7 +4,7 @@ import { HOLD_STATUSES, LEGAL_BASES } from "../../retention/holds.js";
 import type { Retention } from "../../retention/retention.js";
 import type { AuditLog } from "../../src/audit/log.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
-import { epochMs, timeQuery } from "./schemas.js";
+import { timeQuery, timeValue } from "./schemas.js";
 
 /**
  * Written hold requests (records), the commander's decisions and releases, the hold log (CSV and a
@@ -18,53 +18,50 @@ const holdId = z.strictObject({
     .transform(Number),
 });
 const text = (max: number, what: string) => z.string().trim().min(1, `expected ${what}`).max(max);
-const time = z.union([epochMs, z.string().max(40)]).transform((v, ctx) => {
-  const t = typeof v === "number" ? v : Date.parse(v);
-  if (Number.isNaN(t)) {
-    ctx.addIssue({ code: "custom", message: "expected an ISO 8601 time or epoch milliseconds" });
-    return z.NEVER;
-  }
-  return t;
-});
 const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
-const ranges = z
-  .array(z.strictObject({ camera, from: time, to: time }))
-  .min(1, "expected at least one camera range")
-  .max(64);
-const toRanges = (rs: z.output<typeof ranges>) =>
+const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
   rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 
-const requestBody = z.strictObject({
-  formNumber: text(64, "the form number printed on the request form"),
-  receivedOn: z.iso.date("expected the date the signed form was received, YYYY-MM-DD"),
-  requestedBy: text(200, "the requesting member or party"),
-  agency: text(200, "the requesting agency"),
-  caseNumber: text(64, "a case or incident number"),
-  legalBasis: z.enum(LEGAL_BASES),
-  reason: text(2000, "the reason for the request"),
-  ranges,
-  form: z.strictObject({
-    /** The client's idea of the type; the server decides by the bytes. */
-    contentType: z.string().max(100).optional(),
-    data: z
-      .base64("expected the scanned signed form, base64-encoded")
-      .min(1, "expected the scanned signed form"),
-  }),
-});
-
-const logQuery = z.strictObject({
-  from: timeQuery.optional(),
-  to: timeQuery.optional(),
-  case: z.string().min(1).max(64).optional(),
-  camera: camera.optional(),
-  status: z.enum(HOLD_STATUSES).optional(),
-  format: z.enum(["json", "csv", "html"]).optional(),
-});
+/** Typed times are read in the site's zone, so the schemas are made for it. */
+function schemasIn(zone: string) {
+  const time = timeValue(zone);
+  const ranges = z
+    .array(z.strictObject({ camera, from: time, to: time }))
+    .min(1, "expected at least one camera range")
+    .max(64);
+  const requestBody = z.strictObject({
+    formNumber: text(64, "the form number printed on the request form"),
+    receivedOn: z.iso.date("expected the date the signed form was received, YYYY-MM-DD"),
+    requestedBy: text(200, "the requesting member or party"),
+    agency: text(200, "the requesting agency"),
+    caseNumber: text(64, "a case or incident number"),
+    legalBasis: z.enum(LEGAL_BASES),
+    reason: text(2000, "the reason for the request"),
+    ranges,
+    form: z.strictObject({
+      /** The client's idea of the type; the server decides by the bytes. */
+      contentType: z.string().max(100).optional(),
+      data: z
+        .base64("expected the scanned signed form, base64-encoded")
+        .min(1, "expected the scanned signed form"),
+    }),
+  });
+  const logQuery = z.strictObject({
+    from: timeQuery(zone).optional(),
+    to: timeQuery(zone).optional(),
+    case: z.string().min(1).max(64).optional(),
+    camera: camera.optional(),
+    status: z.enum(HOLD_STATUSES).optional(),
+    format: z.enum(["json", "csv", "html"]).optional(),
+  });
+  return { ranges, requestBody, logQuery };
+}
 
 const EXAMPLE_RANGE = { camera: "cam1", from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:10:00Z" };
 
-export function holdRoutes(retention: Retention, audit: AuditLog, site: string): AnyRoute[] {
+export function holdRoutes(retention: Retention, audit: AuditLog, site: string, zone: string): AnyRoute[] {
   const holds = retention.holds;
+  const { ranges, requestBody, logQuery } = schemasIn(zone);
   return [
     defineRoute({
       method: "post",

@@ -5,7 +5,7 @@ import { intQuery, timeQuery } from "./schemas.js";
 
 /** The purger: what the next run would destroy, a run now, and the destruction log. */
 
-export function purgeRoutes(retention: Retention): AnyRoute[] {
+export function purgeRoutes(retention: Retention, zone: string): AnyRoute[] {
   return [
     defineRoute({
       method: "get",
@@ -39,8 +39,8 @@ export function purgeRoutes(retention: Retention): AnyRoute[] {
           .string()
           .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id")
           .optional(),
-        from: timeQuery.optional(),
-        to: timeQuery.optional(),
+        from: timeQuery(zone).optional(),
+        to: timeQuery(zone).optional(),
         limit: intQuery(1, 10_000).optional(),
       }),
       example: { query: { camera: "cam1", limit: "100" } },

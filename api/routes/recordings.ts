@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Recordings } from "../../recorder/recordings.js";
 import type { AuditLog } from "../../src/audit/log.js";
+import { utcText } from "../../src/time/parse.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery } from "./schemas.js";
 
@@ -10,9 +11,9 @@ import { timeQuery } from "./schemas.js";
  */
 
 const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
-const range = z.strictObject({ from: timeQuery, to: timeQuery });
 
-export function recordingRoutes(recordings: Recordings, audit: AuditLog): AnyRoute[] {
+export function recordingRoutes(recordings: Recordings, audit: AuditLog, zone: string): AnyRoute[] {
+  const range = z.strictObject({ from: timeQuery(zone), to: timeQuery(zone) });
   return [
     defineRoute({
       method: "get",
@@ -28,7 +29,11 @@ export function recordingRoutes(recordings: Recordings, audit: AuditLog): AnyRou
         query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z" },
       },
       responses: { 200: { description: "timeline" } },
-      handler: ({ params, query }) => recordings.timeline(params.camera, query.from, query.to),
+      // The range as read (typed times may be the site's wall-clock times), echoed back in UTC.
+      handler: ({ params, query }) => ({
+        ...recordings.timeline(params.camera, query.from, query.to),
+        range: { from: utcText(query.from), to: utcText(query.to), timeZone: zone },
+      }),
     }),
     defineRoute({
       method: "get",

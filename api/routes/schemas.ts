@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
-import { parseTimeText } from "../../src/time/parse.js";
+import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
 
@@ -13,18 +13,21 @@ export const username = z
   );
 export const role = z.enum(ROLES);
 export const epochMs = z.int().min(0).describe("UTC epoch milliseconds");
-/** Query strings arrive as text: an ISO 8601 time or epoch milliseconds. */
-export const timeQuery = z
-  .string()
-  .max(40)
-  .transform((s, ctx) => {
-    const t = parseTimeText(s);
-    if (t === undefined) {
-      ctx.addIssue({ code: "custom", message: "expected an ISO 8601 time or epoch milliseconds" });
-      return z.NEVER;
-    }
-    return t;
-  });
+/** Reads text as parseTime does, as a zod transform that names the reason. */
+const inZone = (zone: string) => (v: string | number, ctx: z.RefinementCtx) => {
+  if (typeof v === "number") return v;
+  const t = parseTime(v, zone);
+  if (t.ok) return t.ms;
+  ctx.addIssue({ code: "custom", message: t.reason });
+  return z.NEVER;
+};
+/**
+ * Query strings arrive as text: an ISO 8601 time (without an offset, a wall-clock time in the site's
+ * zone) or epoch milliseconds.
+ */
+export const timeQuery = (zone: string) => z.string().max(40).transform(inZone(zone));
+/** A time in a JSON body: epoch milliseconds as a number, or text as in a query. */
+export const timeValue = (zone: string) => z.union([epochMs, z.string().max(40)]).transform(inZone(zone));
 export const intQuery = (min: number, max: number) =>
   z
     .string()

@@ -7,6 +7,7 @@ import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
 import { recordingCommands } from "../cli/recordings.js";
 import { retentionCommands } from "../cli/retention.js";
+import { tokenCommands } from "../cli/tokens.js";
 import { userCommands } from "../cli/users.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
@@ -93,12 +94,34 @@ cameraCmd
   });
 
 userCommands(program);
+tokenCommands(program);
 auditCommands(program);
 healthCommand(program);
 recordingCommands(program);
 retentionCommands(program);
 
+/**
+ * A command name nobody defined is a usage error (exit 2) even beside --help, which commander would
+ * otherwise answer with the parent's help and exit 0, so a typo in a script went unnoticed.
+ */
+function refuseUnknownCommand(argv: readonly string[]): void {
+  let cmd: Command = program;
+  for (const arg of argv) {
+    if (arg.startsWith("-")) continue;
+    if (cmd.commands.length === 0) return;
+    const next = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!next) {
+      if (arg === "help") return;
+      const known = cmd.commands.map((c) => c.name()).join(", ");
+      const where = cmd === program ? "" : ` for 'pscs ${cmd.name()}'`;
+      throw new CliError(`unknown command '${arg}'${where} (expected one of ${known})`, 2);
+    }
+    cmd = next;
+  }
+}
+
 try {
+  refuseUnknownCommand(process.argv.slice(2));
   await program.parseAsync();
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -3,21 +3,13 @@ import type { Command } from "commander";
 import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
 import { drawSample } from "../audit/sample.js";
 import { csvLine } from "../report/csv.js";
-import { parseTimeText } from "../time/parse.js";
 import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
+import { type CliTimes, cliTimes } from "./times.js";
 
 /** `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. */
 
-function parseTime(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const t = parseTimeText(value);
-  if (t === undefined)
-    throw new CliError(
-      `${flag}: expected an ISO 8601 time (2026-07-01T00:00:00Z) or epoch ms, got '${value}'`,
-      2,
-    );
-  return t;
-}
+const optionalTime = (times: CliTimes, flag: string, value: string | undefined) =>
+  value === undefined ? undefined : times.read(flag, value);
 
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -55,7 +47,7 @@ export function auditCommands(program: Command): void {
     .description("draw items (holds, exports, PTZ sessions) at random for an inspection; the draw is audited")
     .option("--count <n>", "how many items", "4")
     .option("--seed <seed>", "repeat an earlier draw (the seed is printed with every draw)")
-    .option("--from <time>", "period start (ISO 8601 or epoch ms)")
+    .option("--from <time>", "period start (ISO 8601, no offset: the site's time zone; or epoch ms)")
     .option("--to <time>", "period end")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
@@ -64,7 +56,8 @@ export function auditCommands(program: Command): void {
         const count = Number(o.count);
         if (!Number.isInteger(count) || count < 1 || count > 100)
           throw new CliError(`--count: expected a whole number 1-100, got '${o.count}'`, 2);
-        const [from, to] = [parseTime("--from", o.from), parseTime("--to", o.to)];
+        const times = cliTimes(o.config);
+        const [from, to] = [optionalTime(times, "--from", o.from), optionalTime(times, "--to", o.to)];
         const local = openLocal(o.config);
         try {
           const s = drawSample(local.audit, { count, seed: o.seed, from, to });
@@ -107,7 +100,7 @@ export function auditCommands(program: Command): void {
   audit
     .command("export")
     .description("write audit entries as CSV (stdout, or --output); the export is audited")
-    .option("--from <time>", "from (ISO 8601 or epoch ms)")
+    .option("--from <time>", "from (ISO 8601, no offset: the site's time zone; or epoch ms)")
     .option("--to <time>", "to")
     .option("--action <action>", "an action, or a prefix ending in '.' (auth.)")
     .option("--actor <actor>", "e.g. user:jdoe")
@@ -122,9 +115,10 @@ export function auditCommands(program: Command): void {
         output?: string;
         config: string;
       }) => {
+        const times = cliTimes(o.config);
         const filter = {
-          from: parseTime("--from", o.from),
-          to: parseTime("--to", o.to),
+          from: optionalTime(times, "--from", o.from),
+          to: optionalTime(times, "--to", o.to),
           action: o.action,
           actor: o.actor,
         };

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline";
 import { AuditLog } from "../audit/log.js";
-import { AuthService } from "../auth/service.js";
+import { type ActionContext, AuthService } from "../auth/service.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
@@ -38,6 +38,11 @@ export const DEFAULT_CONFIG = process.env.PSCS_CONFIG ?? "/etc/pscs/pscs.yaml";
 /** The person at the console, for audit entries: sudo's caller when run through sudo. */
 export function localActor(): string {
   return `local:${process.env.SUDO_USER || userInfo().username}`;
+}
+
+/** Who acts in the account commands: the person at the console, with the authority of an admin. */
+export function consoleAdmin(): ActionContext {
+  return { actor: localActor(), role: "admin", client: "cli" };
 }
 
 export interface Local {

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { SegmentStore } from "../../recorder/segment-store.js";
 import { timeline } from "../../recorder/timeline.js";
 import { loadConfig } from "../config/load.js";
-import { parseTimeText } from "../time/parse.js";
 import { asCliError, CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
+import { cliTimes } from "./times.js";
 
 /** `pscs cameras` and `pscs timeline`: what is recorded, read from the catalog at the console. */
 
@@ -57,21 +57,18 @@ export function recordingCommands(program: Command): void {
   program
     .command("timeline <camera>")
     .description("recorded spans and gaps (with their causes) of one camera")
-    .requiredOption("--from <time>", "ISO 8601 or epoch ms")
-    .requiredOption("--to <time>", "ISO 8601 or epoch ms")
+    .requiredOption("--from <time>", "ISO 8601 (no offset: the site's time zone) or epoch ms")
+    .requiredOption("--to <time>", "ISO 8601 (no offset: the site's time zone) or epoch ms")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
     .action((camera: string, o: { from: string; to: string; config: string; json?: boolean }) => {
-      const from = parseTimeText(o.from);
-      const to = parseTimeText(o.to);
-      if (from === undefined)
-        throw new CliError(`--from: expected an ISO 8601 time or epoch ms, got '${o.from}'`, 2);
-      if (to === undefined)
-        throw new CliError(`--to: expected an ISO 8601 time or epoch ms, got '${o.to}'`, 2);
-      if (!(to > from)) throw new CliError("--to: must be after --from", 2);
       const ids = loadConfig(o.config).cameras.map((c) => c.id);
       if (!ids.includes(camera))
         throw new CliError(`camera '${camera}' is not configured (configured: ${ids.join(", ")})`, 2);
+      const times = cliTimes(o.config);
+      const from = times.read("--from", o.from);
+      const to = times.read("--to", o.to);
+      if (!(to > from)) throw new CliError("--to: must be after --from", 2);
       const local = openLocal(o.config);
       try {
         let t: ReturnType<typeof timeline>;

@@ -15,7 +15,6 @@ import type { ActionContext } from "../auth/service.js";
 import { loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
 import { createLogger } from "../log/logger.js";
-import { parseTimeText } from "../time/parse.js";
 import {
   asCliError,
   CliError,
@@ -25,6 +24,7 @@ import {
   print,
   readPassword,
 } from "./common.js";
+import { type CliTimes, cliTimes } from "./times.js";
 
 /**
  * `pscs hold …`, `pscs holds log` and `pscs purge`: the retention side at the server's console.
@@ -95,19 +95,17 @@ async function withSignIn<T>(
   }
 }
 
-function time(flag: string, v: string): number {
-  const t = parseTimeText(v);
-  if (t === undefined) throw new CliError(`${flag}: expected an ISO 8601 time or epoch ms, got '${v}'`, 2);
-  return t;
-}
-
 /** --range cam1,2026-01-01T10:00:00Z,2026-01-01T10:30:00Z */
-function parseRange(v: string): { camera: string; fromMs: number; toMs: number } {
+function parseRange(times: CliTimes, v: string): { camera: string; fromMs: number; toMs: number } {
   const [camera, from, to, ...rest] = v.split(",");
   if (!camera || !from || !to || rest.length) {
     throw new CliError(`--range: expected CAMERA,FROM,TO (ISO 8601 or epoch ms), got '${v}'`, 2);
   }
-  return { camera, fromMs: time("--range FROM", from), toMs: time("--range TO", to) };
+  return {
+    camera,
+    fromMs: times.read("--range FROM", from, `${camera} from`),
+    toMs: times.read("--range TO", to, `${camera} to`),
+  };
 }
 
 /** A refused request says what is and is not still there, range by range. */
@@ -160,7 +158,10 @@ export function retentionCommands(program: Command): void {
       .requiredOption("--case <number>", "case or incident number")
       .requiredOption("--basis <basis>", `legal basis: ${LEGAL_BASES.join(", ")}`)
       .requiredOption("--reason <text>", "why the footage must be kept")
-      .requiredOption("--range <camera,from,to...>", "camera and time range (repeat for more)"),
+      .requiredOption(
+        "--range <camera,from,to...>",
+        "CAMERA,FROM,TO: times in ISO 8601 (no offset: the site's time zone) or epoch ms; repeat for more",
+      ),
   ).action(
     async (o: {
       config: string;
@@ -182,7 +183,8 @@ export function retentionCommands(program: Command): void {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(o.receivedOn) || Number.isNaN(Date.parse(o.receivedOn))) {
         throw new CliError(`--received-on: expected a date YYYY-MM-DD, got '${o.receivedOn}'`, 2);
       }
-      const ranges = o.range.map(parseRange);
+      const times = cliTimes(o.config);
+      const ranges = o.range.map((r) => parseRange(times, r));
       let form: Buffer;
       try {
         form = readFileSync(o.form);
@@ -282,7 +284,7 @@ export function retentionCommands(program: Command): void {
       .option("--status <status>", `one of ${HOLD_STATUSES.join(", ")}`)
       .option("--case <number>", "case or incident number")
       .option("--camera <id>", "camera")
-      .option("--from <time>", "entered at or after (ISO 8601 or epoch ms)")
+      .option("--from <time>", "entered at or after (ISO 8601, no offset: the site's time zone; or epoch ms)")
       .option("--to <time>", "entered before");
   type ListOpts = {
     config: string;
@@ -300,12 +302,13 @@ export function retentionCommands(program: Command): void {
     if (o.status && !(HOLD_STATUSES as readonly string[]).includes(o.status)) {
       throw new CliError(`--status: expected one of ${HOLD_STATUSES.join(", ")}, got '${o.status}'`, 2);
     }
+    const times = cliTimes(o.config);
     const filter = {
       ...(o.status ? { status: o.status as HoldStatus } : {}),
       ...(o.case ? { caseNumber: o.case } : {}),
       ...(o.camera ? { camera: o.camera } : {}),
-      ...(o.from ? { from: time("--from", o.from) } : {}),
-      ...(o.to ? { to: time("--to", o.to) } : {}),
+      ...(o.from ? { from: times.read("--from", o.from) } : {}),
+      ...(o.to ? { to: times.read("--to", o.to) } : {}),
     };
     return withSignIn(o, "holds.log", ({ retention, local }, by) => {
       const holds = retention.holds.list(filter);

@@ -1,6 +1,14 @@
 import type { Command } from "commander";
 import { isRole, ROLES, type Role } from "../auth/roles.js";
-import { asCliError, CliError, DEFAULT_CONFIG, localActor, newPassword, openLocal, print } from "./common.js";
+import {
+  asCliError,
+  CliError,
+  consoleAdmin,
+  DEFAULT_CONFIG,
+  newPassword,
+  openLocal,
+  print,
+} from "./common.js";
 
 /** `pscs user …`: accounts managed at the server's console (the first admin is made here). */
 
@@ -19,7 +27,7 @@ function parseRoles(values: string[]): Role[] {
   return roles as Role[];
 }
 
-const ctx = () => ({ actor: localActor(), role: "admin", client: "cli" });
+const ctx = consoleAdmin;
 
 export function userCommands(program: Command): void {
   const user = program.command("user").description("named user accounts (at the server's console)");

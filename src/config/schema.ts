@@ -1,5 +1,6 @@
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
+import { isTimeZone } from "../time/parse.js";
 
 /**
  * The daemon's configuration file, validated before anything starts.
@@ -84,7 +85,16 @@ const authThrottleSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    site: z.strictObject({ name: z.string().min(1).default("PSCS") }).default({ name: "PSCS" }),
+    site: z
+      .strictObject({
+        name: z.string().min(1).default("PSCS"),
+        /** IANA zone in which times typed without an offset are read and times are echoed back. */
+        timezone: z
+          .string()
+          .refine(isTimeZone, "expected an IANA time zone such as 'America/New_York' or 'UTC'")
+          .default("UTC"),
+      })
+      .default({ name: "PSCS", timezone: "UTC" }),
     http: z
       .strictObject({
         host: z.string().min(1).default("127.0.0.1"),

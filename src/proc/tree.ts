@@ -104,8 +104,27 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** The parent of a running process, or null once it has exited (a zombie has: only its exit status is left). */
+export function parentOf(pid: number): number | null {
+  const f = statFields(pid);
+  return f && f[0] !== "Z" ? Number(f[1]) : null;
+}
+
 export function isAlive(pid: number): boolean {
-  return statFields(pid) !== null;
+  return parentOf(pid) !== null;
+}
+
+/** The ancestors of a process, nearest first, each with its own parent, up to (not including) pid 1. */
+export function ancestors(pid: number): { pid: number; ppid: number }[] {
+  const chain: { pid: number; ppid: number }[] = [];
+  let at = parentOf(pid);
+  while (at !== null && at > 1 && chain.length < 64) {
+    const ppid = parentOf(at);
+    if (ppid === null) break;
+    chain.push({ pid: at, ppid });
+    at = ppid;
+  }
+  return chain;
 }
 
 /** The command line of a process as its arguments, or null once it has exited. */

@@ -32,13 +32,17 @@ type Problem = {
 };
 
 beforeAll(async () => {
-  const d = await daemonDir({
-    sessionIdleMinutes: IDLE_S / 60,
-    lockoutMinutes: LOCKOUT_S / 60,
-    lockoutAttempts: 5,
-    // These tests sign in wrongly from one address more often than a person would.
-    throttle: { addressFailures: 100 },
-  });
+  // Request lines are written at debug: the secrets check below reads them.
+  const d = await daemonDir(
+    {
+      sessionIdleMinutes: IDLE_S / 60,
+      lockoutMinutes: LOCKOUT_S / 60,
+      lockoutAttempts: 5,
+      // These tests sign in wrongly from one address more often than a person would.
+      throttle: { addressFailures: 100 },
+    },
+    { log: { level: "debug" } },
+  );
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"], ops1: ["ops"], aud1: ["auditor"], disp1: ["dispatcher"] });
   proc = startProc(process.execPath, [PSCSD, "--config", d.configFile]);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, symlinkSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,6 +7,10 @@ import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const BOOTSTRAP = join(import.meta.dirname, "../../scripts/bootstrap.sh");
+const LINK_BIN = join(import.meta.dirname, "../../scripts/link-bin.sh");
+const PSCS_JS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
+const isRoot = process.getuid?.() === 0;
+const nodeDir = join(process.execPath, "..");
 
 describe("scripts/bootstrap.sh", () => {
   it("as a user who cannot install: names every missing package, says how to install them, exits 1", async () => {
@@ -43,5 +47,42 @@ describe("scripts/bootstrap.sh", () => {
     expect(err?.stderr).toContain(`sudo apt-get install -y ${missing?.join(" ")}`);
     expect(err?.stderr).toMatch(/missing promtool; as root: .*apt-get download prometheus/);
     expect(err?.stderr).not.toMatch(/installing|apt-get -q/);
+  });
+
+  // The step bootstrap ends with, run alone (bootstrap itself would install packages and rebuild).
+  it.runIf(isRoot)(
+    "as root: links pscs and pscsd into /usr/local/bin, which then run from anywhere",
+    async () => {
+      // /usr/local/bin of a private mount namespace: the machine's own stays as it is.
+      const bin = mkdtempSync(join(tmpdir(), "pscs-ulb-"));
+      writeFileSync(join(bin, "pscsd"), "#!/bin/sh\necho someone else's\n", { mode: 0o755 });
+      const script = `mount --bind ${bin} /usr/local/bin && bash ${LINK_BIN} && bash ${LINK_BIN} && cd / && PATH=/usr/local/bin:${nodeDir}:/usr/bin:/bin pscs --help`;
+      const { stdout, stderr } = await run("unshare", ["--mount", "bash", "-c", script], { timeout: 30_000 });
+      expect(stdout).toContain("Usage: pscs ");
+      expect(readlinkSync(join(bin, "pscs"))).toBe(PSCS_JS);
+      // A file it did not make is never replaced.
+      expect(stderr).toContain(
+        `${join("/usr/local/bin", "pscsd")} exists and is not a link to a pscs checkout: left alone`,
+      );
+    },
+  );
+
+  it("as a user: links pscs into ~/.local/bin and says how to put it on PATH", async () => {
+    const home = mkdtempSync(join(tmpdir(), "pscs-home-"));
+    if (isRoot) chownSync(home, 65534, 65534);
+    const env = { PATH: `${nodeDir}:/usr/bin:/bin`, HOME: home };
+    const asUser = isRoot ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const as = (argv: string[]) => [...asUser, ...argv];
+    const linkArgv = as(["/bin/bash", LINK_BIN]);
+    const { stderr } = await run(linkArgv[0] as string, linkArgv.slice(1), { env, timeout: 30_000 });
+    const dir = join(home, ".local/bin");
+    expect(stderr).toContain(`pscs and pscsd are in ${dir}, which is not on PATH: add it`);
+    expect(readlinkSync(join(dir, "pscs"))).toBe(PSCS_JS);
+    const runArgv = as(["/bin/sh", "-c", "cd / && pscs --help"]);
+    const { stdout } = await run(runArgv[0] as string, runArgv.slice(1), {
+      env: { ...env, PATH: `${dir}:${env.PATH}` },
+      timeout: 30_000,
+    });
+    expect(stdout).toContain("Usage: pscs ");
   });
 });

@@ -39,6 +39,24 @@ describe("pscs CLI", () => {
     for (const cmd of ["config", "camera", "health"]) expect(out).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
   });
 
+  it("refuses an unknown command with exit 2 naming it, even beside --help", async () => {
+    for (const [args, message] of [
+      [["nonsense", "--help"], "pscs: unknown command 'nonsense' (expected one of config, camera,"],
+      [["nonsense"], "pscs: unknown command 'nonsense' (expected one of config, camera,"],
+      [
+        ["user", "nonsense", "--help"],
+        "pscs: unknown command 'nonsense' for 'pscs user' (expected one of add, list,",
+      ],
+    ] as const) {
+      const r = await pscs([...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.out).toContain(message);
+      expect(r.out).not.toContain("Usage:");
+    }
+    expect((await pscs(["user", "list", "--help"])).code).toBe(0);
+    expect((await pscs(["help", "user"])).code).toBe(0);
+  });
+
   it("config check: ok, then every bad field, as text and JSON", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pscs-cli-"));
     const good = join(dir, "good.yaml");

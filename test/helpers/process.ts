@@ -83,11 +83,16 @@ export function startProc(
 export function runPscs(
   args: string[],
   stdin = "",
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: 30_000, env },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(stdin);
   });

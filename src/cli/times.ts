@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from "../config/load.js";
+import { localAndUtc, parseTime } from "../time/parse.js";
+import { CliError } from "./common.js";
+
+/**
+ * Times typed at the console, read in the site's zone and echoed back on stderr as the site's local
+ * time and UTC, so a wrong reading is seen before it matters (stdout stays the result: JSON, CSV, HTML).
+ */
+
+export interface CliTimes {
+  /** Parses `value` for `flag` (exit 2 naming the flag on bad input) and echoes it. */
+  read(flag: string, value: string, label?: string): number;
+}
+
+/** The config file is read at the first time given, not before. */
+export function cliTimes(configFile: string): CliTimes {
+  let zone: string | undefined;
+  const siteZone = () => {
+    try {
+      zone ??= loadConfig(configFile).site.timezone;
+      return zone;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message, 78);
+      throw e;
+    }
+  };
+  return {
+    read(flag, value, label = flag.replace(/^--/, "")) {
+      const z = siteZone();
+      const t = parseTime(value, z);
+      if (!t.ok) throw new CliError(`${flag}: ${t.reason}`, 2);
+      process.stderr.write(`${label} ${localAndUtc(t.ms, z)}\n`);
+      return t.ms;
+    },
+  };
+}
