@@ -96,6 +96,16 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         streamArriving: (): boolean => recorder.cameras[i]?.status().state === "recording",
         requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
         onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
+        clockOffsetLimitMs: config.onvif.clockOffsetLimitSeconds * 1000,
+        // Burned-in camera time that stops matching the recording is a fact an auditor must see.
+        onClockExcursion: (e) =>
+          audit.append({
+            ...SYSTEM,
+            action: e.off ? "camera.clock_off" : "camera.clock_restored",
+            target: `camera:${e.camera}`,
+            outcome: e.off ? "failure" : "success",
+            details: { offsetMs: e.sample.offsetMs, rttMs: e.sample.rttMs, limitMs: e.limitMs },
+          }),
       }),
   );
   const insertClock = db.prepare(
