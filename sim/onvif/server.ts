@@ -8,10 +8,11 @@ import type { CameraIdentity, Operation } from "./context.js";
 import { deviceOperations } from "./device-service.js";
 import { mediaOperations } from "./media-service.js";
 import { ptzOperations } from "./ptz-service.js";
-import { envelope, faultEnvelope, parseRequest, SoapFault } from "./soap.js";
+import { envelope, faultContentType, faultEnvelope, parseRequest, SoapFault } from "./soap.js";
 
 /**
- * One simulated camera's ONVIF endpoint: SOAP 1.2 over HTTP on its own port.
+ * One simulated camera's ONVIF endpoint: SOAP 1.2 over HTTP on its own port (a SOAP 1.1 request is
+ * answered with SOAP 1.2's VersionMismatch fault, in SOAP 1.1).
  * Operations are found by the Body element's local name whatever the path, as lenient cameras do;
  * every answer is a SOAP envelope (a response or a fault), never a dropped connection or a crash.
  */
@@ -241,7 +242,7 @@ export class OnvifServer {
         { action, path: req.url, status: e.httpStatus, fault: e.subcodes, reason: e.message },
         "ONVIF fault",
       );
-      this.send(res, e.httpStatus, faultEnvelope(e));
+      this.send(res, e.httpStatus, faultEnvelope(e), { "content-type": faultContentType(e) });
     }
   }
 
