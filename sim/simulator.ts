@@ -53,6 +53,7 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
   const rtsp = new RtspServer(
     o.host,
     specs.map((s) => ({ id: s.id, rtspPort: s.rtsp, rtpPort: s.rtp, path: "/stream" })),
+    { user: o.user, password: o.password },
     o.log.child({ component: "rtsp" }),
   );
   await rtsp.start();
