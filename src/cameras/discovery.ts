@@ -37,7 +37,12 @@ export interface DiscoveryResult {
 }
 
 export class DiscoveryError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /** The named interface is the problem (no such interface, or no IPv4 address on it). */
+    readonly badInterface = false,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "DiscoveryError";
   }
@@ -53,6 +58,7 @@ export function interfaceAddress(name: string): string {
       .map(([n]) => n);
     throw new DiscoveryError(
       `no network interface '${name}' with an IPv4 address (have: ${known.join(", ")})`,
+      true,
     );
   }
   return first.address;
@@ -78,14 +84,14 @@ export function discoverCameras(o: { interface?: string; timeoutMs: number }): P
           Discovery.off("error", onError);
           // Unreadable answers come back as an array (already in `problems`); a lone Error is the socket's.
           if (err instanceof Error)
-            reject(new DiscoveryError(`WS-Discovery failed: ${err.message}`, { cause: err }));
+            reject(new DiscoveryError(`WS-Discovery failed: ${err.message}`, false, { cause: err }));
           else resolve({ cameras: [...found.values()], problems });
         },
       );
     } catch (e) {
       Discovery.off("device", onDevice);
       Discovery.off("error", onError);
-      reject(new DiscoveryError(`WS-Discovery failed: ${(e as Error).message}`, { cause: e }));
+      reject(new DiscoveryError(`WS-Discovery failed: ${(e as Error).message}`, false, { cause: e }));
     }
   });
 }

@@ -79,10 +79,7 @@ export function cameraCommands(program: Command): void {
         result = await discoverCameras({ ...(o.interface ? { interface: o.interface } : {}), timeoutMs });
       } catch (e) {
         if (!(e instanceof DiscoveryError)) throw e;
-        throw new CliError(
-          o.interface && /no network interface/.test(e.message) ? `--interface: ${e.message}` : e.message,
-          2,
-        );
+        throw e.badInterface ? new CliError(`--interface: ${e.message}`, 2) : new CliError(e.message);
       }
       const cameras = [...result.cameras].sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port);
       const where = o.interface ? `on ${o.interface}` : "on every interface";
