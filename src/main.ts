@@ -112,6 +112,11 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
             log.error({ err, camera: e.camera, off: e.off }, "camera clock excursion not audited");
           }
         },
+        clockWasOff: () => {
+          const last = (action: string) =>
+            audit.list({ target: `camera:${cam.id}`, action, order: "desc", limit: 1 })[0]?.seq ?? 0;
+          return last("camera.clock_off") > last("camera.clock_restored");
+        },
       }),
   );
   const insertClock = db.prepare(

@@ -21,9 +21,11 @@ export interface ClockVerdict {
 }
 
 export class ClockCheck {
-  private off = false;
-
-  constructor(readonly limitMs: number) {}
+  /** `off`: the verdict carried over, e.g. an excursion already audited before a restart. */
+  constructor(
+    readonly limitMs: number,
+    private off = false,
+  ) {}
 
   get isOff(): boolean {
     return this.off;

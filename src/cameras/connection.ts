@@ -54,6 +54,8 @@ export interface CameraConnectionOptions {
   clockOffsetLimitMs?: number;
   /** Called once when an excursion beyond the limit begins and once when it ends. */
   onClockExcursion?: (e: ClockExcursion) => void;
+  /** Whether an excursion was still open when pscsd last ran: asked once, at the first sample. */
+  clockWasOff?: () => boolean;
   now?: () => number;
 }
 
@@ -72,7 +74,7 @@ export class CameraConnection {
   private session: OnvifCamera | undefined;
   /** Aborted to end the heartbeat's current wait early (the stream failed): see heartbeat(). */
   private hurry = new AbortController();
-  private readonly clockCheck: ClockCheck;
+  private clockCheck: ClockCheck | undefined;
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -81,7 +83,6 @@ export class CameraConnection {
     this.log = opts.log.child({ camera: cfg.id });
     this.backoff = opts.backoff ?? { baseMs: 1_000, capMs: 60_000 };
     this.now = opts.now ?? Date.now;
-    this.clockCheck = new ClockCheck(opts.clockOffsetLimitMs ?? 2_000);
     this.current = { id: cfg.id, name: cfg.name, state: "connecting", since: this.now(), attempts: 0 };
   }
 
@@ -184,19 +185,22 @@ export class CameraConnection {
   }
 
   private keepClock(sample: ClockSample): void {
+    // An excursion that outlived a restart is the same excursion: not reported again at start.
+    this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000, this.opts.clockWasOff?.());
+    const { limitMs } = this.clockCheck;
     const { off, changed } = this.clockCheck.judge(sample);
     const { clockOff: _was, ...rest } = this.current;
     this.current = {
       ...rest,
       clock: sample,
-      ...(off ? { clockOff: describeClockOffset(sample, this.clockCheck.limitMs) } : {}),
+      ...(off ? { clockOff: describeClockOffset(sample, limitMs) } : {}),
     };
     if (changed) {
       this.log.warn(
-        { clockOffsetMs: sample.offsetMs, rttMs: sample.rttMs, limitMs: this.clockCheck.limitMs },
+        { clockOffsetMs: sample.offsetMs, rttMs: sample.rttMs, limitMs },
         off ? "camera clock beyond the offset limit" : "camera clock back within the offset limit",
       );
-      this.opts.onClockExcursion?.({ camera: this.cfg.id, off, sample, limitMs: this.clockCheck.limitMs });
+      this.opts.onClockExcursion?.({ camera: this.cfg.id, off, sample, limitMs });
     }
     const last = this.lastRecorded;
     if (

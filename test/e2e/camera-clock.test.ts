@@ -13,7 +13,7 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 /**
  * A camera's clock goes 41 s off (the simulator's `clock` fault) under the built pscsd: health turns
  * degraded naming the camera and its offset, the alert gauge is set, and the excursion is audited
- * once; undone, all of it clears, and its end is audited once too.
+ * once (a restart in its middle included); undone, all of it clears, and its end is audited once too.
  */
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Clock-Test-41s!";
@@ -85,7 +85,7 @@ describe("camera clock offset", () => {
       expect(res.status).toBe(200);
     };
 
-    const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    let daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {
       await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
       await until("healthy with both cameras recording", (h) => h.status === "ok");
@@ -109,6 +109,16 @@ describe("camera clock offset", () => {
       expect(offEntries.map((e) => [e.target, e.outcome])).toEqual([["camera:cam1", "failure"]]);
       expect(JSON.parse(offEntries[0]?.details ?? "{}")).toMatchObject({ limitMs: 2_000 });
       expect(audited("camera.clock_restored")).toEqual([]);
+
+      // pscsd restarts in the middle of the excursion: the same excursion, not a second entry.
+      expect((await daemon.stop("SIGTERM", 15_000)).code).toBe(0);
+      daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+      await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
+      await until("cam1's clock still named after the restart", (h) =>
+        h.cameras.some((c) => c.id === "cam1" && c.clockOff !== undefined),
+      );
+      await sleep(2_000);
+      expect(audited("camera.clock_off")).toHaveLength(1);
 
       await skew("cam1", 0);
       const back = await until("ok once cam1's clock is back", (h) => h.status === "ok");

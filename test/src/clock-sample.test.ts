@@ -44,6 +44,12 @@ describe("camera clock offset limit", () => {
     expect(verdicts.map((v) => v.off)).toEqual([false, true, true, true, false, false]);
   });
 
+  it("carries an excursion over a restart: no second report while the clock stays off", () => {
+    const check = new ClockCheck(2_000, true);
+    expect(check.judge(sample(41_000))).toEqual({ off: true, changed: false });
+    expect(check.judge(sample(0))).toEqual({ off: false, changed: true });
+  });
+
   it("changes its verdict only on samples whose whole error bound is past the limit or within it", () => {
     const check = new ClockCheck(2_000);
     // ±510 ms: 2.4 s might be 1.9 s; 2.6 s cannot be under 2 s.
