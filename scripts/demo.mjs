@@ -250,7 +250,7 @@ function announce() {
     `  simulator control ${simReady.control}/cameras   (faults: POST /cameras/<id>/stream|rtsp|freeze|onvif|reboot|clock)`,
     `  config            ${configFile}`,
     `  camera password   ${pwFile}`,
-    "  cameras (ONVIF, RTSP — open the RTSP URL in VLC or `ffplay -rtsp_transport tcp URL`):",
+    `  cameras (ONVIF, RTSP — open the RTSP URL in VLC or \`ffplay -rtsp_transport tcp URL\` as user '${simReady.cameras[0]?.onvif.user}', camera password):`,
     ...simReady.cameras.map(
       (c) =>
         `    ${c.id.padEnd(8)} ${c.name.padEnd(24)} onvif http://${c.onvif.host}:${c.onvif.port}  ${c.rtsp}`,

@@ -42,10 +42,11 @@ const bodies = {
   onvif: z.strictObject({ up: z.boolean() }),
   reboot: z.strictObject({ seconds: z.number().min(0).max(3600) }),
   clock: z.strictObject({
+    // Up to a century either way: a camera whose clock reset to 1970 is 56 years off.
     skewMs: z
       .int()
-      .min(-86_400_000 * 366)
-      .max(86_400_000 * 366),
+      .min(-86_400_000 * 36_525)
+      .max(86_400_000 * 36_525),
   }),
 } as const;
 type FaultName = keyof typeof bodies;

@@ -52,6 +52,7 @@ const program = new Command("pscs-sim")
     "wsse",
   )
   .option("--state-dir <dir>", "where presets and home positions persist", ".pscs-sim")
+  .option("--no-discovery", "do not answer WS-Discovery probes (UDP 3702)")
   .option("--log-level <level>", "log level", "info")
   .exitOverride();
 
@@ -71,6 +72,7 @@ const o = program.opts<{
   passwordFile?: string;
   auth: string;
   stateDir: string;
+  discovery: boolean;
   logLevel: string;
 }>();
 
@@ -103,6 +105,7 @@ try {
     password,
     authMode: o.auth,
     stateDir: o.stateDir,
+    discovery: o.discovery,
     log,
   });
   process.stdout.write(

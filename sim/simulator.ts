@@ -1,11 +1,13 @@
 import { SimCamera, type SimCameraOptions } from "./camera.js";
 import { ControlServer } from "./control.js";
+import { DiscoveryResponder, WS_DISCOVERY } from "./onvif/discovery.js";
 import { RtspServer } from "./rtsp/server.js";
 
 /**
  * N simulated cameras on one host, with one RTSP server process and one fault-control endpoint.
  * Port plan from one base B, camera i (0-based): ONVIF B+i, RTSP B+100+i, RTP (UDP, loopback) B+200+i;
- * control B+99. Invariant: stop() leaves no child process behind (encoders, RTSP server).
+ * control B+99; WS-Discovery on UDP 3702 (shared: every simulator on the host answers a probe).
+ * Invariant: stop() leaves no child process behind (encoders, RTSP server).
  */
 
 export interface SimulatorOptions
@@ -15,6 +17,8 @@ export interface SimulatorOptions
   > {
   cameras: number;
   basePort: number;
+  /** Answer WS-Discovery probes on UDP 3702 (default true). */
+  discovery?: boolean;
 }
 
 export interface Simulator {
@@ -53,6 +57,7 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
   const rtsp = new RtspServer(
     o.host,
     specs.map((s) => ({ id: s.id, rtspPort: s.rtsp, rtpPort: s.rtp, path: "/stream" })),
+    { user: o.user, password: o.password },
     o.log.child({ component: "rtsp" }),
   );
   await rtsp.start();
@@ -77,7 +82,16 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
       }),
   );
   const control = new ControlServer(cameras, o.log.child({ component: "control" }));
+  const discovery =
+    o.discovery === false
+      ? undefined
+      : new DiscoveryResponder({
+          host: o.host,
+          devices: () => cameras.flatMap((c) => c.onvif.discoverable() ?? []),
+          log: o.log.child({ component: "discovery" }),
+        });
   const stopAll = async () => {
+    await discovery?.stop();
     await control.close();
     await Promise.all(cameras.map((c) => c.stop()));
     await rtsp.stop();
@@ -85,6 +99,10 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
   try {
     for (const c of cameras) await c.start();
     const controlUrl = await control.listen(o.basePort + 99, o.host);
+    // Discovery is a convenience for installers, not a camera function: the cameras work without it.
+    await discovery?.start().catch((err: unknown) => {
+      o.log.warn({ err }, `WS-Discovery unavailable (UDP ${WS_DISCOVERY.port}): probes will go unanswered`);
+    });
     o.log.info({ cameras: cameras.length, controlUrl }, "simulator ready");
     return { controlUrl, cameras, rtsp, describe: () => cameras.map((c) => c.describe()), stop: stopAll };
   } catch (e) {

@@ -96,6 +96,27 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         streamArriving: (): boolean => recorder.cameras[i]?.status().state === "recording",
         requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
         onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
+        clockOffsetLimitMs: config.onvif.clockOffsetLimitSeconds * 1000,
+        // Burned-in camera time that stops matching the recording is a fact an auditor must see.
+        onClockExcursion: (e) => {
+          try {
+            audit.append({
+              ...SYSTEM,
+              action: e.off ? "camera.clock_off" : "camera.clock_restored",
+              target: `camera:${e.camera}`,
+              outcome: e.off ? "failure" : "success",
+              details: { offsetMs: e.sample.offsetMs, rttMs: e.sample.rttMs, limitMs: e.limitMs },
+            });
+          } catch (err) {
+            // A catalog that refuses the entry must not make the camera look unreachable.
+            log.error({ err, camera: e.camera, off: e.off }, "camera clock excursion not audited");
+          }
+        },
+        clockWasOff: () => {
+          const last = (action: string) =>
+            audit.list({ target: `camera:${cam.id}`, action, order: "desc", limit: 1 })[0]?.seq ?? 0;
+          return last("camera.clock_off") > last("camera.clock_restored");
+        },
       }),
   );
   const insertClock = db.prepare(

@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { inputOptions, outputOptions } from "../../dist/recorder/ffmpeg-args.js";
+import { rtspUrlWithCredentials } from "../../dist/recorder/recorder.js";
 import { descendants } from "../../dist/src/proc/tree.js";
 import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
@@ -116,7 +117,8 @@ function startBare(n) {
       "-nostats",
       ...inputOptions(),
       "-i",
-      cam.rtsp,
+      // The simulator's RTSP demands the camera's credentials, as pscsd's recorder passes them.
+      rtspUrlWithCredentials(cam.rtsp, cam.onvif.user, PASSWORD),
       ...outputOptions({ rtspUrl: cam.rtsp, segmentSeconds: SEGMENT_S, outputPattern: "" }),
       join(dir, String(i), "%06d.ts"),
     ]);

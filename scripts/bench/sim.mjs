@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { rtspUrlWithCredentials } from "../../dist/recorder/recorder.js";
 import { x264RtpArgs } from "../../dist/sim/video/encoder.js";
 import { descendants, procName } from "../../dist/src/proc/tree.js";
 import { start, stop } from "./children.mjs";
@@ -24,6 +25,7 @@ const W = 640;
 const H = 360;
 const FPS = 15;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PASSWORD = "Bench-Only-1!";
 
 async function runSim(n, base) {
   const sim = start(
@@ -40,7 +42,7 @@ async function runSim(n, base) {
       "warn",
     ],
     {
-      env: { ...process.env, PSCS_SIM_PASSWORD: "Bench-Only-1!" },
+      env: { ...process.env, PSCS_SIM_PASSWORD: PASSWORD },
     },
   );
   const ready = await new Promise((resolve, reject) => {
@@ -56,7 +58,8 @@ async function runSim(n, base) {
       "-rtsp_transport",
       "tcp",
       "-i",
-      c.rtsp,
+      // RTSP Digest, once per client's DESCRIBE/SETUP/PLAY: nothing per frame.
+      rtspUrlWithCredentials(c.rtsp, c.onvif.user, PASSWORD),
       "-c",
       "copy",
       "-f",

@@ -11,6 +11,18 @@ function dateTime(ms: number): string {
   );
 }
 
+/** The camera's scopes: GetScopes lists them, and WS-Discovery's ProbeMatches carry them. */
+export function deviceScopes(name: string): ["Fixed" | "Configurable", string][] {
+  return [
+    ["Fixed", "onvif://www.onvif.org/type/video_encoder"],
+    ["Fixed", "onvif://www.onvif.org/type/ptz"],
+    ["Fixed", "onvif://www.onvif.org/Profile/Streaming"],
+    ["Fixed", "onvif://www.onvif.org/hardware/SIM-PTZ-1"],
+    ["Configurable", `onvif://www.onvif.org/name/${encodeURIComponent(name)}`],
+    ["Configurable", "onvif://www.onvif.org/location/city/Norwich"],
+  ];
+}
+
 const version = (major: number, minor: number) =>
   `<tds:Version><tt:Major>${major}</tt:Major><tt:Minor>${minor}</tt:Minor></tds:Version>`;
 
@@ -102,17 +114,10 @@ export const deviceOperations: Record<string, Operation> = {
   },
 
   GetScopes: (_req, cam) =>
-    [
-      ["Fixed", "onvif://www.onvif.org/type/video_encoder"],
-      ["Fixed", "onvif://www.onvif.org/type/ptz"],
-      ["Fixed", "onvif://www.onvif.org/Profile/Streaming"],
-      ["Fixed", "onvif://www.onvif.org/hardware/SIM-PTZ-1"],
-      ["Configurable", `onvif://www.onvif.org/name/${encodeURIComponent(cam.name)}`],
-      ["Configurable", "onvif://www.onvif.org/location/city/Norwich"],
-    ]
+    deviceScopes(cam.name)
       .map(
         ([def, item]) =>
-          `<tds:Scopes><tt:ScopeDef>${def}</tt:ScopeDef><tt:ScopeItem>${esc(item ?? "")}</tt:ScopeItem></tds:Scopes>`,
+          `<tds:Scopes><tt:ScopeDef>${def}</tt:ScopeDef><tt:ScopeItem>${esc(item)}</tt:ScopeItem></tds:Scopes>`,
       )
       .join(""),
 };

@@ -1,17 +1,20 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { networkInterfaces } from "node:os";
 import type { Logger } from "../../src/log/logger.js";
 import type { PtzModel } from "../ptz.js";
 import { HttpDigestVerifier, UsernameTokenVerifier } from "./auth.js";
 import type { CameraIdentity, Operation } from "./context.js";
-import { deviceOperations } from "./device-service.js";
+import { deviceOperations, deviceScopes } from "./device-service.js";
+import type { Discoverable } from "./discovery.js";
 import { mediaOperations } from "./media-service.js";
 import { ptzOperations } from "./ptz-service.js";
-import { envelope, faultEnvelope, parseRequest, SoapFault } from "./soap.js";
+import { envelope, faultContentType, faultEnvelope, parseRequest, SoapFault } from "./soap.js";
 
 /**
- * One simulated camera's ONVIF endpoint: SOAP 1.2 over HTTP on its own port.
+ * One simulated camera's ONVIF endpoint: SOAP 1.2 over HTTP on its own port (a SOAP 1.1 request is
+ * answered with SOAP 1.2's VersionMismatch fault, in SOAP 1.1).
  * Operations are found by the Body element's local name whatever the path, as lenient cameras do;
  * every answer is a SOAP envelope (a response or a fault), never a dropped connection or a crash.
  */
@@ -96,6 +99,27 @@ export class OnvifServer {
 
   setClockSkew(ms: number): void {
     this.skewMs = ms;
+  }
+
+  /** What WS-Discovery says about this camera; undefined while it is off the network. */
+  discoverable(): Discoverable | undefined {
+    if (!this.online) return undefined;
+    const { host, name } = this.opts;
+    // Unique per device, stable across restarts: two simulators' cameras of one name are two devices.
+    const h = createHash("sha256").update(`${name}@${host}:${this.boundPort}`).digest("hex");
+    const urn = `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    // Bound to every address, it is reachable at each of them (the prober picks the one it can reach).
+    const hosts =
+      host === "0.0.0.0"
+        ? Object.values(networkInterfaces())
+            .flat()
+            .flatMap((a) => (a && a.family === "IPv4" ? [a.address] : []))
+        : [host];
+    return {
+      urn,
+      scopes: deviceScopes(name).map(([, item]) => item),
+      xaddrs: hosts.map((a) => `http://${a}:${this.boundPort}/onvif/device_service`),
+    };
   }
 
   /** The path GetStreamUri hands out from now on. */
@@ -241,7 +265,7 @@ export class OnvifServer {
         { action, path: req.url, status: e.httpStatus, fault: e.subcodes, reason: e.message },
         "ONVIF fault",
       );
-      this.send(res, e.httpStatus, faultEnvelope(e));
+      this.send(res, e.httpStatus, faultEnvelope(e), { "content-type": faultContentType(e) });
     }
   }
 

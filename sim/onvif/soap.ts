@@ -2,7 +2,9 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 
 /**
  * SOAP 1.2 envelopes for the simulated camera: parsing requests (namespace prefixes dropped, since
- * clients pick their own) and writing responses and faults with the ONVIF namespaces.
+ * clients pick their own) and writing responses and faults with the ONVIF namespaces. ONVIF is
+ * SOAP 1.2 only: a SOAP 1.1 request gets SOAP 1.2's answer for it, a VersionMismatch fault written
+ * in SOAP 1.1 with an Upgrade header naming the 1.2 envelope (SOAP 1.2 part 1, appendix A).
  */
 
 export const NS = {
@@ -32,7 +34,7 @@ export interface SoapRequest {
  */
 export class SoapFault extends Error {
   constructor(
-    readonly code: "env:Sender" | "env:Receiver",
+    readonly code: "env:Sender" | "env:Receiver" | "env:VersionMismatch",
     readonly subcodes: string[],
     readonly reason: string,
     readonly httpStatus: number = code === "env:Sender" ? 400 : 500,
@@ -42,6 +44,23 @@ export class SoapFault extends Error {
   }
 }
 
+/** The envelope was not SOAP 1.2's: `soap11` when it was SOAP 1.1's, answered in SOAP 1.1. */
+export class VersionMismatch extends SoapFault {
+  constructor(readonly soap11: boolean) {
+    super(
+      "env:VersionMismatch",
+      [],
+      soap11 ? "SOAP 1.1 envelope: this device speaks SOAP 1.2" : "not a SOAP 1.2 envelope",
+      500,
+    );
+    this.name = "VersionMismatch";
+  }
+}
+
+const SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/";
+/** Deeper than any ONVIF request (a PTZ preset tour is about 8); the parser's own stack stays small. */
+export const MAX_DEPTH = 32;
+
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "@_",
@@ -50,7 +69,18 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: true,
   processEntities: true,
+  maxNestedTags: MAX_DEPTH,
 });
+
+/** The namespace of the document's root element, and its local name. */
+function rootElement(xml: string): { local: string; ns: string | undefined } | undefined {
+  const m =
+    /^\s*(?:(?:<\?[\s\S]*?\?>|<!--[\s\S]*?-->)\s*)*<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)([^>]*)>/.exec(xml);
+  if (!m) return undefined;
+  const prefix = m[1] ? `:${m[1].slice(0, -1).replaceAll(".", "\\.")}` : "";
+  const decl = new RegExp(`\\sxmlns${prefix}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(m[3] ?? "");
+  return { local: m[2] as string, ns: decl ? (decl[1] ?? decl[2]) : undefined };
+}
 
 export function parseRequest(xml: string): SoapRequest {
   if (xml.trim() === "" || XMLValidator.validate(xml) !== true) {
@@ -60,7 +90,18 @@ export function parseRequest(xml: string): SoapRequest {
   if (/<!DOCTYPE/i.test(xml)) {
     throw new SoapFault("env:Sender", ["ter:WellFormed"], "a SOAP message must not contain a DTD");
   }
-  const doc = parser.parse(xml) as XmlNode;
+  const root = rootElement(xml);
+  if (root?.local === "Envelope" && root.ns !== NS.env) throw new VersionMismatch(root.ns === SOAP11_ENV);
+  let doc: XmlNode;
+  try {
+    doc = parser.parse(xml) as XmlNode;
+  } catch (e) {
+    // Whatever the parser refuses is the document's fault, not the camera's.
+    const reason = /nested/i.test((e as Error).message)
+      ? `request nested deeper than ${MAX_DEPTH} elements`
+      : `request could not be parsed: ${(e as Error).message}`;
+    throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], reason);
+  }
   const envelope = child(doc, "Envelope");
   const body = envelope && child(envelope, "Body");
   if (!body) throw new SoapFault("env:Sender", ["ter:InvalidArgVal"], "no SOAP 1.2 Envelope/Body");
@@ -120,17 +161,31 @@ const DECLS = Object.entries(NS)
   .map(([p, uri]) => `xmlns:${p}="${uri}"`)
   .join(" ");
 
-export function envelope(bodyXml: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope ${DECLS}><env:Header/><env:Body>${bodyXml}</env:Body></env:Envelope>`;
+export function envelope(bodyXml: string, headerXml = ""): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope ${DECLS}>${headerXml ? `<env:Header>${headerXml}</env:Header>` : "<env:Header/>"}<env:Body>${bodyXml}</env:Body></env:Envelope>`;
 }
 
+/** SOAP 1.1 travels as text/xml, SOAP 1.2 as application/soap+xml. */
+export function faultContentType(f: SoapFault): string {
+  return f instanceof VersionMismatch && f.soap11
+    ? "text/xml; charset=utf-8"
+    : "application/soap+xml; charset=utf-8";
+}
+
+/** SOAP 1.2's Upgrade header block: the envelope this device understands. */
+const UPGRADE = `<env:Upgrade xmlns:env="${NS.env}"><env:SupportedEnvelope qname="ns1:Envelope" xmlns:ns1="${NS.env}"/></env:Upgrade>`;
+
 export function faultEnvelope(f: SoapFault): string {
+  if (f instanceof VersionMismatch && f.soap11) {
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<s11:Envelope xmlns:s11="${SOAP11_ENV}"><s11:Header>${UPGRADE}</s11:Header><s11:Body><s11:Fault><faultcode>s11:VersionMismatch</faultcode><faultstring>${esc(f.reason)}</faultstring></s11:Fault></s11:Body></s11:Envelope>`;
+  }
   const sub = f.subcodes.reduceRight(
     (inner, code) => `<env:Subcode><env:Value>${esc(code)}</env:Value>${inner}</env:Subcode>`,
     "",
   );
   return envelope(
     `<env:Fault><env:Code><env:Value>${f.code}</env:Value>${sub}</env:Code><env:Reason><env:Text xml:lang="en">${esc(f.reason)}</env:Text></env:Reason></env:Fault>`,
+    f instanceof VersionMismatch ? UPGRADE : "",
   );
 }
 

@@ -4,8 +4,12 @@
 Each camera's mount re-payloads the H.264 RTP that the simulator's ffmpeg sends to a loopback UDP
 port, with shared media so that every client sees the one encode.
 
-Config (argv[1], JSON): {"address": "127.0.0.1", "cameras": [{"id": "cam1", "rtspPort": 18100,
-"rtpPort": 18200, "path": "/stream"}]}
+Every mount demands RTSP Digest authentication with the camera's user and password, as real cameras
+do; it is checked per RTSP request (DESCRIBE, SETUP, PLAY), never per packet.
+
+Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "cameras": [{"id": "cam1",
+"rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; the password comes in the environment
+(PSCS_SIM_RTSP_PASSWORD), since every user on the host can read a process's argv.
 Commands (stdin, one JSON object per line):
   {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
                                                   also drops the clients already connected.
@@ -15,20 +19,37 @@ Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", .
 {"event": "error", "message": ...}. Exits when stdin closes or on SIGTERM/SIGINT.
 """
 import json
+import os
 import signal
 import sys
 
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 LAUNCH = (
     '( udpsrc port={rtp} caps="application/x-rtp,media=video,clock-rate=90000,'
     'encoding-name=H264,payload=96" ! rtph264depay ! h264parse ! '
     "rtph264pay name=pay0 pt=96 config-interval=1 )"
 )
+
+
+ROLE = "camera-user"
+REALM = "PSCS Sim"
+
+
+def digest_auth(user, password):
+    """Digest only, as cameras answer: Basic would send the password in clear on every request."""
+    auth = GstRtspServer.RTSPAuth()
+    auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    auth.set_realm(REALM)
+    token = GstRtspServer.RTSPToken.new()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+    auth.add_digest(user, password, token)
+    return auth
 
 
 def emit(obj):
@@ -40,12 +61,18 @@ class CameraServer:
     """One camera's RTSP endpoint. Refusing closes the listening socket (clients get 'connection
     refused', as from a camera that is down), not merely an unanswered accept queue."""
 
-    def __init__(self, address, cam):
+    def __init__(self, address, cam, auth):
         self.address = address
+        self.auth = auth
         self.port = int(cam["rtspPort"])
         self.factory = GstRtspServer.RTSPMediaFactory()
         self.factory.set_launch(LAUNCH.format(rtp=int(cam["rtpPort"])))
         self.factory.set_shared(True)
+        self.factory.add_role_from_structure(
+            Gst.Structure.new_from_string(
+                f"{ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+            )
+        )
         self.path = cam.get("path", "/stream")
         self.server = None
         self.source_id = None
@@ -56,6 +83,7 @@ class CameraServer:
         server = GstRtspServer.RTSPServer()
         server.set_address(self.address)
         server.set_service(str(self.port))
+        server.set_auth(self.auth)
         server.get_mount_points().add_factory(self.path, self.factory)
         source = server.create_source(None)
         self.source_id = source.attach(None)
@@ -82,9 +110,14 @@ def main():
     Gst.init(None)
     config = json.loads(sys.argv[1])
     address = config.get("address", "127.0.0.1")
+    password = os.environ.get("PSCS_SIM_RTSP_PASSWORD", "")
+    if not config.get("user") or not password:
+        emit({"event": "error", "message": "no RTSP credentials: config 'user' and PSCS_SIM_RTSP_PASSWORD"})
+        sys.exit(1)
+    auth = digest_auth(config["user"], password)
     cameras = {}
     for cam in config["cameras"]:
-        server = CameraServer(address, cam)
+        server = CameraServer(address, cam, auth)
         try:
             server.accept()
         except GLib.Error as e:

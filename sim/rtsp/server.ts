@@ -6,7 +6,8 @@ import { packageRoot } from "../../src/version.js";
 
 /**
  * Runs `rtsp_server.py` (GStreamer's gst-rtsp-server through python3-gi): the simulator's real RTSP
- * servers, one port per camera, in one process.
+ * servers, one port per camera, in one process, each demanding RTSP Digest with the cameras' user
+ * and password (the password passed in the environment, not on the command line).
  * Invariant: stop() returns only after the python process has exited.
  */
 
@@ -35,6 +36,7 @@ export class RtspServer {
   constructor(
     private readonly address: string,
     private readonly mounts: RtspMount[],
+    private readonly credentials: { user: string; password: string },
     private readonly log: Logger,
   ) {}
 
@@ -43,8 +45,15 @@ export class RtspServer {
   }
 
   async start(timeoutMs = 10_000): Promise<void> {
-    const config = JSON.stringify({ address: this.address, cameras: this.mounts });
-    const child = spawn(PYTHON, [SCRIPT, config], { stdio: ["pipe", "pipe", "pipe"] });
+    const config = JSON.stringify({
+      address: this.address,
+      user: this.credentials.user,
+      cameras: this.mounts,
+    });
+    const child = spawn(PYTHON, [SCRIPT, config], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, PSCS_SIM_RTSP_PASSWORD: this.credentials.password },
+    });
     this.child = child;
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { OnvifCamera } from "../cameras/onvif-client.js";
 import { checkArguments } from "../cli/arguments.js";
 import { auditCommands } from "../cli/audit.js";
+import { cameraCommands } from "../cli/cameras.js";
 import { CliError, print } from "../cli/common.js";
 import { healthCommand } from "../cli/health.js";
 import { recordingCommands } from "../cli/recordings.js";
@@ -46,53 +46,7 @@ configCmd
     }
   });
 
-const cameraCmd = program.command("camera").description("talk to a camera directly over ONVIF");
-cameraCmd
-  .command("probe")
-  .description("connect to an ONVIF camera and show its identity, stream URI and clock offset")
-  .requiredOption("--host <host>", "camera address")
-  .option("--port <port>", "ONVIF HTTP port", "80")
-  .requiredOption("--user <user>", "ONVIF user")
-  .requiredOption(
-    "--password-file <file>",
-    "file holding the ONVIF password (never given on the command line)",
-  )
-  .option("--json", "machine-readable output")
-  .action(async (o: { host: string; port: string; user: string; passwordFile: string; json?: boolean }) => {
-    const port = Number(o.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new CliError(`--port: expected an integer 1-65535, got '${o.port}'`, 2);
-    }
-    const { readFile } = await import("node:fs/promises");
-    let password: string;
-    try {
-      password = (await readFile(o.passwordFile, "utf8")).replace(/\r?\n$/, "");
-    } catch (e) {
-      throw new CliError(
-        `--password-file: cannot read ${o.passwordFile}: ${(e as NodeJS.ErrnoException).code}`,
-        2,
-      );
-    }
-    const cam = new OnvifCamera({ host: o.host, port, user: o.user, password, timeoutMs: 5_000 });
-    try {
-      await cam.connect();
-      const [device, streamUri, clock] = [
-        await cam.deviceInfo(),
-        await cam.streamUri(),
-        await cam.clockSample(),
-      ];
-      print(!!o.json, { device, streamUri, profile: cam.profileToken, clock }, () =>
-        [
-          `${device.manufacturer} ${device.model} (serial ${device.serialNumber}, firmware ${device.firmwareVersion})`,
-          `stream:  ${streamUri} (profile ${cam.profileToken})`,
-          `clock:   camera ${clock.offsetMs >= 0 ? "+" : ""}${clock.offsetMs} ms vs this host (±${Math.ceil(clock.rttMs / 2)} ms, camera clocks report whole seconds)`,
-        ].join("\n"),
-      );
-    } catch (e) {
-      throw new CliError(e instanceof Error ? e.message : String(e));
-    }
-  });
-
+cameraCommands(program);
 userCommands(program);
 tokenCommands(program);
 auditCommands(program);

@@ -1,6 +1,7 @@
 import type { CameraConfig } from "../config/load.js";
 import type { Logger } from "../log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../retry/backoff.js";
+import { ClockCheck, describeClockOffset } from "./clock-check.js";
 import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.js";
 
 /**
@@ -9,7 +10,7 @@ import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.j
  * arriving, the stream itself shows the camera is up, so the heartbeat runs only every
  * streamingHeartbeatMs (each ONVIF request costs pscsd ~1.7 ms of CPU, mostly the `onvif` package's
  * XML parsing, and the camera's web server its own); a stream failure brings the next heartbeat
- * forward to at once.
+ * forward to at once. Every clock sample is judged against the offset limit (./clock-check.ts).
  * Invariant: exactly one loop runs per connection, and stop() returns only after it has exited.
  */
 
@@ -26,6 +27,16 @@ export interface CameraStatus {
   device?: DeviceInfo;
   streamUri?: string;
   clock?: ClockSample;
+  /** Present while the camera's clock is beyond the offset limit: what is wrong, in words. */
+  clockOff?: string;
+}
+
+/** A camera's clock went beyond the offset limit (`off`) or came back within it. */
+export interface ClockExcursion {
+  camera: string;
+  off: boolean;
+  sample: ClockSample;
+  limitMs: number;
 }
 
 export interface CameraConnectionOptions {
@@ -39,6 +50,12 @@ export interface CameraConnectionOptions {
   requestTimeoutMs?: number;
   /** Called with every clock sample worth keeping (first after connect, then on drift or hourly). */
   onClockSample?: (camera: string, sample: ClockSample) => void;
+  /** How far the camera's clock may be from ours; default 2 s. */
+  clockOffsetLimitMs?: number;
+  /** Called once when an excursion beyond the limit begins and once when it ends. */
+  onClockExcursion?: (e: ClockExcursion) => void;
+  /** Whether an excursion was still open when pscsd last ran: asked once, at the first sample. */
+  clockWasOff?: () => boolean;
   now?: () => number;
 }
 
@@ -57,6 +74,7 @@ export class CameraConnection {
   private session: OnvifCamera | undefined;
   /** Aborted to end the heartbeat's current wait early (the stream failed): see heartbeat(). */
   private hurry = new AbortController();
+  private clockCheck: ClockCheck | undefined;
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -105,7 +123,7 @@ export class CameraConnection {
         failures = 0;
         const { lastError: _cleared, ...rest } = this.current;
         this.current = rest;
-        this.setState("connected", { device, streamUri, clock });
+        this.setState("connected", { device, streamUri });
         this.keepClock(clock);
         this.log.info({ device, streamUri, clockOffsetMs: clock.offsetMs }, "camera connected");
         this.session = cam;
@@ -162,13 +180,28 @@ export class CameraConnection {
         this.hurry = new AbortController();
       });
       if (signal.aborted) throw signal.reason;
-      const clock = await cam.clockSample(this.now);
-      this.current = { ...this.current, clock };
-      this.keepClock(clock);
+      this.keepClock(await cam.clockSample(this.now));
     }
   }
 
   private keepClock(sample: ClockSample): void {
+    // An excursion that outlived a restart is the same excursion: not reported again at start.
+    this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000, this.opts.clockWasOff?.());
+    const { limitMs } = this.clockCheck;
+    const { off, changed } = this.clockCheck.judge(sample);
+    const { clockOff: _was, ...rest } = this.current;
+    this.current = {
+      ...rest,
+      clock: sample,
+      ...(off ? { clockOff: describeClockOffset(sample, limitMs) } : {}),
+    };
+    if (changed) {
+      this.log.warn(
+        { clockOffsetMs: sample.offsetMs, rttMs: sample.rttMs, limitMs },
+        off ? "camera clock beyond the offset limit" : "camera clock back within the offset limit",
+      );
+      this.opts.onClockExcursion?.({ camera: this.cfg.id, off, sample, limitMs });
+    }
     const last = this.lastRecorded;
     if (
       last &&

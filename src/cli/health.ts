@@ -69,13 +69,15 @@ export function healthCommand(program: Command): void {
         if (detail) {
           const d = detail.body as {
             status: string;
-            cameras: { id: string; state: string; lastError?: string }[];
+            cameras: { id: string; state: string; lastError?: string; clockOff?: string }[];
             storage: { volume: string; freeBytes: number; daysLeft: number | null; low: boolean }[];
             audit: { entries: number; chain: { result: { ok: boolean; reason?: string } } | null };
           };
           lines.push(`status: ${d.status}`);
           for (const c of d.cameras)
-            lines.push(`  camera ${c.id.padEnd(12)} ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
+            lines.push(
+              `  camera ${c.id.padEnd(12)} ${c.state}${c.lastError ? ` (${c.lastError})` : ""}${c.clockOff ? `; ${c.clockOff}` : ""}`,
+            );
           for (const v of d.storage)
             lines.push(
               `  storage ${v.volume.padEnd(11)} ${(v.freeBytes / 2 ** 30).toFixed(1)} GiB free${v.daysLeft === null ? "" : `, ${v.daysLeft.toFixed(1)} days left`}${v.low ? " LOW" : ""}`,

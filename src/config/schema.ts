@@ -163,8 +163,19 @@ export const configSchema = z
         streamingHeartbeatSeconds: z.number().min(1).max(3600).default(300),
         /** Bound on every ONVIF request. */
         requestTimeoutSeconds: z.number().min(1).max(120).default(10),
+        /**
+         * How far a camera's clock may be from this server's before health is degraded, an alert
+         * raised and the excursion audited (burned-in times stop matching the recording). At least
+         * 1 s: a sample is only known to ±(500 ms + rtt/2).
+         */
+        clockOffsetLimitSeconds: z.number().min(1).max(86_400).default(2),
       })
-      .default({ heartbeatSeconds: 30, streamingHeartbeatSeconds: 300, requestTimeoutSeconds: 10 }),
+      .default({
+        heartbeatSeconds: 30,
+        streamingHeartbeatSeconds: 300,
+        requestTimeoutSeconds: 10,
+        clockOffsetLimitSeconds: 2,
+      }),
     auth: z
       .strictObject({
         /** Re-authentication after inactivity (policy: no unattended logged-in consoles). */

@@ -134,7 +134,12 @@ export class HealthService {
     const chainBroken = this.chain !== null && !this.chain.result.ok;
     const purge = this.src.purge();
     const degraded =
-      cameras.some((c) => c.state !== "connected" || (c.recording && c.recording.state !== "recording")) ||
+      cameras.some(
+        (c) =>
+          c.state !== "connected" ||
+          (c.recording && c.recording.state !== "recording") ||
+          c.clockOff !== undefined,
+      ) ||
       storage.some((v) => v.low || v.error !== undefined) ||
       purge.overdue ||
       purge.holds.overdueRequests > 0 ||

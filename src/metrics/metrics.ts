@@ -101,12 +101,22 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_camera_clock_offset_seconds",
-    help: "Camera clock minus server clock at the last sample (known to about half a second)",
+    help: "Camera clock minus server clock at the last sample (known to ±(0.5 s + half the round trip))",
     labelNames: ["camera"],
     registers: [registry],
     collect() {
       this.reset();
       for (const c of src.cameras()) if (c.clock) this.set({ camera: c.id }, c.clock.offsetMs / 1000);
+    },
+  });
+  new Gauge({
+    name: "pscs_camera_clock_off",
+    help: "1 while the camera's clock is beyond onvif.clockOffsetLimitSeconds (alert on it), else 0",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) if (c.clock) this.set({ camera: c.id }, c.clockOff ? 1 : 0);
     },
   });
   new Gauge({

@@ -539,6 +539,55 @@ describe("simulated camera over ONVIF (WS-Security)", () => {
     expect((await status(cam)).moveStatus?.panTilt).toBe("IDLE");
   });
 
+  it("answers a SOAP 1.1 request with SOAP 1.2's VersionMismatch fault, in SOAP 1.1", async () => {
+    const soap11 = (body: string) =>
+      `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
+    for (const body of [`<GetSystemDateAndTime ${NS_DEVICE}/>`, `<GetDeviceInformation ${NS_DEVICE}/>`]) {
+      const r = await request(server.port, {
+        headers: { "content-type": "text/xml; charset=utf-8", soapaction: '""' },
+        body: soap11(body),
+      });
+      expect(r.status).toBe(500);
+      expect(r.headers["content-type"]).toBe("text/xml; charset=utf-8");
+      expect(r.body).toContain('<s11:Envelope xmlns:s11="http://schemas.xmlsoap.org/soap/envelope/">');
+      expect(r.body).toContain("<faultcode>s11:VersionMismatch</faultcode>");
+      expect(r.body).toMatch(
+        /<env:Upgrade xmlns:env="http:\/\/www\.w3\.org\/2003\/05\/soap-envelope"><env:SupportedEnvelope qname="ns1:Envelope" xmlns:ns1="http:\/\/www\.w3\.org\/2003\/05\/soap-envelope"\/>/,
+      );
+      expect(r.body).not.toContain("GetSystemDateAndTimeResponse");
+    }
+    // An envelope of no known SOAP version: VersionMismatch, in SOAP 1.2.
+    const unknown = await request(server.port, {
+      body: `<Envelope xmlns="urn:example:soap"><Body><GetSystemDateAndTime ${NS_DEVICE}/></Body></Envelope>`,
+    });
+    expect(unknown.status).toBe(500);
+    expect(unknown.headers["content-type"]).toBe("application/soap+xml; charset=utf-8");
+    expect(faultCodes(unknown.body)).toEqual(["env:VersionMismatch"]);
+    // SOAP 1.2 with its envelope in the default namespace is still SOAP 1.2.
+    const plain = await request(server.port, {
+      body: `<?xml version="1.0"?><!-- c --><Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><GetSystemDateAndTime ${NS_DEVICE}/></Body></Envelope>`,
+    });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toContain("<tds:GetSystemDateAndTimeResponse>");
+  });
+
+  it("answers a document nested too deep with a Sender fault, not a 500, and keeps answering", async () => {
+    for (const depth of [40, 5_000, 100_000]) {
+      const r = await soap(server.port, `${"<a>".repeat(depth)}${"</a>".repeat(depth)}`);
+      expect(r.status).toBe(400);
+      expect(faultCodes(r.body)).toEqual(["env:Sender", "ter:InvalidArgVal"]);
+      expect(r.body).toContain("request nested deeper than 32 elements");
+    }
+    // An ONVIF request as deep as they come is answered.
+    const move = await soap(
+      server.port,
+      `<AbsoluteMove ${NS_PTZ}><ProfileToken>profile_main</ProfileToken><Position><PanTilt ${NS_SCHEMA} x="0" y="0"/></Position></AbsoluteMove>`,
+      { path: "/onvif/ptz_service" },
+    );
+    expect(move.status).toBe(200);
+    expect((await settle(cam)).position).toEqual({ x: 0, y: 0, zoom: expect.any(Number) });
+  });
+
   it("snapshot: 503 without a snapshot source, and only behind HTTP Digest", async () => {
     const path = "/onvif/snapshot.jpg";
     const challenge = await request(server.port, { method: "GET", path });

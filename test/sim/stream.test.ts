@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cam } from "onvif";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rtspUrlWithCredentials } from "../../recorder/recorder.js";
 import { type Simulator, startSimulator } from "../../sim/simulator.js";
 import { decodeTimecode } from "../../sim/video/timecode.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -15,10 +17,12 @@ const W = 640;
 const H = 360;
 const FPS = 15;
 const USER = "admin";
-const PASSWORD = "Stream-Test-1!";
+// Characters a URL must escape: the stream is read with the same credentials the recorder injects.
+const PASSWORD = "Stream-Test-1!@:/";
 let sim: Simulator;
 let rtsp1: string;
 let rtsp2: string;
+const withCredentials = (uri: string) => rtspUrlWithCredentials(uri, USER, PASSWORD);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function fault(camera: string, name: string, body: unknown): Promise<Response> {
@@ -53,7 +57,8 @@ beforeAll(async () => {
     stateDir: mkdtempSync(join(tmpdir(), "sim-state-")),
     log: createLogger({ name: "sim", level: "warn" }),
   });
-  [rtsp1, rtsp2] = sim.describe().map((c) => c.rtsp) as [string, string];
+  // GetStreamUri's URIs carry no credentials; the RTSP server demands them (Digest), as cameras do.
+  [rtsp1, rtsp2] = sim.describe().map((c) => withCredentials(c.rtsp)) as [string, string];
 });
 
 afterAll(async () => {
@@ -159,6 +164,35 @@ describe("faults on command", () => {
     expect(Math.abs((decodeTimecode(z?.rgba as Uint8Array, W, H) as number) - Date.now())).toBeLessThan(1000);
   });
 
+  it("demands the camera's credentials with an RTSP Digest challenge: none or wrong ones are refused (401)", async () => {
+    const plain = String(sim.describe()[0]?.rtsp);
+    await expect(probe(plain, 2)).rejects.toThrow(/401 Unauthorized/);
+    await expect(probe(rtspUrlWithCredentials(plain, USER, "not-the-password"), 2)).rejects.toThrow(
+      /401 Unauthorized/,
+    );
+    await expect(grabFrames(plain, 1, W, H, 5000)).rejects.toThrow(/401 Unauthorized/);
+    const url = new URL(plain);
+    const challenge = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.write(`DESCRIBE ${plain} RTSP/1.0\r\nCSeq: 1\r\n\r\n`),
+      );
+      let reply = "";
+      socket.on("data", (d: Buffer) => {
+        reply += d.toString();
+        if (reply.includes("\r\n\r\n")) {
+          socket.end();
+          resolve(reply);
+        }
+      });
+      socket.on("error", reject);
+    });
+    expect(challenge).toMatch(/^RTSP\/1\.0 401 Unauthorized\r\n/);
+    expect(challenge).toMatch(/\r\nWWW-Authenticate: Digest realm="[^"]+", nonce="[^"]+"/i);
+    expect(challenge).not.toMatch(/Basic/i);
+    // With them, the same stream is read (every other test here reads it so).
+    expect((await probe(rtsp1)).codec_name).toBe("h264");
+  });
+
   it("stream down: nobody can read the stream; back up: readable again within 5 s", async () => {
     expect((await fault("cam2", "stream", { up: false })).status).toBe(200);
     await expect(probe(rtsp2, 2)).rejects.toThrow();
@@ -176,12 +210,12 @@ describe("faults on command", () => {
   });
 
   it("path: the stream moves, the old path answers 404, GetStreamUri names the new one", async () => {
-    const moved = rtsp2.replace(/\/stream$/, "/profile2");
+    const moved = String(sim.describe()[1]?.rtsp).replace(/\/stream$/, "/profile2");
     const res = await fault("cam2", "path", { path: "/profile2" });
     expect(((await res.json()) as { rtsp: string }).rtsp).toBe(moved);
     try {
       await expect(probe(rtsp2, 2)).rejects.toThrow(/404|Not Found/);
-      await eventually("stream at the new path", () => probe(moved), 10_000);
+      await eventually("stream at the new path", () => probe(withCredentials(moved)), 10_000);
       expect((await fault("cam2", "path", { path: "no-slash" })).status).toBe(400);
     } finally {
       await fault("cam2", "path", { path: "/stream" });
