@@ -249,6 +249,26 @@ export function createMetrics(src: MetricsSources): Metrics {
     },
   });
   new Gauge({
+    name: "pscs_audit_chain_breaks",
+    help: "Broken entries and gaps in the audit chain found by pscsd's watch (alert on > 0; absent before the first walk)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = src.health.auditChain();
+      if (c) this.set(c.result.breakCount + (c.result.checkpoints?.ok === false ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: "pscs_audit_checkpoint_timestamp_seconds",
+    help: "When pscsd last signed the audit chain's head (a checkpoint in the anchor and the log)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const at = src.health.auditChain()?.checkpointAt;
+      if (at) this.set(at / 1000);
+    },
+  });
+  new Gauge({
     name: "pscs_audit_chain_checked_timestamp_seconds",
     help: "When the audit chain was last walked",
     registers: [registry],
