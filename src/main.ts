@@ -185,7 +185,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       purge: purgeHealth,
       chain: () => watch?.state() ?? null,
     });
-    await watch?.start();
+    // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
+    await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
     const metrics = createMetrics({
       cameras: cameraHealth,
       storage,
@@ -281,6 +282,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   recorder.start();
   retention.schedule.start();
   const minute = setInterval(() => {
+    if (watch?.periodMs === MINUTE_MS) void watch.check();
     if (!stopRecordingOnPressure) sampleStorage();
     reconciler.sweep().then(
       (r) => auditReconcile(audit, r, "sweep"),

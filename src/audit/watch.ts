@@ -59,9 +59,14 @@ export class AuditWatch {
     this.cpLog = o.log.child({}, { level: "info" });
   }
 
-  /** The first full walk and checkpoint, then the schedule. */
-  async start(): Promise<void> {
+  get periodMs(): number {
+    return this.o.verifyMs;
+  }
+
+  /** The first full walk and checkpoint, then check() every period: on its own timer, or the caller's. */
+  async start({ ownTimer }: { ownTimer: boolean }): Promise<void> {
     await this.check();
+    if (!ownTimer) return;
     this.timer = setInterval(() => void this.check(), this.o.verifyMs);
     this.timer.unref();
   }
