@@ -79,6 +79,8 @@ export function auditAnchorFile(catalog: string): string | undefined {
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const startedAt = Date.now();
   checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
+  // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
+  const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
@@ -134,7 +136,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   try {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
     auditStart(db, audit, config);
-    const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
     watch = new AuditWatch({
       db,
       audit,

@@ -34,8 +34,8 @@ export interface CheckpointReport {
 
 export function checkCheckpoints(
   logged: readonly LoggedCheckpoint[],
-  anchored: Checkpoint | undefined,
-  anchorPresent: boolean,
+  /** The anchor file's state; undefined when there is no anchor file (an in-memory catalog). */
+  anchor: { present: boolean; checkpoint?: Checkpoint | undefined } | undefined,
   publicKey: KeyObject,
   head: ChainPosition,
   hashAt: (seq: number) => string | undefined,
@@ -53,9 +53,9 @@ export function checkCheckpoints(
       ? { source: `line ${l.line}`, c: l.checkpoint }
       : { source: `line ${l.line}`, problem: l.problem },
   );
-  if (anchored) all.push({ source: "anchor", c: anchored });
-  else if (head.seq > 0)
-    report.anchorProblem = `the anchor ${anchorPresent ? "carries no checkpoint" : "is missing"}, though pscsd writes one at every start: it was replaced`;
+  if (anchor?.checkpoint) all.push({ source: "anchor", c: anchor.checkpoint });
+  else if (anchor && head.seq > 0)
+    report.anchorProblem = `the anchor ${anchor.present ? "carries no checkpoint" : "is missing"}, though pscsd writes one at every start: it was replaced`;
   for (const { source, c, problem } of all) {
     if (!c) {
       report.forged.push({ source, reason: problem ?? "unreadable" });

@@ -234,8 +234,10 @@ export class AuditLog {
       opts.publicKey &&
       checkCheckpoints(
         opts.logged ?? [],
-        anchor?.checkpoint,
-        anchor !== undefined || garbled,
+        // A garbled anchor is reported above already.
+        this.anchor && !garbled
+          ? { present: anchor !== undefined, checkpoint: anchor?.checkpoint }
+          : undefined,
         opts.publicKey,
         head,
         (seq) => this.hashAt(seq),

@@ -1,5 +1,15 @@
 import { generateKeyPairSync, sign } from "node:crypto";
-import { appendFileSync, cpSync, createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -8,12 +18,13 @@ import { type AuditContent, chainHash, GENESIS_HASH } from "../../src/audit/chai
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { startPscsd } from "../../src/main.js";
-import { runPscs } from "../helpers/process.js";
+import { runPscs, startProc } from "../helpers/process.js";
 import { client, daemonDir, openLocalCatalog, startInProcess, type TestDaemonDir } from "../helpers/pscsd.js";
 
 // What an intruder with write access to the catalog's directory does, and what catches it: pscsd's
 // watch while it runs (health, metrics), and the checkpoints pscsd logged (shipped off the host).
 
+const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const FAST = { audit: { verifySeconds: 1, checkpointSeconds: 1 } };
 
 interface LoggedCheckpoint {
@@ -239,6 +250,27 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
     const missing = await verify(d.dir, "--checkpoints", join(d.dir, "nope.log"));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^pscs: --checkpoints: cannot read .*nope\.log: ENOENT\n$/);
+  }, 60_000);
+});
+
+describe("the checkpoint key", () => {
+  it("is refused when others can read it: pscsd exits 78 naming audit.checkpointKey, before the catalog is touched", async () => {
+    const d = await daemonDir({}, FAST);
+    const keyFile = join(d.dir, "audit-checkpoint.key");
+    await (await startInProcess(d)).stop();
+    const pem = readFileSync(keyFile, "utf8");
+    chmodSync(keyFile, 0o644);
+    rmSync(join(d.dir, "catalog.db"));
+    const proc = startProc(process.execPath, [PSCSD, "--config", d.configFile]);
+    const { code } = await proc.exited;
+    const out = proc.lines.join("\n");
+    expect(code).toBe(78);
+    expect(out).toContain(
+      `pscsd: audit.checkpointKey ${keyFile}: readable by others (mode 644): chmod 600 it`,
+    );
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(out).not.toContain(pem.split("\n")[1]);
+    expect(existsSync(join(d.dir, "catalog.db"))).toBe(false);
   }, 60_000);
 });
 
