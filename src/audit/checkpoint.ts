@@ -204,27 +204,21 @@ export type LoggedCheckpoint =
   | { line: number; checkpoint?: undefined; problem: string };
 
 /**
- * Picks the checkpoint lines out of a log of JSON lines as pino writes them (anything before the
- * first '{' on a line, such as a shipper's timestamp, is skipped; other lines are ignored).
+ * The checkpoint on one line of a log of JSON lines as pino writes them, if the line carries one
+ * (anything before the first '{', such as a shipper's timestamp, is skipped). A line that names the
+ * key but is not JSON is reported, not skipped: it may be a checkpoint someone garbled.
  */
-export function checkpointsFromLog(text: string): LoggedCheckpoint[] {
-  const out: LoggedCheckpoint[] = [];
-  text.split("\n").forEach((raw, i) => {
-    if (!raw.includes(CHECKPOINT_LOG_KEY)) return;
-    const start = raw.indexOf("{");
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(raw.slice(start)) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (!(CHECKPOINT_LOG_KEY in v)) return;
-    const c = v[CHECKPOINT_LOG_KEY];
-    out.push(
-      isCheckpoint(c)
-        ? { line: i + 1, checkpoint: c }
-        : { line: i + 1, problem: "checkpoint line without seq, hash, at, fingerprint and sig" },
-    );
-  });
-  return out;
+export function checkpointFromLine(raw: string, line: number): LoggedCheckpoint | undefined {
+  if (!raw.includes(CHECKPOINT_LOG_KEY)) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw.slice(Math.max(0, raw.indexOf("{"))));
+  } catch {
+    return { line, problem: "names a checkpoint but is not a JSON line (pscsd logs JSON unless --pretty)" };
+  }
+  if (typeof v !== "object" || v === null || !(CHECKPOINT_LOG_KEY in v)) return undefined;
+  const c = (v as Record<string, unknown>)[CHECKPOINT_LOG_KEY];
+  return isCheckpoint(c)
+    ? { line, checkpoint: c }
+    : { line, problem: "checkpoint line without seq, hash, at, fingerprint and sig" };
 }

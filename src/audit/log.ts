@@ -62,7 +62,7 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** Checks the anchor's checkpoint and every given one; without it checkpoints are not checked. */
   publicKey?: KeyObject | undefined;
-  /** Checkpoints taken from a log (checkpointsFromLog). */
+  /** Checkpoints taken from a log (checkpointFromLine). */
   logged?: readonly LoggedCheckpoint[];
 }
 

@@ -1,10 +1,11 @@
 import type { KeyObject } from "node:crypto";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import {
   CHECKPOINT_LOG_MSG,
   CheckpointKeyError,
-  checkpointsFromLog,
+  checkpointFromLine,
   type LoggedCheckpoint,
   publicKeyFile,
   readPublicKey,
@@ -48,14 +49,19 @@ function checkpointPublicKey(
   }
 }
 
-function readCheckpointLog(file: string): LoggedCheckpoint[] {
-  let text: string;
+/** Streams the log (shipped logs run to gigabytes) and keeps only its checkpoint lines. */
+async function readCheckpointLog(file: string): Promise<LoggedCheckpoint[]> {
+  const found: LoggedCheckpoint[] = [];
+  const input = createReadStream(file, "utf8");
   try {
-    text = readFileSync(file, "utf8");
+    let n = 0;
+    for await (const raw of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      const c = checkpointFromLine(raw, ++n);
+      if (c) found.push(c);
+    }
   } catch (e) {
     throw new CliError(`--checkpoints: cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`, 2);
   }
-  const found = checkpointsFromLog(text);
   if (!found.length)
     throw new CliError(
       `--checkpoints: no '${CHECKPOINT_LOG_MSG}' lines in ${file} (is it pscsd's JSON log?)`,
@@ -107,11 +113,11 @@ export function auditCommands(program: Command): void {
     .option("--public-key <file>", "the checkpoint key's public half (default: audit.checkpointKey + '.pub')")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((o: { config: string; json?: boolean; checkpoints?: string; publicKey?: string }) => {
+    .action(async (o: { config: string; json?: boolean; checkpoints?: string; publicKey?: string }) => {
+      const logged = o.checkpoints === undefined ? undefined : await readCheckpointLog(o.checkpoints);
       const local = openLocal(o.config);
       try {
         const publicKey = checkpointPublicKey(o.publicKey, local.config.audit.checkpointKey, !!o.checkpoints);
-        const logged = o.checkpoints === undefined ? undefined : readCheckpointLog(o.checkpoints);
         const started = performance.now();
         const r = local.audit.verify({ publicKey, ...(logged ? { logged } : {}) });
         const ms = Math.round(performance.now() - started);

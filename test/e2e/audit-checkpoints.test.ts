@@ -159,6 +159,27 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
     expect(json.checkpoints.mismatched.every((m) => m.seq >= from)).toBe(true);
   });
 
+  it("read the log as a shipper writes it (a prefix before each JSON line), and name a garbled checkpoint line", async () => {
+    const shipped = join(d.dir, "shipped.log");
+    const prefixed = readFileSync(logFile, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => `Dec  1 08:00:00 cam-host pscsd[123]: ${l}`);
+    writeFileSync(shipped, `${prefixed.join("\n")}\n`);
+    const ok = await verify(d.dir, "--checkpoints", shipped);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`${logged.length + 1} signed checkpoints match`);
+    appendFileSync(
+      shipped,
+      `Dec  1 08:00:01 cam-host pscsd[123]: {"msg":"audit checkpoint","auditCheckpoint":{"seq":\n`,
+    );
+    const garbled = await verify(d.dir, "--checkpoints", shipped);
+    expect(garbled.code).toBe(1);
+    expect(garbled.stderr).toContain(
+      `forged checkpoint: line ${prefixed.length + 1}: names a checkpoint but is not a JSON line`,
+    );
+  });
+
   it("report forged lines as forged: one altered after signing, one signed by another key", async () => {
     const forgedLog = join(d.dir, "forged.log");
     const genuine = logged.at(-1)?.c as LoggedCheckpoint;
