@@ -52,6 +52,8 @@ export class AuditWatch {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private reported = 0;
+  /** Set by stop(): a full walk of a long chain gives up at its next slice rather than hold up shutdown. */
+  private stopping = false;
 
   constructor(private readonly o: AuditWatchOptions) {
     this.now = o.now ?? Date.now;
@@ -79,6 +81,7 @@ export class AuditWatch {
   /** A last walk of what was added and a checkpoint of the final head. */
   async stop(): Promise<void> {
     this.halt();
+    this.stopping = true;
     await this.running;
     try {
       this.step();
@@ -170,6 +173,7 @@ export class AuditWatch {
       if (page.length < PAGE) break;
       after = page.at(-1)?.seq ?? after;
       await yieldLoop();
+      if (this.stopping) return;
     }
     const askAnchor = this.o.signer && !(this.o.keyCreated && !this.walked);
     this.walked = this.o.audit.conclude(walk, askAnchor ? { publicKey: this.o.signer?.publicKey } : {});
