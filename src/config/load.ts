@@ -71,7 +71,7 @@ function typeOf(v: unknown): string {
  * Beside the config file (the operator's directory, /etc/pscs), not beside the catalog: copies of the
  * catalog's directory (backups, restores, an inspector's copy) must not carry the key that vouches for it.
  */
-export const DEFAULT_CHECKPOINT_KEY = "audit-checkpoint.key";
+const DEFAULT_CHECKPOINT_KEY = "audit-checkpoint.key";
 
 /** Parses and validates config text; relative paths resolve against the config file's folder. */
 export function parseConfig(text: string, file: string): Config {

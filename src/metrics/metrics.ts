@@ -250,7 +250,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_chain_breaks",
-    help: "Broken entries and gaps in the audit chain found by pscsd's watch (alert on > 0; absent before the first walk)",
+    help: "Broken entries and gaps in the audit chain found by pscsd's watch, plus 1 if the anchor's checkpoint fails (alert on > 0; absent before the first walk)",
     registers: [registry],
     collect() {
       this.reset();

@@ -102,7 +102,9 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
     expect(intact.stderr).toBe("");
     expect(intact.code).toBe(0);
     expect(intact.stdout).toMatch(
-      new RegExp(`${logged.length + 1} signed checkpoints match \\(newest: entry ${seqs.at(-1)}`),
+      new RegExp(
+        `${logged.length + 1} signed checkpoints match \\(key [0-9a-f]{16}…; newest: entry ${seqs.at(-1)}`,
+      ),
     );
   });
 
