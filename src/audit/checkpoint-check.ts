@@ -30,12 +30,14 @@ export interface CheckpointReport {
   mismatched: CheckpointFinding[];
   /** The anchor lost its checkpoint (replaced by someone without the key). */
   anchorProblem?: string;
+  /** The anchor has no checkpoint and none was required (pscsd's first walk after a start). */
+  anchorUnsigned?: boolean;
 }
 
 export function checkCheckpoints(
   logged: readonly LoggedCheckpoint[],
   /** The anchor file's state; undefined when there is no anchor file (an in-memory catalog). */
-  anchor: { present: boolean; checkpoint?: Checkpoint | undefined } | undefined,
+  anchor: { present: boolean; checkpoint?: Checkpoint | undefined; required: boolean } | undefined,
   publicKey: KeyObject,
   head: ChainPosition,
   hashAt: (seq: number) => string | undefined,
@@ -54,6 +56,7 @@ export function checkCheckpoints(
       : { source: `line ${l.line}`, problem: l.problem },
   );
   if (anchor?.checkpoint) all.push({ source: "anchor", c: anchor.checkpoint });
+  else if (anchor && head.seq > 0 && !anchor.required) report.anchorUnsigned = true;
   else if (anchor && head.seq > 0)
     report.anchorProblem = `the anchor ${anchor.present ? "carries no checkpoint" : "is missing"}, though pscsd writes one at every start: it was replaced`;
   for (const { source, c, problem } of all) {

@@ -62,6 +62,11 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** Checks the anchor's checkpoint and every given one; without it checkpoints are not checked. */
   publicKey?: KeyObject | undefined;
+  /**
+   * An anchor without a checkpoint is reported as replaced unless this is set: pscsd's first walk
+   * after a start, since a new catalog's anchor has none until pscsd signs it.
+   */
+  anchorMayBeUnsigned?: boolean;
   /** Checkpoints taken from a log (checkpointFromLine). */
   logged?: readonly LoggedCheckpoint[];
 }
@@ -236,7 +241,11 @@ export class AuditLog {
         opts.logged ?? [],
         // A garbled anchor is reported above already.
         this.anchor && !garbled
-          ? { present: anchor !== undefined, checkpoint: anchor?.checkpoint }
+          ? {
+              present: anchor !== undefined,
+              checkpoint: anchor?.checkpoint,
+              required: !opts.anchorMayBeUnsigned,
+            }
           : undefined,
         opts.publicKey,
         head,

@@ -26,7 +26,7 @@ export interface AuditWatchOptions {
   audit: AuditLog;
   log: Logger;
   signer?: CheckpointSigner | undefined;
-  /** The key was just made: the anchor cannot hold a checkpoint yet, so the first walk does not ask. */
+  /** The key was just made: the anchor cannot hold a checkpoint yet (no warning that it has none). */
   keyCreated?: boolean;
   verifyMs: number;
   checkpointMs: number;
@@ -44,7 +44,10 @@ export class AuditWatch {
   /** Breaks found by incremental steps since the last full walk (which would find them again). */
   private stepped: ChainBreak[] = [];
   private stepEntries = 0;
-  /** Breaks only this process saw: a verified entry that later changed. */
+  /**
+   * Breaks only this process may have seen: a verified entry that later changed, an anchor checkpoint
+   * that failed (pscsd's next checkpoint would overwrite the evidence).
+   */
   private readonly witnessed: ChainBreak[] = [];
   private checkedAt = 0;
   private seenVersion: number | undefined;
@@ -104,7 +107,7 @@ export class AuditWatch {
       ...(this.lastCheckpointAt ? { checkpointAt: this.lastCheckpointAt } : {}),
       result: {
         ...rest,
-        ok: breakCount === 0 && (w.checkpoints?.ok ?? true),
+        ok: breakCount === 0,
         entries: w.entries + this.stepEntries,
         headSeq: this.verified.seq,
         headHash: this.verified.hash,
@@ -175,12 +178,35 @@ export class AuditWatch {
       await yieldLoop();
       if (this.stopping) return;
     }
-    const askAnchor = this.o.signer && !(this.o.keyCreated && !this.walked);
-    this.walked = this.o.audit.conclude(walk, askAnchor ? { publicKey: this.o.signer?.publicKey } : {});
+    const first = this.walked === undefined;
+    const publicKey = this.o.signer?.publicKey;
+    this.walked = this.o.audit.conclude(walk, publicKey ? { publicKey, anchorMayBeUnsigned: first } : {});
+    this.keep(this.walked, walk.head.seq);
+    if (this.walked.checkpoints?.anchorUnsigned && !this.o.keyCreated)
+      // A new catalog beside an old key looks just like an anchor replaced while pscsd was down; only
+      // the logged checkpoints can tell them apart.
+      this.o.log.warn(
+        { anchor: this.o.audit.anchor?.file },
+        "the audit anchor carries no checkpoint though the key exists: a new catalog, or an anchor replaced while pscsd was stopped (check with pscs audit verify --checkpoints)",
+      );
     this.stepped = [];
     this.stepEntries = 0;
     this.verified = walk.head;
     this.seenVersion = version;
+  }
+
+  /** The anchor checkpoint's failures as breaks of their own, kept like the witness's. */
+  private keep(r: VerifyResult, headSeq: number): void {
+    const cp = r.checkpoints;
+    if (!cp) return;
+    const found = [
+      ...(cp.anchorProblem ? [{ seq: headSeq, reason: cp.anchorProblem }] : []),
+      ...[...cp.mismatched, ...cp.forged].map((f) => ({ seq: f.seq ?? headSeq, reason: f.reason })),
+    ];
+    for (const f of found) {
+      const reason = `anchor checkpoint: ${f.reason}`;
+      if (!this.witnessed.some((b) => b.reason === reason)) this.witnessed.push({ seq: f.seq, reason });
+    }
   }
 
   private dataVersion(): number {

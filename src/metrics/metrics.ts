@@ -250,12 +250,12 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_chain_breaks",
-    help: "Broken entries and gaps in the audit chain found by pscsd's watch, plus 1 if the anchor's checkpoint fails (alert on > 0; absent before the first walk)",
+    help: "Broken entries, gaps and failed anchor checkpoints found by pscsd's watch of the audit chain (alert on > 0; absent before the first walk)",
     registers: [registry],
     collect() {
       this.reset();
       const c = src.health.auditChain();
-      if (c) this.set(c.result.breakCount + (c.result.checkpoints?.ok === false ? 1 : 0));
+      if (c) this.set(c.result.breakCount);
     },
   });
   new Gauge({

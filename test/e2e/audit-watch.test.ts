@@ -1,3 +1,5 @@
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { appendEntries, FAST_AUDIT, intruder, rehash, until, writeAnchor } from "../helpers/audit-tamper.js";
 import { client, daemonDir, openLocalCatalog, startInProcess } from "../helpers/pscsd.js";
@@ -85,7 +87,59 @@ describe("the running daemon's watch over its chain", () => {
           seq: top,
           reason: expect.stringMatching(new RegExp(`^entry ${top} changed after it was verified at `)),
         },
+        // The rewritten anchor lost pscsd's checkpoint, which the intruder cannot make.
+        {
+          seq: expect.any(Number),
+          reason: expect.stringMatching(/^anchor checkpoint: the anchor carries no checkpoint/),
+        },
       ]);
+    } finally {
+      await daemon.stop();
+    }
+  }, 60_000);
+
+  it("keeps a new catalog beside an existing key healthy, and checks the anchor's checkpoint from then on", async () => {
+    const d = await daemonDir({}, FAST_AUDIT);
+    await (await startInProcess(d)).stop(); // makes the key
+    for (const f of ["catalog.db", "catalog.db.audit-anchor"]) rmSync(join(d.dir, f));
+    const token = await opsToken(d.configFile);
+    const daemon = await startInProcess(d);
+    const c = client(daemon.url, { bearer: token });
+    const chain = async () =>
+      (
+        (await (await c.request("GET", "/api/health")).json()) as {
+          audit: {
+            chain: { result: { ok: boolean; breakCount: number; breaks: { seq: number; reason: string }[] } };
+          };
+        }
+      ).audit.chain.result;
+    try {
+      expect(await chain()).toMatchObject({ ok: true });
+      // pscsd has signed the new catalog's head; an anchor replaced without it is now a break.
+      const anchor = join(d.dir, "catalog.db.audit-anchor");
+      const { checkpoint: _, ...unsigned } = JSON.parse(readFileSync(anchor, "utf8")) as Record<
+        string,
+        unknown
+      >;
+      expect(_).toBeDefined();
+      writeFileSync(anchor, JSON.stringify(unsigned));
+      appendEntries(d.configFile, 1, "z"); // another writer: the next period walks the whole chain
+      const broken = await until("the anchor's missing checkpoint to be noticed", async () => {
+        const r = await chain();
+        return r.ok ? undefined : r;
+      });
+      expect(broken).toMatchObject({ ok: false });
+      expect(broken.breaks).toEqual([
+        {
+          seq: expect.any(Number),
+          reason: expect.stringMatching(/^anchor checkpoint: the anchor carries no checkpoint/),
+        },
+      ]);
+      // pscsd's next checkpoint signs the anchor again; the break stays until restart all the same.
+      appendEntries(d.configFile, 1, "w");
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await chain()).toMatchObject({ ok: false, breakCount: 1 });
+      expect(JSON.parse(readFileSync(anchor, "utf8"))).toHaveProperty("checkpoint");
     } finally {
       await daemon.stop();
     }
