@@ -58,7 +58,7 @@ export function checkCheckpoints(
   if (anchor?.checkpoint) all.push({ source: "anchor", c: anchor.checkpoint });
   else if (anchor && head.seq > 0 && !anchor.required) report.anchorUnsigned = true;
   else if (anchor && head.seq > 0)
-    report.anchorProblem = `the anchor ${anchor.present ? "carries no checkpoint" : "is missing"}, though pscsd writes one at every start: it was replaced`;
+    report.anchorProblem = `the anchor ${anchor.present ? "carries no checkpoint" : "is missing"}, though pscsd signs one at every start: it was replaced (or pscsd has not started on this catalog yet)`;
   for (const { source, c, problem } of all) {
     if (!c) {
       report.forged.push({ source, reason: problem ?? "unreadable" });
