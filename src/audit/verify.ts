@@ -32,8 +32,6 @@ export interface ChainRow extends AuditContent {
 export class ChainWalk {
   private expected: number;
   private prevHash: string;
-  /** False right after a gap: the missing entry's hash is unknown, so the next link cannot be checked. */
-  private linkKnown = true;
   readonly breaks: ChainBreak[] = [];
   breakCount = 0;
   entries = 0;
@@ -50,19 +48,20 @@ export class ChainWalk {
 
   push(e: ChainRow): void {
     const problems: string[] = [];
-    if (e.seq > this.expected) {
+    // After a gap the missing entry's hash is unknown, so this entry's link cannot be checked.
+    const gap = e.seq > this.expected;
+    if (gap) {
       const n = e.seq - this.expected;
       problems.push(
         `entr${n === 1 ? "y" : "ies"} ${this.expected}${n > 1 ? `-${e.seq - 1}` : ""} missing before entry ${e.seq}`,
       );
-      this.linkKnown = false;
     } else if (e.seq < this.expected) {
       // Only a sequence number below 1 gets here (rows come in seq order): it links nothing.
       this.add({ seq: e.seq, reason: `entry ${e.seq} out of sequence (expected ${this.expected})` });
       this.entries++;
       return;
     }
-    if (this.linkKnown && e.prevHash !== this.prevHash)
+    if (!gap && e.prevHash !== this.prevHash)
       problems.push(`entry ${e.seq} does not link to entry ${e.seq - 1} (prev_hash differs)`);
     // Against its own prev_hash: an edit is reported at the edited entry alone, and the next entry,
     // which links to the stored hash, verifies again.
@@ -70,8 +69,7 @@ export class ChainWalk {
       problems.push(`entry ${e.seq} content does not match its hash (edited)`);
     if (problems.length) this.add({ seq: e.seq, reason: problems.join("; ") });
     this.prevHash = e.hash;
-    this.expected = Math.max(this.expected, e.seq + 1);
-    this.linkKnown = true;
+    this.expected = e.seq + 1;
     this.entries++;
   }
 

@@ -9,7 +9,9 @@ import { type ChainBreak, type ChainPosition, ChainWalk, GENESIS } from "./verif
  * pscsd's watch over its audit chain: every `verifyMs` it walks the entries added since the last
  * verified one, and the whole chain again when another connection has written the catalog (SQLite's
  * data_version says so), so a break shows in health within one period; on its own schedule it signs
- * the verified head and writes that checkpoint to the anchor and the log.
+ * the verified head and writes that checkpoint to the anchor and the log. A checkpoint witnesses what
+ * the head was, not that the chain is whole: it is signed on a broken chain too, whose breaks stay
+ * reported beside it.
  * Invariant: a break, once seen, stays reported until pscsd restarts, even if a later rewrite makes
  * the rows consistent again (the watch remembers the hash it verified; the rows cannot unsay it).
  */
