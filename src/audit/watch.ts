@@ -35,7 +35,7 @@ export interface AuditWatchOptions {
   now?: () => number;
 }
 
-/** Rows per slice of a full walk: the event loop is let go between slices (~20 ms each here). */
+/** Rows per slice of a full walk: the event loop is let go between slices (25-50 ms each here). */
 const PAGE = 2_000;
 
 export class AuditWatch {

@@ -132,7 +132,7 @@ export function auditCommands(program: Command): void {
           () =>
             `audit chain ok: ${r.entries} entries, head ${r.headHash.slice(0, 16)}…${r.anchored ? ", matches its anchor" : ""}${
               cp
-                ? `, ${cp.matched} signed checkpoint${cp.matched === 1 ? "" : "s"} match (key ${cp.fingerprint.slice(0, 16)}…${cp.newestMatched ? `; newest: entry ${cp.newestMatched.seq}, ${iso(cp.newestMatched.at)}` : ""})`
+                ? `, ${cp.matched} signed checkpoint${cp.matched === 1 ? " matches" : "s match"} (key ${cp.fingerprint.slice(0, 16)}…${cp.newestMatched ? `; newest: entry ${cp.newestMatched.seq}, ${iso(cp.newestMatched.at)}` : ""})`
                 : ", checkpoints not checked (no public key)"
             } (${ms} ms)`,
         );
