@@ -142,6 +142,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       log,
       signer: key.signer,
       keyCreated: key.created,
+      keyProblem: key.problem,
       verifyMs: config.audit.verifySeconds * 1000,
       checkpointMs: config.audit.checkpointSeconds * 1000,
     });

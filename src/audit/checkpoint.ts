@@ -52,6 +52,8 @@ export class CheckpointKeyError extends Error {
   constructor(
     readonly file: string,
     problem: string,
+    /** The key does not exist and could not be made (as opposed to a key that is there and refused). */
+    readonly missing = false,
   ) {
     super(`audit.checkpointKey ${file}: ${problem}`);
     this.name = "CheckpointKeyError";
@@ -83,7 +85,8 @@ export class CheckpointSigner {
     try {
       pem = readFileSync(file, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw keyError(file, "cannot read", e);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw keyError(file, "cannot read", e);
       pem = create(file);
       created = true;
     }
@@ -106,7 +109,11 @@ export class CheckpointSigner {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw keyError(pub, "cannot read", e);
     }
     const want = signer.publicKey.export({ type: "spki", format: "pem" }).toString();
-    if (pubPem !== want) writeFileSync(pub, want, { mode: 0o644 });
+    try {
+      if (pubPem !== want) writeFileSync(pub, want, { mode: 0o644 });
+    } catch (e) {
+      throw keyError(pub, "cannot write the public key", e);
+    }
     return { signer, created };
   }
 
@@ -116,13 +123,25 @@ export class CheckpointSigner {
   }
 }
 
-/** pscsd's key at start: made at first start (its fingerprint logged for the operator to note down). */
+/**
+ * pscsd's key at start: made at first start (its fingerprint logged for the operator to note down).
+ * A key that cannot be made leaves pscsd recording without checkpoints (health says so): an upgrade
+ * whose key directory is not writable must not stop the cameras. A key that is there but refused
+ * (readable by others, not a key) is thrown: that is for an operator to fix.
+ */
 export function openCheckpointKey(
   file: string,
   catalog: string,
   log: Logger,
-): { signer: CheckpointSigner; created: boolean } {
-  const opened = CheckpointSigner.open(file);
+): { signer?: CheckpointSigner; created: boolean; problem?: string } {
+  let opened: { signer: CheckpointSigner; created: boolean };
+  try {
+    opened = CheckpointSigner.open(file);
+  } catch (e) {
+    if (!(e instanceof CheckpointKeyError && e.missing)) throw e;
+    log.error({ file }, `audit checkpoints are off: ${e.message}`);
+    return { created: false, problem: e.message };
+  }
   const fingerprint = opened.signer.fingerprint;
   if (opened.created) log.info({ file, fingerprint }, "audit checkpoint key created");
   if (!relative(dirname(catalog), file).startsWith(".."))
@@ -138,20 +157,30 @@ function create(file: string): string {
   const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw keyError(file, "cannot create", e);
+  }
+  try {
     // 'wx': another pscsd creating it at the same moment wins, and this one reads theirs.
     writeFileSync(file, pem, { mode: 0o600, flag: "wx" });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8");
     throw keyError(file, "cannot create", e);
   }
-  writeFileSync(publicKeyFile(file), publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
+  try {
+    writeFileSync(publicKeyFile(file), publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
+  } catch (e) {
+    throw keyError(publicKeyFile(file), "cannot write the public key", e);
+  }
   return pem;
 }
 
 function keyError(file: string, what: string, e: unknown): CheckpointKeyError {
+  const making = what !== "cannot read";
   return new CheckpointKeyError(
     file,
-    `${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (pscsd creates it at first start: its directory must be writable then)`,
+    `${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)}${making ? " (pscsd makes it at first start: its directory must be writable then)" : ""}`,
+    making,
   );
 }
 

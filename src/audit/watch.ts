@@ -21,6 +21,8 @@ export interface AuditChainState {
   result: VerifyResult;
   /** When the newest checkpoint was signed (absent without a key, or before the first). */
   checkpointAt?: number;
+  /** Set when pscsd signs no checkpoints (its key could not be made). */
+  checkpointProblem?: string;
 }
 
 export interface AuditWatchOptions {
@@ -30,6 +32,8 @@ export interface AuditWatchOptions {
   signer?: CheckpointSigner | undefined;
   /** The key was just made: the anchor cannot hold a checkpoint yet (no warning that it has none). */
   keyCreated?: boolean;
+  /** Why there is no signer (the key could not be made): health shows it. */
+  keyProblem?: string | undefined;
   verifyMs: number;
   checkpointMs: number;
   now?: () => number;
@@ -107,6 +111,7 @@ export class AuditWatch {
     return {
       checkedAt: this.checkedAt,
       ...(this.lastCheckpointAt ? { checkpointAt: this.lastCheckpointAt } : {}),
+      ...(this.o.keyProblem ? { checkpointProblem: this.o.keyProblem } : {}),
       result: {
         ...rest,
         ok: breakCount === 0,

@@ -124,6 +124,7 @@ export class HealthService {
       cameras.some((c) => c.state !== "connected" || (c.recording && c.recording.state !== "recording")) ||
       storage.some((v) => v.low || v.error !== undefined) ||
       purge.overdue ||
+      chain?.checkpointProblem !== undefined ||
       (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0));
     return {
       status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",

@@ -260,7 +260,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_checkpoint_timestamp_seconds",
-    help: "When pscsd last signed the audit chain's head (a checkpoint in the anchor and the log)",
+    help: "When pscsd last signed the audit chain's head (a checkpoint in the anchor and the log); 0 if it has not since it started",
     registers: [registry],
     collect() {
       this.reset();

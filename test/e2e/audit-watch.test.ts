@@ -144,4 +144,31 @@ describe("the running daemon's watch over its chain", () => {
       await daemon.stop();
     }
   }, 60_000);
+
+  it("runs on without checkpoints when the key cannot be made, and says so in health", async () => {
+    const d = await daemonDir(
+      {},
+      { audit: { verifySeconds: 1, checkpointSeconds: 1, checkpointKey: "not-a-dir/key" } },
+    );
+    writeFileSync(join(d.dir, "not-a-dir"), "a file where the key's directory should be\n");
+    const token = await opsToken(d.configFile);
+    const daemon = await startInProcess(d);
+    const c = client(daemon.url, { bearer: token });
+    try {
+      const h = (await (await c.request("GET", "/api/health")).json()) as {
+        status: string;
+        audit: { chain: { checkpointProblem?: string; result: { ok: boolean } } };
+      };
+      expect(h.status).toBe("degraded");
+      expect(h.audit.chain.result.ok).toBe(true);
+      expect(h.audit.chain.checkpointProblem).toMatch(
+        /^audit\.checkpointKey .*not-a-dir\/key: cannot create: EEXIST \(pscsd makes it at first start/,
+      );
+      const metrics = await (await c.request("GET", "/metrics")).text();
+      expect(metrics).toMatch(/^pscs_audit_chain_ok 1$/m);
+      expect(metrics).toMatch(/^pscs_audit_checkpoint_timestamp_seconds 0$/m); // never signed
+    } finally {
+      await daemon.stop();
+    }
+  }, 60_000);
 });
