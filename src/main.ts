@@ -9,7 +9,9 @@ import { Recordings } from "../recorder/recordings.js";
 import { SegmentStore } from "../recorder/segment-store.js";
 import { type Retention, retentionFromConfig } from "../retention/retention.js";
 import { canonicalJson } from "./audit/chain.js";
+import { openCheckpointKey } from "./audit/checkpoint.js";
 import { type AuditEvent, AuditLog } from "./audit/log.js";
+import { AuditWatch } from "./audit/watch.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
@@ -37,7 +39,7 @@ export interface Pscsd {
 
 const SYSTEM = { actor: "system", role: null, client: "daemon" };
 
-const AUDIT_VERIFY_EVERY_MS = 3_600_000;
+const SESSION_PURGE_EVERY_MS = 3_600_000;
 /** The reconciliation sweep and the storage sample (unless recording pauses on pressure, below). */
 const MINUTE_MS = 60_000;
 const PAUSED_STORAGE_SAMPLE_EVERY_MS = 5_000;
@@ -77,10 +79,13 @@ export function auditAnchorFile(catalog: string): string | undefined {
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const startedAt = Date.now();
   checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
+  // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
+  const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
   let audit: AuditLog;
+  let watch: AuditWatch | undefined;
   let retention: Retention;
   /** Set while the recordings volume is below its floor and the config says stop recording. */
   let recordingPaused: string | undefined;
@@ -152,6 +157,16 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   try {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
     auditStart(db, audit, config);
+    watch = new AuditWatch({
+      db,
+      audit,
+      log,
+      signer: key.signer,
+      keyCreated: key.created,
+      keyProblem: key.problem,
+      verifyMs: config.audit.verifySeconds * 1000,
+      checkpointMs: config.audit.checkpointSeconds * 1000,
+    });
     const auth = new AuthService(db, audit, config.auth);
     const required = new Map(config.cameras.map((c) => [c.id, c.required]));
     const cameraHealth = (): CameraHealth[] =>
@@ -191,9 +206,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       version: VERSION,
       startedAt,
       purge: purgeHealth,
+      chain: () => watch?.state() ?? null,
     });
-    const chain = health.verifyAuditChain();
-    if (!chain.result.ok) log.error({ audit: chain.result }, "audit chain is broken");
+    // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
+    await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
     const metrics = createMetrics({
       cameras: cameraHealth,
       storage,
@@ -278,19 +294,14 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
     };
     server = await listen(app, config.http);
-    timers.push(
-      setInterval(() => {
-        const r = health.verifyAuditChain().result;
-        if (!r.ok) log.error({ audit: r }, "audit chain is broken");
-        auth.sessions.purgeExpired(Date.now());
-      }, AUDIT_VERIFY_EVERY_MS),
-    );
+    timers.push(setInterval(() => auth.sessions.purgeExpired(Date.now()), SESSION_PURGE_EVERY_MS));
     // With stop_recording, recording stops and resumes within seconds of the floor being crossed;
     // otherwise the sample rides on the reconciliation sweep's timer (one wake-up a minute, not two).
     if (stopRecordingOnPressure) timers.push(setInterval(sampleStorage, PAUSED_STORAGE_SAMPLE_EVERY_MS));
     for (const t of timers) t.unref();
   } catch (e) {
     for (const t of timers) clearInterval(t);
+    watch?.halt();
     db.close();
     throw e;
   }
@@ -300,6 +311,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   recorder.start();
   retention.schedule.start();
   const minute = setInterval(() => {
+    if (watch?.periodMs === MINUTE_MS) void watch.check();
     if (!stopRecordingOnPressure) sampleStorage();
     reconciler.sweep().then(
       (r) => auditReconcile(audit, r, "sweep"),
@@ -329,6 +341,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         outcome: "success",
         action: "daemon.stop",
       });
+      await watch?.stop();
       db.close();
       log.info("pscsd stopped");
     },

@@ -65,10 +65,10 @@ export function auditRoutes(audit: AuditLog, zone: string): AnyRoute[] {
       method: "get",
       path: "/api/audit/verify",
       operationId: "verifyAudit",
-      summary: "Walk the hash chain now and name the first broken entry",
+      summary: "Walk the hash chain now and list every broken entry and gap",
       tag: "audit",
       access: { permission: "audit.read" },
-      responses: { 200: { description: "result (ok or the first broken entry)" } },
+      responses: { 200: { description: "result: ok, or every broken entry and gap (breaks)" } },
       handler: () => audit.verify(),
     }),
     defineRoute({

@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import type { Db } from "../catalog/catalog.js";
+import { type Anchor, AnchorFile, AuditAnchorError } from "./anchor.js";
 import {
   type AuditContent,
   canonicalJson,
@@ -8,6 +9,9 @@ import {
   type Outcome,
   storedText,
 } from "./chain.js";
+import type { LoggedCheckpoint } from "./checkpoint.js";
+import { type CheckpointReport, checkCheckpoints } from "./checkpoint-check.js";
+import { type ChainBreak, type ChainRow, ChainWalk } from "./verify.js";
 
 /**
  * The append-only audit log: who did what, to what, when, from where, and whether it was allowed.
@@ -45,14 +49,33 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export type VerifyResult =
-  | { ok: true; entries: number; headSeq: number; headHash: string; anchored: boolean }
-  | { ok: false; entries: number; brokenSeq: number; reason: string };
+/** What a walk of the chain found; ok only when nothing is broken and every checkpoint holds. */
+export interface VerifyResult {
+  ok: boolean;
+  /** Rows walked. */
+  entries: number;
+  headSeq: number;
+  headHash: string;
+  anchored: boolean;
+  /** Every broken entry and gap, oldest first (the first MAX_LISTED_BREAKS; breakCount counts all). */
+  breaks: ChainBreak[];
+  breakCount: number;
+  /** The first break, for callers that name one. */
+  brokenSeq?: number;
+  reason?: string;
+  checkpoints?: CheckpointReport;
+}
 
-/** Where the chain head is copied outside the table, so that deleting the newest rows is noticed too. */
-interface Anchor {
-  seq: number;
-  hash: string;
+export interface VerifyOptions {
+  /** Checks the anchor's checkpoint and every given one; without it checkpoints are not checked. */
+  publicKey?: KeyObject | undefined;
+  /**
+   * An anchor without a checkpoint is reported as replaced unless this is set: pscsd's first walk
+   * after a start, since a new catalog's anchor has none until pscsd signs it.
+   */
+  anchorMayBeUnsigned?: boolean;
+  /** Checkpoints taken from a log (checkpointFromLine). */
+  logged?: readonly LoggedCheckpoint[];
 }
 
 interface Row extends AuditContent {
@@ -66,16 +89,9 @@ export interface AuditLogOptions {
   now?: () => number;
 }
 
-export class AuditAnchorError extends Error {
-  constructor(readonly file: string) {
-    super(`audit anchor ${file} is unreadable (expected {"seq":N,"hash":"…"}): it was altered`);
-    this.name = "AuditAnchorError";
-  }
-}
-
 export class AuditLog {
   private readonly now: () => number;
-  private readonly anchorFile: string | undefined;
+  readonly anchor: AnchorFile | undefined;
   private readonly head;
   private readonly insert;
   private readonly appendTx;
@@ -86,7 +102,7 @@ export class AuditLog {
     opts: AuditLogOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
-    this.anchorFile = opts.anchorFile;
+    this.anchor = opts.anchorFile === undefined ? undefined : new AnchorFile(opts.anchorFile);
     this.head = db.prepare<[], { seq: number; hash: string }>(
       "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
     );
@@ -125,7 +141,7 @@ export class AuditLog {
   appendMany(events: readonly AuditEvent[]): AuditEntry[] {
     const entries = this.appendTx(events);
     const last = entries.at(-1);
-    if (last) this.writeAnchor({ seq: last.seq, hash: last.hash });
+    if (last) this.anchor?.writeHead(last);
     for (const e of entries) for (const l of this.listeners) l(e);
     return entries;
   }
@@ -180,105 +196,83 @@ export class AuditLog {
     }
   }
 
+  /** Entries after `seq`, oldest first, as the chain walk reads them (one page). */
+  rowsAfter(seq: number, limit: number): ChainRow[] {
+    return this.db
+      .prepare<[number, number], Row>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
+      .all(seq, limit)
+      .map(fromRow);
+  }
+
+  hashAt(seq: number): string | undefined {
+    return this.db.prepare<[number], { hash: string }>("SELECT hash FROM audit_log WHERE seq = ?").get(seq)
+      ?.hash;
+  }
+
+  /** Walks the whole chain now, past every break (see ChainWalk), then the anchor and checkpoints. */
+  verify(opts: VerifyOptions = {}): VerifyResult {
+    const walk = new ChainWalk();
+    for (const row of this.db.prepare<[], Row>("SELECT * FROM audit_log ORDER BY seq").iterate())
+      walk.push(fromRow(row));
+    return this.conclude(walk, opts);
+  }
+
   /**
-   * Walks the whole chain and names the first entry that breaks it: a gap in the sequence (deleted
-   * row), a prev_hash that is not the previous entry's hash (reordered or re-linked), a hash that
-   * does not match the content (edited), or a head older than the anchor (newest rows deleted).
+   * A finished walk's result: the rows must reach the anchored head with the anchored hash (or the
+   * newest rows were deleted or rewritten), and hold every checkpoint given and the anchor's.
    */
-  verify(): VerifyResult {
-    let expected = 1;
-    let prevHash = GENESIS_HASH;
-    const rows = this.db.prepare<[], Row>("SELECT * FROM audit_log ORDER BY seq").iterate();
-    for (const row of rows) {
-      const e = fromRow(row);
-      const broken = (reason: string): VerifyResult => {
-        rows.return?.();
-        return { ok: false, entries: expected - 1, brokenSeq: e.seq, reason };
-      };
-      if (e.seq !== expected) {
-        return broken(
-          e.seq > expected
-            ? `entr${e.seq - expected === 1 ? "y" : "ies"} ${expected}${e.seq - expected > 1 ? `-${e.seq - 1}` : ""} missing before entry ${e.seq}`
-            : `entry ${e.seq} out of sequence (expected ${expected})`,
-        );
-      }
-      if (e.prevHash !== prevHash) {
-        return broken(`entry ${e.seq} does not link to entry ${e.seq - 1} (prev_hash differs)`);
-      }
-      if (chainHash(prevHash, e) !== e.hash) {
-        return broken(`entry ${e.seq} content does not match its hash (edited)`);
-      }
-      prevHash = e.hash;
-      expected++;
-    }
-    const last = expected - 1;
+  conclude(walk: ChainWalk, opts: VerifyOptions = {}): VerifyResult {
+    const head = walk.head;
     let anchor: Anchor | undefined;
+    let garbled = false;
     try {
-      anchor = this.readAnchor();
+      anchor = this.anchor?.read();
     } catch (e) {
       if (!(e instanceof AuditAnchorError)) throw e;
-      return { ok: false, entries: last, brokenSeq: last, reason: e.message };
+      walk.add({ seq: head.seq, reason: e.message });
+      garbled = true;
     }
-    if (anchor) {
-      if (anchor.seq > last) {
-        return {
-          ok: false,
-          entries: last,
-          brokenSeq: last + 1,
-          reason: `entries ${last + 1}-${anchor.seq} missing: the chain ends at ${last} but its anchor records entry ${anchor.seq}`,
-        };
-      }
-      const at = this.db
-        .prepare<[number], { hash: string }>("SELECT hash FROM audit_log WHERE seq = ?")
-        .get(anchor.seq);
-      if (at?.hash !== anchor.hash) {
-        return {
-          ok: false,
-          entries: last,
-          brokenSeq: anchor.seq,
-          reason: `entry ${anchor.seq} differs from the anchored head (chain rewritten)`,
-        };
-      }
+    if (anchor && anchor.seq > head.seq) {
+      walk.add({
+        seq: head.seq + 1,
+        reason: `entries ${head.seq + 1}-${anchor.seq} missing: the chain ends at ${head.seq} but its anchor records entry ${anchor.seq}`,
+      });
+    } else if (anchor && this.hashAt(anchor.seq) !== anchor.hash) {
+      walk.add({
+        seq: anchor.seq,
+        reason: `entry ${anchor.seq} differs from the anchored head (chain rewritten)`,
+      });
     }
-    return { ok: true, entries: last, headSeq: last, headHash: prevHash, anchored: anchor !== undefined };
-  }
-
-  private readAnchor(): Anchor | undefined {
-    if (!this.anchorFile) return undefined;
-    let text: string;
-    try {
-      text = readFileSync(this.anchorFile, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-    try {
-      const a = JSON.parse(text) as Partial<Anchor>;
-      if (Number.isInteger(a.seq) && typeof a.hash === "string") return a as Anchor;
-    } catch {
-      // falls through to the typed error: a garbled anchor is itself evidence of tampering
-    }
-    throw new AuditAnchorError(this.anchorFile);
-  }
-
-  /**
-   * Monotonic: another process may have anchored a newer head meanwhile; never move it back. A crash
-   * between commit and this write leaves the anchor one entry behind, which verify() accepts.
-   */
-  private writeAnchor(a: Anchor): void {
-    if (!this.anchorFile) return;
-    let current: Anchor | undefined;
-    try {
-      current = this.readAnchor();
-    } catch (e) {
-      // Leave a garbled anchor for verify() to report; appends must go on.
-      if (e instanceof AuditAnchorError) return;
-      throw e;
-    }
-    if (current && current.seq >= a.seq) return;
-    const tmp = `${this.anchorFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(a)}\n`);
-    renameSync(tmp, this.anchorFile);
+    const checkpoints =
+      opts.publicKey &&
+      checkCheckpoints(
+        opts.logged ?? [],
+        // A garbled anchor is reported above already.
+        this.anchor && !garbled
+          ? {
+              present: anchor !== undefined,
+              checkpoint: anchor?.checkpoint,
+              required: !opts.anchorMayBeUnsigned,
+            }
+          : undefined,
+        opts.publicKey,
+        head,
+        (seq) => this.hashAt(seq),
+      );
+    const anchored = anchor !== undefined;
+    walk.breaks.sort((a, b) => a.seq - b.seq);
+    const first = walk.breaks[0];
+    return {
+      ok: walk.breakCount === 0 && (checkpoints?.ok ?? true),
+      entries: walk.entries,
+      headSeq: head.seq,
+      headHash: head.hash,
+      anchored,
+      breaks: walk.breaks,
+      breakCount: walk.breakCount,
+      ...(first ? { brokenSeq: first.seq, reason: first.reason } : {}),
+      ...(checkpoints ? { checkpoints } : {}),
+    };
   }
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { CheckpointKeyError } from "../audit/checkpoint.js";
 import { SchemaTooNewError } from "../catalog/catalog.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../log/logger.js";
@@ -65,7 +66,10 @@ try {
   daemon = await startPscsd(config, log);
   if (stopping) stopDaemon(daemon);
 } catch (e) {
-  const code = e instanceof SchemaTooNewError || e instanceof ToolMissingError ? EX_CONFIG : EX_SOFTWARE;
+  const code =
+    e instanceof SchemaTooNewError || e instanceof ToolMissingError || e instanceof CheckpointKeyError
+      ? EX_CONFIG
+      : EX_SOFTWARE;
   log.fatal({ err: e }, "pscsd failed to start");
   process.stderr.write(`pscsd: ${e instanceof Error ? e.message : String(e)}\n`);
   // Let pino flush before exiting.

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS, type Migration } from "./migrations.js";
@@ -63,11 +63,13 @@ export interface OpenCatalogOptions {
  * Opens (creating if needed) the SQLite catalog in WAL mode and brings its schema up to date.
  * Invariant: each migration and its version bump commit in one transaction, so a crash mid-upgrade
  * leaves the previous version intact.
+ * Invariant: a catalog this creates is 0600 in a directory it creates 0700, whatever the umask; SQLite
+ * gives its -wal and -shm files the catalog's own mode.
  */
 export function openCatalog(file: string, opts: OpenCatalogOptions = {}): Db {
   const migrations = opts.migrations ?? MIGRATIONS;
   const now = opts.now ?? Date.now;
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") createPrivate(file);
   const db = new Database(file);
   try {
     db.pragma("journal_mode = WAL");
@@ -81,6 +83,15 @@ export function openCatalog(file: string, opts: OpenCatalogOptions = {}): Db {
     db.close();
     throw e;
   }
+}
+
+/**
+ * Left to SQLite, a new catalog would be 0644 (it sets that mode itself, past the umask); created
+ * here first, it is 0600. A mode given at creation is cut by the umask, never widened by it.
+ */
+function createPrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600));
 }
 
 export function schemaVersion(db: Db): number {

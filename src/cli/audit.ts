@@ -1,6 +1,17 @@
-import { createWriteStream } from "node:fs";
+import type { KeyObject } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createInterface } from "node:readline";
 import type { Command } from "commander";
+import {
+  CHECKPOINT_LOG_MSG,
+  CheckpointKeyError,
+  checkpointFromLine,
+  type LoggedCheckpoint,
+  publicKeyFile,
+  readPublicKey,
+} from "../audit/checkpoint.js";
 import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
+import type { VerifyResult } from "../audit/log.js";
 import { drawSample } from "../audit/sample.js";
 import { csvLine } from "../report/csv.js";
 import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
@@ -13,30 +24,109 @@ const optionalTime = (times: CliTimes, flag: string, value: string | undefined) 
 
 const iso = (t: number) => new Date(t).toISOString();
 
+/** The key given, else the one beside audit.checkpointKey; without either, checkpoints go unchecked. */
+function checkpointPublicKey(
+  given: string | undefined,
+  keyFile: string,
+  needed: boolean,
+): KeyObject | undefined {
+  const file = given ?? publicKeyFile(keyFile);
+  if (given === undefined && !needed && !existsSync(file)) return undefined;
+  try {
+    return readPublicKey(file);
+  } catch (e) {
+    if (e instanceof CheckpointKeyError)
+      throw new CliError(`--public-key: ${e.message}${given ? "" : " (pscsd writes it at first start)"}`, 2);
+    throw e;
+  }
+}
+
+/** Streams the log (shipped logs run to gigabytes) and keeps only its checkpoint lines. */
+async function readCheckpointLog(file: string): Promise<LoggedCheckpoint[]> {
+  const found: LoggedCheckpoint[] = [];
+  const input = createReadStream(file, "utf8");
+  try {
+    let n = 0;
+    for await (const raw of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      const c = checkpointFromLine(raw, ++n);
+      if (c) found.push(c);
+    }
+  } catch (e) {
+    throw new CliError(`--checkpoints: cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`, 2);
+  }
+  if (!found.length)
+    throw new CliError(
+      `--checkpoints: no '${CHECKPOINT_LOG_MSG}' lines in ${file} (is it pscsd's JSON log?)`,
+      2,
+    );
+  return found;
+}
+
+function describeBroken(r: VerifyResult): string {
+  const lines = [
+    r.breakCount
+      ? `audit chain broken: ${r.breakCount} broken entr${r.breakCount === 1 ? "y or gap" : "ies or gaps"} among ${r.entries} entries`
+      : `audit chain does not match its checkpoints (its ${r.entries} entries link up)`,
+    ...r.breaks.map((b) => `  entry ${b.seq}: ${b.reason}`),
+  ];
+  if (r.breakCount > r.breaks.length) lines.push(`  … and ${r.breakCount - r.breaks.length} more`);
+  const cp = r.checkpoints;
+  if (cp) {
+    const [first, ...rest] = cp.mismatched;
+    if (first)
+      lines.push(
+        `  first checkpoint the chain no longer matches: ${first.source} (entry ${first.seq}, signed ${iso(first.at ?? 0)}): ${first.reason}`,
+        ...rest.map(
+          (m) =>
+            `  also no longer matched: ${m.source} (entry ${m.seq}, signed ${iso(m.at ?? 0)}): ${m.reason}`,
+        ),
+      );
+    if (cp.anchorProblem) lines.push(`  anchor: ${cp.anchorProblem}`);
+    for (const f of cp.forged)
+      lines.push(
+        `  forged checkpoint: ${f.source}${f.seq === undefined ? "" : ` (claims entry ${f.seq})`}: ${f.reason}`,
+      );
+    lines.push(`  ${cp.matched} of ${cp.signed} genuine checkpoints match`);
+  }
+  return lines.join("\n");
+}
+
 export function auditCommands(program: Command): void {
   const audit = program.command("audit").description("the hash-chained audit log");
   audit
     .command("verify")
-    .description("walk the whole chain; exit 1 naming the first broken entry")
+    .description(
+      "walk the whole chain and check it against its signed checkpoints; exit 1 listing every broken entry, gap and checkpoint it no longer matches",
+    )
+    .option(
+      "--checkpoints <file>",
+      "pscsd's log (JSON lines, as shipped off the host): check every checkpoint in it",
+    )
+    .option("--public-key <file>", "the checkpoint key's public half (default: audit.checkpointKey + '.pub')")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((o: { config: string; json?: boolean }) => {
+    .action(async (o: { config: string; json?: boolean; checkpoints?: string; publicKey?: string }) => {
+      const logged = o.checkpoints === undefined ? undefined : await readCheckpointLog(o.checkpoints);
       const local = openLocal(o.config);
       try {
+        const publicKey = checkpointPublicKey(o.publicKey, local.config.audit.checkpointKey, !!o.checkpoints);
         const started = performance.now();
-        const r = local.audit.verify();
+        const r = local.audit.verify({ publicKey, ...(logged ? { logged } : {}) });
         const ms = Math.round(performance.now() - started);
         if (!r.ok) {
           if (o.json) print(true, { ...r, ms }, () => "");
-          throw new CliError(
-            `audit chain broken at entry ${r.brokenSeq}: ${r.reason} (${r.entries} entries before it verify)`,
-          );
+          throw new CliError(describeBroken(r));
         }
+        const cp = r.checkpoints;
         print(
           !!o.json,
           { ...r, ms },
           () =>
-            `audit chain ok: ${r.entries} entries, head ${r.headHash.slice(0, 16)}…${r.anchored ? ", matches its anchor" : ""} (${ms} ms)`,
+            `audit chain ok: ${r.entries} entries, head ${r.headHash.slice(0, 16)}…${r.anchored ? ", matches its anchor" : ""}${
+              cp
+                ? `, ${cp.matched} signed checkpoint${cp.matched === 1 ? " matches" : "s match"} (key ${cp.fingerprint.slice(0, 16)}…${cp.newestMatched ? `; newest: entry ${cp.newestMatched.seq}, ${iso(cp.newestMatched.at)}` : ""})`
+                : ", checkpoints not checked (no public key)"
+            } (${ms} ms)`,
         );
       } finally {
         local.close();

@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { AuditLog } from "../audit/log.js";
 import { type ActionContext, AuthService } from "../auth/service.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
-import { ConfigError, loadConfig } from "../config/load.js";
+import { type Config, ConfigError, loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
 import { auditAnchorFile } from "../main.js";
 
@@ -46,6 +46,7 @@ export function consoleAdmin(): ActionContext {
 }
 
 export interface Local {
+  config: Config;
   db: Db;
   audit: AuditLog;
   auth: AuthService;
@@ -68,7 +69,7 @@ export function openLocal(configFile: string): Local {
     throw new CliError(`cannot open catalog ${config.storage.catalog}: ${(e as Error).message}`);
   }
   const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  return { db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
+  return { config, db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
 }
 
 /**

@@ -28,9 +28,10 @@ export interface CameraConfig extends Omit<CameraConfigFile, "onvif"> {
   onvif: { host: string; port: number; user: string; password: string; profile?: string | undefined };
 }
 
-export interface Config extends Omit<ConfigFile, "cameras"> {
+export interface Config extends Omit<ConfigFile, "cameras" | "audit"> {
   file: string;
   cameras: CameraConfig[];
+  audit: ConfigFile["audit"] & { checkpointKey: string };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -89,6 +90,12 @@ function utf8Text(bytes: Buffer): { text: string } | { fault: string } {
     return { fault: `not valid UTF-8 (line ${line})` };
   }
 }
+
+/**
+ * Beside the config file (the operator's directory, /etc/pscs), not beside the catalog: copies of the
+ * catalog's directory (backups, restores, an inspector's copy) must not carry the key that vouches for it.
+ */
+const DEFAULT_CHECKPOINT_KEY = "audit-checkpoint.key";
 
 /** Parses and validates config text; relative paths resolve against the config file's folder. */
 export function parseConfig(text: string, file: string): Config {
@@ -155,6 +162,7 @@ export function parseConfig(text: string, file: string): Config {
       evidence: abs(cfg.storage.evidence),
       catalog: abs(cfg.storage.catalog),
     },
+    audit: { ...cfg.audit, checkpointKey: abs(cfg.audit.checkpointKey ?? DEFAULT_CHECKPOINT_KEY) },
     cameras,
   };
 }

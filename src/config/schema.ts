@@ -202,6 +202,19 @@ export const configSchema = z
         storageFloorGiB: z.number().min(0).default(10),
       })
       .default({ storageFloorGiB: 10 }),
+    audit: z
+      .strictObject({
+        /** How often pscsd walks the entries added since its last walk (all of them after another process wrote). */
+        verifySeconds: z.number().min(1).max(3600).default(60),
+        /** How often pscsd signs the chain head (also at start and stop). */
+        checkpointSeconds: z.number().min(1).max(86_400).default(300),
+        /**
+         * The Ed25519 key that signs checkpoints (created at first start, 0600; `<key>.pub` beside it).
+         * Default: beside this config file. Keep it out of the catalog's directory, whose copies travel.
+         */
+        checkpointKey: z.string().min(1).optional(),
+      })
+      .default({ verifySeconds: 60, checkpointSeconds: 300 }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),

@@ -1,6 +1,7 @@
 import { mkdir, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { AuditLog, VerifyResult } from "../audit/log.js";
+import type { AuditLog } from "../audit/log.js";
+import type { AuditChainState } from "../audit/watch.js";
 import type { CameraStatus } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
 import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
@@ -70,6 +71,8 @@ export interface HealthSources {
   version: string;
   startedAt: number;
   purge: () => PurgeHealth;
+  /** The audit watch's latest finding (null before its first walk). */
+  chain: () => AuditChainState | null;
   now?: () => number;
 }
 
@@ -83,10 +86,7 @@ export interface Readiness {
   checks: { catalog: Check; storage: Check; cameras: Check };
 }
 
-export interface AuditChainState {
-  checkedAt: number;
-  result: VerifyResult;
-}
+export type { AuditChainState };
 
 export interface HealthReport {
   status: "ok" | "degraded" | "failing";
@@ -101,21 +101,14 @@ export interface HealthReport {
 }
 
 export class HealthService {
-  private chain: AuditChainState | null = null;
   private readonly now: () => number;
 
   constructor(private readonly src: HealthSources) {
     this.now = src.now ?? Date.now;
   }
 
-  /** Walks the audit chain (at start and on a schedule); health reports the last result. */
-  verifyAuditChain(): AuditChainState {
-    this.chain = { checkedAt: this.now(), result: this.src.audit.verify() };
-    return this.chain;
-  }
-
   auditChain(): AuditChainState | null {
-    return this.chain;
+    return this.src.chain();
   }
 
   async readiness(): Promise<Readiness> {
@@ -131,7 +124,8 @@ export class HealthService {
     const readiness = await this.readiness();
     const storage = await this.src.storage.sample();
     const cameras = this.src.cameras();
-    const chainBroken = this.chain !== null && !this.chain.result.ok;
+    const chain = this.src.chain();
+    const chainBroken = chain !== null && !chain.result.ok;
     const purge = this.src.purge();
     const degraded =
       cameras.some(
@@ -143,6 +137,7 @@ export class HealthService {
       storage.some((v) => v.low || v.error !== undefined) ||
       purge.overdue ||
       purge.holds.overdueRequests > 0 ||
+      chain?.checkpointProblem !== undefined ||
       (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0));
     return {
       status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",
@@ -153,7 +148,7 @@ export class HealthService {
       cameras,
       storage,
       purge,
-      audit: { entries: this.src.audit.headSeq(), chain: this.chain },
+      audit: { entries: this.src.audit.headSeq(), chain },
     };
   }
 

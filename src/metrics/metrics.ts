@@ -266,6 +266,26 @@ export function createMetrics(src: MetricsSources): Metrics {
     },
   });
   new Gauge({
+    name: "pscs_audit_chain_breaks",
+    help: "Broken entries, gaps and failed anchor checkpoints found by pscsd's watch of the audit chain (alert on > 0; absent before the first walk)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = src.health.auditChain();
+      if (c) this.set(c.result.breakCount);
+    },
+  });
+  new Gauge({
+    name: "pscs_audit_checkpoint_timestamp_seconds",
+    help: "When pscsd last signed the audit chain's head (a checkpoint in the anchor and the log); 0 if it has not since it started",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const at = src.health.auditChain()?.checkpointAt;
+      if (at) this.set(at / 1000);
+    },
+  });
+  new Gauge({
     name: "pscs_audit_chain_checked_timestamp_seconds",
     help: "When the audit chain was last walked",
     registers: [registry],

@@ -170,7 +170,7 @@ describe("pscs audit", () => {
     db.close();
   }
 
-  it("verify: exit 0 on an intact chain; exit 1 naming the entry after an edit, a deletion, or a reorder", async () => {
+  it("verify: exit 0 on an intact chain; exit 1 listing every edit, deletion and reorder, past the first", async () => {
     const c = await catalogWithEntries(30);
     const ok = await pscs(["audit", "verify", "-c", c]);
     expect(ok.code).toBe(0);
@@ -178,21 +178,45 @@ describe("pscs audit", () => {
     for (const [sql, named] of [
       [
         "UPDATE audit_log SET details = '{\"x\":1}' WHERE seq = 17",
-        /entry 17: entry 17 content does not match its hash/,
+        ["entry 17: entry 17 content does not match its hash"],
       ],
-      ["DELETE FROM audit_log WHERE seq = 9", /entry 10: entry 9 missing before entry 10/],
-      ["DELETE FROM audit_log WHERE seq = 30", /entry 30: entries 30-30 missing/],
+      ["DELETE FROM audit_log WHERE seq = 9", ["entry 10: entry 9 missing before entry 10"]],
+      ["DELETE FROM audit_log WHERE seq = 30", ["entry 30: entries 30-30 missing"]],
       [
         "UPDATE audit_log SET seq = -1 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = -1",
-        /entry 4:/,
+        ["entry 4: entry 4 does not link to entry 3"],
+      ],
+      [
+        "UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 5; DELETE FROM audit_log WHERE seq IN (12, 13); UPDATE audit_log SET outcome = 'denied' WHERE seq = 22",
+        [
+          "entry 5: entry 5 content does not match its hash",
+          "entry 14: entries 12-13 missing before entry 14",
+          "entry 22: entry 22 content does not match its hash",
+        ],
       ],
     ] as const) {
       const t = await catalogWithEntries(30);
       tamper(t, sql);
       const r = await pscs(["audit", "verify", "-c", t]);
       expect(r.code, sql).toBe(1);
-      expect(r.stderr, sql).toMatch(new RegExp(`^pscs: audit chain broken at ${named.source}`));
+      expect(r.stderr, sql).toMatch(
+        /^pscs: audit chain broken: \d+ broken entr(y|ies) or gaps? among \d+ entries\n/,
+      );
+      for (const n of named) expect(r.stderr, sql).toContain(`\n  ${n}`);
     }
+    // Three tampers, three reports and nothing else: each break is named once.
+    const t = await catalogWithEntries(30);
+    tamper(
+      t,
+      "UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 5; DELETE FROM audit_log WHERE seq = 12; UPDATE audit_log SET outcome = 'denied' WHERE seq = 22",
+    );
+    const three = await pscs(["audit", "verify", "-c", t, "--json"]);
+    expect(three.code).toBe(1);
+    expect(JSON.parse(three.stdout)).toMatchObject({
+      ok: false,
+      breakCount: 3,
+      breaks: [{ seq: 5 }, { seq: 13 }, { seq: 22 }],
+    });
   }, 60_000);
 
   it("sample: four distinct items, the same four again from the printed seed, each with a checklist; the draw is audited", async () => {

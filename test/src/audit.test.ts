@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH } from "../../src/audit/chain.js";
+import { type AuditContent, chainHash, GENESIS_HASH } from "../../src/audit/chain.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { drawSample, seededRandom, xoshiro128ss } from "../../src/audit/sample.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
@@ -63,6 +63,7 @@ describe("audit chain", () => {
         ok: false,
         brokenSeq: seq,
         reason: expect.stringMatching(/edited/),
+        breakCount: 1,
       });
     });
     it(`notices entry ${seq} deleted`, () => {
@@ -75,6 +76,7 @@ describe("audit chain", () => {
       expect(r).toMatchObject({
         brokenSeq: seq === N ? N : seq + 1,
         reason: expect.stringContaining(`${seq}`),
+        breakCount: 1,
       });
     });
   }
@@ -92,6 +94,47 @@ describe("audit chain", () => {
       expect(audit.verify()).toMatchObject({ ok: false, brokenSeq: a });
     });
   }
+  it("reports every edited entry: a second tamper does not hide behind the first", () => {
+    const { db, audit } = fresh(N);
+    unguard(db);
+    db.exec(
+      "UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 3; UPDATE audit_log SET details = '{}' WHERE seq = 9",
+    );
+    const r = audit.verify();
+    expect(r).toMatchObject({ ok: false, brokenSeq: 3, breakCount: 2, entries: N });
+    expect(r.breaks).toEqual([
+      { seq: 3, reason: "entry 3 content does not match its hash (edited)" },
+      { seq: 9, reason: "entry 9 content does not match its hash (edited)" },
+    ]);
+  });
+  it("reports a gap and goes on past it to the next break", () => {
+    const { db, audit } = fresh(N);
+    unguard(db);
+    db.exec(
+      "DELETE FROM audit_log WHERE seq BETWEEN 4 AND 6; UPDATE audit_log SET outcome = 'denied' WHERE seq = 10",
+    );
+    const r = audit.verify();
+    expect(r).toMatchObject({ ok: false, breakCount: 2, entries: N - 3, headSeq: N });
+    expect(r.breaks).toEqual([
+      { seq: 7, reason: "entries 4-6 missing before entry 7" },
+      { seq: 10, reason: "entry 10 content does not match its hash (edited)" },
+    ]);
+  });
+  it("names an entry whose hash was recomputed after an edit at the entry that no longer links to it", () => {
+    const { db, audit } = fresh(N);
+    unguard(db);
+    const row = db.prepare("SELECT * FROM audit_log WHERE seq = 5").get() as Record<string, unknown>;
+    const edited = { ...(row as unknown as AuditContent), actor: "user:mallory" };
+    db.prepare("UPDATE audit_log SET actor = ?, hash = ? WHERE seq = 5").run(
+      edited.actor,
+      chainHash(row.prev_hash as string, edited),
+    );
+    expect(audit.verify()).toMatchObject({
+      ok: false,
+      breakCount: 1,
+      breaks: [{ seq: 6, reason: "entry 6 does not link to entry 5 (prev_hash differs)" }],
+    });
+  });
   it("catches a rewritten chain (every hash recomputed after an edit) by its anchor", () => {
     const { db, audit, anchor } = fresh(5);
     unguard(db);

@@ -32,6 +32,16 @@ describe("config", () => {
     expect(cfg.storage.catalog).toBe("/etc/pscs/db/catalog.db");
     expect(cfg.cameras[0]?.onvif.password).toBe("Secr3t!pw");
     expect(cfg.cameras[0]?.required).toBe(true);
+    // The checkpoint key beside the config file, not beside the catalog.
+    expect(cfg.audit).toEqual({
+      verifySeconds: 60,
+      checkpointSeconds: 300,
+      checkpointKey: "/etc/pscs/audit-checkpoint.key",
+    });
+    expect(
+      parseConfig(`${good}audit: { checkpointKey: keys/pscs.key }\n`, "/etc/pscs/test.yaml").audit
+        .checkpointKey,
+    ).toBe("/etc/pscs/keys/pscs.key");
   });
 
   it("names every wrong field with its path and what was expected", () => {
