@@ -127,6 +127,7 @@ describe("hold decisions in the service", () => {
       version: "test",
       startedAt: NOW,
       purge: () => retention.health(),
+      chain: () => null,
       now: () => NOW,
     });
     const h = await enter(ctx("records1", "records"));
