@@ -127,7 +127,8 @@ const config = {
   // Typed times are read in this machine's zone, as a department's would be in its own.
   site: { name: "PSCS demo", timezone: isTimeZone(hostZone) ? hostZone : "UTC" },
   http: { host: "127.0.0.1", port: httpPort },
-  storage: { recordings: "recordings", evidence: "evidence", catalog: "catalog.db" },
+  // The catalog has a folder of its own: the audit checkpoint key (beside this config) must not travel with it.
+  storage: { recordings: "recordings", evidence: "evidence", catalog: "catalog/catalog.db" },
   recording: { segmentSeconds: 10 },
   log: { level: "info", pretty: false },
   cameras: simReady.cameras.map((c) => ({
