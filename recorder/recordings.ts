@@ -103,6 +103,9 @@ export class Recordings {
           { actor: by.actor, camera, stalledMs: this.o.stalledMs },
           "playback stopped: the viewer read nothing for too long",
         );
+      } else if (end === "viewer_left") {
+        // Routine (a player closed mid-stream), not a failure: info, and no stack.
+        this.o.log.info({ actor: by.actor, camera }, "viewer disconnected");
       }
       return end;
     } finally {
