@@ -59,5 +59,6 @@ export function exitCause(errors: StderrErrors, err: Error | undefined): string 
   if (line) return `ffmpeg exited: ${line}`;
   // fluent-ffmpeg appends stderr to its message after a colon; the first clause is its own.
   const own = err?.message.split("\n")[0]?.replace(/^(ffmpeg exited with code \d+):.*$/, "$1");
-  return own ? `ffmpeg exited: ${bounded(own)}` : "ffmpeg ended";
+  // Exit status 0 without our signal (stop, stall and pause have causes of their own): input EOF.
+  return own ? `ffmpeg exited: ${bounded(own)}` : "ffmpeg ended: the camera ended the stream";
 }

@@ -124,6 +124,6 @@ describe("ffmpeg exit cause", () => {
         new Error("ffmpeg exited with code 1: ffmpeg stats and -progress period"),
       ),
     ).toBe("ffmpeg exited: ffmpeg exited with code 1");
-    expect(exitCause(new StderrErrors(), undefined)).toBe("ffmpeg ended");
+    expect(exitCause(new StderrErrors(), undefined)).toBe("ffmpeg ended: the camera ended the stream");
   });
 });
