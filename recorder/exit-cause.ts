@@ -15,8 +15,11 @@ const NOISE =
   /^(ffmpeg version|built with|configuration:|lib[a-z]+ +\d|ffmpeg stats and -progress|Input #|Output #|Stream #|Stream mapping|Press \[q\]|frame=|size=|video:|Conversion failed!|Exiting normally)/;
 /** ffmpeg's component prefix, `[tcp @ 0x55d0c8]`. */
 const COMPONENT = /^\[[^\]]* @ (0x)?[0-9a-f]+\] /;
-/** A summary so general that the component line before it says more ("Failed to resolve hostname …"). */
-const VAGUE = /(Input\/output error|Invalid argument)$/;
+/** Reasons that say what went wrong (the OS's, RTSP's and ffmpeg's own words). */
+const SPECIFIC =
+  /No space left on device|Disk quota exceeded|Read-only file system|Permission denied|No such file or directory|Connection refused|Connection reset by peer|timed out|Network is unreachable|No route to host|Name or service not known|Broken pipe|Server returned|\b[45]\d\d [A-Z][a-z]|Invalid data found|End of file/;
+/** Reasons ffmpeg reports for many different failures ("Failed to resolve hostname …" says more). */
+const VAGUE = /(Invalid argument|Input\/output error|Operation not permitted)$/;
 /** Causes are stored in gap rows and shown in health: bounded whatever a camera makes ffmpeg print. */
 const MAX_CAUSE = 300;
 const KEEP = 8;
@@ -33,14 +36,15 @@ export class StderrErrors {
   }
 
   /**
-   * ffmpeg's own error: its last line without a component prefix (ffmpeg's summary, e.g.
-   * `rtsp://…: Connection refused`), unless that summary is vague and a component said more.
+   * ffmpeg's own error: the line with the most specific reason (a vague summary such as
+   * `Error writing trailer …: Invalid argument` loses to `av_interleaved_write_frame(): No space left
+   * on device` before it); among equals, ffmpeg's summary (no component prefix), then the latest.
    */
   errorLine(): string | undefined {
-    const summary = this.lines.findLast((l) => !COMPONENT.test(l));
-    const detail = this.lines.findLast((l) => COMPONENT.test(l))?.replace(COMPONENT, "");
-    const line = summary && !(detail && VAGUE.test(summary)) ? summary : detail;
-    return line === undefined ? undefined : bounded(line);
+    const rank = (l: string) => (SPECIFIC.test(l) ? 4 : VAGUE.test(l) ? 0 : 2) + (COMPONENT.test(l) ? 0 : 1);
+    let best: string | undefined;
+    for (const l of this.lines) if (best === undefined || rank(l) >= rank(best)) best = l;
+    return best === undefined ? undefined : bounded(best.replace(COMPONENT, ""));
   }
 }
 

@@ -114,6 +114,20 @@ describe("ffmpeg exit cause", () => {
     expect(cause).not.toContain("Sekr1t");
   });
 
+  it("names the full disk when ffmpeg's last word on it is vague (stderr of a real tmpfs run)", () => {
+    // The segment close failed on the full volume; ffmpeg's summary then says "Invalid argument".
+    const stderr = readFileSync(
+      join(import.meta.dirname, "../fixtures/ffmpeg/no-space-at-segment-end.stderr"),
+      "utf8",
+    );
+    expect(stderr).toMatch(/Error writing trailer of .*: Invalid argument/);
+    const errors = new StderrErrors();
+    for (const line of stderr.split("\n")) errors.push(line);
+    expect(exitCause(errors, undefined)).toBe(
+      "ffmpeg exited: av_interleaved_write_frame(): No space left on device",
+    );
+  });
+
   it("falls back to how the process ended when stderr named no error", () => {
     expect(exitCause(new StderrErrors(), new Error("ffmpeg was killed with signal SIGKILL"))).toBe(
       "ffmpeg exited: ffmpeg was killed with signal SIGKILL",
