@@ -119,7 +119,8 @@ async function startDaemon(recording: Record<string, unknown>): Promise<Daemon> 
       const secrets = [PASSWORD, encodeURIComponent(PASSWORD)];
       const leaks: string[] = [];
       const check = (where: string, text: string) => {
-        if (secrets.some((s) => text.includes(s))) leaks.push(`${where}: ${text.slice(0, 400)}`);
+        const at = Math.max(...secrets.map((s) => text.indexOf(s)));
+        if (at >= 0) leaks.push(`${where}: …${text.slice(Math.max(0, at - 200), at + 100)}…`);
       };
       const from = new Date(Date.now() - 3_600_000).toISOString();
       const to = new Date(Date.now() + 60_000).toISOString();
