@@ -7,6 +7,7 @@ import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js
 import { bounded, exitCause, StderrErrors } from "./exit-cause.js";
 import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
+import { type ClosedGap, OutageGaps } from "./outage.js";
 import { probeSegment } from "./probe.js";
 import { ProgressFifo } from "./progress-fifo.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
@@ -17,9 +18,8 @@ import { StreamClock } from "./stream-clock.js";
 /**
  * Records one camera: one supervised ffmpeg at a time, restarted with backoff, watched for stalls.
  * Invariant: segments of one ffmpeg run are contiguous by construction (each starts where the
- * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause.
- * Invariant: one outage is one gap row, however many ffmpeg runs fail in it; its cause says what
- * began the outage and what keeps it going now.
+ * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause
+ * (one row per outage: outage.ts).
  */
 
 export type RecorderState = "connecting" | "recording" | "stalled" | "offline" | "paused";
@@ -66,12 +66,6 @@ export interface CameraRecorderOptions {
   now?: () => number;
 }
 
-/** What began the outage in progress and what keeps it going, for its gap's cause. */
-interface Outage {
-  first: string;
-  latest: string;
-}
-
 /** Footage a run must keep for the backoff to start again from its base: one good run, not a flap. */
 const RECORDED_RESET_S = 10;
 
@@ -95,8 +89,8 @@ interface Run {
   kept: boolean;
   /** Media seconds the run reached (progress and closes). */
   mediaS: number;
-  /** The gap this run closed at its first media, and the outage it ended. */
-  closedGap?: { endMs: number; outage: Outage | undefined };
+  /** The gap this run closed at its first media. */
+  closedGap?: ClosedGap;
   stalled: boolean;
   /** Set when the run was ended because recording was paused. */
   paused?: string;
@@ -117,9 +111,7 @@ export class CameraRecorder {
   private readonly log: Logger;
   /** The running ffmpeg's stall and pause check, while there is one; see look(). */
   private watch: (() => number | undefined) | undefined;
-  private outage: Outage | undefined;
-  /** The cause last written to the open gap (a cause that did not change is not written again). */
-  private gapCause: string | undefined;
+  private readonly gaps: OutageGaps;
   /** Set by wake(): the camera's connection changed, so the wait before the next run is cut short. */
   private woken = false;
   private wakeup: AbortController | undefined;
@@ -129,6 +121,7 @@ export class CameraRecorder {
     this.now = o.now ?? Date.now;
     this.backoff = { ...(o.backoff ?? { baseMs: 500, capMs: 30_000 }), jitter: "equal" };
     this.log = o.log.child({ camera: o.camera, component: "recorder" });
+    this.gaps = new OutageGaps(o.store, o.camera);
     this.current = {
       camera: o.camera,
       state: "connecting",
@@ -188,18 +181,6 @@ export class CameraRecorder {
     if (lastError !== undefined) this.current.lastError = lastError;
   }
 
-  /** The outage's cause as known now, on its gap row (opened from `startMs` if none is open). */
-  private noteOutage(startMs: number, cause: string): void {
-    this.outage = this.outage ? { ...this.outage, latest: cause } : { first: cause, latest: cause };
-    const text =
-      this.outage.latest === this.outage.first
-        ? this.outage.first
-        : `${this.outage.first}; then ${this.outage.latest}`;
-    if (text === this.gapCause) return;
-    this.gapCause = text;
-    this.o.store.openGap(this.o.camera, startMs, text);
-  }
-
   /** Sleeps `ms`, less if woken; false once stopping. */
   private async rest(ms: number): Promise<boolean> {
     const signal = this.abort.signal;
@@ -216,10 +197,7 @@ export class CameraRecorder {
     const signal = this.abort.signal;
     // Time since the last recorded segment, while pscsd itself was down, is a gap of its own; the
     // time until this start's first media is the start-up gap.
-    const starting = "pscsd starting";
-    this.o.store.startGaps(this.o.camera, this.now(), starting);
-    this.outage = { first: starting, latest: starting };
-    this.gapCause = starting;
+    this.gaps.start(this.now());
     let failures = 0;
     while (!signal.aborted) {
       this.woken = false;
@@ -228,7 +206,7 @@ export class CameraRecorder {
         const entering = this.current.state !== "paused";
         this.setState("paused", pause);
         // The reason's free-space figure changes at every sample: written when the pause begins only.
-        if (entering) this.noteOutage(this.current.since, pause);
+        if (entering) this.gaps.note(this.current.since, pause);
         try {
           await sleep(1_000, signal);
         } catch {
@@ -241,7 +219,7 @@ export class CameraRecorder {
         const err = this.o.cameraError();
         const cause = `camera not connected${err ? `: ${err}` : ""}`;
         // While the first connection is still being tried there is no news: the outage's cause stands.
-        if (err !== undefined || !this.outage) this.noteOutage(this.current.since, cause);
+        if (err !== undefined || !this.gaps.open) this.gaps.note(this.current.since, cause);
         this.setState(err !== undefined ? "offline" : "connecting", err !== undefined ? cause : undefined);
         // The next run is on a new connection: its failures back off from the base again.
         failures = 0;
@@ -252,13 +230,9 @@ export class CameraRecorder {
       const r = await this.runOnce(url);
       if (signal.aborted) return;
       if (!r.paused) this.current.restarts++;
-      if (r.closedGap && !r.kept) {
-        // Media flowed but nothing was kept (a full disk fails the first write): the same outage.
-        this.o.store.reopenGap(this.o.camera, r.closedGap.endMs);
-        this.outage = r.closedGap.outage;
-        this.gapCause = undefined;
-      }
-      this.noteOutage(r.endMs ?? this.now(), r.cause);
+      // Media flowed but nothing was kept (a full disk fails the first write): the same outage.
+      if (r.closedGap && !r.kept) this.gaps.reopen(r.closedGap);
+      this.gaps.note(r.endMs ?? this.now(), r.cause);
       if (r.paused) continue; // the loop's top records the pause; no backoff, no URI refresh
       const recorded = r.kept && r.mediaS >= RECORDED_RESET_S;
       failures = recorded ? 0 : failures + 1;
@@ -456,10 +430,7 @@ export class CameraRecorder {
 
   /** The run's first media: whatever gap was open ends where recording starts. */
   private mediaFlowing(run: Run, startMs: number): void {
-    this.o.store.closeGap(this.o.camera, startMs);
-    run.closedGap = { endMs: startMs, outage: this.outage };
-    this.outage = undefined;
-    this.gapCause = undefined;
+    run.closedGap = this.gaps.close(startMs);
     this.setState("recording");
   }
 
@@ -480,8 +451,7 @@ export class CameraRecorder {
     if (index === 0 && open?.index === 0) {
       // The run's first segment: its start was estimated from the first report; use the refined one.
       const refined = run.clock.wallMs(closed.startS);
-      if (refined !== startMs) this.o.store.moveGapEnd(this.o.camera, startMs, refined);
-      if (run.closedGap?.endMs === startMs) run.closedGap.endMs = refined;
+      if (refined !== startMs && run.closedGap) this.gaps.moveEnd(run.closedGap, refined);
       startMs = refined;
     }
     // The clock follows the camera's drift, so a segment's length is its media length give or take
