@@ -233,7 +233,11 @@ export class CameraRecorder {
       // Media flowed but nothing was kept (a full disk fails the first write): the same outage.
       if (r.closedGap && !r.kept) this.gaps.reopen(r.closedGap);
       this.gaps.note(r.endMs ?? this.now(), r.cause);
-      if (r.paused) continue; // the loop's top records the pause; no backoff, no URI refresh
+      if (r.paused) {
+        // Noted above with the run's end; the loop's top waits out the pause. No backoff, no URI refresh.
+        this.setState("paused", r.paused);
+        continue;
+      }
       const recorded = r.kept && r.mediaS >= RECORDED_RESET_S;
       failures = recorded ? 0 : failures + 1;
       this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", r.cause);

@@ -197,6 +197,10 @@ describe("camera outages", () => {
         expect(startup[0]?.end_ms).toBeLessThanOrEqual(first);
       }
       await d.noLeak("start-up");
+      // Health has no use for a stream URI (some makes put credentials in it): it carries none.
+      const health = (await (await d.ops.request("GET", "/api/health")).json()) as { cameras: object[] };
+      expect(health.cameras).toHaveLength(2);
+      for (const c of health.cameras) expect(c).not.toHaveProperty("streamUri");
 
       // cam1's RTSP refuses connections for 24 s while its ONVIF stays up.
       const refusedAt = Date.now();
