@@ -4,7 +4,7 @@ import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
-import { bounded, exitCause, StderrErrors } from "./exit-cause.js";
+import { causeText, exitCause, StderrErrors } from "./exit-cause.js";
 import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { type ClosedGap, OutageGaps } from "./outage.js";
@@ -169,6 +169,7 @@ export class CameraRecorder {
   /** Asks ffmpeg to close the current segment cleanly (SIGINT), then waits for it to be indexed. */
   async stop(): Promise<void> {
     this.abort.abort(new Error("stopping"));
+    this.wakeup?.abort();
     this.proc?.kill("SIGINT");
     await this.loop;
   }
@@ -185,9 +186,9 @@ export class CameraRecorder {
   private async rest(ms: number): Promise<boolean> {
     const signal = this.abort.signal;
     if (!this.woken && !signal.aborted) {
+      // Aborted by wake() and by stop(): either way the wait is over.
       this.wakeup = new AbortController();
-      // Rejects when woken or stopping: either way the wait is over.
-      await sleep(ms, AbortSignal.any([signal, this.wakeup.signal])).catch(() => undefined);
+      await sleep(ms, this.wakeup.signal).catch(() => undefined);
       this.wakeup = undefined;
     }
     return !signal.aborted;
@@ -419,7 +420,7 @@ export class CameraRecorder {
           },
           (err: unknown) => {
             resolve({
-              cause: bounded(
+              cause: causeText(
                 `cannot prepare ${incoming}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
               ),
               kept: false,

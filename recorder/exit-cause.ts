@@ -44,12 +44,12 @@ export class StderrErrors {
     const rank = (l: string) => (SPECIFIC.test(l) ? 4 : VAGUE.test(l) ? 0 : 2) + (COMPONENT.test(l) ? 0 : 1);
     let best: string | undefined;
     for (const l of this.lines) if (best === undefined || rank(l) >= rank(best)) best = l;
-    return best === undefined ? undefined : bounded(best.replace(COMPONENT, ""));
+    return best === undefined ? undefined : causeText(best.replace(COMPONENT, ""));
   }
 }
 
 /** Any text bound for a cause, a status or a log field: credentials out, length bounded. */
-export function bounded(text: string): string {
+export function causeText(text: string): string {
   const clean = scrubText(text.replace(/\s+/g, " ").trim());
   return clean.length > MAX_CAUSE ? `${clean.slice(0, MAX_CAUSE - 1)}…` : clean;
 }
@@ -64,5 +64,5 @@ export function exitCause(errors: StderrErrors, err: Error | undefined): string 
   // fluent-ffmpeg appends stderr to its message after a colon; the first clause is its own.
   const own = err?.message.split("\n")[0]?.replace(/^(ffmpeg exited with code \d+):.*$/, "$1");
   // Exit status 0 without our signal (stop, stall and pause have causes of their own): input EOF.
-  return own ? `ffmpeg exited: ${bounded(own)}` : "ffmpeg ended: the camera ended the stream";
+  return own ? `ffmpeg exited: ${causeText(own)}` : "ffmpeg ended: the camera ended the stream";
 }
