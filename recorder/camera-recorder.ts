@@ -79,13 +79,14 @@ interface Run {
   lastMediaAt: number;
   /** Row and wall-clock start of the segment being written. */
   open: { id: number; index: number; startMs: number } | undefined;
+  /** The end of the run's last footage kept (a gap after the run starts there). */
   lastEndMs: number | undefined;
   codec?: string;
   width?: number;
   height?: number;
   queue: Promise<void>;
   errors: StderrErrors;
-  /** A segment of this run closed, or its dangling one was kept: its rows stay in the catalog. */
+  /** A segment of this run was finished (or left for reconciliation): its rows stay in the catalog. */
   kept: boolean;
   /** Media seconds the run reached (progress and closes). */
   mediaS: number;
@@ -447,7 +448,6 @@ export class CameraRecorder {
     // sample of the clock that, unlike a report read at a watchdog look, arrives the moment it is made.
     run.clock.sample(this.now(), closed.endS);
     run.flowing = true;
-    run.kept = true;
     run.mediaS = Math.max(run.mediaS, closed.endS);
     const open = run.open;
     if (!open) this.mediaFlowing(run, run.clock.wallMs(closed.startS));
@@ -481,7 +481,6 @@ export class CameraRecorder {
         join(incomingDir(this.o.camera), fileOf(index + 1)),
       ),
     };
-    run.lastEndMs = endMs;
     run.queue = run.queue.then(() => this.finish(run, rowId, fileOf(index), startMs, endMs));
   }
 
@@ -490,6 +489,15 @@ export class CameraRecorder {
     const to = segmentPath(this.o.camera, startMs);
     try {
       const { bytes, sha256 } = await finishSegment(this.o.root, from, to);
+      if (bytes === 0) {
+        // ffmpeg closes a segment it could not write a byte of (a full volume): no footage, no row.
+        this.o.store.discard(rowId);
+        await unlink(join(this.o.root, to));
+        this.log.warn({ segment: to, startMs, endMs }, "empty segment discarded");
+        return;
+      }
+      run.kept = true;
+      run.lastEndMs = endMs;
       this.o.store.complete(rowId, {
         startMs,
         endMs,
@@ -507,6 +515,9 @@ export class CameraRecorder {
       // ENOSPC, EIO: the daemon goes on (other cameras, live view); the row stays 'recording' for
       // reconciliation, and the error is counted for health and metrics.
       if (!(e instanceof SegmentWriteError)) throw e;
+      // Its row stays, for reconciliation: the footage may be there.
+      run.kept = true;
+      run.lastEndMs = endMs;
       this.current.writeErrors++;
       this.current.lastError = e.message;
       this.log.error({ err: e }, "segment could not be finished");
@@ -538,8 +549,6 @@ export class CameraRecorder {
       return;
     }
     // ffmpeg died mid-segment (killed, crashed): keep what it wrote, which MPEG-TS leaves readable.
-    run.lastEndMs = endMs;
-    run.kept = true;
     await this.finish(run, open.id, fileOf(open.index), open.startMs, endMs);
   }
 }
