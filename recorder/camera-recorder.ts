@@ -255,7 +255,7 @@ export class CameraRecorder {
     cause: string;
     kept: boolean;
     mediaS: number;
-    closedGap?: Run["closedGap"];
+    closedGap?: ClosedGap;
     endMs: number | undefined;
     stalled: boolean;
     paused?: string;

@@ -67,8 +67,8 @@ export const configSchema = z
         ffprobe: z.string().min(1).default("ffprobe"),
         /**
          * Waits between ffmpeg restarts after failures: doubling from baseSeconds up to capSeconds,
-         * back to base after a run that recorded. The cap is also how late a camera whose RTSP alone
-         * failed is recorded again; an ONVIF reconnect or a new stream URI retries at once.
+         * back to base after a run that kept 10 s of footage. The cap is also how late a camera whose
+         * RTSP alone failed is recorded again; an ONVIF reconnect or a new stream URI retries at once.
          */
         retry: z
           .strictObject({
