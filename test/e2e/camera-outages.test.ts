@@ -64,7 +64,9 @@ async function startDaemon(recording: Record<string, unknown>): Promise<Daemon> 
   const httpPort = await freePort();
   const cfg = writeDaemonConfig(dir, {
     httpPort,
-    onvif: { heartbeatSeconds: 2, requestTimeoutSeconds: 2 },
+    // A generous request timeout: a heartbeat slowed by a loaded machine must not look like an ONVIF
+    // outage (a stopped ONVIF server refuses at once, so noticing one is not slowed by it).
+    onvif: { heartbeatSeconds: 2, requestTimeoutSeconds: 5 },
     cameras: simCameraConfigs(sim),
     extra: { recording: { segmentSeconds: 4, stallSeconds: 5, ...recording }, auth: TEST_AUTH },
   });
