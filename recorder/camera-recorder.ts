@@ -4,8 +4,10 @@ import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
+import { causeText, exitCause, StderrErrors } from "./exit-cause.js";
 import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
 import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
+import { type ClosedGap, OutageGaps } from "./outage.js";
 import { probeSegment } from "./probe.js";
 import { ProgressFifo } from "./progress-fifo.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
@@ -16,7 +18,8 @@ import { StreamClock } from "./stream-clock.js";
 /**
  * Records one camera: one supervised ffmpeg at a time, restarted with backoff, watched for stalls.
  * Invariant: segments of one ffmpeg run are contiguous by construction (each starts where the
- * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause.
+ * previous ended, from ffmpeg's own segment list); any time between runs is a gap row with its cause
+ * (one row per outage: outage.ts).
  */
 
 export type RecorderState = "connecting" | "recording" | "stalled" | "offline" | "paused";
@@ -46,7 +49,7 @@ export interface CameraRecorderOptions {
   ffprobePath: string;
   /** The camera's current RTSP URL with credentials, or undefined while it is not connected. */
   streamUrl: () => string | undefined;
-  /** Why the camera is not connected, for the gap's cause. */
+  /** Why the camera is not connected (undefined while its first connection is being tried). */
   cameraError: () => string | undefined;
   /** Re-fetches the stream URI from the camera after ffmpeg failed; streamUrl() answers with it. */
   refreshStreamUrl: () => Promise<void>;
@@ -58,9 +61,13 @@ export interface CameraRecorderOptions {
   onSegment?: (segment: number) => void;
   /** Why recording must not go on now (disk pressure, as configured), or undefined to record. */
   paused?: () => string | undefined;
+  /** Waits between failed runs (equal jitter); also the longest wait for a camera to connect. */
   backoff?: BackoffPolicy;
   now?: () => number;
 }
+
+/** Footage a run must keep for the backoff to start again from its base: one good run, not a flap. */
+const RECORDED_RESET_S = 10;
 
 interface Run {
   id: string;
@@ -72,12 +79,19 @@ interface Run {
   lastMediaAt: number;
   /** Row and wall-clock start of the segment being written. */
   open: { id: number; index: number; startMs: number } | undefined;
+  /** The end of the run's last footage kept (a gap after the run starts there). */
   lastEndMs: number | undefined;
   codec?: string;
   width?: number;
   height?: number;
   queue: Promise<void>;
-  stderrTail: string[];
+  errors: StderrErrors;
+  /** A segment of this run was finished (or left for reconciliation): its rows stay in the catalog. */
+  kept: boolean;
+  /** Media seconds the run reached (progress and closes). */
+  mediaS: number;
+  /** The gap this run closed at its first media. */
+  closedGap?: ClosedGap;
   stalled: boolean;
   /** Set when the run was ended because recording was paused. */
   paused?: string;
@@ -98,10 +112,17 @@ export class CameraRecorder {
   private readonly log: Logger;
   /** The running ffmpeg's stall and pause check, while there is one; see look(). */
   private watch: (() => number | undefined) | undefined;
+  private readonly gaps: OutageGaps;
+  /** Set by wake(): the camera's connection changed, so the wait before the next run is cut short. */
+  private woken = false;
+  private wakeup: AbortController | undefined;
+  private readonly backoff: BackoffPolicy;
 
   constructor(private readonly o: CameraRecorderOptions) {
     this.now = o.now ?? Date.now;
+    this.backoff = { ...(o.backoff ?? { baseMs: 500, capMs: 30_000 }), jitter: "equal" };
     this.log = o.log.child({ camera: o.camera, component: "recorder" });
+    this.gaps = new OutageGaps(o.store, o.camera);
     this.current = {
       camera: o.camera,
       state: "connecting",
@@ -137,9 +158,19 @@ export class CameraRecorder {
     );
   }
 
+  /**
+   * The camera's connection changed (connected again, offline, a new stream URI): whatever the
+   * backoff said, the next run is tried now. Nothing else is as good a sign that a retry will work.
+   */
+  wake(): void {
+    this.woken = true;
+    this.wakeup?.abort();
+  }
+
   /** Asks ffmpeg to close the current segment cleanly (SIGINT), then waits for it to be indexed. */
   async stop(): Promise<void> {
     this.abort.abort(new Error("stopping"));
+    this.wakeup?.abort();
     this.proc?.kill("SIGINT");
     await this.loop;
   }
@@ -152,17 +183,32 @@ export class CameraRecorder {
     if (lastError !== undefined) this.current.lastError = lastError;
   }
 
+  /** Sleeps `ms`, less if woken; false once stopping. */
+  private async rest(ms: number): Promise<boolean> {
+    const signal = this.abort.signal;
+    if (!this.woken && !signal.aborted) {
+      // Aborted by wake() and by stop(): either way the wait is over.
+      this.wakeup = new AbortController();
+      await sleep(ms, this.wakeup.signal).catch(() => undefined);
+      this.wakeup = undefined;
+    }
+    return !signal.aborted;
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    // Time since the last recorded segment, while pscsd itself was down, is a gap too.
-    const last = this.o.store.allSegments(this.o.camera).at(-1);
-    if (last?.endMs) this.o.store.openGap(this.o.camera, last.endMs, "pscsd not running");
+    // Time since the last recorded segment, while pscsd itself was down, is a gap of its own; the
+    // time until this start's first media is the start-up gap.
+    this.gaps.start(this.now());
     let failures = 0;
     while (!signal.aborted) {
+      this.woken = false;
       const pause = this.o.paused?.();
       if (pause) {
+        const entering = this.current.state !== "paused";
         this.setState("paused", pause);
-        this.o.store.openGap(this.o.camera, this.current.since, pause);
+        // The reason's free-space figure changes at every sample: written when the pause begins only.
+        if (entering) this.gaps.note(this.current.since, pause);
         try {
           await sleep(1_000, signal);
         } catch {
@@ -171,41 +217,45 @@ export class CameraRecorder {
         continue;
       }
       const url = this.o.streamUrl();
-      let cause: string;
-      let recorded = false;
       if (!url) {
-        cause = `camera not connected${this.o.cameraError() ? `: ${this.o.cameraError()}` : ""}`;
-        this.setState(failures > 2 ? "offline" : "connecting", cause);
-        this.o.store.openGap(this.o.camera, this.current.since, cause);
-      } else {
-        const r = await this.runOnce(url);
-        recorded = r.recorded;
-        cause = r.cause;
-        if (signal.aborted) return;
-        if (!r.paused) this.current.restarts++;
-        this.o.store.openGap(this.o.camera, r.endMs ?? this.now(), cause);
-        if (r.paused) continue; // the loop's top records the pause; no backoff, no URI refresh
-        this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", cause);
-        this.log.warn({ cause, recorded }, "ffmpeg ended, will restart");
-        await this.o.refreshStreamUrl();
+        const err = this.o.cameraError();
+        const cause = `camera not connected${err ? `: ${err}` : ""}`;
+        // While the first connection is still being tried there is no news: the outage's cause stands.
+        if (err !== undefined || !this.gaps.open) this.gaps.note(this.current.since, cause);
+        this.setState(err !== undefined ? "offline" : "connecting", err !== undefined ? cause : undefined);
+        // The next run is on a new connection: its failures back off from the base again.
+        failures = 0;
+        // The connection wakes this wait when the camera is back; the cap is only a fallback.
+        if (!(await this.rest(this.backoff.capMs))) return;
+        continue;
       }
+      const r = await this.runOnce(url);
+      if (signal.aborted) return;
+      if (!r.paused) this.current.restarts++;
+      // Media flowed but nothing was kept (a full disk fails the first write): the same outage.
+      if (r.closedGap && !r.kept) this.gaps.reopen(r.closedGap);
+      this.gaps.note(r.endMs ?? this.now(), r.cause);
+      if (r.paused) {
+        // Noted above with the run's end; the loop's top waits out the pause. No backoff, no URI refresh.
+        this.setState("paused", r.paused);
+        continue;
+      }
+      const recorded = r.kept && r.mediaS >= RECORDED_RESET_S;
       failures = recorded ? 0 : failures + 1;
-      try {
-        // Capped low: footage missed while waiting is gone for good, and a retry is one process spawn.
-        await sleep(
-          url ? backoffDelay(this.o.backoff ?? { baseMs: 500, capMs: 5_000 }, failures) : 1_000,
-          signal,
-        );
-      } catch {
-        return;
-      }
+      this.setState(r.stalled ? "stalled" : failures > 2 ? "offline" : "connecting", r.cause);
+      const retryInMs = backoffDelay(this.backoff, Math.max(0, failures - 1));
+      this.log.warn({ cause: r.cause, recorded, retryInMs }, "ffmpeg ended, will restart");
+      await this.o.refreshStreamUrl();
+      if (!(await this.rest(retryInMs))) return;
     }
   }
 
   /** One ffmpeg process, from spawn to exit and the last segment indexed. */
   private runOnce(url: string): Promise<{
-    recorded: boolean;
     cause: string;
+    kept: boolean;
+    mediaS: number;
+    closedGap?: ClosedGap;
     endMs: number | undefined;
     stalled: boolean;
     paused?: string;
@@ -219,7 +269,9 @@ export class CameraRecorder {
       open: undefined,
       lastEndMs: undefined,
       queue: Promise.resolve(),
-      stderrTail: [],
+      errors: new StderrErrors(),
+      kept: false,
+      mediaS: 0,
       stalled: false,
     };
     this.runId = run.id;
@@ -270,6 +322,7 @@ export class CameraRecorder {
               if (!(t > run.lastTimemarkS)) return;
               const now = this.now();
               run.lastTimemarkS = t;
+              run.mediaS = Math.max(run.mediaS, t);
               // The first report (time 0, give or take µs) comes after ffmpeg's input probe has buffered
               // a few seconds, so it says nothing about when they arrived; later ones lag real time by
               // up to one look (segment closes, which are not delayed, refine the clock).
@@ -290,15 +343,14 @@ export class CameraRecorder {
                   startMs,
                   id: this.o.store.openRecording(this.o.camera, run.id, startMs, join(incoming, fileOf(0))),
                 };
-                this.mediaFlowing(startMs);
+                this.mediaFlowing(run, startMs);
               } else if (this.current.state !== "recording") this.setState("recording");
             };
             cmd.on("stderr", (line: string) => {
               // -nostats still prints a last report, on the way out.
               const timemark = /\btime=(\d+:\d\d:\d\d(?:\.\d+)?)/.exec(line)?.[1];
               if (timemark) return onProgress(timemarkSeconds(timemark));
-              run.stderrTail.push(line);
-              if (run.stderrTail.length > 5) run.stderrTail.shift();
+              run.errors.push(line);
             });
             const connectingLimitMs = Math.max(this.o.stallSeconds * 1000, 20_000);
             this.watch = () => {
@@ -346,16 +398,17 @@ export class CameraRecorder {
                 )
                 .then(() => this.closeDangling(run, fileOf));
               run.queue.then(() => {
-                const tail = run.stderrTail.at(-1);
                 const cause = run.paused
                   ? run.paused
                   : run.stalled
                     ? `stalled: no media for ${this.o.stallSeconds} s`
-                    : `ffmpeg ${err ? `exited: ${err.message.split("\n")[0]}` : "ended"}${tail ? ` (${tail.trim()})` : ""}`;
+                    : exitCause(run.errors, err);
                 this.runId = undefined;
                 resolve({
-                  recorded: run.flowing,
                   cause,
+                  kept: run.kept,
+                  mediaS: run.mediaS,
+                  ...(run.closedGap ? { closedGap: run.closedGap } : {}),
                   endMs: run.lastEndMs,
                   stalled: run.stalled,
                   ...(run.paused ? { paused: run.paused } : {}),
@@ -368,8 +421,11 @@ export class CameraRecorder {
           },
           (err: unknown) => {
             resolve({
-              recorded: false,
-              cause: `cannot prepare ${incoming}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+              cause: causeText(
+                `cannot prepare ${incoming}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+              ),
+              kept: false,
+              mediaS: 0,
               endMs: undefined,
               stalled: false,
             });
@@ -379,8 +435,8 @@ export class CameraRecorder {
   }
 
   /** The run's first media: whatever gap was open ends where recording starts. */
-  private mediaFlowing(startMs: number): void {
-    this.o.store.closeGap(this.o.camera, startMs);
+  private mediaFlowing(run: Run, startMs: number): void {
+    run.closedGap = this.gaps.close(startMs);
     this.setState("recording");
   }
 
@@ -392,14 +448,15 @@ export class CameraRecorder {
     // sample of the clock that, unlike a report read at a watchdog look, arrives the moment it is made.
     run.clock.sample(this.now(), closed.endS);
     run.flowing = true;
+    run.mediaS = Math.max(run.mediaS, closed.endS);
     const open = run.open;
-    if (!open) this.mediaFlowing(run.clock.wallMs(closed.startS));
+    if (!open) this.mediaFlowing(run, run.clock.wallMs(closed.startS));
     // Contiguous within a run: each segment starts exactly where the previous one ended.
     let startMs = open && open.index === index ? open.startMs : run.clock.wallMs(closed.startS);
     if (index === 0 && open?.index === 0) {
       // The run's first segment: its start was estimated from the first report; use the refined one.
       const refined = run.clock.wallMs(closed.startS);
-      if (refined !== startMs) this.o.store.moveGapEnd(this.o.camera, startMs, refined);
+      if (refined !== startMs && run.closedGap) this.gaps.moveEnd(run.closedGap, refined);
       startMs = refined;
     }
     // The clock follows the camera's drift, so a segment's length is its media length give or take
@@ -424,7 +481,6 @@ export class CameraRecorder {
         join(incomingDir(this.o.camera), fileOf(index + 1)),
       ),
     };
-    run.lastEndMs = endMs;
     run.queue = run.queue.then(() => this.finish(run, rowId, fileOf(index), startMs, endMs));
   }
 
@@ -433,6 +489,15 @@ export class CameraRecorder {
     const to = segmentPath(this.o.camera, startMs);
     try {
       const { bytes, sha256 } = await finishSegment(this.o.root, from, to);
+      if (bytes === 0) {
+        // ffmpeg closes a segment it could not write a byte of (a full volume): no footage, no row.
+        this.o.store.discard(rowId);
+        await unlink(join(this.o.root, to));
+        this.log.warn({ segment: to, startMs, endMs }, "empty segment discarded");
+        return;
+      }
+      run.kept = true;
+      run.lastEndMs = endMs;
       this.o.store.complete(rowId, {
         startMs,
         endMs,
@@ -450,6 +515,9 @@ export class CameraRecorder {
       // ENOSPC, EIO: the daemon goes on (other cameras, live view); the row stays 'recording' for
       // reconciliation, and the error is counted for health and metrics.
       if (!(e instanceof SegmentWriteError)) throw e;
+      // Its row stays, for reconciliation: the footage may be there.
+      run.kept = true;
+      run.lastEndMs = endMs;
       this.current.writeErrors++;
       this.current.lastError = e.message;
       this.log.error({ err: e }, "segment could not be finished");
@@ -481,7 +549,6 @@ export class CameraRecorder {
       return;
     }
     // ffmpeg died mid-segment (killed, crashed): keep what it wrote, which MPEG-TS leaves readable.
-    run.lastEndMs = endMs;
     await this.finish(run, open.id, fileOf(open.index), open.startMs, endMs);
   }
 }

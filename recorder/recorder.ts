@@ -22,6 +22,8 @@ export interface RecorderOptions {
   onSegment?: (segment: number) => void;
   /** Why no camera may record now (disk pressure with onDiskPressure: stop_recording). */
   paused?: () => string | undefined;
+  /** Waits between a camera's failed ffmpeg runs (recording.retry). */
+  retry?: { baseSeconds: number; capSeconds: number };
 }
 
 /** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
@@ -57,7 +59,7 @@ export class Recorder {
     );
     this.cameras = configs.map((cfg, i) => {
       const conn = connections[i] as CameraConnection;
-      return new CameraRecorder({
+      const camera = new CameraRecorder({
         camera: cfg.id,
         root: o.root,
         runDir: o.runDir,
@@ -69,6 +71,9 @@ export class Recorder {
         log: o.log,
         ...(o.onSegment ? { onSegment: o.onSegment } : {}),
         ...(o.paused ? { paused: o.paused } : {}),
+        ...(o.retry
+          ? { backoff: { baseMs: o.retry.baseSeconds * 1000, capMs: o.retry.capSeconds * 1000 } }
+          : {}),
         streamUrl: () => {
           const st = conn.status();
           return st.state === "connected" && st.streamUri
@@ -79,6 +84,8 @@ export class Recorder {
         refreshStreamUrl: () => conn.refreshStreamUri(),
         lookWithin: (ms) => this.watchdog.within(ms),
       });
+      conn.onChange(() => camera.wake());
+      return camera;
     });
   }
 

@@ -16,7 +16,7 @@ import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config/load.js";
-import { type CameraHealth, HealthService, type PurgeHealth } from "./health/health.js";
+import { type CameraHealth, HealthService, type PurgeHealth, toCameraHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { checkTools } from "./proc/tools.js";
@@ -145,6 +145,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         .catch((err: unknown) => log.error({ err, segment }, "evidence sync failed"));
     },
     paused: () => recordingPaused,
+    retry: config.recording.retry,
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,
@@ -173,11 +174,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       cameras.map((c, i) => {
         const st = c.status();
         const { camera: _, ...recording } = recorder.cameras[i]?.status() ?? { camera: "" };
-        return {
-          ...st,
-          required: required.get(st.id) ?? true,
-          ...("state" in recording ? { recording } : {}),
-        };
+        return toCameraHealth(st, required.get(st.id) ?? true, "state" in recording ? recording : undefined);
       });
     // The volumes are measured from the first moment, before the recorder has written anything.
     mkdirSync(config.storage.recordings, { recursive: true });

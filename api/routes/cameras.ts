@@ -12,8 +12,8 @@ export function cameraRoutes(cameras: () => CameraHealth[]): AnyRoute[] {
       tag: "cameras",
       access: { permission: "cameras.read" },
       responses: { 200: { description: "cameras" } },
-      // Stream URIs carry camera credentials for some makes: never sent to a browser.
-      handler: () => ({ cameras: cameras().map(({ streamUri: _, ...c }) => c) }),
+      // CameraHealth carries no stream URI (some makes put credentials in it): see health.ts.
+      handler: () => ({ cameras: cameras() }),
     }),
   ];
 }

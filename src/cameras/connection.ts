@@ -1,5 +1,6 @@
 import type { CameraConfig } from "../config/load.js";
 import type { Logger } from "../log/logger.js";
+import { scrubText } from "../log/redact.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../retry/backoff.js";
 import { ClockCheck, describeClockOffset } from "./clock-check.js";
 import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.js";
@@ -75,6 +76,7 @@ export class CameraConnection {
   /** Aborted to end the heartbeat's current wait early (the stream failed): see heartbeat(). */
   private hurry = new AbortController();
   private clockCheck: ClockCheck | undefined;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -88,6 +90,15 @@ export class CameraConnection {
 
   status(): CameraStatus {
     return { ...this.current };
+  }
+
+  /** `listener` is called when the camera's state or stream URI changes (the recorder retries at once). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
   }
 
   start(): void {
@@ -105,7 +116,9 @@ export class CameraConnection {
 
   private setState(state: CameraState, patch: Partial<CameraStatus> = {}): void {
     const since = state === this.current.state ? this.current.since : this.now();
+    const was = this.current.state;
     this.current = { ...this.current, ...patch, state, since };
+    if (state !== was) this.changed();
   }
 
   private async run(): Promise<void> {
@@ -132,7 +145,8 @@ export class CameraConnection {
         this.session = undefined;
         if (signal.aborted) return;
         failures += 1;
-        const message = e instanceof Error ? e.message : String(e);
+        // Shown in health and gap causes: an error may quote a URL with the camera's credentials.
+        const message = scrubText(e instanceof Error ? e.message : String(e));
         const wasConnected = this.current.state === "connected";
         this.setState("offline", { lastError: message });
         const delay = backoffDelay(this.backoff, failures - 1);
@@ -166,6 +180,7 @@ export class CameraConnection {
     if (this.session !== cam || streamUri === this.current.streamUri) return;
     this.log.warn({ was: this.current.streamUri, streamUri }, "camera's stream URI changed");
     this.current = { ...this.current, streamUri };
+    this.changed();
   }
 
   /** Returns only by throwing: a heartbeat failure (to reconnect) or the abort (to stop). */

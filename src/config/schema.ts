@@ -115,8 +115,26 @@ export const configSchema = z
         ffmpeg: z.string().min(1).default("ffmpeg"),
         /** Reads recorded files: reconciliation, playback, a segment whose ffmpeg died mid-write. */
         ffprobe: z.string().min(1).default("ffprobe"),
+        /**
+         * Waits between ffmpeg restarts after failures: doubling from baseSeconds up to capSeconds,
+         * back to base after a run that kept 10 s of footage. The cap is also how late a camera whose
+         * RTSP alone failed is recorded again; an ONVIF reconnect or a new stream URI retries at once.
+         */
+        retry: z
+          .strictObject({
+            baseSeconds: z.number().min(0.05).max(60).default(0.5),
+            capSeconds: z.number().min(0.1).max(600).default(30),
+          })
+          .refine((r) => r.capSeconds >= r.baseSeconds, "capSeconds must be at least baseSeconds")
+          .default({ baseSeconds: 0.5, capSeconds: 30 }),
       })
-      .default({ segmentSeconds: 60, stallSeconds: 15, ffmpeg: "ffmpeg", ffprobe: "ffprobe" }),
+      .default({
+        segmentSeconds: 60,
+        stallSeconds: 15,
+        ffmpeg: "ffmpeg",
+        ffprobe: "ffprobe",
+        retry: { baseSeconds: 0.5, capSeconds: 30 },
+      }),
     retention: z
       .strictObject({
         /** Connecticut retention schedule as applied by the PSCS policy: 30 days. */

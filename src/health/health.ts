@@ -56,9 +56,23 @@ export interface PurgeHealth {
   };
 }
 
-export interface CameraHealth extends CameraStatus {
+/**
+ * A camera as health, metrics and the API show it.
+ * Invariant: no stream URI (some makes put the camera's credentials in it, and nobody reading
+ * health needs it); the error texts are scrubbed where they are made (connection, recorder).
+ */
+export interface CameraHealth extends Omit<CameraStatus, "streamUri"> {
   required: boolean;
   recording?: RecordingHealth;
+}
+
+export function toCameraHealth(
+  status: CameraStatus,
+  required: boolean,
+  recording: RecordingHealth | undefined,
+): CameraHealth {
+  const { streamUri: _, ...shown } = status;
+  return { ...shown, required, ...(recording ? { recording } : {}) };
 }
 
 export interface HealthSources {

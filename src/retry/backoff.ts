@@ -6,6 +6,11 @@
 export interface BackoffPolicy {
   baseMs: number;
   capMs: number;
+  /**
+   * 'equal' draws from the upper half of the window instead, [ceiling/2, ceiling]: the retry rate
+   * then falls for sure as failures repeat, not only on average (a dead stream's ffmpeg restarts).
+   */
+  jitter?: "full" | "equal";
 }
 
 export function backoffDelay(
@@ -14,8 +19,9 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  const drawn = policy.jitter === "equal" ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
   // Never below base/2: a zero delay would turn a hard failure into a busy loop.
-  return Math.max(policy.baseMs / 2, Math.floor(random() * ceiling));
+  return Math.max(policy.baseMs / 2, Math.floor(drawn));
 }
 
 /** Resolves after `ms`, or early (rejecting with the signal's reason) when the signal aborts. */

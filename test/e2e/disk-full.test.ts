@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -23,19 +23,26 @@ const rec = join(dir, "rec");
 // The second test's volume: roomy, but under a floor set above its size.
 const dir2 = mkdtempSync(join(tmpdir(), "pscs-floor-"));
 const rec2 = join(dir2, "rec");
+// The third test's volume: filled to the last byte while recording.
+const dir3 = mkdtempSync(join(tmpdir(), "pscs-nospace-"));
+const rec3 = join(dir3, "rec");
 let mounted = false;
 let mounted2 = false;
+let mounted3 = false;
 let why = "";
 let sim: Simulator;
 
 beforeAll(async () => {
   mkdirSync(rec);
   mkdirSync(rec2);
+  mkdirSync(rec3);
   try {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", rec], { stdio: "pipe" });
     mounted = true;
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=32m", "tmpfs", rec2], { stdio: "pipe" });
     mounted2 = true;
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", rec3], { stdio: "pipe" });
+    mounted3 = true;
   } catch (e) {
     why = `cannot mount a small tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? e).trim()})`;
     return;
@@ -46,6 +53,7 @@ afterAll(async () => {
   await sim?.stop();
   if (mounted) execFileSync("umount", [rec]);
   if (mounted2) execFileSync("umount", [rec2]);
+  if (mounted3) execFileSync("umount", [rec3]);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,6 +158,68 @@ describe("recordings volume full", () => {
         "SELECT action FROM audit_log WHERE action LIKE 'recording.%' ORDER BY seq",
       ).map((r) => r.action);
       expect(actions).toEqual(["recording.pause", "recording.resume"]);
+    } finally {
+      const { code } = await daemon.stop("SIGTERM", 15_000);
+      expect(code).toBe(0);
+    }
+  }, 180_000);
+
+  it("with no room at all, keeps one gap per camera for the whole outage (not one per ffmpeg run), and records again promptly once there is room", async (ctx) => {
+    if (!mounted3) ctx.skip(why);
+    const { daemon, q } = await startDaemon(dir3, {
+      health: { storageFloorGiB: 0.001 },
+      retention: { onDiskPressure: "alert" },
+      recording: { segmentSeconds: 4, stallSeconds: 5, retry: { baseSeconds: 0.5, capSeconds: 4 } },
+    });
+    const completeSince = (ms: number) =>
+      q<{ camera: string }>(
+        `SELECT DISTINCT camera FROM segments WHERE state = 'complete' AND start_ms >= ${ms} ORDER BY camera`,
+      ).map((r) => r.camera);
+    const waitForBoth = async (what: string, since: number, ms: number) => {
+      for (const until = Date.now() + ms; Date.now() < until; await sleep(250))
+        if (completeSince(since).length === 2) return;
+      throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    };
+    try {
+      await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
+      await waitForBoth("both cameras recording", 0, 60_000);
+      // Every byte of the volume taken: each ffmpeg run now fails at its first write.
+      const fill = join(rec3, "fill");
+      for (const chunk of [1 << 20, 1 << 12, 1 << 9]) {
+        try {
+          for (;;) appendFileSync(fill, Buffer.alloc(chunk));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+        }
+      }
+      const fullAt = Date.now();
+      await sleep(24_000);
+      const runs = daemon.lines.filter(
+        (l) => l.includes('"msg":"ffmpeg ended, will restart"') && Date.parse(JSON.parse(l).time) > fullAt,
+      );
+      expect(runs.length, "ffmpeg runs that failed on the full volume").toBeGreaterThanOrEqual(4);
+      const gaps = q<{ camera: string; end_ms: number | null; cause: string }>(
+        `SELECT camera, end_ms, cause FROM recording_gaps WHERE coalesce(end_ms, 9e15) > ${fullAt} ORDER BY camera`,
+      );
+      expect(
+        gaps.map((g) => g.camera),
+        "one gap per camera",
+      ).toEqual(["cam1", "cam2"]);
+      for (const g of gaps) {
+        expect(g.end_ms).toBeNull();
+        expect(g.cause).toMatch(/No space left on device/);
+      }
+      unlinkSync(fill);
+      const roomAt = Date.now();
+      await waitForBoth("both cameras recording again", roomAt, 30_000);
+      // Within the backoff's cap (4 s) plus a camera start and one 4 s segment.
+      expect(Date.now() - roomAt).toBeLessThan(15_000);
+      expect(
+        q(`SELECT * FROM recording_gaps WHERE coalesce(end_ms, 9e15) > ${fullAt}`),
+        "still one gap per camera",
+      ).toHaveLength(2);
+      // ffmpeg "closed" segments it wrote nothing of: none of them became a complete, empty row.
+      expect(q("SELECT * FROM segments WHERE state = 'complete' AND bytes = 0")).toEqual([]);
     } finally {
       const { code } = await daemon.stop("SIGTERM", 15_000);
       expect(code).toBe(0);

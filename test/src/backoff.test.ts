@@ -11,6 +11,14 @@ describe("backoff", () => {
     // never a busy loop
     expect(backoffDelay(policy, 5, () => 0)).toBe(50);
   });
+  it("with equal jitter, never waits less than half the ceiling, so repeated failures slow down for sure", () => {
+    const equal = { ...policy, jitter: "equal" as const };
+    expect(backoffDelay(equal, 0, () => 0)).toBe(50);
+    expect(backoffDelay(equal, 3, () => 0)).toBe(400);
+    expect(backoffDelay(equal, 3, () => 0.999)).toBe(799);
+    expect(backoffDelay(equal, 20, () => 0)).toBe(2500);
+    expect(backoffDelay(equal, 20, () => 0.999)).toBe(4997);
+  });
   it("sleep is cut short by abort", async () => {
     const ac = new AbortController();
     const t0 = Date.now();

@@ -27,6 +27,7 @@ describe("config", () => {
     const cfg = parseConfig(good, "/etc/pscs/test.yaml");
     expect(cfg.retention.days).toBe(30);
     expect(cfg.recording.segmentSeconds).toBe(60);
+    expect(cfg.recording.retry).toEqual({ baseSeconds: 0.5, capSeconds: 30 });
     expect(cfg.retention.purgeSchedule).toBe("0 * * * *");
     expect(cfg.http).toEqual({ host: "127.0.0.1", port: 8080 });
     expect(cfg.storage.catalog).toBe("/etc/pscs/db/catalog.db");
@@ -48,7 +49,7 @@ describe("config", () => {
     const issues = issuesOf(`
 http: { port: "eighty", colour: blue }
 storage: { recordings: rec, evidence: ev }
-recording: { segmentSeconds: 1 }
+recording: { segmentSeconds: 1, retry: { baseSeconds: 10, capSeconds: 5 } }
 retention: { purgeSchedule: "every hour" }
 cameras:
   - id: Cam_1
@@ -66,6 +67,7 @@ cameras:
     expect(byPath.http).toMatch(/unknown field.*'colour'/);
     expect(byPath["storage.catalog"]).toMatch(/required/);
     expect(byPath["recording.segmentSeconds"]).toMatch(/2/);
+    expect(byPath["recording.retry"]).toMatch(/capSeconds must be at least baseSeconds/);
     expect(byPath["retention.purgeSchedule"]).toMatch(/cron expression/);
     expect(byPath["cameras[0].id"]).toMatch(/lowercase/);
     expect(byPath["cameras[0].onvif.port"]).toMatch(/65535/);
