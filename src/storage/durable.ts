@@ -80,9 +80,15 @@ export function syncSizeHash(path: string): Promise<{ bytes: number; sha256: str
   });
 }
 
-/** Writes `path` whole or not at all: temporary file, fsync, rename, fsync the directory. */
+let writes = 0;
+
+/**
+ * Writes `path` whole or not at all: temporary file, fsync, rename, fsync the directory. Each call
+ * has its own temporary file, so writes of one path at once (the same form scan sent twice) each
+ * land whole, the last rename winning.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${++writes}`;
   await writeFile(tmp, data, { flag: "w" });
   await fsyncPath(tmp);
   await rename(tmp, path);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sha256File, syncSizeHash } from "../../src/storage/durable.js";
+import { sha256File, syncSizeHash, writeFileAtomic } from "../../src/storage/durable.js";
 
 /** Hashes share one read buffer: many at once (every camera closes a segment on the minute) must not mix. */
 
@@ -31,5 +31,16 @@ describe("durable file hashing", () => {
     expect(results.slice(files.length + 1)).toEqual(
       files.map((f) => ({ status: "fulfilled", value: f.sha256 })),
     );
+  });
+});
+
+describe("atomic file writes", () => {
+  it("lands every one of several writes of one path at once whole, leaving no temporary file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pscs-atomic-"));
+    const path = join(dir, "form.pdf");
+    const bodies = Array.from({ length: 5 }, (_, i) => randomBytes(64 * 1024 + i));
+    await Promise.all(bodies.map((b) => writeFileAtomic(path, b)));
+    expect(bodies.some((b) => b.equals(readFileSync(path)))).toBe(true);
+    expect(readdirSync(dir)).toEqual(["form.pdf"]);
   });
 });
