@@ -22,7 +22,8 @@ import {
  * Invariants: a hold exists only from a request with a stored form scan; only a commander who did not
  * enter the request approves, refuses or releases it (checked here, whoever calls: API or CLI; each
  * refusal audited); a request's ranges protect their footage from the purger from the moment it is
- * entered until it is refused or released.
+ * entered until it is refused or released; one person has at most `maxPendingPerPerson` requests
+ * pending, counted in the transaction that enters one (so parallel requests cannot overshoot it).
  */
 
 export const LEGAL_BASES = ["criminal", "agency_request", "court_order"] as const;
@@ -145,6 +146,9 @@ export class HoldService {
     checkReceivedOn(input.receivedOn, now, this.o.timeZone);
     checkRanges(input.ranges, this.limits, this.o.cameras);
     checkRequestRanges(input.ranges, now);
+    // Refused before the coverage walk and the form's write; counted again where the row is made.
+    const early = this.pendingProblem(input, by);
+    if (early) throw early;
     const cov = this.coverage(input.ranges);
     const empty = cov.map((c, i) => ({ c, i })).filter(({ c }) => c.present.length === 0);
     if (empty.length > 0) {
@@ -162,7 +166,9 @@ export class HoldService {
       );
     }
     const form = await storeForm(this.o.evidence.root, input.form);
-    const id = this.o.db.transaction(() => {
+    const id = this.o.db.transaction((): number | ServiceError => {
+      const tooMany = this.pendingProblem(input, by);
+      if (tooMany) return tooMany;
       const hold = Number(
         this.o.db
           .prepare(
@@ -205,7 +211,36 @@ export class HoldService {
       });
       return hold;
     })();
+    if (id instanceof ServiceError) throw id;
     return { ...this.get(id), coverage: cov };
+  }
+
+  /**
+   * A refusal (audited) when `by` already has `maxPendingPerPerson` requests awaiting a commander:
+   * each protects its footage before anyone reviewed it, so one account cannot keep footage
+   * unreviewed without bound. A decided request frees its place.
+   */
+  private pendingProblem(input: HoldRequestForm, by: ActionContext): ServiceError | undefined {
+    const limit = this.limits.maxPendingPerPerson;
+    const { n: pending } = this.o.db
+      .prepare<[string], { n: number }>(
+        "SELECT count(*) n FROM holds WHERE entered_by = ? AND status = 'requested'",
+      )
+      .get(by.actor) ?? { n: 0 };
+    if (pending < limit) return undefined;
+    const reason = "too many pending requests";
+    this.o.audit.append({
+      ...by,
+      action: "hold.request",
+      outcome: "denied",
+      details: { reason, pending, limit, formNumber: input.formNumber, caseNumber: input.caseNumber },
+    });
+    return new ServiceError(
+      "conflict",
+      `${reason}: ${by.actor} has ${pending} hold requests awaiting a commander, the most one person may; a commander must decide one first`,
+      undefined,
+      { reason, pending, limit },
+    );
   }
 
   async approve(id: number, note: string, by: ActionContext): Promise<Hold> {

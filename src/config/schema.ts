@@ -14,9 +14,16 @@ import { isTimeZone } from "../time/parse.js";
  * scene (a request is about one incident; more is a bulk keep, to be split so the commander reviews
  * each part); 7 days is the longest single incident a request covers (a missing-person search); 31
  * days in all is a month of one camera, more than the whole 30-day retention period; 3 days is a
- * commander's turnaround within a working week.
+ * commander's turnaround within a working week; 20 pending requests per person bounds what one
+ * account (a stolen one, or a bulk keep) protects unreviewed to 20 × 31 camera-days.
  */
-export const HOLD_LIMIT_DEFAULTS = { maxRanges: 20, maxRangeDays: 7, maxTotalDays: 31, overdueDays: 3 };
+export const HOLD_LIMIT_DEFAULTS = {
+  maxRanges: 20,
+  maxRangeDays: 7,
+  maxTotalDays: 31,
+  overdueDays: 3,
+  maxPendingPerPerson: 20,
+};
 const holdsSchema = z
   .strictObject({
     /** At most 64: the API's body schema takes no more. */
@@ -24,6 +31,8 @@ const holdsSchema = z
     maxRangeDays: z.number().positive().max(3650).default(HOLD_LIMIT_DEFAULTS.maxRangeDays),
     maxTotalDays: z.number().positive().max(36500).default(HOLD_LIMIT_DEFAULTS.maxTotalDays),
     overdueDays: z.number().positive().max(365).default(HOLD_LIMIT_DEFAULTS.overdueDays),
+    /** Requests one person may have awaiting a commander at once; more are refused (409). */
+    maxPendingPerPerson: z.int().min(1).max(10_000).default(HOLD_LIMIT_DEFAULTS.maxPendingPerPerson),
   })
   .default(HOLD_LIMIT_DEFAULTS);
 

@@ -27,6 +27,7 @@ let d: TestDaemonDir;
 let daemon: Pscsd;
 let local: LocalCatalog;
 let records: Client;
+let records2: Client;
 let commander: Client;
 let commander2: Client;
 let both: Client;
@@ -64,6 +65,7 @@ beforeAll(async () => {
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, {
     records1: ["records"],
+    records2: ["records"],
     commander1: ["commander"],
     commander2: ["commander"],
     ops1: ["ops"],
@@ -72,9 +74,9 @@ beforeAll(async () => {
   await insertUserRow(local, "both1", ["records", "commander"]);
   seedSegment(d, await sampleSegment(d.dir));
   daemon = await startInProcess(d);
-  [records, commander, commander2, both, ops] = (await Promise.all(
-    ["records1", "commander1", "commander2", "both1", "ops1"].map((u) => login(daemon.url, u)),
-  )) as [Client, Client, Client, Client, Client];
+  [records, commander, commander2, both, ops, records2] = (await Promise.all(
+    ["records1", "commander1", "commander2", "both1", "ops1", "records2"].map((u) => login(daemon.url, u)),
+  )) as [Client, Client, Client, Client, Client, Client];
 });
 afterAll(async () => {
   await daemon?.stop();
@@ -166,6 +168,32 @@ describe("what one request may protect", () => {
     expect(p.detail).toMatch(/cannot have been received after today/);
     const today = new Date().toISOString().slice(0, 10);
     await enter(records, { formNumber: "PSCS-H-0103", receivedOn: today });
+  });
+});
+
+describe("pending requests per person", () => {
+  it("refuses a person's 21st pending request with a 409 naming the reason, audited, even in one burst", async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 22 }, (_, i) =>
+        records2.request("POST", "/api/holds", request({ formNumber: `PSCS-H-02${i}` })),
+      ),
+    );
+    expect(burst.map((r) => r.status).sort()).toEqual([...Array(20).fill(201), 409, 409]);
+    const p = (await refusal(burst.find((r) => r.status === 409) as Response)) as Problem & {
+      reason: string;
+      pending: number;
+      limit: number;
+    };
+    expect(p).toMatchObject({ reason: "too many pending requests", pending: 20, limit: 20 });
+    expect(p.detail).toMatch(/user:records2 has 20 hold requests awaiting a commander/);
+    expect(
+      local.audit.list({ action: "hold.request", actor: "user:records2", outcome: "denied" }),
+    ).toHaveLength(2);
+    // Another person is not held back; a decided request frees a place.
+    await enter(records, { formNumber: "PSCS-H-0300" });
+    const mine = (await burst.find((r) => r.status === 201)?.json()) as Hold;
+    await commander.request("POST", `/api/holds/${mine.id}/refuse`, { reason: "no basis" });
+    await enter(records2, { formNumber: "PSCS-H-0301" });
   });
 });
 

@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkReceivedOn, latestSiteDate } from "../../retention/hold-rules.js";
+import {
+  checkReceivedOn,
+  DEFAULT_HOLD_LIMITS,
+  type HoldLimits,
+  latestSiteDate,
+} from "../../retention/hold-rules.js";
 import { Retention } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
@@ -14,7 +19,8 @@ import { StorageMonitor } from "../../src/storage/monitor.js";
 
 /**
  * The hold service's own rules, called as the CLI calls it (no HTTP route in front): who may decide
- * a request, and the date its form was received, on a real catalog file.
+ * a request, the date its form was received and how many one person may have pending, on a real
+ * catalog file.
  */
 
 const work = mkdtempSync(join(tmpdir(), "pscs-duties-"));
@@ -23,7 +29,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const NOW = Date.UTC(2026, 2, 1, 3, 0); // 22:00 the day before in New York
 const ctx = (actor: string, role: string | null) => ({ actor: `user:${actor}`, role, client: "cli" });
 
-function service() {
+function service(holdLimits?: Partial<HoldLimits>) {
   const db = openCatalog(join(work, `catalog-${Math.random().toString(36).slice(2)}.db`));
   const audit = new AuditLog(db, { now: () => NOW });
   const rec = join(work, "rec");
@@ -43,6 +49,7 @@ function service() {
     days: 30,
     purgeSchedule: "0 * * * *",
     onDiskPressure: "alert",
+    ...(holdLimits ? { holdLimits: { ...DEFAULT_HOLD_LIMITS, ...holdLimits } } : {}),
     now: () => NOW,
   });
   const enter = (by: ReturnType<typeof ctx>, receivedOn = "2026-02-27") =>
@@ -136,5 +143,36 @@ describe("hold decisions in the service", () => {
     const late = await health.report();
     expect(late.status).toBe("degraded");
     expect(late.purge.holds).toMatchObject({ requested: 1, overdueRequests: 1, overdueAfterDays: 3 });
+  });
+
+  it("refuses a person's request beyond maxPendingPerPerson, even in parallel, audited; a decision frees a place", async () => {
+    const { holds, audit, enter } = service({ maxPendingPerPerson: 2 });
+    const clerk = ctx("records1", "records");
+    // All three pass the early count before any has written its row.
+    const burst = await Promise.allSettled([enter(clerk), enter(clerk), enter(clerk)]);
+    expect(burst.map((r) => r.status).sort()).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    const refused = (burst.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
+    expect(refused).toBeInstanceOf(ServiceError);
+    expect(refused.kind).toBe("conflict");
+    expect(refused.message).toMatch(/^too many pending requests: user:records1 has 2 hold requests/);
+    expect(refused.extra).toMatchObject({ reason: "too many pending requests", pending: 2, limit: 2 });
+    expect(holds.list({ status: "requested" })).toHaveLength(2);
+    const denied = audit.list({ action: "hold.request", outcome: "denied" });
+    expect(denied.map((e) => [e.actor, JSON.parse(e.details)])).toEqual([
+      [
+        "user:records1",
+        { reason: "too many pending requests", pending: 2, limit: 2, formNumber: "F-1", caseNumber: "26-1" },
+      ],
+    ]);
+
+    // Sequentially too, before anything is written; another person is not held back.
+    expect((await refusal(enter(clerk))).kind).toBe("conflict");
+    expect(audit.list({ action: "hold.request", outcome: "denied" })).toHaveLength(2);
+    expect((await enter(ctx("records2", "records"))).status).toBe("requested");
+
+    // A decided request no longer counts.
+    const [first] = holds.list({ status: "requested" }).filter((h) => h.enteredBy === clerk.actor);
+    holds.refuse((first as { id: number }).id, "no basis", ctx("commander1", "commander"));
+    expect((await enter(clerk)).status).toBe("requested");
   });
 });
