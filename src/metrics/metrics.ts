@@ -257,7 +257,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_chain_ok",
-    help: "1 when the last walk of the audit chain found it intact, 0 when broken (absent before the first walk)",
+    help: "1 when the last walk of the audit chain found it intact, 0 when it found a break or before the first walk (pscsd walks the chain before it serves)",
     registers: [registry],
     collect() {
       this.reset();
@@ -267,7 +267,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_chain_breaks",
-    help: "Broken entries, gaps and failed anchor checkpoints found by pscsd's watch of the audit chain (alert on > 0; absent before the first walk)",
+    help: "Broken entries, gaps and failed anchor checkpoints found by pscsd's watch of the audit chain (alert on > 0; 0 before the first walk)",
     registers: [registry],
     collect() {
       this.reset();
@@ -287,7 +287,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   });
   new Gauge({
     name: "pscs_audit_chain_checked_timestamp_seconds",
-    help: "When the audit chain was last walked",
+    help: "When the audit chain was last walked (0 before the first walk)",
     registers: [registry],
     collect() {
       this.reset();
