@@ -48,7 +48,8 @@ export class Recordings {
   /**
    * Plays a range into `out` (after `begin()`, which may set headers), audited with its segments.
    * Invariant: a person has at most maxPlaybacksPerUser playbacks streaming; the slot is taken
-   * before any slow work, so parallel requests cannot overshoot it, and every refusal is audited.
+   * before any slow work, so parallel requests cannot overshoot it, and every refusal is audited, as
+   * is every playback stopped because its viewer read nothing (`video.playback.stopped`).
    */
   async playback(
     camera: string,
@@ -99,6 +100,14 @@ export class Recordings {
         ...(this.o.ffprobePath ? { ffprobePath: this.o.ffprobePath } : {}),
       });
       if (end === "stalled") {
+        // pscsd ended what the person was watching: the trail says so, not only the log.
+        this.o.audit.append({
+          ...by,
+          action: "video.playback.stopped",
+          target,
+          outcome: "success",
+          details: { from: fromMs, to: toMs, reason: "viewer read nothing", stalledMs: this.o.stalledMs },
+        });
         this.o.log.info(
           { actor: by.actor, camera, stalledMs: this.o.stalledMs },
           "playback stopped: the viewer read nothing for too long",

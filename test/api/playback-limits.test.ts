@@ -22,7 +22,7 @@ import {
 
 /**
  * Playbacks as resources a caller holds open, with real HTTP and real ffmpeg: a viewer that stops
- * reading has its ffmpeg killed within playback.stalledSeconds, and one person's playbacks beyond
+ * reading has its ffmpeg killed within playback.stalledSeconds (audited), and one person's playbacks beyond
  * playback.maxPerUser are refused (429, Retry-After, audited) while another person's are not.
  */
 
@@ -132,6 +132,19 @@ describe("playback limits", () => {
     expect(tookMs).toBeLessThan((STALLED_S + 3) * 1000);
     expect(viewer.bytes()).toBeLessThan(10 * 2 ** 20);
     viewer.close();
+    // The stop is in the audit trail: who was watching which camera, and why it ended.
+    const stopped = await until(
+      "the stop's audit entry",
+      () => local.audit.list({ action: "video.playback.stopped" })[0],
+      5_000,
+    );
+    expect(stopped).toMatchObject({ actor: "user:records1", role: "records", target: "camera:cam1" });
+    expect(JSON.parse(stopped.details)).toEqual({
+      from: START,
+      to: START + SECONDS * 1000,
+      reason: "viewer read nothing",
+      stalledMs: STALLED_S * 1000,
+    });
   }, 30_000);
 
   it("refuses one person's playback beyond the limit (429, audited) while another person's plays", async () => {
