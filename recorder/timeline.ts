@@ -32,11 +32,7 @@ export const MAX_TIMELINE_DAYS = 31;
 export function timeline(store: SegmentStore, camera: string, fromMs: number, toMs: number): Timeline {
   if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
   if (toMs - fromMs > MAX_TIMELINE_DAYS * 86_400_000) {
-    throw new ServiceError(
-      "invalid",
-      `to: a timeline covers at most ${MAX_TIMELINE_DAYS} days from 'from'`,
-      "to",
-    );
+    throw new ServiceError("invalid", `to: a timeline covers at most ${MAX_TIMELINE_DAYS} days`, "to");
   }
   const rows = store.timelineRows(camera, fromMs, toMs);
   const spans: Span[] = [];

@@ -63,7 +63,7 @@ export function checkRanges(
       );
     }
     if (!(r.toMs > r.fromMs))
-      throw new ServiceError("invalid", "expected 'to' after 'from'", `ranges/${i}/to`);
+      throw new ServiceError("invalid", "expected the range to end after it starts", `ranges/${i}/to`);
     if (r.toMs - r.fromMs > limits.maxRangeDays * DAY_MS) {
       throw new ServiceError(
         "invalid",

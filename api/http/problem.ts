@@ -71,8 +71,7 @@ export function fromServiceError(
   if (!e.field) return problem(STATUS_OF[e.kind], e.message, extra);
   const steps = e.field.split("/").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   const field = fieldPath(placeOf(String(steps[0])), steps);
-  // Services start many messages with their own name for the field ('to: must be after from').
-  const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+  const message = e.bareMessage;
   extra.errors = [{ field, message }];
   return problem(STATUS_OF[e.kind], `${field}: ${message}`, extra);
 }

@@ -23,10 +23,29 @@ export class CliError extends Error {
   }
 }
 
-/** A service's refusal as the CLI's: its message, exit 2 for bad input, 1 otherwise. */
-export function asCliError(e: unknown): never {
-  if (e instanceof ServiceError) throw new CliError(e.message, e.kind === "invalid" ? 2 : 1);
+/**
+ * The options a command took, by the service field each one fed ({ to: "--to" }), so that a
+ * refusal names what the person typed rather than the service's field.
+ */
+export type OptionsByField = Readonly<Record<string, string>>;
+
+/** A service's refusal as the CLI's: its message naming the option at fault; exit 2 for bad input, 1 otherwise. */
+export function asCliError(e: unknown, options: OptionsByField = {}): never {
+  if (e instanceof ServiceError) throw new CliError(refusalText(e, options), e.kind === "invalid" ? 2 : 1);
   throw e;
+}
+
+/**
+ * A refusal's text with its field as the option: an index counted from 1, as the person counts the
+ * repeats of an option, and a part of the option's value in capitals, as the option's help names
+ * it (`ranges/1/to` → `--range #2 TO`). A field the command took no option for keeps the message.
+ */
+export function refusalText(e: ServiceError, options: OptionsByField = {}): string {
+  const [head = "", ...rest] = e.field?.split("/") ?? [];
+  const option = options[head];
+  if (!option) return e.message;
+  const parts = rest.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p.toUpperCase()));
+  return `${[option, ...parts].join(" ")}: ${e.bareMessage}`;
 }
 
 export function print(json: boolean, value: unknown, human: () => string): void {

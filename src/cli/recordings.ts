@@ -75,7 +75,7 @@ export function recordingCommands(program: Command): void {
         try {
           t = timeline(new SegmentStore(local.db), camera, from, to);
         } catch (e) {
-          asCliError(e);
+          asCliError(e, { from: "--from", to: "--to" });
         }
         print(!!o.json, t, () => {
           const rows = [

@@ -20,9 +20,11 @@ import {
   CliError,
   DEFAULT_CONFIG,
   type Local,
+  type OptionsByField,
   openLocal,
   print,
   readPassword,
+  refusalText,
 } from "./common.js";
 import { type CliTimes, cliTimes } from "./times.js";
 
@@ -108,10 +110,24 @@ function parseRange(times: CliTimes, v: string): { camera: string; fromMs: numbe
   };
 }
 
-/** A refused request says what is and is not still there, range by range. */
+/** `pscs hold request`'s options, by the request field each one fills. */
+const REQUEST_OPTIONS: OptionsByField = {
+  formNumber: "--form-number",
+  receivedOn: "--received-on",
+  requestedBy: "--requested-by",
+  agency: "--agency",
+  caseNumber: "--case",
+  legalBasis: "--basis",
+  reason: "--reason",
+  ranges: "--range",
+  form: "--form",
+};
+
+/** A refused request names the option at fault and says what is and is not still there, range by range. */
 function withCoverage(e: unknown): never {
-  const cov = e instanceof ServiceError ? (e.extra?.coverage as Coverage[] | undefined) : undefined;
-  if (!cov) throw e;
+  if (!(e instanceof ServiceError)) throw e;
+  const cov = e.extra?.coverage as Coverage[] | undefined;
+  if (!cov) asCliError(e, REQUEST_OPTIONS);
   const span = (x: { fromMs: number; toMs: number }) => `${iso(x.fromMs)} → ${iso(x.toMs)}`;
   const lines = cov.flatMap((c) => [
     `  ${c.camera} ${span(c)}:`,
@@ -120,7 +136,7 @@ function withCoverage(e: unknown): never {
     ...c.lost.map((x) => `    lost         ${span(x)}`),
     ...(c.notRecordedMs ? [`    never recorded: ${Math.round(c.notRecordedMs / 1000)} s of the range`] : []),
   ]);
-  throw new CliError([e instanceof Error ? e.message : String(e), ...lines].join("\n"), 2);
+  throw new CliError([refusalText(e, REQUEST_OPTIONS), ...lines].join("\n"), 2);
 }
 
 function holdText(h: Hold): string {

@@ -59,7 +59,7 @@ export function userCommands(program: Command): void {
               },
               ctx(),
             )
-            .catch(asCliError);
+            .catch((e) => asCliError(e, { username: "<username>", roles: "--role" }));
           print(!!o.json, u, () => `added ${u.username} (${u.roles.join(", ")})`);
         } finally {
           local.close();

@@ -1,6 +1,7 @@
 /**
  * The one error type services throw for a request that cannot be done as asked. Services say what
- * kind of refusal it is; api/ alone turns the kind into an HTTP status, the CLI into an exit code.
+ * kind of refusal it is; api/ alone turns the kind into an HTTP status, the CLI into an exit code,
+ * and each names the field in its own terms (the request's place, the option typed).
  */
 export type ServiceErrorKind =
   | "invalid" // the input breaks a rule (names the field)
@@ -21,5 +22,15 @@ export class ServiceError extends Error {
   ) {
     super(message);
     this.name = "ServiceError";
+  }
+
+  /**
+   * The message without the service's own name for the field in front ('to: must be after from'),
+   * for a caller that names the field in its own terms (`query.to`, `--to`).
+   */
+  get bareMessage(): string {
+    return this.field && this.message.startsWith(`${this.field}: `)
+      ? this.message.slice(this.field.length + 2)
+      : this.message;
   }
 }

@@ -39,7 +39,10 @@ describe("pscs user", () => {
     );
     const dup = await pscs(["user", "add", "chief", "--role", "ops", "-c", c], "Other-Pass-2026!\n");
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toMatch(/'chief' already exists/);
+    expect(dup.stderr).toBe("pscs: <username>: 'chief' already exists\n");
+    const badName = await pscs(["user", "add", "Chief.Two", "--role", "ops", "-c", c], "Other-Pass-2026!\n");
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/^pscs: <username>: expected 2-32 characters/);
     const argPassword = await pscs([
       "user",
       "add",

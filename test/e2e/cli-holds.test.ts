@@ -61,7 +61,7 @@ describe("pscs hold, holds log, purge", () => {
     writeFileSync(textForm, "not a scan");
     const bad = await pscs([...requestArgs, "--form", textForm], `${PASSWORD}\n`);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^pscs: the scanned form must be one of application\/pdf/m);
+    expect(bad.stderr).toMatch(/^pscs: --form: the scanned form must be one of application\/pdf/m);
     const badBasis = await pscs([
       ...requestArgs.map((a) => (a === "criminal" ? "gossip" : a)),
       "--form",
@@ -81,9 +81,22 @@ describe("pscs hold, holds log, purge", () => {
     );
     expect(never.code).toBe(2);
     expect(never.stderr).toMatch(
-      /nothing is left to hold for cam1 in this range: the camera recorded nothing then/,
+      /^pscs: --range #1: nothing is left to hold for cam1 in this range: the camera recorded nothing then/m,
     );
     expect(never.stderr).toMatch(/never recorded: 3600 s of the range/);
+    // A refusal names the option typed (and which of several --range), not the service's field.
+    const backwards = await pscs(
+      [...requestArgs, "--range", `cam1,${to},${from}`, "--form", form],
+      `${PASSWORD}\n`,
+    );
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toMatch(/\npscs: --range #2 TO: expected the range to end after it starts\n$/);
+    const late = await pscs(
+      [...requestArgs.map((a) => (a === "2026-01-02" ? "2999-01-01" : a)), "--form", form],
+      `${PASSWORD}\n`,
+    );
+    expect(late.code).toBe(2);
+    expect(late.stderr).toMatch(/^pscs: --received-on: the form cannot have been received after today/m);
     const wrongPassword = await pscs([...requestArgs, "--form", form], "Not-The-Password1!\n");
     expect(wrongPassword.code).toBe(1);
     expect(wrongPassword.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace

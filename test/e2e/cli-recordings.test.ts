@@ -58,7 +58,7 @@ describe("pscs cameras / timeline", () => {
       d.configFile,
     ]);
     expect(long.code).toBe(2);
-    expect(long.stderr).toMatch(/\npscs: to: a timeline covers at most 31 days from 'from'\n$/);
+    expect(long.stderr).toMatch(/\npscs: --to: a timeline covers at most 31 days\n$/);
   });
 
   it("reads a typed time in site.timezone whatever the TZ it runs under, echoes it in local time and UTC, refuses non-ISO", async () => {
