@@ -159,8 +159,9 @@ export class CameraRecorder {
   }
 
   /**
-   * The camera's connection changed (connected again, offline, a new stream URI): whatever the
-   * backoff said, the next run is tried now. Nothing else is as good a sign that a retry will work.
+   * The camera's connection changed (connected again, offline, a new stream URI), or recording was
+   * paused or resumed: whatever the wait was for, the next run is tried now (or the pause noted).
+   * Nothing else is as good a sign that a retry will work.
    */
   wake(): void {
     this.woken = true;
@@ -209,11 +210,9 @@ export class CameraRecorder {
         this.setState("paused", pause);
         // The reason's free-space figure changes at every sample: written when the pause begins only.
         if (entering) this.gaps.note(this.current.since, pause);
-        try {
-          await sleep(1_000, signal);
-        } catch {
-          return;
-        }
+        // Woken when the pause ends (Recorder.pauseChanged); the cap is only a fallback. A wait on a
+        // short beat would wake a paused pscsd once per camera each beat (BENCHMARKS.md).
+        if (!(await this.rest(this.backoff.capMs))) return;
         continue;
       }
       const url = this.o.streamUrl();

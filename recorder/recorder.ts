@@ -94,9 +94,14 @@ export class Recorder {
     for (const c of this.cameras) c.start();
   }
 
-  /** Looks at every camera now: recording was paused or resumed, which must not wait for a look. */
-  lookNow(): void {
+  /**
+   * Recording was paused or resumed, which must not wait: every camera is looked at now (a running
+   * ffmpeg is stopped at once) and every waiting camera is woken (a paused one records again).
+   * Invariant: a paused camera waits for this, with only its backoff cap as a fallback.
+   */
+  pauseChanged(): void {
     this.watchdog.lookNow();
+    for (const c of this.cameras) c.wake();
   }
 
   async stop(): Promise<void> {

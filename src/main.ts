@@ -268,8 +268,9 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
             ? `recording stopped: recordings volume has ${(rec.freeBytes / 2 ** 30).toFixed(2)} GiB free, below its floor of ${config.health.storageFloorGiB} GiB`
             : undefined;
         if (!was !== !recordingPaused) {
-          // A pause closes every camera's segment now, not at the watchdog's next look.
-          recorder.lookNow();
+          // A pause closes every camera's segment now, not at the watchdog's next look; a resume
+          // wakes the paused cameras.
+          recorder.pauseChanged();
           log.warn(
             { paused: recordingPaused ?? null },
             recordingPaused ? "recording paused" : "recording resumed",

@@ -26,6 +26,10 @@ const WINDOW_S = 30;
 // of the suite loads the machine; a timer firing every second alone would add 1. The look rate
 // itself is guarded by test/src/watchdog.test.ts.
 const MAX_WAKEUPS_PER_S = 1;
+// Paused, the daemon's beat is the storage sample every 5 s (two statfs, and its 'storage low' log
+// lines): 0.6-1.1 a second here, the ONVIF heartbeat set out of the window (paused, no stream vouches
+// for a camera, so it is polled every 30 s by default). A wait per camera on a 1 s beat read 2.2.
+const MAX_PAUSED_WAKEUPS_PER_S = 1.5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sim: Simulator;
@@ -74,5 +78,39 @@ describe("pscsd recording one camera at rest", () => {
       expect(code).toBe(0);
     }
     expect(readdirSync(join(dir, "run"))).toEqual([]);
+  }, 120_000);
+});
+
+describe("pscsd with recording paused (onDiskPressure: stop_recording, below the floor)", () => {
+  it(`wakes its main thread at most ${MAX_PAUSED_WAKEUPS_PER_S} times a second, not once per camera each second`, async () => {
+    const pausedDir = mkdtempSync(join(tmpdir(), "pscsd-paused-"));
+    writeFileSync(join(pausedDir, "cam.pw"), `${PASSWORD}\n`);
+    const cfg = writeDaemonConfig(pausedDir, {
+      httpPort: await freePort(),
+      cameras: simCameraConfigs(sim),
+      onvif: { heartbeatSeconds: 300 },
+      // No volume has a million GiB free: paused from the first storage sample on.
+      extra: { health: { storageFloorGiB: 1_000_000 }, retention: { onDiskPressure: "stop_recording" } },
+    });
+    const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+    try {
+      await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
+      const paused = () =>
+        daemon.lines.filter((l) => l.includes('"msg":"recorder state"') && l.includes('"paused"')).length;
+      for (let i = 0; i < 40 && paused() < 2; i++) await sleep(250);
+      expect(paused(), "both cameras paused").toBe(2);
+      // The cameras' first ONVIF exchanges settle before the window.
+      await sleep(3_000);
+      const pid = daemon.child.pid as number;
+      const before = mainThreadWaits(pid);
+      await sleep(WINDOW_S * 1000);
+      const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
+      console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second, recording paused`);
+      expect(perSecond).toBeLessThanOrEqual(MAX_PAUSED_WAKEUPS_PER_S);
+      expect(readdirSync(join(pausedDir, "rec")).filter((f) => !f.startsWith("."))).toEqual([]);
+    } finally {
+      const { code } = await daemon.stop("SIGTERM");
+      expect(code).toBe(0);
+    }
   }, 120_000);
 });
