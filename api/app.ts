@@ -182,12 +182,7 @@ export function createApp(s: ApiServices): Express {
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const id = String((req as Request & { id?: unknown }).id ?? "");
     if (res.headersSent) {
-      // A viewer who closes the player ends a stream early: routine, not a failure of pscsd.
-      if (!res.writableFinished && (res.destroyed || req.socket.destroyed)) {
-        const reason = err instanceof Error ? err.message : String(err);
-        s.log.info({ requestId: id, path: req.path, reason }, "viewer disconnected");
-        return;
-      }
+      // A viewer who leaves mid-stream is not an error: playback and downloads resolve, not throw, on it.
       s.log.error({ err, requestId: id }, "error after the answer started");
       res.end();
       return;
