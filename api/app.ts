@@ -12,7 +12,7 @@ import type { Metrics } from "../src/metrics/metrics.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
-import { fromServiceError, HttpProblem, isServiceError, problem, sendProblem } from "./http/problem.js";
+import { HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
@@ -192,7 +192,6 @@ export function createApp(s: ApiServices): Express {
       req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0;
     if (hasBody && !req.complete) res.set("Connection", "close");
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
-    if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
     const e = err as { type?: string; status?: number; message?: string };
     // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
     if (e.type === "entity.too.large") {
