@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -80,9 +80,13 @@ export function syncSizeHash(path: string): Promise<{ bytes: number; sha256: str
   });
 }
 
-/** Writes `path` whole or not at all: temporary file, fsync, rename, fsync the directory. */
+/**
+ * Writes `path` whole or not at all: temporary file, fsync, rename, fsync the directory. Each call
+ * has its own temporary file, so two writes of one path at once (the same form scan sent twice) both
+ * land instead of one renaming the other's file away.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
   await writeFile(tmp, data, { flag: "w" });
   await fsyncPath(tmp);
   await rename(tmp, path);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sha256File, syncSizeHash } from "../../src/storage/durable.js";
+import { sha256File, syncSizeHash, writeFileAtomic } from "../../src/storage/durable.js";
 
 /** Hashes share one read buffer: many at once (every camera closes a segment on the minute) must not mix. */
 
@@ -31,5 +31,15 @@ describe("durable file hashing", () => {
     expect(results.slice(files.length + 1)).toEqual(
       files.map((f) => ({ status: "fulfilled", value: f.sha256 })),
     );
+  });
+});
+
+describe("writeFileAtomic", () => {
+  it("lands two writes of one path made at once (the same scan sent twice), each whole", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pscs-atomic-")), "form.pdf");
+    const data = randomBytes(256 * 1024);
+    const results = await Promise.allSettled([writeFileAtomic(file, data), writeFileAtomic(file, data)]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect(await sha256File(file)).toBe(createHash("sha256").update(data).digest("hex"));
   });
 });
