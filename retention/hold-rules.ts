@@ -17,6 +17,8 @@ export interface HoldLimits {
   maxTotalDays: number;
   /** A request still pending this many days after it was entered is shown as overdue. */
   overdueDays: number;
+  /** Requests one person may have waiting for a commander at once. */
+  maxPendingPerPerson: number;
 }
 
 /** The config file's defaults, for services made without one (tests, tools). */

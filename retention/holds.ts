@@ -161,8 +161,14 @@ export class HoldService {
         { coverage: cov },
       );
     }
+    const early = this.pendingRefusal(by);
+    if (early) throw early;
     const form = await storeForm(this.o.evidence.root, input.form);
-    const id = this.o.db.transaction(() => {
+    const id = this.o.db.transaction((): number | ServiceError => {
+      // Again in the insert's transaction, so requests in flight together cannot pass the bound; the
+      // refusal is returned, not thrown, so its audit entry commits.
+      const late = this.pendingRefusal(by);
+      if (late) return late;
       const hold = Number(
         this.o.db
           .prepare(
@@ -205,7 +211,35 @@ export class HoldService {
       });
       return hold;
     })();
+    if (id instanceof ServiceError) throw id;
     return { ...this.get(id), coverage: cov };
+  }
+
+  /**
+   * Invariant: a person has at most `maxPendingPerPerson` requests waiting for a commander, so what
+   * one person protects unreviewed is bounded in all, not only per request; a refusal is audited.
+   */
+  private pendingRefusal(by: ActionContext): ServiceError | undefined {
+    const limit = this.limits.maxPendingPerPerson;
+    const { n } = this.o.db
+      .prepare<[string], { n: number }>(
+        "SELECT count(*) AS n FROM holds WHERE entered_by = ? AND status = 'requested'",
+      )
+      .get(by.actor) as { n: number };
+    if (n < limit) return undefined;
+    this.o.audit.append({
+      ...by,
+      action: "hold.request",
+      target: null,
+      outcome: "denied",
+      details: { reason: "too many pending requests", pending: n, limit },
+    });
+    return new ServiceError(
+      "conflict",
+      `${by.actor} has ${n} requests waiting for a commander, the most one person may (retention.holds.maxPendingPerPerson); a commander decides one first`,
+      undefined,
+      { pending: n, limit },
+    );
   }
 
   async approve(id: number, note: string, by: ActionContext): Promise<Hold> {

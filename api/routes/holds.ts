@@ -97,7 +97,10 @@ export function holdRoutes(retention: Retention, audit: AuditLog, site: string, 
           form: { contentType: "application/pdf", data: Buffer.from("%PDF-1.4\n").toString("base64") },
         },
       },
-      responses: { 201: { description: "the request, with the coverage of each range" } },
+      responses: {
+        201: { description: "the request, with the coverage of each range" },
+        409: { description: "the person already has retention.holds.maxPendingPerPerson requests pending" },
+      },
       handler: async ({ body, action, res }) => {
         const { form, ranges: rs, ...fields } = body;
         const hold = await holds.request(

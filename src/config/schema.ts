@@ -14,9 +14,17 @@ import { isTimeZone } from "../time/parse.js";
  * scene (a request is about one incident; more is a bulk keep, to be split so the commander reviews
  * each part); 7 days is the longest single incident a request covers (a missing-person search); 31
  * days in all is a month of one camera, more than the whole 30-day retention period; 3 days is a
- * commander's turnaround within a working week.
+ * commander's turnaround within a working week; 10 pending requests from one person is more than a
+ * records clerk files between a commander's decisions (the bound makes the sum of what one person
+ * protects unreviewed finite, not only each request).
  */
-export const HOLD_LIMIT_DEFAULTS = { maxRanges: 20, maxRangeDays: 7, maxTotalDays: 31, overdueDays: 3 };
+export const HOLD_LIMIT_DEFAULTS = {
+  maxRanges: 20,
+  maxRangeDays: 7,
+  maxTotalDays: 31,
+  overdueDays: 3,
+  maxPendingPerPerson: 10,
+};
 const holdsSchema = z
   .strictObject({
     /** At most 64: the API's body schema takes no more. */
@@ -24,6 +32,7 @@ const holdsSchema = z
     maxRangeDays: z.number().positive().max(3650).default(HOLD_LIMIT_DEFAULTS.maxRangeDays),
     maxTotalDays: z.number().positive().max(36500).default(HOLD_LIMIT_DEFAULTS.maxTotalDays),
     overdueDays: z.number().positive().max(365).default(HOLD_LIMIT_DEFAULTS.overdueDays),
+    maxPendingPerPerson: z.int().min(1).max(10_000).default(HOLD_LIMIT_DEFAULTS.maxPendingPerPerson),
   })
   .default(HOLD_LIMIT_DEFAULTS);
 

@@ -223,3 +223,40 @@ describe("timeline bounds", () => {
     expect((await refusal(unknown)).errors?.[0]?.field).toBe("path.camera");
   });
 });
+
+describe("what one person may have pending", () => {
+  it("refuses a request past retention.holds.maxPendingPerPerson (409, audited), even sent together; a decision frees a place", async () => {
+    const own = await daemonDir({}, { retention: { holds: { maxPendingPerPerson: 2 } } });
+    const ownLocal = openLocalCatalog(own.configFile);
+    await seedUsers(ownLocal, { clerk1: ["records"], clerk2: ["records"], boss1: ["commander"] });
+    seedSegment(own, await sampleSegment(own.dir));
+    const pscsd = await startInProcess(own);
+    try {
+      const [clerk, clerk2, boss] = (await Promise.all(
+        ["clerk1", "clerk2", "boss1"].map((u) => login(pscsd.url, u)),
+      )) as [Client, Client, Client];
+      const first = await enter(clerk, { formNumber: "PSCS-H-0301" });
+      // Two at once with one place left: the bound is checked where the request is written.
+      const together = await Promise.all(
+        ["PSCS-H-0302", "PSCS-H-0303"].map((formNumber) =>
+          clerk.request("POST", "/api/holds", request({ formNumber })),
+        ),
+      );
+      expect(together.map((r) => r.status).sort()).toEqual([201, 409]);
+      const refused = together.find((r) => r.status === 409) as Response;
+      expect((await refusal(refused)).detail).toMatch(/has 2 requests waiting for a commander/);
+      expect(ownLocal.audit.list({ action: "hold.request", outcome: "denied" }).map((e) => e.actor)).toEqual([
+        "user:clerk1",
+      ]);
+      // Another person is not held back; a decision frees a place.
+      await enter(clerk2, { formNumber: "PSCS-H-0304" });
+      expect(
+        (await boss.request("POST", `/api/holds/${first.id}/refuse`, { reason: "no basis" })).status,
+      ).toBe(200);
+      await enter(clerk, { formNumber: "PSCS-H-0305" });
+    } finally {
+      await pscsd.stop();
+      ownLocal.close();
+    }
+  }, 60_000);
+});
