@@ -12,7 +12,7 @@ import type { Metrics } from "../src/metrics/metrics.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
-import { fromServiceError, HttpProblem, isServiceError, problem, sendProblem } from "./http/problem.js";
+import { HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
@@ -182,12 +182,7 @@ export function createApp(s: ApiServices): Express {
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const id = String((req as Request & { id?: unknown }).id ?? "");
     if (res.headersSent) {
-      // A viewer who closes the player ends a stream early: routine, not a failure of pscsd.
-      if (!res.writableFinished && (res.destroyed || req.socket.destroyed)) {
-        const reason = err instanceof Error ? err.message : String(err);
-        s.log.info({ requestId: id, path: req.path, reason }, "viewer disconnected");
-        return;
-      }
+      // A viewer who leaves mid-stream is not an error: playback and downloads resolve, not throw, on it.
       s.log.error({ err, requestId: id }, "error after the answer started");
       res.end();
       return;
@@ -197,7 +192,6 @@ export function createApp(s: ApiServices): Express {
       req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0;
     if (hasBody && !req.complete) res.set("Connection", "close");
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
-    if (isServiceError(err)) return sendProblem(res, fromServiceError(err), id);
     const e = err as { type?: string; status?: number; message?: string };
     // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
     if (e.type === "entity.too.large") {

@@ -118,17 +118,19 @@ export async function streamPlayback(
   const dir = await mkdtemp(join(tmpdir(), "pscs-play-"));
   const list = join(dir, "list.txt");
   const [first, last] = [plan.segments[0] as SegmentRow, plan.segments.at(-1) as SegmentRow];
-  const [keys, lastProbe] = await Promise.all([
-    keyframeTimes(join(root, first.path), ffprobePath),
-    probeSegment(join(root, last.path), ffprobePath),
-  ]);
-  const firstStartS = keys[0] ?? 0;
-  // Start exactly on the keyframe at or before `from`: with stream copy, an in point between
-  // keyframes makes ffmpeg start at the next one, after the moment asked for.
-  const keyBefore = keys.filter((k) => k <= firstStartS + plan.inpointS + 0.0005).at(-1) ?? firstStartS;
-  const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
-  await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
   try {
+    const [keys, lastProbe] = await Promise.all([
+      keyframeTimes(join(root, first.path), ffprobePath),
+      probeSegment(join(root, last.path), ffprobePath),
+    ]);
+    const firstStartS = keys[0] ?? 0;
+    // Start exactly on the keyframe at or before `from`: with stream copy, an in point between
+    // keyframes makes ffmpeg start at the next one, after the moment asked for.
+    const keyBefore = keys.filter((k) => k <= firstStartS + plan.inpointS + 0.0005).at(-1) ?? firstStartS;
+    const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
+    await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
+    // A viewer gone during the probes has already closed `out`: its close event will not come again.
+    if (out.destroyed) return "viewer_left";
     return await new Promise<PlaybackEnd>((resolve, reject) => {
       let stopped: PlaybackEnd | undefined;
       const cmd = ffmpeg(list)

@@ -60,13 +60,10 @@ export type InputPlace = "path" | "query" | "body";
 
 /**
  * A service's refusal as a problem. A service names its input field its own way ('ranges/0/to');
- * `placeOf` says which part of the request that input came from (the route knows; body when not
- * told), so the field reads in the one notation validation problems use.
+ * `placeOf` says which part of the request that input came from (the route knows), so the field
+ * reads in the one notation validation problems use.
  */
-export function fromServiceError(
-  e: ServiceError,
-  placeOf: (input: string) => InputPlace = () => "body",
-): HttpProblem {
+export function fromServiceError(e: ServiceError, placeOf: (input: string) => InputPlace): HttpProblem {
   const extra: Record<string, unknown> = { ...e.extra };
   if (!e.field) return problem(STATUS_OF[e.kind], e.message, extra);
   const steps = e.field.split("/").map((p) => (/^\d+$/.test(p) ? Number(p) : p));

@@ -2,9 +2,11 @@ import type { AuditLog } from "../audit/log.js";
 import type { Db } from "../catalog/catalog.js";
 import { ServiceError } from "../errors/service-error.js";
 import { assertPasswordPolicy, hashPassword, PasswordPolicyError, verifyPassword } from "./password.js";
+import { RefusalPace } from "./refusal-pace.js";
 import { type Role, TOKEN_ROLES } from "./roles.js";
 import { type Session, SessionStore } from "./sessions.js";
 import { SignIn, type SignInSettings } from "./sign-in.js";
+import { addressKey } from "./throttle.js";
 import { type ApiToken, TokenStore } from "./tokens.js";
 import { USERNAME_PATTERN, type User, UserStore } from "./users.js";
 
@@ -46,6 +48,8 @@ export type Principal =
 export type PublicUser = Omit<User, "failedAttempts">;
 
 const TOKEN_USE_AUDIT_EVERY_MS = 3_600_000;
+/** A refused token is audited at most this often per source address (and per real token). */
+const TOKEN_REFUSAL_AUDIT_EVERY_MS = 60_000;
 
 export class AuthService {
   readonly users: UserStore;
@@ -55,6 +59,7 @@ export class AuthService {
   private readonly signIn: SignIn;
   /** token id → time of its last audited use and uses since (token use is audited hourly, not per scrape). */
   private readonly tokenUse = new Map<string, { auditedAt: number; uses: number }>();
+  private readonly refusals = new RefusalPace(TOKEN_REFUSAL_AUDIT_EVERY_MS);
 
   constructor(
     db: Db,
@@ -321,14 +326,16 @@ export class AuthService {
     const found = this.tokens.lookup(presented, now);
     if (found.state !== "valid") {
       const id = found.state === "unknown" ? found.id : found.token.id;
+      // An unknown id is the sender's choice, so it is not part of the key: one budget per address.
+      const known = found.state === "unknown" ? "" : `${found.token.id}|`;
+      const paced = this.refusals.take(`${found.state}|${known}${addressKey(client)}`, now);
+      if (!paced.write) return undefined;
       this.record(
         { actor: id ? `token:${id}` : "anonymous", role: null, client },
         "token.use",
         id ? `token:${id}` : null,
         "failure",
-        {
-          reason: found.state,
-        },
+        { reason: found.state, ...(paced.unwritten ? { notAuditedSinceLastEntry: paced.unwritten } : {}) },
       );
       return undefined;
     }

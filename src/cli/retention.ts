@@ -62,8 +62,7 @@ async function signIn(
   const { principal } = await local.auth.login(username, password, "cli").catch(asCliError);
   // The sign-in vouches for this one command: its session ends with it (logout audited).
   const end = () => local.auth.logout(principal, "cli");
-  const role = roleGranting(principal.roles, permission);
-  if (!role) {
+  const refuse = (message: string, reason?: string): never => {
     end();
     local.audit.append({
       actor: principal.actor,
@@ -72,10 +71,19 @@ async function signIn(
       target: `permission:${permission}`,
       outcome: "denied",
       client: "cli",
-      details: { argv: process.argv.slice(2, 4) },
+      details: { argv: process.argv.slice(2, 4), ...(reason === undefined ? {} : { reason }) },
     });
-    throw new CliError(`${username} lacks permission '${permission}', which none of their roles grant`, 77);
+    throw new CliError(message, 77);
+  };
+  // As at the API: a temporary password is known to whoever set it, so it acts as nobody.
+  if (principal.mustChangePassword) {
+    refuse(
+      `${username} must change the temporary password first (sign in on the web, or PUT /api/session/password)`,
+      "password change required",
+    );
   }
+  const role = roleGranting(principal.roles, permission);
+  if (!role) return refuse(`${username} lacks permission '${permission}', which none of their roles grant`);
   return { by: { actor: principal.actor, role, client: "cli" }, end };
 }
 

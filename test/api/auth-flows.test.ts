@@ -230,6 +230,37 @@ describe("machine tokens", () => {
     expect(uses.map((e) => e.outcome)).toEqual(["success", "failure"]);
     expect(JSON.parse(uses[1]?.details ?? "{}")).toEqual({ reason: "revoked" });
   });
+  it("made-up tokens cannot grow the audit log: one entry a minute per address, the real token's refusals apart", async () => {
+    const refused = () => local.audit.list({ action: "token.use", outcome: "failure" }).length;
+    const before = refused();
+    // Each a different made-up id: the id is the sender's choice, the address is not.
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        client(url, { bearer: `pscs_t_${i.toString(16).padStart(12, "0")}_${"s".repeat(43)}` }).request(
+          "GET",
+          "/metrics",
+        ),
+      ),
+    );
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    expect(refused() - before).toBeLessThanOrEqual(1);
+    // A revoked token is still named the first time it comes back.
+    const made = (await (
+      await admin.request("POST", "/api/tokens", { name: "old", role: "ops" })
+    ).json()) as {
+      token: { id: string };
+      secret: string;
+    };
+    expect((await admin.request("DELETE", `/api/tokens/${made.token.id}`)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await client(url, { bearer: made.secret }).request("GET", "/metrics")).status).toBe(401);
+    const revoked = local.audit.list({
+      action: "token.use",
+      outcome: "failure",
+      target: `token:${made.token.id}`,
+    });
+    expect(revoked).toHaveLength(1);
+  });
   it("cannot be made for a video role", async () => {
     const res = await admin.request("POST", "/api/tokens", { name: "x", role: "dispatcher" });
     expect(res.status).toBe(400);

@@ -178,3 +178,28 @@ describe("playback limits", () => {
     expect(again.bytes()).toBeGreaterThan(10 * 2 ** 20);
   }, 60_000);
 });
+
+describe("a viewer who leaves while the playback starts", () => {
+  /** A playback request whose client hangs up before the answer starts (during ffprobe). */
+  function abandon(c: Client): Promise<void> {
+    const url = new URL(`/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}`, daemon.url);
+    return new Promise((resolve) => {
+      const req = request(url, { headers: { cookie: c.cookie ?? "" } });
+      req.once("error", () => resolve());
+      req.once("response", (res) => {
+        res.destroy();
+        resolve();
+      });
+      req.end(() => setTimeout(() => req.destroy(), 20));
+    });
+  }
+
+  it("frees its slot and leaves no remuxer, so the person can still play", async () => {
+    for (let i = 0; i < 3; i++) await abandon(commander);
+    await until("no remuxer", () => (remuxers().length ? undefined : true), 10_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await play(commander);
+    expect(after.res.statusCode).toBe(200);
+    after.close();
+  }, 30_000);
+});

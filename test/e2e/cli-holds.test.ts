@@ -199,4 +199,33 @@ describe("pscs hold, holds log, purge", () => {
     expect(other.code, other.stderr).toBe(0);
     expect(JSON.parse(other.stdout)).toMatchObject({ status: "active", decidedBy: "user:commander1" });
   }, 60_000);
+
+  it("refuses a temporary password at the console as the API does: whoever set it could act as the person", async () => {
+    const d = await daemonDir();
+    const local = openLocalCatalog(d.configFile);
+    await seedUsers(local, { commander1: ["commander"], admin1: ["admin"] });
+    const temporary = "Temporary-Passw0rd!";
+    await local.auth.resetPassword("commander1", temporary, {
+      actor: "user:admin1",
+      role: "admin",
+      client: "cli",
+    });
+    local.close();
+    const log = await pscs(
+      ["holds", "log", "-c", d.configFile, "--as", "commander1", "--csv"],
+      `${temporary}\n`,
+    );
+    expect(log.code).toBe(77);
+    expect(log.stderr).toMatch(/commander1 must change the temporary password/);
+    const check = openLocalCatalog(d.configFile);
+    try {
+      const denied = check.audit.list({ action: "cli.denied" });
+      expect(denied.map((e) => [e.actor, JSON.parse(e.details).reason])).toEqual([
+        ["user:commander1", "password change required"],
+      ]);
+      expect(check.db.prepare("SELECT count(*) n FROM sessions").get()).toEqual({ n: 0 });
+    } finally {
+      check.close();
+    }
+  }, 60_000);
 });

@@ -78,3 +78,23 @@ describe("tokens", () => {
     expect(auth.tokens.get(token.id)?.revokedAt).toBeNull();
   });
 });
+
+describe("refused tokens in the audit log", () => {
+  it("one entry per address a minute; the next one counts the refusals not written", () => {
+    const now = { t: 1_000_000 };
+    const { auth, audit } = service(now);
+    let n = 0;
+    // Well-formed, so each names an id (its own): the id is the sender's choice.
+    const made = () => `pscs_t_${(n++).toString(16).padStart(12, "0")}_${"s".repeat(43)}`;
+    for (let i = 0; i < 50; i++) expect(auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
+    expect(auth.authenticateToken(made(), "::ffff:10.0.0.2")).toBeUndefined();
+    now.t += 60_000;
+    expect(auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
+    const entries = audit.list({ action: "token.use", outcome: "failure" });
+    expect(entries.map((e) => [e.client, JSON.parse(e.details)])).toEqual([
+      ["10.0.0.1", { reason: "unknown" }],
+      ["::ffff:10.0.0.2", { reason: "unknown" }],
+      ["10.0.0.1", { reason: "unknown", notAuditedSinceLastEntry: 49 }],
+    ]);
+  });
+});
