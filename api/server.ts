@@ -1,13 +1,17 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Express } from "express";
 
 export interface ListenOptions {
   host: string;
   port: number;
   tls?: { cert: string; key: string } | undefined;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
 }
 
 export interface RunningServer {
@@ -17,9 +21,24 @@ export interface RunningServer {
 
 /** Binds the app; resolves once listening, rejects with the bind error (EADDRINUSE, EACCES, …). */
 export function listen(app: Express, opts: ListenOptions): Promise<RunningServer> {
+  const headersTimeout = opts.headersTimeoutSeconds * 1000;
+  const requestTimeout = opts.requestTimeoutSeconds * 1000;
+  // Node bounds only receiving a request (headers, then the body), never sending the response.
+  const limits: http.ServerOptions = {
+    headersTimeout,
+    requestTimeout,
+    // The timeouts are enforced on this tick: Node's 30 s default would let a slow client stay 4× over.
+    connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout / 4, 1000)),
+  };
   const server = opts.tls
-    ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, app)
-    : http.createServer(app);
+    ? https.createServer(
+        { ...limits, cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) },
+        app,
+      )
+    : http.createServer(limits, app);
+  // Invariant: pscsd holds at most maxConnections sockets, at most maxConnectionsPerAddress per client address.
+  server.maxConnections = opts.maxConnections;
+  server.on("connection", capPerAddress(opts.maxConnectionsPerAddress));
   server.on("clientError", answerClientError);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -38,6 +57,28 @@ export function listen(app: Express, opts: ListenOptions): Promise<RunningServer
       });
     });
   });
+}
+
+/**
+ * Closes a new socket at once when its address already holds `cap`, so one client cannot hold every
+ * slot of maxConnections and lock out the others (the loopback health checks among them).
+ */
+function capPerAddress(cap: number): (socket: Socket) => void {
+  const open = new Map<string, number>();
+  return (socket) => {
+    const addr = socket.remoteAddress ?? "unknown";
+    const held = open.get(addr) ?? 0;
+    if (held >= cap) {
+      socket.destroy();
+      return;
+    }
+    open.set(addr, held + 1);
+    socket.once("close", () => {
+      const left = (open.get(addr) ?? 1) - 1;
+      if (left > 0) open.set(addr, left);
+      else open.delete(addr);
+    });
+  };
 }
 
 /**

@@ -92,6 +92,13 @@ const authThrottleSchema = z.strictObject({
   stormAccounts: z.int().min(2).max(10_000).default(AUTH_THROTTLE_DEFAULTS.stormAccounts),
 });
 
+const HTTP_DEFAULTS = {
+  maxConnections: 256,
+  maxConnectionsPerAddress: 64,
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 30,
+};
+
 export const configSchema = z
   .strictObject({
     site: z
@@ -109,8 +116,30 @@ export const configSchema = z
         host: z.string().min(1).default("127.0.0.1"),
         port: port.default(8080),
         tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+        /**
+         * Open sockets pscsd accepts; Node drops any beyond. 256 leaves most of a 1024 descriptor
+         * limit to segment files, the catalog and the recorders' ffmpegs, and is far more than a
+         * site's browsers and playbacks hold at once.
+         */
+        maxConnections: z.int().min(2).max(100_000).default(HTTP_DEFAULTS.maxConnections),
+        /**
+         * Open sockets one client address may hold, so one client cannot take every slot. Behind a
+         * reverse proxy every client is the proxy's address: raise it to maxConnections there.
+         */
+        maxConnectionsPerAddress: z.int().min(1).max(100_000).default(HTTP_DEFAULTS.maxConnectionsPerAddress),
+        /** A client has this long from connecting (or its previous response) to send all headers. */
+        headersTimeoutSeconds: z.number().min(0.1).max(300).default(HTTP_DEFAULTS.headersTimeoutSeconds),
+        /**
+         * A client has this long to send a whole request, body included (a 15 MB hold form scan takes
+         * well under a second on a LAN). Responses are not bounded by it: playbacks stream on.
+         */
+        requestTimeoutSeconds: z.number().min(0.1).max(3600).default(HTTP_DEFAULTS.requestTimeoutSeconds),
       })
-      .default({ host: "127.0.0.1", port: 8080 }),
+      .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, {
+        message: "headersTimeoutSeconds must be at most requestTimeoutSeconds",
+        path: ["headersTimeoutSeconds"],
+      })
+      .default({ host: "127.0.0.1", port: 8080, ...HTTP_DEFAULTS }),
     storage: z.strictObject({
       recordings: z.string().min(1),
       evidence: z.string().min(1),

@@ -29,7 +29,14 @@ describe("config", () => {
     expect(cfg.recording.segmentSeconds).toBe(60);
     expect(cfg.recording.retry).toEqual({ baseSeconds: 0.5, capSeconds: 30 });
     expect(cfg.retention.purgeSchedule).toBe("0 * * * *");
-    expect(cfg.http).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(cfg.http).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      maxConnections: 256,
+      maxConnectionsPerAddress: 64,
+      headersTimeoutSeconds: 10,
+      requestTimeoutSeconds: 30,
+    });
     expect(cfg.storage.catalog).toBe("/etc/pscs/db/catalog.db");
     expect(cfg.cameras[0]?.onvif.password).toBe("Secr3t!pw");
     expect(cfg.cameras[0]?.required).toBe(true);
@@ -43,6 +50,13 @@ describe("config", () => {
       parseConfig(`${good}audit: { checkpointKey: keys/pscs.key }\n`, "/etc/pscs/test.yaml").audit
         .checkpointKey,
     ).toBe("/etc/pscs/keys/pscs.key");
+  });
+
+  it("refuses an http headers timeout longer than its request timeout", () => {
+    const issues = issuesOf(`${good}http: { headersTimeoutSeconds: 40, requestTimeoutSeconds: 30 }\n`);
+    expect(issues).toEqual([
+      { path: "http.headersTimeoutSeconds", message: expect.stringMatching(/at most requestTimeoutSeconds/) },
+    ]);
   });
 
   it("names every wrong field with its path and what was expected", () => {
