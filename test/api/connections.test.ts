@@ -177,6 +177,12 @@ describe("slow clients", () => {
     expect(r.ms).toBeLessThan(HEADERS_S * 1000 + 1_500);
   });
 
+  it("closes a socket that sends nothing within headersTimeoutSeconds", async () => {
+    const r = await slowClient(timeouts.daemon.url, "", "");
+    expect(r.ms).toBeGreaterThanOrEqual(HEADERS_S * 1000 - 50);
+    expect(r.ms).toBeLessThan(HEADERS_S * 1000 + 1_500);
+  });
+
   it("closes a sign-in whose body arrives too slowly, with a 408", async () => {
     const body = JSON.stringify({ username: "records1", password: "x".repeat(40) });
     const head = `POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
