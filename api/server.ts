@@ -27,12 +27,18 @@ export function listen(app: Express, opts: ListenOptions): Promise<RunningServer
   const limits: http.ServerOptions = {
     headersTimeout,
     requestTimeout,
-    // The timeouts are enforced on this tick: Node's 30 s default would let a slow client stay 4× over.
+    // The timeouts are checked on this tick: at Node's 30 s, a 10 s headers timeout could run to 40 s.
     connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout / 4, 1000)),
   };
   const server = opts.tls
     ? https.createServer(
-        { ...limits, cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) },
+        {
+          ...limits,
+          // Before the handshake no HTTP timeout runs; TLS's own default would hold a silent socket 120 s.
+          handshakeTimeout: headersTimeout,
+          cert: readFileSync(opts.tls.cert),
+          key: readFileSync(opts.tls.key),
+        },
         app,
       )
     : http.createServer(limits, app);
@@ -86,7 +92,9 @@ function capPerAddress(cap: number): (socket: Socket) => void {
  * request line) still get a problem+json answer, like every other refusal of this API.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void {
-  if (err.code === "ECONNRESET" || !socket.writable) {
+  // A TLS failure (handshake timeout, bad handshake) has no HTTP to answer in: an HTTP reply would wait
+  // for a handshake that never comes and keep the socket open for good.
+  if (err.code === "ECONNRESET" || /^ERR_(TLS|SSL)_/.test(err.code ?? "") || !socket.writable) {
     socket.destroy();
     return;
   }

@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/main.js";
@@ -71,6 +73,7 @@ function idle(url: string, from: string): Promise<Socket> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const s = connect({ host: hostname, port: Number(port), localAddress: from }, () => resolve(s));
+    s.resume(); // read, so a close by the server is seen as one
     s.once("error", reject);
     s.on("error", () => {});
     sockets.push(s);
@@ -130,6 +133,21 @@ function slowClient(url: string, head: string, drip: string): Promise<{ reply: s
   });
 }
 
+/** A self-signed certificate for 127.0.0.1, made by openssl in `dir`. */
+function selfSigned(dir: string): { cert: string; key: string } {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+    ],
+    { stdio: "ignore" },
+  );
+  return { cert, key };
+}
+
 describe("connection caps", () => {
   it("keeps one address to maxConnectionsPerAddress; /readyz from another answers at once", async () => {
     const held = await Promise.all(Array.from({ length: 40 }, () => idle(caps.daemon.url, "127.0.0.2")));
@@ -182,6 +200,23 @@ describe("slow clients", () => {
     expect(r.ms).toBeGreaterThanOrEqual(HEADERS_S * 1000 - 50);
     expect(r.ms).toBeLessThan(HEADERS_S * 1000 + 1_500);
   });
+
+  it("closes a TLS socket that never starts its handshake within headersTimeoutSeconds", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pscs-tls-"));
+    const tls = await daemonWith({
+      tls: selfSigned(dir),
+      headersTimeoutSeconds: HEADERS_S,
+      requestTimeoutSeconds: REQUEST_S,
+    });
+    try {
+      expect(tls.daemon.url).toMatch(/^https:/);
+      const r = await slowClient(tls.daemon.url, "", "");
+      expect(r.ms).toBeGreaterThanOrEqual(HEADERS_S * 1000 - 50);
+      expect(r.ms).toBeLessThan(HEADERS_S * 1000 + 1_500);
+    } finally {
+      await tls.daemon.stop();
+    }
+  }, 30_000);
 
   it("closes a sign-in whose body arrives too slowly, with a 408", async () => {
     const body = JSON.stringify({ username: "records1", password: "x".repeat(40) });
