@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -62,6 +62,7 @@ describe("audit CSV export of a large log", () => {
 
   afterAll(async () => {
     await daemon?.stop();
+    rmSync(d.dir, { recursive: true, force: true }); // ~70 MB of catalog
   });
 
   /** Entries the daemon has read for exports so far (its metric). */
