@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { AUDIT_CSV_HEADER, auditCsvLine } from "../../src/audit/csv.js";
+import { writeAuditCsv } from "../../src/audit/csv.js";
 import type { AuditFilter, AuditLog } from "../../src/audit/log.js";
 import { drawSample } from "../../src/audit/sample.js";
-import { csvLine } from "../../src/report/csv.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { intQuery, timeQuery } from "./schemas.js";
 
@@ -53,12 +52,11 @@ export function auditRoutes(audit: AuditLog, zone: string): AnyRoute[] {
       query: z.strictObject(filters),
       example: { query: { from: "2026-01-01T00:00:00Z" } },
       responses: { 200: { description: "CSV", contentType: "text/csv" } },
-      handler: ({ query, action, res }) => {
+      handler: async ({ query, action, res }) => {
         audit.append({ ...action, action: "audit.export", outcome: "success", details: { filter: query } });
         res.type("text/csv; charset=utf-8").attachment("pscs-audit.csv");
-        res.write(csvLine(AUDIT_CSV_HEADER));
-        for (const e of audit.iterate(query as AuditFilter)) res.write(auditCsvLine(e));
-        res.end();
+        await writeAuditCsv(audit, query as AuditFilter, res);
+        if (!res.destroyed) res.end();
       },
     }),
     defineRoute({

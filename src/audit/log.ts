@@ -185,6 +185,23 @@ export class AuditLog {
     return this.db.prepare<[Record<string, unknown>], Row>(sql).all(args).map(fromRow);
   }
 
+  /** Entries read for exports since start: metrics show an export's paging stop with its reader. */
+  exportedEntries = 0;
+
+  /**
+   * One page of an export: entries matching the filter with seq above `after`, oldest first. A page
+   * is read whole and the statement finished, so the connection serves other queries between pages.
+   */
+  exportPage(
+    filter: Omit<AuditFilter, "limit" | "order" | "after">,
+    after: number,
+    limit: number,
+  ): AuditEntry[] {
+    const page = this.list({ ...filter, after, order: "asc", limit });
+    this.exportedEntries += page.length;
+    return page;
+  }
+
   /** Every entry matching the filter, oldest first, without holding them all in memory. */
   *iterate(filter: Omit<AuditFilter, "limit" | "order" | "after"> = {}): Generator<AuditEntry> {
     let after = 0;

@@ -10,10 +10,9 @@ import {
   publicKeyFile,
   readPublicKey,
 } from "../audit/checkpoint.js";
-import { AUDIT_CSV_HEADER, auditCsvLine } from "../audit/csv.js";
+import { writeAuditCsv } from "../audit/csv.js";
 import type { VerifyResult } from "../audit/log.js";
 import { drawSample } from "../audit/sample.js";
-import { csvLine } from "../report/csv.js";
 import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
 import { type CliTimes, cliTimes } from "./times.js";
 
@@ -230,12 +229,7 @@ export function auditCommands(program: Command): void {
             if (out === process.stdout) resolve();
             else out.once("finish", resolve);
           });
-          out.write(csvLine(AUDIT_CSV_HEADER));
-          let n = 0;
-          for (const e of local.audit.iterate(filter)) {
-            if (!out.write(auditCsvLine(e))) await new Promise<void>((r) => out.once("drain", () => r()));
-            n++;
-          }
+          const n = await writeAuditCsv(local.audit, filter, out);
           if (out !== process.stdout) out.end();
           await done;
           if (o.output) process.stderr.write(`wrote ${n} entries to ${o.output}\n`);

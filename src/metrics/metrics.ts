@@ -247,6 +247,15 @@ export function createMetrics(src: MetricsSources): Metrics {
         if (v.daysLeft !== null) this.set({ volume: v.volume }, v.daysLeft);
     },
   });
+  new Counter({
+    name: "pscs_audit_export_entries_total",
+    help: "Audit entries read for CSV exports, a page at a time; it stops rising while an export's reader stops or after it leaves",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.audit.exportedEntries);
+    },
+  });
   new Gauge({
     name: "pscs_audit_entries",
     help: "Entries in the audit chain",
