@@ -5,6 +5,7 @@ import {
   CliError,
   consoleAdmin,
   DEFAULT_CONFIG,
+  type Local,
   newPassword,
   openLocal,
   print,
@@ -89,13 +90,30 @@ export function userCommands(program: Command): void {
         local.close();
       }
     });
-  for (const [name, disabled] of [
-    ["disable", true],
-    ["enable", false],
-  ] as const) {
+  const accountActions = [
+    {
+      name: "disable",
+      description: "disable an account (ends its sessions; the name is never reused)",
+      act: (l: Local, u: string) => l.auth.updateUser(u, { disabled: true }, ctx()),
+      done: "disabled",
+    },
+    {
+      name: "enable",
+      description: "enable an account",
+      act: (l: Local, u: string) => l.auth.updateUser(u, { disabled: false }, ctx()),
+      done: "enabled",
+    },
+    {
+      name: "unlock",
+      description: "release an account locked after failed sign-ins",
+      act: (l: Local, u: string) => l.auth.unlockUser(u, ctx()),
+      done: "unlocked",
+    },
+  ];
+  for (const a of accountActions) {
     user
-      .command(`${name} <username>`)
-      .description(`${name} an account${disabled ? " (ends its sessions; the name is never reused)" : ""}`)
+      .command(`${a.name} <username>`)
+      .description(a.description)
       .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
       .option("--json", "machine-readable output")
       .action((username: string, o: { config: string; json?: boolean }) => {
@@ -103,37 +121,17 @@ export function userCommands(program: Command): void {
         try {
           const u = (() => {
             try {
-              return local.auth.updateUser(username, { disabled }, ctx());
+              return a.act(local, username);
             } catch (e) {
               return asCliError(e);
             }
           })();
-          print(!!o.json, u, () => `${u.username}: ${u.disabled ? "disabled" : "enabled"}`);
+          print(!!o.json, u, () => `${u.username}: ${a.done}`);
         } finally {
           local.close();
         }
       });
   }
-  user
-    .command("unlock <username>")
-    .description("release an account locked after failed sign-ins")
-    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
-    .option("--json", "machine-readable output")
-    .action((username: string, o: { config: string; json?: boolean }) => {
-      const local = openLocal(o.config);
-      try {
-        const u = (() => {
-          try {
-            return local.auth.unlockUser(username, ctx());
-          } catch (e) {
-            return asCliError(e);
-          }
-        })();
-        print(!!o.json, u, () => `${u.username}: unlocked`);
-      } finally {
-        local.close();
-      }
-    });
   user
     .command("reset-password <username>")
     .description("set a new password (asked for, or read from stdin); ends the user's sessions")
