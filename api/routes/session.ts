@@ -95,7 +95,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       method: "delete",
       path: "/api/session",
       operationId: "logout",
-      summary: "Sign out: ends this session",
+      summary: "Sign out: ends the caller's session",
       tag: "session",
       access: { authenticated: true },
       responses: { 204: { description: "signed out" } },
