@@ -3,12 +3,13 @@ import express, { type ErrorRequestHandler, type Express, type Request } from "e
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { Recordings } from "../recorder/recordings.js";
-import type { Retention } from "../retention/retention.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { AuthService } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
+import type { HoldDesk } from "../src/holds/service.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
+import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
@@ -42,8 +43,8 @@ export interface ApiServices {
   metrics: Metrics;
   cameras: () => CameraHealth[];
   recordings: Recordings;
-  retention: Retention;
-  site: string;
+  holds: HoldDesk;
+  purge: PurgeDesk;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;
@@ -64,8 +65,8 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...auditRoutes(s.audit, s.timeZone),
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.audit, s.timeZone),
-    ...holdRoutes(s.retention, s.audit, s.site, s.timeZone),
-    ...purgeRoutes(s.retention, s.timeZone),
+    ...holdRoutes(s.holds, s.audit, s.timeZone),
+    ...purgeRoutes(s.purge, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

@@ -1,54 +1,45 @@
 import { copyFile, link, mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { type Db, type Prepare, statementCache } from "../src/catalog/catalog.js";
+import type { Db } from "../src/catalog/catalog.js";
+import type { Directory } from "../src/catalog/directory/directory.js";
+import type { EvidenceLink } from "../src/catalog/directory/evidence-links.js";
+import { EvidenceSegments, type HeldSegment } from "../src/catalog/footage/evidence-segments.js";
+import type { EvidenceProblem, VerifyReport } from "../src/holds/hold.js";
 import { fsyncPath, sha256File, writeFileAtomic } from "../src/storage/durable.js";
 
 /**
  * The evidence tree: every segment an active hold covers gets its own name under
  * `evidence/<hold>/<camera>/`, a hard link (same volume) or a copy, plus a manifest of hashes.
- * Invariant: a hold_segments row is written only after its file is durable in the evidence tree, so
- * the rolling store can be wiped (or purged) without touching held footage.
+ * Invariant: a link is recorded in the directory only after its file is durable in the evidence
+ * tree, so the rolling store can be wiped (or purged) without touching held footage; and only while
+ * its hold is still active (a hold released during a sync gets no links, and its tree goes again).
+ * The sync crosses two stores: active ranges from the directory → their complete segments from the
+ * footage catalog → the links not yet recorded (directory) → files placed → links recorded.
  */
 
-/** Longer than any segment can be (segmentSeconds is at most 600): bounds the index scan. */
-const MAX_SEGMENT_MS = 660_000;
-
-interface Candidate {
-  hold: number;
-  segment: number;
-  camera: string;
-  start_ms: number;
-  end_ms: number;
-  path: string;
-  sha256: string;
-  bytes: number;
-}
-
-export interface EvidenceProblem {
-  segment: number;
-  file: string;
-  problem: "missing" | "hash_mismatch" | "catalog_mismatch";
-  detail: string;
-}
-
-export interface VerifyReport {
-  hold: number;
-  files: number;
-  bytes: number;
-  problems: EvidenceProblem[];
+export interface EvidenceTreeOptions {
+  directory: Directory;
+  /** The footage catalog holding the segments. */
+  db: Db;
+  recordingsRoot: string;
+  root: string;
+  now?: () => number;
 }
 
 export class EvidenceTree {
   private syncing: Promise<unknown> = Promise.resolve();
-  private readonly sql: Prepare;
+  private readonly segments: EvidenceSegments;
+  private readonly directory: Directory;
+  private readonly recordingsRoot: string;
+  readonly root: string;
+  private readonly now: () => number;
 
-  constructor(
-    db: Db,
-    private readonly recordingsRoot: string,
-    readonly root: string,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.sql = statementCache(db);
+  constructor(o: EvidenceTreeOptions) {
+    this.directory = o.directory;
+    this.segments = new EvidenceSegments(o.db);
+    this.recordingsRoot = o.recordingsRoot;
+    this.root = o.root;
+    this.now = o.now ?? Date.now;
   }
 
   holdDir(hold: number): string {
@@ -71,43 +62,69 @@ export class EvidenceTree {
   }
 
   private async syncNow(only: { hold?: number; segment?: number }): Promise<number> {
-    const rows =
-      only.segment !== undefined
-        ? // One closed segment: from it to the ranges of its camera that overlap it.
-          this.sql<[number], Candidate>(
-            `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
-               FROM segments s CROSS JOIN hold_ranges r ON r.camera = s.camera AND r.protecting = 1
-                 AND r.start_ms < s.end_ms AND r.end_ms > s.start_ms
-               JOIN holds h ON h.id = r.hold AND h.status = 'active'
-               WHERE s.id = ? AND s.state = 'complete'
-                 AND NOT EXISTS (SELECT 1 FROM hold_segments x WHERE x.hold = r.hold AND x.segment = s.id)
-               GROUP BY r.hold, s.id ORDER BY r.hold`,
-          ).all(only.segment)
-        : // From the ranges to their segments, never the other way (CROSS JOIN fixes the order):
-          // without statistics SQLite chose to scan every complete segment, 250 ms a sync with 20
-          // holds and a month of 16 cameras, on every segment close.
-          this.sql<[number | null, number | null], Candidate>(
-            `SELECT r.hold, s.id segment, s.camera, s.start_ms, s.end_ms, s.path, s.sha256, s.bytes
-               FROM hold_ranges r CROSS JOIN segments s ON s.camera = r.camera
-                 AND s.start_ms >= r.start_ms - ${MAX_SEGMENT_MS} AND s.start_ms < r.end_ms
-                 AND s.end_ms > r.start_ms AND s.state = 'complete'
-               JOIN holds h ON h.id = r.hold AND h.status = 'active'
-               WHERE r.protecting = 1 AND (? IS NULL OR r.hold = ?)
-                 AND NOT EXISTS (SELECT 1 FROM hold_segments x WHERE x.hold = r.hold AND x.segment = s.id)
-               GROUP BY r.hold, s.id ORDER BY r.hold, s.camera, s.start_ms`,
-          ).all(only.hold ?? null, only.hold ?? null);
-    const touched = new Set<number>();
-    const insert = this.sql(
-      "INSERT OR IGNORE INTO hold_segments (hold, segment, file, sha256, bytes, linked_at) VALUES (?, ?, ?, ?, ?, ?)",
-    );
-    for (const c of rows) {
-      const file = join(String(c.hold), c.camera, basename(c.path));
-      await this.place(join(this.recordingsRoot, c.path), join(this.root, file));
-      insert.run(c.hold, c.segment, file, c.sha256, c.bytes, this.now());
-      touched.add(c.hold);
+    const wanted = await this.candidates(only);
+    let added = 0;
+    for (const [hold, segs] of wanted) {
+      const files: EvidenceLink[] = [];
+      for (const s of segs) {
+        const file = join(String(hold), s.camera, basename(s.path));
+        await this.place(join(this.recordingsRoot, s.path), join(this.root, file));
+        files.push({ hold, segment: s.id, file, sha256: s.sha256, bytes: s.bytes, linkedAt: this.now() });
+      }
+      const recorded = await this.directory.tx(async (d) => {
+        if ((await d.holds.get(hold))?.status !== "active") return false;
+        for (const f of files) await d.evidenceLinks.insert(f);
+        return true;
+      });
+      if (!recorded) {
+        await this.remove(hold);
+        continue;
+      }
+      added += files.length;
+      await this.writeManifest(hold);
     }
-    for (const h of touched) await this.writeManifest(h);
-    return rows.length;
+    return added;
+  }
+
+  /** Per hold (ascending), the segments it covers and has no link for, by camera and start. */
+  private async candidates(only: { hold?: number; segment?: number }): Promise<Map<number, HeldSegment[]>> {
+    const closed = only.segment === undefined ? undefined : this.segments.complete(only.segment);
+    if (only.segment !== undefined && !closed) return new Map();
+    const ranges = await this.directory.read((d) =>
+      d.holds.activeRanges(
+        closed
+          ? { camera: closed.camera, fromMs: closed.startMs, toMs: closed.endMs }
+          : only.hold !== undefined
+            ? { hold: only.hold }
+            : {},
+      ),
+    );
+    // From the ranges to their segments, never the other way: a sync costs what the holds cover.
+    const byHold = new Map<number, Map<number, HeldSegment>>();
+    for (const r of ranges) {
+      const mine = byHold.get(r.hold) ?? new Map<number, HeldSegment>();
+      byHold.set(r.hold, mine);
+      for (const s of closed ? [closed] : this.segments.completeIn(r.camera, r.fromMs, r.toMs))
+        mine.set(s.id, s);
+    }
+    const order = (a: HeldSegment, b: HeldSegment) =>
+      a.camera < b.camera ? -1 : a.camera > b.camera ? 1 : a.startMs - b.startMs;
+    const holds = [...byHold.keys()].sort((a, b) => a - b);
+    return this.directory.read(async (d) => {
+      const out = new Map<number, HeldSegment[]>();
+      for (const h of holds) {
+        const segs = [...(byHold.get(h)?.values() ?? [])].sort(order);
+        const missing = new Set(
+          await d.evidenceLinks.unlinked(
+            h,
+            segs.map((s) => s.id),
+          ),
+        );
+        const todo = segs.filter((s) => missing.has(s.id));
+        if (todo.length) out.set(h, todo);
+      }
+      return out;
+    });
   }
 
   /** Hard link where the volumes allow it, else a copy; durable before it returns. */
@@ -127,32 +144,53 @@ export class EvidenceTree {
   }
 
   private async writeManifest(hold: number): Promise<void> {
-    const h = this.sql<[number], Record<string, unknown>>(
-      `SELECT id, form_number, case_number, legal_basis, agency, requested_by, form_sha256, decided_by, decided_at
-         FROM holds WHERE id = ?`,
-    ).get(hold);
-    const files = this.sql<[number], Record<string, unknown>>(
-      `SELECT x.file, x.sha256, x.bytes, s.camera, s.start_ms startMs, s.end_ms endMs
-         FROM hold_segments x JOIN segments s ON s.id = x.segment WHERE x.hold = ? ORDER BY s.camera, s.start_ms`,
-    ).all(hold);
+    const [h, links] = await this.directory.read(
+      async (d) => [await d.holds.get(hold), await d.evidenceLinks.ofHold(hold)] as const,
+    );
+    const segs = this.segments.byIds(links.map((l) => l.segment));
+    const files = links
+      .map((l) => {
+        const s = segs.get(l.segment);
+        return {
+          file: l.file,
+          sha256: l.sha256,
+          bytes: l.bytes,
+          camera: s?.camera ?? null,
+          startMs: s?.startMs ?? null,
+          endMs: s?.endMs ?? null,
+        };
+      })
+      .sort((a, b) =>
+        (a.camera ?? "") < (b.camera ?? "")
+          ? -1
+          : (a.camera ?? "") > (b.camera ?? "")
+            ? 1
+            : (a.startMs ?? 0) - (b.startMs ?? 0),
+      );
+    const header = h && {
+      id: h.id,
+      form_number: h.formNumber,
+      case_number: h.caseNumber,
+      legal_basis: h.legalBasis,
+      agency: h.agency,
+      requested_by: h.requestedBy,
+      form_sha256: h.form.sha256,
+      decided_by: h.decidedBy,
+      decided_at: h.decidedAt,
+    };
     await writeFileAtomic(
       join(this.holdDir(hold), "manifest.json"),
-      `${JSON.stringify({ hold: h, algorithm: "sha256", files }, null, 2)}\n`,
+      `${JSON.stringify({ hold: header, algorithm: "sha256", files }, null, 2)}\n`,
     );
   }
 
   /** Every file of the hold against the hash it had when linked and the catalog's. */
   async verify(hold: number): Promise<VerifyReport> {
-    const rows = this.sql<
-      [number],
-      { segment: number; file: string; sha256: string; bytes: number; catalog: string | null }
-    >(
-      `SELECT x.segment, x.file, x.sha256, x.bytes, s.sha256 catalog
-         FROM hold_segments x JOIN segments s ON s.id = x.segment WHERE x.hold = ? ORDER BY x.file`,
-    ).all(hold);
+    const links = await this.directory.read((d) => d.evidenceLinks.ofHold(hold));
+    const catalog = this.segments.byIds(links.map((l) => l.segment));
     const problems: EvidenceProblem[] = [];
     let bytes = 0;
-    for (const r of rows) {
+    for (const r of links) {
       const path = join(this.root, r.file);
       const size = await stat(path).then(
         (s) => s.size,
@@ -167,6 +205,7 @@ export class EvidenceTree {
       }
       bytes += size;
       const actual = await sha256File(path);
+      const recorded = catalog.get(r.segment)?.sha256 ?? null;
       if (actual !== r.sha256) {
         problems.push({
           segment: r.segment,
@@ -174,16 +213,16 @@ export class EvidenceTree {
           problem: "hash_mismatch",
           detail: `sha256 ${actual}, recorded ${r.sha256}`,
         });
-      } else if (r.catalog !== r.sha256) {
+      } else if (recorded !== r.sha256) {
         problems.push({
           segment: r.segment,
           file: r.file,
           problem: "catalog_mismatch",
-          detail: `catalog says ${r.catalog}, evidence recorded ${r.sha256}`,
+          detail: `catalog says ${recorded}, evidence recorded ${r.sha256}`,
         });
       }
     }
-    return { hold, files: rows.length, bytes, problems };
+    return { hold, files: links.length, bytes, problems };
   }
 
   /** After a release: the hold's links go; the rolling store's copy then follows normal retention. */

@@ -1,6 +1,6 @@
+import type { Hold } from "../src/holds/hold.js";
 import { csvLine } from "../src/report/csv.js";
 import { escapeHtml } from "../src/report/html.js";
-import type { Hold } from "./holds.js";
 
 /**
  * The Records Service Division Commander's hold log as a spreadsheet (CSV) and as a printable page:

@@ -1,12 +1,29 @@
-import type { AuditLog } from "../src/audit/log.js";
+import type { AuditEvent, AuditLog } from "../src/audit/log.js";
 import { isRole, ROLE_PERMISSIONS } from "../src/auth/roles.js";
 import type { ActionContext } from "../src/auth/service.js";
-import type { Db } from "../src/catalog/catalog.js";
+import type { Directory, DirectoryTx } from "../src/catalog/directory/directory.js";
+import type { HoldRecord } from "../src/catalog/directory/holds.js";
+import type { CoverageCatalog } from "../src/catalog/footage/coverage.js";
 import { ServiceError } from "../src/errors/service-error.js";
+import {
+  type Coverage,
+  type FormScan,
+  HOLD_STATUSES,
+  type Hold,
+  type HoldFilter,
+  type HoldRange,
+  type HoldRequestForm,
+  type HoldRequestInput,
+  type HoldStatus,
+  LEGAL_BASES,
+  type VerifyReport,
+} from "../src/holds/hold.js";
+import type { HoldDesk, HoldLogFormat } from "../src/holds/service.js";
 import type { Logger } from "../src/log/logger.js";
-import { type Coverage, coverage } from "./coverage.js";
-import type { EvidenceTree, VerifyReport } from "./evidence.js";
+import { coverage } from "./coverage.js";
+import type { EvidenceTree } from "./evidence.js";
 import { storeForm } from "./form-scan.js";
+import { holdLogCsv, holdLogHtml } from "./hold-log.js";
 import {
   checkRanges,
   checkReceivedOn,
@@ -23,54 +40,10 @@ import {
  * enter the request approves, refuses or releases it (checked here, whoever calls: API or CLI; each
  * refusal audited); a request's ranges protect their footage from the purger from the moment it is
  * entered until it is refused or released; one person has at most `maxPendingPerPerson` requests
- * pending, counted in the transaction that enters one (so parallel requests cannot overshoot it).
+ * pending, counted in the unit of work that enters one (so parallel requests cannot overshoot it);
+ * every change and its audit entry commit in one unit of work; every view, export and verification
+ * is audited here.
  */
-
-export const LEGAL_BASES = ["criminal", "agency_request", "court_order"] as const;
-export type LegalBasis = (typeof LEGAL_BASES)[number];
-export const HOLD_STATUSES = ["requested", "active", "refused", "released"] as const;
-export type HoldStatus = (typeof HOLD_STATUSES)[number];
-
-export interface HoldRange {
-  camera: string;
-  fromMs: number;
-  toMs: number;
-}
-
-/** What the department's written request form says. */
-export interface HoldRequestForm {
-  formNumber: string;
-  /** YYYY-MM-DD the signed form was received. */
-  receivedOn: string;
-  requestedBy: string;
-  agency: string;
-  caseNumber: string;
-  legalBasis: LegalBasis;
-  reason: string;
-  ranges: HoldRange[];
-}
-
-export interface HoldRequestInput extends HoldRequestForm {
-  /** The scanned signed form's bytes. */
-  form: Uint8Array;
-}
-
-export interface Hold extends HoldRequestForm {
-  id: number;
-  form: { path: string; sha256: string; type: string; bytes: number };
-  enteredBy: string;
-  enteredAt: number;
-  status: HoldStatus;
-  decidedBy: string | null;
-  decidedAt: number | null;
-  decisionNote: string | null;
-  releasedBy: string | null;
-  releasedAt: number | null;
-  releaseReason: string | null;
-  evidence: { segments: number; bytes: number };
-  /** Still pending `overdueDays` after it was entered: the commander is late deciding. */
-  overdue: boolean;
-}
 
 type Verb = "approve" | "refuse" | "release";
 const TRANSITIONS: Record<Verb, [HoldStatus, HoldStatus]> = {
@@ -79,75 +52,66 @@ const TRANSITIONS: Record<Verb, [HoldStatus, HoldStatus]> = {
   release: ["active", "released"],
 };
 
-export interface HoldFilter {
-  from?: number;
-  to?: number;
-  caseNumber?: string;
-  camera?: string;
-  status?: HoldStatus;
-}
-
-interface RawHold {
-  id: number;
-  form_number: string;
-  received_on: string;
-  requested_by: string;
-  agency: string;
-  case_number: string;
-  legal_basis: LegalBasis;
-  reason: string;
-  form_path: string;
-  form_sha256: string;
-  form_type: string;
-  form_bytes: number;
-  entered_by: string;
-  entered_at: number;
-  status: HoldStatus;
-  decided_by: string | null;
-  decided_at: number | null;
-  decision_note: string | null;
-  released_by: string | null;
-  released_at: number | null;
-  release_reason: string | null;
-  ev_segments: number;
-  ev_bytes: number;
-}
-
 export interface HoldServiceOptions {
-  db: Db;
+  directory: Directory;
+  /** The footage catalog, for what each range still has on disk. */
+  footage: CoverageCatalog;
   audit: AuditLog;
   evidence: EvidenceTree;
   cameras: ReadonlySet<string>;
   log: Logger;
+  /** The site's name, printed on the hold log. */
+  site?: string;
   limits?: HoldLimits;
   /** The site's IANA time zone, for "today" when checking the date a form was received. */
   timeZone?: string;
   now?: () => number;
 }
 
-export class HoldService {
+export class HoldService implements HoldDesk {
   private readonly now: () => number;
   readonly limits: HoldLimits;
+  private readonly directory: Directory;
 
   constructor(private readonly o: HoldServiceOptions) {
     this.now = o.now ?? Date.now;
     this.limits = o.limits ?? DEFAULT_HOLD_LIMITS;
+    this.directory = o.directory;
   }
 
-  /** What is and is not still there for each range, as the request form would be checked. */
+  check(form: HoldRequestForm): void {
+    if (!(LEGAL_BASES as readonly string[]).includes(form.legalBasis)) {
+      throw new ServiceError(
+        "invalid",
+        `expected one of ${LEGAL_BASES.join(", ")}, got '${form.legalBasis}'`,
+        "legalBasis",
+      );
+    }
+    checkReceivedOn(form.receivedOn, this.now(), this.o.timeZone);
+    checkRanges(form.ranges, this.limits, this.o.cameras);
+    checkRequestRanges(form.ranges, this.now());
+  }
+
+  checkFilter(f: HoldFilter): void {
+    if (f.status !== undefined && !(HOLD_STATUSES as readonly string[]).includes(f.status)) {
+      throw new ServiceError(
+        "invalid",
+        `expected one of ${HOLD_STATUSES.join(", ")}, got '${f.status}'`,
+        "status",
+      );
+    }
+  }
+
   coverage(ranges: readonly HoldRange[]): Coverage[] {
     checkRanges(ranges, this.limits, this.o.cameras);
     const now = this.now();
-    return ranges.map((r) => coverage(this.o.db, r.camera, r.fromMs, r.toMs, now));
+    return ranges.map((r) => coverage(this.o.footage, r.camera, r.fromMs, r.toMs, now));
   }
 
   async request(input: HoldRequestInput, by: ActionContext): Promise<Hold & { coverage: Coverage[] }> {
-    const now = this.now();
-    checkReceivedOn(input.receivedOn, now, this.o.timeZone);
-    checkRanges(input.ranges, this.limits, this.o.cameras);
-    checkRequestRanges(input.ranges, now);
+    this.check(input);
     // Refused before the coverage walk and the form's write; counted again where the row is made.
-    const early = this.pendingProblem(input, by);
+    const early = await this.directory.tx((d) => this.pendingProblem(d, input, by));
     if (early) throw early;
     const cov = this.coverage(input.ranges);
     const empty = cov.map((c, i) => ({ c, i })).filter(({ c }) => c.present.length === 0);
@@ -166,37 +130,13 @@ export class HoldService {
       );
     }
     const form = await storeForm(this.o.evidence.root, input.form);
-    const id = this.o.db.transaction((): number | ServiceError => {
-      const tooMany = this.pendingProblem(input, by);
+    const now = this.now();
+    const id = await this.directory.tx(async (d): Promise<number | ServiceError> => {
+      const tooMany = await this.pendingProblem(d, input, by);
       if (tooMany) return tooMany;
-      const hold = Number(
-        this.o.db
-          .prepare(
-            `INSERT INTO holds (form_number, received_on, requested_by, agency, case_number, legal_basis, reason,
-               form_path, form_sha256, form_type, form_bytes, entered_by, entered_at, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested')`,
-          )
-          .run(
-            input.formNumber,
-            input.receivedOn,
-            input.requestedBy,
-            input.agency,
-            input.caseNumber,
-            input.legalBasis,
-            input.reason,
-            form.path,
-            form.sha256,
-            form.type,
-            form.bytes,
-            by.actor,
-            now,
-          ).lastInsertRowid,
-      );
-      const range = this.o.db.prepare(
-        "INSERT INTO hold_ranges (hold, camera, start_ms, end_ms) VALUES (?, ?, ?, ?)",
-      );
-      for (const r of input.ranges) range.run(hold, r.camera, r.fromMs, r.toMs);
-      this.o.audit.append({
+      const { form: _bytes, ...fields } = input;
+      const hold = await d.holds.insert({ ...fields, form, enteredBy: by.actor, enteredAt: now });
+      await this.o.audit.appendIn(d, {
         ...by,
         action: "hold.request",
         target: `hold:${hold}`,
@@ -210,26 +150,27 @@ export class HoldService {
         },
       });
       return hold;
-    })();
+    });
     if (id instanceof ServiceError) throw id;
-    return { ...this.get(id), coverage: cov };
+    return { ...(await this.get(id)), coverage: cov };
   }
 
   /**
-   * A refusal (audited) when `by` already has `maxPendingPerPerson` requests awaiting a commander:
-   * each protects its footage before anyone reviewed it, so one account cannot keep footage
-   * unreviewed without bound. A decided request frees its place.
+   * A refusal (audited in `d`) when `by` already has `maxPendingPerPerson` requests awaiting a
+   * commander: each protects its footage before anyone reviewed it, so one account cannot keep
+   * footage unreviewed without bound. A decided request frees its place. Returned, not thrown, so the
+   * refusal's audit entry commits.
    */
-  private pendingProblem(input: HoldRequestForm, by: ActionContext): ServiceError | undefined {
+  private async pendingProblem(
+    d: DirectoryTx,
+    input: HoldRequestForm,
+    by: ActionContext,
+  ): Promise<ServiceError | undefined> {
     const limit = this.limits.maxPendingPerPerson;
-    const { n: pending } = this.o.db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) n FROM holds WHERE entered_by = ? AND status = 'requested'",
-      )
-      .get(by.actor) ?? { n: 0 };
+    const pending = await d.holds.pendingCount(by.actor);
     if (pending < limit) return undefined;
     const reason = "too many pending requests";
-    this.o.audit.append({
+    await this.o.audit.appendIn(d, {
       ...by,
       action: "hold.request",
       outcome: "denied",
@@ -244,19 +185,19 @@ export class HoldService {
   }
 
   async approve(id: number, note: string, by: ActionContext): Promise<Hold> {
-    this.transition(id, "approve", note, by);
+    await this.transition(id, "approve", note, by);
     const linked = await this.o.evidence.sync({ hold: id });
     this.o.log.info({ hold: id, linked }, "hold approved; footage copied into the evidence tree");
     return this.get(id);
   }
 
-  refuse(id: number, reason: string, by: ActionContext): Hold {
-    this.transition(id, "refuse", reason, by);
+  async refuse(id: number, reason: string, by: ActionContext): Promise<Hold> {
+    await this.transition(id, "refuse", reason, by);
     return this.get(id);
   }
 
   async release(id: number, reason: string, by: ActionContext): Promise<Hold> {
-    this.transition(id, "release", reason, by);
+    await this.transition(id, "release", reason, by);
     const removed = await this.o.evidence.remove(id);
     this.o.log.info({ hold: id, removed }, "hold released; its footage follows normal retention");
     return this.get(id);
@@ -264,31 +205,23 @@ export class HoldService {
 
   /**
    * A commander's decision, allowed only from its state and only to a commander who did not enter
-   * the request; checked, made and audited in one transaction (a refusal is audited and then thrown).
-   * Refusing or releasing ends the protection of the hold's ranges.
+   * the request; checked, made and audited in one unit of work (a refusal is audited, committed and
+   * then thrown). Refusing or releasing ends the protection of the hold's ranges.
    */
-  private transition(id: number, verb: Verb, text: string, by: ActionContext): void {
+  private async transition(id: number, verb: Verb, text: string, by: ActionContext): Promise<void> {
     const [from, to] = TRANSITIONS[verb];
-    const [who, textColumn] =
-      verb === "release"
-        ? (["released", "release_reason"] as const)
-        : (["decided", "decision_note"] as const);
     const action = `hold.${verb}`;
-    const refusal = this.o.db.transaction((): ServiceError | undefined => {
-      const row = this.o.db
-        .prepare<[number], { status: HoldStatus; entered_by: string }>(
-          "SELECT status, entered_by FROM holds WHERE id = ?",
-        )
-        .get(id);
+    const refusal = await this.directory.tx(async (d): Promise<ServiceError | undefined> => {
+      const row = await d.holds.get(id);
       if (!row) return new ServiceError("not_found", `no hold or hold request ${id}`);
-      const denied = this.deciderProblem(row.entered_by, by);
+      const denied = this.deciderProblem(row.enteredBy, by);
       if (denied) {
-        this.o.audit.append({
+        await this.o.audit.appendIn(d, {
           ...by,
           action,
           target: `hold:${id}`,
           outcome: "denied",
-          details: { reason: denied, enteredBy: row.entered_by },
+          details: { reason: denied, enteredBy: row.enteredBy },
         });
         return new ServiceError("forbidden", `${by.actor} may not ${verb} hold ${id}: ${denied}`);
       }
@@ -302,11 +235,15 @@ export class HoldService {
           },
         );
       }
-      this.o.db
-        .prepare(`UPDATE holds SET status = ?, ${who}_by = ?, ${who}_at = ?, ${textColumn} = ? WHERE id = ?`)
-        .run(to, by.actor, this.now(), text, id);
-      if (to !== "active") this.o.db.prepare("UPDATE hold_ranges SET protecting = 0 WHERE hold = ?").run(id);
-      this.o.audit.append({
+      await d.holds.change(id, {
+        status: to,
+        kind: verb === "release" ? "release" : "decision",
+        by: by.actor,
+        at: this.now(),
+        text,
+      });
+      if (to !== "active") await d.holds.endProtection(id);
+      await this.o.audit.appendIn(d, {
         ...by,
         action,
         target: `hold:${id}`,
@@ -314,7 +251,7 @@ export class HoldService {
         details: { from, to, [to === "active" ? "note" : "reason"]: text },
       });
       return undefined;
-    })();
+    });
     if (refusal) throw refusal;
   }
 
@@ -328,66 +265,71 @@ export class HoldService {
     return undefined;
   }
 
-  get(id: number): Hold {
-    const [h] = this.query("WHERE h.id = ?", [id]);
+  async get(id: number): Promise<Hold> {
+    const [h] = await this.directory.read(async (d) => {
+      const row = await d.holds.get(id);
+      return row ? this.withEvidence(d, [row]) : [];
+    });
     if (!h) throw new ServiceError("not_found", `no hold or hold request ${id}`);
     return h;
   }
 
   /** The hold log: newest first, filtered by when the request was entered, case, camera and status. */
-  list(f: HoldFilter = {}): Hold[] {
-    const clauses: [string, unknown][] = [];
-    if (f.from !== undefined) clauses.push(["h.entered_at >= ?", f.from]);
-    if (f.to !== undefined) clauses.push(["h.entered_at < ?", f.to]);
-    if (f.caseNumber !== undefined) clauses.push(["h.case_number = ?", f.caseNumber]);
-    if (f.status !== undefined) clauses.push(["h.status = ?", f.status]);
-    if (f.camera !== undefined) {
-      clauses.push(["EXISTS (SELECT 1 FROM hold_ranges r WHERE r.hold = h.id AND r.camera = ?)", f.camera]);
-    }
-    const where = clauses.map(([c]) => c);
-    const args = clauses.map(([, a]) => a);
-    return this.query(where.length ? `WHERE ${where.join(" AND ")}` : "", args);
+  async list(f: HoldFilter = {}): Promise<Hold[]> {
+    this.checkFilter(f);
+    return this.directory.read(async (d) => this.withEvidence(d, await d.holds.list(f)));
   }
 
-  verify(id: number): Promise<VerifyReport> {
-    this.get(id);
-    return this.o.evidence.verify(id);
+  async exportLog(
+    filter: HoldFilter,
+    format: HoldLogFormat,
+    by: ActionContext,
+  ): Promise<{ holds: Hold[]; body: string }> {
+    const holds = await this.list(filter);
+    await this.audited({
+      ...by,
+      action: "holds.log.export",
+      outcome: "success",
+      details: { format, filter, entries: holds.length },
+    });
+    const body =
+      format === "csv"
+        ? holdLogCsv(holds)
+        : holdLogHtml(holds, { site: this.o.site ?? "", generatedAt: this.now(), by: by.actor });
+    return { holds, body };
   }
 
-  private query(where: string, args: unknown[]): Hold[] {
-    const rows = this.o.db
-      .prepare<unknown[], RawHold>(
-        `SELECT h.*, (SELECT count(*) FROM hold_segments x WHERE x.hold = h.id) ev_segments,
-           (SELECT coalesce(sum(bytes), 0) FROM hold_segments x WHERE x.hold = h.id) ev_bytes
-         FROM holds h ${where} ORDER BY h.id DESC`,
-      )
-      .all(...args);
+  async viewForm(id: number, by: ActionContext): Promise<FormScan & { root: string }> {
+    const hold = await this.get(id);
+    await this.audited({ ...by, action: "hold.form.view", target: `hold:${hold.id}`, outcome: "success" });
+    return { ...hold.form, root: this.o.evidence.root };
+  }
+
+  async verify(id: number, by: ActionContext): Promise<VerifyReport> {
+    await this.get(id);
+    const report = await this.o.evidence.verify(id);
+    await this.audited({
+      ...by,
+      action: "hold.verify",
+      target: `hold:${id}`,
+      outcome: report.problems.length ? "failure" : "success",
+      details: { files: report.files, bytes: report.bytes, problems: report.problems.slice(0, 20) },
+    });
+    return report;
+  }
+
+  /** An entry of its own unit of work: what was viewed, exported or verified. */
+  private async audited(event: AuditEvent): Promise<void> {
+    await this.directory.tx((d) => this.o.audit.appendIn(d, event));
+  }
+
+  private async withEvidence(d: DirectoryTx, rows: HoldRecord[]): Promise<Hold[]> {
+    const totals = await d.evidenceLinks.totals(rows.map((r) => r.id));
     const now = this.now();
-    const ranges = this.o.db.prepare<[number], HoldRange>(
-      "SELECT camera, start_ms fromMs, end_ms toMs FROM hold_ranges WHERE hold = ? ORDER BY rowid",
-    );
     return rows.map((r) => ({
-      id: r.id,
-      formNumber: r.form_number,
-      receivedOn: r.received_on,
-      requestedBy: r.requested_by,
-      agency: r.agency,
-      caseNumber: r.case_number,
-      legalBasis: r.legal_basis,
-      reason: r.reason,
-      form: { path: r.form_path, sha256: r.form_sha256, type: r.form_type, bytes: r.form_bytes },
-      enteredBy: r.entered_by,
-      enteredAt: r.entered_at,
-      status: r.status,
-      decidedBy: r.decided_by,
-      decidedAt: r.decided_at,
-      decisionNote: r.decision_note,
-      releasedBy: r.released_by,
-      releasedAt: r.released_at,
-      releaseReason: r.release_reason,
-      ranges: ranges.all(r.id),
-      evidence: { segments: r.ev_segments, bytes: r.ev_bytes },
-      overdue: isOverdue({ status: r.status, enteredAt: r.entered_at }, now, this.limits.overdueDays),
+      ...r,
+      evidence: totals.get(r.id) ?? { segments: 0, bytes: 0 },
+      overdue: isOverdue({ status: r.status, enteredAt: r.enteredAt }, now, this.limits.overdueDays),
     }));
   }
 }

@@ -3,20 +3,35 @@ import { dirname, join } from "node:path";
 import type { AuditLog } from "../src/audit/log.js";
 import type { ActionContext } from "../src/auth/service.js";
 import type { Db } from "../src/catalog/catalog.js";
+import type { Directory } from "../src/catalog/directory/directory.js";
+import { type MarkedSegment, type Protected, PurgeCatalog } from "../src/catalog/footage/purge.js";
 import type { PurgeRunSummary } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
+import type {
+  DestroyedSegment,
+  DestructionFilter,
+  PurgePlan,
+  PurgeReason,
+  PurgeResult,
+  PurgeTrigger,
+} from "../src/purge/service.js";
 import { fsyncPath } from "../src/storage/durable.js";
 import type { EvidenceTree } from "./evidence.js";
 
 /**
  * Destroys footage the retention schedule says must go, and only that.
  * Invariants:
- * - a segment overlapping a protecting hold range (a pending request or an active hold) is never
- *   marked, so never destroyed; marking and the hold check happen in one IMMEDIATE transaction;
+ * - a hold committed in the directory before the purger's last check of a batch never loses
+ *   footage: the protocol is (1) read the protecting ranges (pending requests and active holds)
+ *   from the directory; (2) in one footage transaction, mark (state 'purging' + purge_marks) expired
+ *   segments none of them overlaps; (3) read the protecting ranges again and give back every marked
+ *   segment one now overlaps; (4) unlink, fsync the directories; (5) record (state 'purged' +
+ *   destruction_log, one transaction). The directory and the footage catalog may be different
+ *   databases, so no transaction spans both; the window is a hold committed after step 3 began
+ *   (ARCHITECTURE.md, "Purge protocol");
  * - "older than the retention period" means the segment's last frame is: end_ms <= now − days;
- * - the protocol is mark (state 'purging' + purge_marks, one transaction) → unlink → fsync the
- *   directory → record (state 'purged' + destruction_log, one transaction); a run killed anywhere is
- *   finished by the next with the same reason, so catalog, disk and destruction log agree;
+ * - a run killed anywhere is finished by the next with the same reason, after the same re-check (3),
+ *   so catalog, disk and destruction log agree;
  * - disk pressure destroys the oldest unheld footage early (reason disk_pressure), never held
  *   footage and never footage younger than MIN_PRESSURE_AGE_MS.
  */
@@ -27,42 +42,6 @@ const MIN_PRESSURE_AGE_MS = 3_600_000;
 /** Unlinks and directory fsyncs in flight at once. */
 const UNLINK_CONCURRENCY = 8;
 
-export type PurgeReason = "retention" | "disk_pressure";
-export type PurgeTrigger = "schedule" | "manual" | "disk_pressure";
-
-export interface ExpiredSegment {
-  id: number;
-  camera: string;
-  startMs: number;
-  endMs: number;
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface PurgePlan {
-  cutoffMs: number;
-  count: number;
-  bytes: number;
-  /** The first ones, oldest first (a dry run shows these). */
-  segments: ExpiredSegment[];
-}
-
-export interface PurgeResult {
-  run: number;
-  trigger: PurgeTrigger;
-  cutoffMs: number;
-  destroyed: number;
-  bytes: number;
-  /** Of which destroyed early because the disk was short of space. */
-  pressure: number;
-  /** Marked rows from an earlier, interrupted run that this run finished. */
-  recovered: number;
-  failures: { segment: number; path: string; error: string }[];
-  startedAt: number;
-  finishedAt: number;
-}
-
 export interface DiskPressure {
   floorBytes: number;
   action: "purge_oldest" | "alert";
@@ -71,7 +50,10 @@ export interface DiskPressure {
 }
 
 export interface PurgerOptions {
+  /** The footage catalog of the node holding the recordings. */
   db: Db;
+  /** Where holds live (the protecting ranges) and the audit entry of each run goes. */
+  directory: Directory;
   recordingsRoot: string;
   retentionDays: number;
   audit: AuditLog;
@@ -82,10 +64,6 @@ export interface PurgerOptions {
   batchSize?: number;
   now?: () => number;
 }
-
-const UNHELD = `NOT EXISTS (SELECT 1 FROM hold_ranges r WHERE r.protecting = 1 AND r.camera = s.camera
-  AND r.start_ms < s.end_ms AND r.end_ms > s.start_ms)`;
-const COLUMNS = "s.id, s.camera, s.start_ms startMs, s.end_ms endMs, s.path, s.bytes, s.sha256";
 
 export class PurgeError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -98,55 +76,48 @@ export class Purger {
   private readonly now: () => number;
   private readonly batch: number;
   private running: Promise<PurgeResult> | undefined;
-  private readonly expiredStmt;
-  private readonly oldestStmt;
+  private readonly catalog: PurgeCatalog;
 
   constructor(private readonly o: PurgerOptions) {
     this.now = o.now ?? Date.now;
     // Each batch costs two catalog commits and one fsync per directory it touched: fewer, larger
     // batches are cheaper; a batch of 2,000 one-minute segments is about two hours of 16 cameras.
     this.batch = o.batchSize ?? 2_000;
-    this.expiredStmt = o.db.prepare<[number, number], ExpiredSegment>(
-      `SELECT ${COLUMNS} FROM segments s WHERE s.state = 'complete' AND s.end_ms <= ? AND ${UNHELD}
-       ORDER BY s.end_ms LIMIT ?`,
-    );
-    this.oldestStmt = o.db.prepare<[], { endMs: number }>(
-      `SELECT s.end_ms endMs FROM segments s WHERE s.state = 'complete' AND ${UNHELD} ORDER BY s.end_ms LIMIT 1`,
-    );
+    this.catalog = new PurgeCatalog(o.db);
   }
 
   cutoff(now = this.now()): number {
     return now - this.o.retentionDays * DAY_MS;
   }
 
+  /** The ranges protecting footage now: pending requests and active holds, as the directory has them. */
+  private protecting(): Promise<Protected[]> {
+    return this.o.directory.read((d) => d.holds.protectingRanges());
+  }
+
   /** What a run now would destroy for age (disk pressure aside): `pscs purge --dry-run`. */
-  plan(show = 50): PurgePlan {
+  async plan(show = 50): Promise<PurgePlan> {
     const cutoffMs = this.cutoff();
-    const totals = this.o.db
-      .prepare<[number], { n: number; bytes: number | null }>(
-        `SELECT count(*) n, sum(s.bytes) bytes FROM segments s WHERE s.state = 'complete' AND s.end_ms <= ? AND ${UNHELD}`,
-      )
-      .get(cutoffMs);
+    const ranges = await this.protecting();
     return {
       cutoffMs,
-      count: totals?.n ?? 0,
-      bytes: totals?.bytes ?? 0,
-      segments: this.expiredStmt.all(cutoffMs, show),
+      ...this.catalog.expiredTotals(ranges, cutoffMs),
+      segments: this.catalog.expired(ranges, cutoffMs, show),
     };
   }
 
   /** UTC ms of the last frame of the oldest footage no hold protects, if any. */
-  oldestUnheldEndMs(): number | undefined {
-    return this.oldestStmt.get()?.endMs;
+  async oldestUnheldEndMs(): Promise<number | undefined> {
+    return this.catalog.oldestUnheldEndMs(await this.protecting());
   }
 
   lastRun(): PurgeRunSummary | undefined {
-    return this.o.db
-      .prepare<[], PurgeRunSummary>(
-        `SELECT id, trigger, started_at startedAt, finished_at finishedAt, destroyed, bytes, failures, error
-         FROM purge_runs ORDER BY id DESC LIMIT 1`,
-      )
-      .get();
+    return this.catalog.lastRun();
+  }
+
+  /** The destruction log, newest first. */
+  destroyed(f: DestructionFilter): DestroyedSegment[] {
+    return this.catalog.destroyed(f);
   }
 
   /** One run at a time per process; a second caller gets the run in progress. */
@@ -158,14 +129,9 @@ export class Purger {
   }
 
   private async runOnce(trigger: PurgeTrigger, by: ActionContext): Promise<PurgeResult> {
-    const db = this.o.db;
     const startedAt = this.now();
     const cutoffMs = this.cutoff(startedAt);
-    const run = Number(
-      db
-        .prepare("INSERT INTO purge_runs (trigger, actor, started_at, cutoff_ms) VALUES (?, ?, ?, ?)")
-        .run(trigger, by.actor, startedAt, cutoffMs).lastInsertRowid,
-    );
+    const run = this.catalog.startRun(trigger, by.actor, startedAt, cutoffMs);
     const result: PurgeResult = {
       run,
       trigger,
@@ -193,32 +159,38 @@ export class Purger {
       this.o.log.error({ err: e, run }, "purge run failed");
     }
     result.finishedAt = this.now();
-    db.prepare(
-      "UPDATE purge_runs SET finished_at = ?, destroyed = ?, bytes = ?, failures = ?, error = ? WHERE id = ?",
-    ).run(result.finishedAt, result.destroyed, result.bytes, result.failures.length, error ?? null, run);
-    this.o.audit.append({
-      ...by,
-      action: "retention.purge",
-      target: `purge:${run}`,
-      outcome: error || result.failures.length ? "failure" : "success",
-      details: {
-        trigger,
-        cutoffMs,
-        destroyed: result.destroyed,
-        bytes: result.bytes,
-        diskPressure: result.pressure,
-        recovered: result.recovered,
-        failures: result.failures.slice(0, 20),
-        ...(error ? { error } : {}),
-      },
+    this.catalog.finishRun(run, {
+      finishedAt: result.finishedAt,
+      destroyed: result.destroyed,
+      bytes: result.bytes,
+      failures: result.failures.length,
+      error: error ?? null,
     });
+    await this.o.directory.tx((d) =>
+      this.o.audit.appendIn(d, {
+        ...by,
+        action: "retention.purge",
+        target: `purge:${run}`,
+        outcome: error || result.failures.length ? "failure" : "success",
+        details: {
+          trigger,
+          cutoffMs,
+          destroyed: result.destroyed,
+          bytes: result.bytes,
+          diskPressure: result.pressure,
+          recovered: result.recovered,
+          failures: result.failures.slice(0, 20),
+          ...(error ? { error } : {}),
+        },
+      }),
+    );
     if (error) throw new PurgeError(`purge run ${run} failed: ${error}`);
     return result;
   }
 
   /**
-   * Marks up to `size` unheld segments ending before `cutoffMs` (the hold check and the mark in one
-   * IMMEDIATE transaction, so a hold committed first always wins), then destroys them.
+   * Steps 1–2: marks up to `size` segments ending before `cutoffMs` that no range protecting at the
+   * first check overlaps, then destroys them (steps 3–5). Returns how many were marked.
    */
   private async markAndDestroy(
     run: number,
@@ -227,40 +199,27 @@ export class Purger {
     size: number,
     result: PurgeResult,
   ): Promise<number> {
-    const marked = this.o.db
-      .transaction(() => {
-        const rows = this.expiredStmt.all(cutoffMs, size);
-        const mark = this.o.db.prepare(
-          "UPDATE segments SET state = 'purging' WHERE id = ? AND state = 'complete'",
-        );
-        const note = this.o.db.prepare("INSERT INTO purge_marks (segment, run, reason) VALUES (?, ?, ?)");
-        for (const r of rows) {
-          mark.run(r.id);
-          note.run(r.id, run, reason);
-        }
-        return rows.length;
-      })
-      .immediate();
+    const marked = this.catalog.mark(await this.protecting(), run, reason, cutoffMs, size);
     if (marked > 0) await this.destroyMarked(run, result);
     return marked;
   }
 
-  /** Unlinks every marked segment's file, fsyncs their directories, then records each destruction. */
+  /**
+   * Steps 3–5 for every marked segment: the last check gives back what a hold committed since the
+   * mark now protects; the rest are unlinked, their directories fsynced, and each destruction recorded.
+   */
   private async destroyMarked(run: number, result: PurgeResult): Promise<number> {
-    const db = this.o.db;
+    const kept = this.catalog.unmarkHeld(await this.protecting());
+    if (kept > 0)
+      this.o.log.info({ run, kept }, "a hold committed since the mark protects marked footage: kept");
     // A mark whose unlink already failed in this run waits for the next run, not the next batch.
     const failed = new Set(result.failures.map((f) => f.segment));
-    const marked = db
-      .prepare<[], ExpiredSegment & { reason: PurgeReason }>(
-        `SELECT ${COLUMNS}, m.reason FROM purge_marks m JOIN segments s ON s.id = m.segment ORDER BY s.end_ms`,
-      )
-      .all()
-      .filter((m) => !failed.has(m.id));
+    const marked = this.catalog.marked().filter((m) => !failed.has(m.id));
     if (marked.length === 0) return 0;
-    const gone: typeof marked = [];
+    const gone: MarkedSegment[] = [];
     const dirs = new Set<string>();
     // Unlinks are independent: several at once keep the disk (and libuv's thread pool) busy.
-    const unlinkOne = async (m: (typeof marked)[number]) => {
+    const unlinkOne = async (m: MarkedSegment) => {
       const file = join(this.o.recordingsRoot, m.path);
       try {
         await unlink(file);
@@ -286,24 +245,11 @@ export class Purger {
     for (let i = 0; i < list.length; i += UNLINK_CONCURRENCY) {
       await Promise.all(list.slice(i, i + UNLINK_CONCURRENCY).map(syncDir));
     }
-    const at = this.now();
-    db.transaction(() => {
-      const purged = db.prepare("UPDATE segments SET state = 'purged' WHERE id = ? AND state = 'purging'");
-      const log = db.prepare(
-        `INSERT INTO destruction_log (segment, camera, start_ms, end_ms, bytes, sha256, path, reason, run, destroyed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const unmark = db.prepare("DELETE FROM purge_marks WHERE segment = ?");
-      for (const m of gone) {
-        if (purged.run(m.id).changes === 1) {
-          log.run(m.id, m.camera, m.startMs, m.endMs, m.bytes, m.sha256, m.path, m.reason, run, at);
-          result.destroyed++;
-          result.bytes += m.bytes;
-          if (m.reason === "disk_pressure") result.pressure++;
-        }
-        unmark.run(m.id);
-      }
-    })();
+    for (const m of this.catalog.recordDestroyed(gone, run, this.now())) {
+      result.destroyed++;
+      result.bytes += m.bytes;
+      if (m.reason === "disk_pressure") result.pressure++;
+    }
     return gone.length;
   }
 

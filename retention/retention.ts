@@ -1,9 +1,20 @@
 import { mkdirSync } from "node:fs";
 import type { AuditLog } from "../src/audit/log.js";
+import type { ActionContext } from "../src/auth/service.js";
 import type { Db } from "../src/catalog/catalog.js";
+import type { Directory } from "../src/catalog/directory/directory.js";
+import { CoverageCatalog } from "../src/catalog/footage/coverage.js";
 import type { Config } from "../src/config/load.js";
 import type { PurgeHealth } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
+import type {
+  DestroyedSegment,
+  DestructionFilter,
+  PurgeDesk,
+  PurgePlan,
+  PurgeResult,
+  PurgeTrigger,
+} from "../src/purge/service.js";
 import { EvidenceTree } from "./evidence.js";
 import { DEFAULT_HOLD_LIMITS, type HoldLimits, overdueCutoff } from "./hold-rules.js";
 import { HoldService } from "./holds.js";
@@ -13,12 +24,17 @@ import { PurgeSchedule } from "./schedule.js";
 /** The footage lifecycle after recording: holds, evidence tree, purger and its schedule, as one service. */
 
 export interface RetentionOptions {
+  /** The footage catalog of this node. */
   db: Db;
+  /** Holds, evidence links and the audit chain. */
+  directory: Directory;
   audit: AuditLog;
   log: Logger;
   recordingsRoot: string;
   evidenceRoot: string;
   cameras: ReadonlySet<string>;
+  /** The site's name, printed on the hold log. */
+  site?: string;
   days: number;
   purgeSchedule: string;
   /** What pscsd does below the free-space floor; only 'purge_oldest' involves the purger. */
@@ -31,19 +47,6 @@ export interface RetentionOptions {
   now?: () => number;
 }
 
-export interface DestroyedSegment {
-  segment: number;
-  camera: string;
-  startMs: number;
-  endMs: number;
-  bytes: number;
-  sha256: string;
-  path: string;
-  reason: string;
-  run: number;
-  destroyedAt: number;
-}
-
 const DAY_MS = 86_400_000;
 /** A run's own duration: the oldest unheld footage may be this much past its interval before "overdue". */
 const RUN_GRACE_MS = 10 * 60_000;
@@ -52,17 +55,20 @@ const RUN_GRACE_MS = 10 * 60_000;
 export function retentionFromConfig(
   config: Config,
   db: Db,
+  directory: Directory,
   audit: AuditLog,
   log: Logger,
   pressure?: RetentionOptions["pressure"],
 ): Retention {
   return new Retention({
     db,
+    directory,
     audit,
     log,
     recordingsRoot: config.storage.recordings,
     evidenceRoot: config.storage.evidence,
     cameras: new Set(config.cameras.map((c) => c.id)),
+    site: config.site.name,
     days: config.retention.days,
     purgeSchedule: config.retention.purgeSchedule,
     batchSize: config.retention.purgeBatchSize,
@@ -73,7 +79,7 @@ export function retentionFromConfig(
   });
 }
 
-export class Retention {
+export class Retention implements PurgeDesk {
   readonly evidence: EvidenceTree;
   readonly holds: HoldService;
   readonly purger: Purger;
@@ -83,19 +89,28 @@ export class Retention {
   constructor(private readonly o: RetentionOptions) {
     this.now = o.now ?? Date.now;
     mkdirSync(o.evidenceRoot, { recursive: true });
-    this.evidence = new EvidenceTree(o.db, o.recordingsRoot, o.evidenceRoot, this.now);
-    this.holds = new HoldService({
+    this.evidence = new EvidenceTree({
+      directory: o.directory,
       db: o.db,
+      recordingsRoot: o.recordingsRoot,
+      root: o.evidenceRoot,
+      now: this.now,
+    });
+    this.holds = new HoldService({
+      directory: o.directory,
+      footage: new CoverageCatalog(o.db),
       audit: o.audit,
       evidence: this.evidence,
       cameras: o.cameras,
       log: o.log.child({ component: "holds" }),
+      ...(o.site !== undefined ? { site: o.site } : {}),
       limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
       ...(o.timeZone ? { timeZone: o.timeZone } : {}),
       now: this.now,
     });
     this.purger = new Purger({
       db: o.db,
+      directory: o.directory,
       recordingsRoot: o.recordingsRoot,
       retentionDays: o.days,
       audit: o.audit,
@@ -115,35 +130,30 @@ export class Retention {
     this.schedule = new PurgeSchedule(this.purger, o.purgeSchedule, o.log.child({ component: "purger" }));
   }
 
-  /** The destruction log, newest first. */
-  destroyed(f: { camera?: string; from?: number; to?: number; limit?: number }): DestroyedSegment[] {
-    return this.o.db
-      .prepare<
-        { camera: string | null; from: number | null; to: number | null; limit: number },
-        DestroyedSegment
-      >(
-        `SELECT segment, camera, start_ms startMs, end_ms endMs, bytes, sha256, path, reason, run, destroyed_at destroyedAt
-         FROM destruction_log WHERE (:camera IS NULL OR camera = :camera) AND (:from IS NULL OR end_ms > :from)
-           AND (:to IS NULL OR start_ms < :to) ORDER BY id DESC LIMIT :limit`,
-      )
-      .all({ camera: f.camera ?? null, from: f.from ?? null, to: f.to ?? null, limit: f.limit ?? 1000 });
+  plan(show?: number): Promise<PurgePlan> {
+    return this.purger.plan(show);
   }
 
-  health(): PurgeHealth {
-    const oldest = this.purger.oldestUnheldEndMs() ?? null;
+  run(trigger: PurgeTrigger, by: ActionContext): Promise<PurgeResult> {
+    return this.purger.run(trigger, by);
+  }
+
+  destroyed(f: DestructionFilter): DestroyedSegment[] {
+    return this.purger.destroyed(f);
+  }
+
+  async health(): Promise<PurgeHealth> {
+    const oldest = (await this.purger.oldestUnheldEndMs()) ?? null;
     const interval = this.schedule.intervalMs() ?? 3_600_000;
-    const counts = this.o.db
-      .prepare<[], { status: string; n: number }>(
-        "SELECT status, count(*) n FROM holds WHERE status IN ('requested', 'active') GROUP BY status",
-      )
-      .all();
-    const n = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
     const { overdueDays } = this.holds.limits;
-    const late = this.o.db
-      .prepare<[number], { n: number; oldest: number | null }>(
-        "SELECT count(*) n, min(entered_at) oldest FROM holds WHERE status = 'requested' AND entered_at < ?",
-      )
-      .get(overdueCutoff(this.now(), overdueDays)) ?? { n: 0, oldest: null };
+    const [counts, late] = await this.o.directory.read(
+      async (d) =>
+        [
+          await d.holds.countByStatus(),
+          await d.holds.pendingSince(overdueCutoff(this.now(), overdueDays)),
+        ] as const,
+    );
+    const n = (s: "requested" | "active") => counts[s] ?? 0;
     return {
       retentionDays: this.o.days,
       schedule: this.o.purgeSchedule,

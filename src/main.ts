@@ -15,6 +15,7 @@ import { AuditWatch } from "./audit/watch.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
+import { SqliteDirectory } from "./catalog/directory/sqlite.js";
 import type { Config } from "./config/load.js";
 import { type CameraHealth, HealthService, type PurgeHealth, toCameraHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
@@ -185,10 +186,13 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     const recordingsFree = async () =>
       (await storage.sample()).find((v) => v.volume === "recordings" && !v.error)?.freeBytes ??
       Number.POSITIVE_INFINITY;
-    retention = retentionFromConfig(config, db, audit, log, { floorBytes, freeBytes: recordingsFree });
+    retention = retentionFromConfig(config, db, new SqliteDirectory(db), audit, log, {
+      floorBytes,
+      freeBytes: recordingsFree,
+    });
     // Several gauges read it per scrape: computed at most once a second.
-    let purgeCached: { at: number; value: PurgeHealth } | undefined;
-    const purgeHealth = (): PurgeHealth => {
+    let purgeCached: { at: number; value: Promise<PurgeHealth> } | undefined;
+    const purgeHealth = (): Promise<PurgeHealth> => {
       const now = Date.now();
       if (!purgeCached || now - purgeCached.at > 1_000) purgeCached = { at: now, value: retention.health() };
       return purgeCached.value;
@@ -231,8 +235,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       health,
       metrics,
       cameras: cameraHealth,
-      retention,
-      site: config.site.name,
+      holds: retention.holds,
+      purge: retention,
       timeZone: config.site.timezone,
       recordings: new Recordings({
         store: segments,
@@ -256,7 +260,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       const low = rec?.low === true && !rec.error;
       if (low && config.retention.onDiskPressure === "purge_oldest") {
         // Disk pressure does not wait for the hourly run.
-        retention.purger
+        retention
           .run("disk_pressure", SYSTEM)
           .catch((err: unknown) => log.error({ err }, "disk-pressure purge failed"));
       }

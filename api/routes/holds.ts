@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { holdLogCsv, holdLogHtml } from "../../retention/hold-log.js";
-import { HOLD_STATUSES, LEGAL_BASES } from "../../retention/holds.js";
-import type { Retention } from "../../retention/retention.js";
 import type { AuditLog } from "../../src/audit/log.js";
+import { HOLD_STATUSES, LEGAL_BASES } from "../../src/holds/hold.js";
+import type { HoldDesk } from "../../src/holds/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery, timeValue } from "./schemas.js";
 
@@ -59,8 +58,7 @@ function schemasIn(zone: string) {
 
 const EXAMPLE_RANGE = { camera: "cam1", from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:10:00Z" };
 
-export function holdRoutes(retention: Retention, audit: AuditLog, site: string, zone: string): AnyRoute[] {
-  const holds = retention.holds;
+export function holdRoutes(holds: HoldDesk, audit: AuditLog, zone: string): AnyRoute[] {
   const { ranges, requestBody, logQuery } = schemasIn(zone);
   return [
     defineRoute({
@@ -122,20 +120,15 @@ export function holdRoutes(retention: Retention, audit: AuditLog, site: string, 
       responses: {
         200: { description: "hold log (JSON, text/csv or text/html by `format`)" },
       },
-      handler: ({ query, action, res }) => {
+      handler: async ({ query, action, res }) => {
         const { format = "json", case: caseNumber, ...rest } = query;
-        const list = holds.list({ ...rest, ...(caseNumber ? { caseNumber } : {}) });
-        if (format === "json") return { holds: list };
-        audit.append({
-          ...action,
-          action: "holds.log.export",
-          outcome: "success",
-          details: { format, filter: query, entries: list.length },
-        });
+        const filter = { ...rest, ...(caseNumber ? { caseNumber } : {}) };
+        if (format === "json") return { holds: await holds.list(filter) };
+        const { body } = await holds.exportLog(filter, format, action);
         if (format === "csv") {
-          res.type("text/csv; charset=utf-8").attachment("pscs-hold-log.csv").send(holdLogCsv(list));
+          res.type("text/csv; charset=utf-8").attachment("pscs-hold-log.csv").send(body);
         } else {
-          res.type("html").send(holdLogHtml(list, { site, generatedAt: Date.now(), by: action.actor }));
+          res.type("html").send(body);
         }
       },
     }),
@@ -149,8 +142,8 @@ export function holdRoutes(retention: Retention, audit: AuditLog, site: string, 
       params: holdId,
       example: { params: { id: "1" } },
       responses: { 200: { description: "hold" } },
-      handler: ({ params }) => ({
-        ...holds.get(params.id),
+      handler: async ({ params }) => ({
+        ...(await holds.get(params.id)),
         trail: audit.list({ target: `hold:${params.id}`, order: "asc", limit: 1000 }),
       }),
     }),
@@ -165,14 +158,11 @@ export function holdRoutes(retention: Retention, audit: AuditLog, site: string, 
       example: { params: { id: "1" } },
       responses: { 200: { description: "PDF or image", contentType: "application/octet-stream" } },
       handler: async ({ params, action, res }) => {
-        const hold = holds.get(params.id);
-        audit.append({ ...action, action: "hold.form.view", target: `hold:${hold.id}`, outcome: "success" });
-        res.setHeader("X-Content-SHA256", hold.form.sha256);
+        const form = await holds.viewForm(params.id, action);
+        res.setHeader("X-Content-SHA256", form.sha256);
         await new Promise<void>((resolve, reject) =>
-          res.sendFile(
-            hold.form.path,
-            { root: retention.evidence.root, headers: { "Content-Type": hold.form.type } },
-            (err) => (err && !res.headersSent ? reject(err) : resolve()),
+          res.sendFile(form.path, { root: form.root, headers: { "Content-Type": form.type } }, (err) =>
+            err && !res.headersSent ? reject(err) : resolve(),
           ),
         );
       },
@@ -222,14 +212,7 @@ export function holdRoutes(retention: Retention, audit: AuditLog, site: string, 
       example: { params: { id: "1" } },
       responses: { 200: { description: "verification report (problems empty when all is well)" } },
       handler: async ({ params, action }) => {
-        const report = await holds.verify(params.id);
-        audit.append({
-          ...action,
-          action: "hold.verify",
-          target: `hold:${params.id}`,
-          outcome: report.problems.length ? "failure" : "success",
-          details: { files: report.files, bytes: report.bytes, problems: report.problems.slice(0, 20) },
-        });
+        const report = await holds.verify(params.id, action);
         return { ...report, ok: report.problems.length === 0 };
       },
     }),

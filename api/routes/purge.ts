@@ -1,11 +1,11 @@
 import { z } from "zod";
-import type { Retention } from "../../retention/retention.js";
+import type { PurgeDesk } from "../../src/purge/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { intQuery, timeQuery } from "./schemas.js";
 
 /** The purger: what the next run would destroy, a run now, and the destruction log. */
 
-export function purgeRoutes(retention: Retention, zone: string): AnyRoute[] {
+export function purgeRoutes(purge: PurgeDesk, zone: string): AnyRoute[] {
   return [
     defineRoute({
       method: "get",
@@ -15,7 +15,7 @@ export function purgeRoutes(retention: Retention, zone: string): AnyRoute[] {
       tag: "retention",
       access: { permission: "purge.read" },
       responses: { 200: { description: "plan" } },
-      handler: () => ({ ...retention.purger.plan(), status: retention.health() }),
+      handler: async () => ({ ...(await purge.plan()), status: await purge.health() }),
     }),
     defineRoute({
       method: "post",
@@ -25,7 +25,7 @@ export function purgeRoutes(retention: Retention, zone: string): AnyRoute[] {
       tag: "retention",
       access: { permission: "purge.run" },
       responses: { 200: { description: "result of the run" } },
-      handler: ({ action }) => retention.purger.run("manual", action),
+      handler: ({ action }) => purge.run("manual", action),
     }),
     defineRoute({
       method: "get",
@@ -45,7 +45,7 @@ export function purgeRoutes(retention: Retention, zone: string): AnyRoute[] {
       }),
       example: { query: { camera: "cam1", limit: "100" } },
       responses: { 200: { description: "entries, newest first" } },
-      handler: ({ query }) => ({ entries: retention.destroyed(query) }),
+      handler: ({ query }) => ({ entries: purge.destroyed(query) }),
     }),
   ];
 }

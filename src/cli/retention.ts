@@ -1,20 +1,22 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { Coverage } from "../../retention/coverage.js";
-import { holdLogCsv, holdLogHtml } from "../../retention/hold-log.js";
+import { retentionFromConfig } from "../../retention/retention.js";
+import { type Permission, roleGranting } from "../auth/roles.js";
+import type { ActionContext } from "../auth/service.js";
+import { SqliteDirectory } from "../catalog/directory/sqlite.js";
+import { ServiceError } from "../errors/service-error.js";
 import {
+  type Coverage,
   HOLD_STATUSES,
   type Hold,
+  type HoldRequestForm,
   type HoldStatus,
   LEGAL_BASES,
   type LegalBasis,
-} from "../../retention/holds.js";
-import { type Retention, retentionFromConfig } from "../../retention/retention.js";
-import { type Permission, roleGranting } from "../auth/roles.js";
-import type { ActionContext } from "../auth/service.js";
-import { loadConfig } from "../config/load.js";
-import { ServiceError } from "../errors/service-error.js";
+} from "../holds/hold.js";
+import type { HoldDesk } from "../holds/service.js";
 import { createLogger } from "../log/logger.js";
+import type { PurgeDesk } from "../purge/service.js";
 import {
   asCliError,
   CliError,
@@ -39,13 +41,24 @@ const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString(
 
 interface Opened {
   local: Local;
-  retention: Retention;
+  holds: HoldDesk;
+  purge: PurgeDesk;
 }
 
+/**
+ * The one place the CLI builds the retention services (the console's composition root takes this
+ * over once it exists; nothing else in src/cli names retention/).
+ */
 function open(configFile: string): Opened {
   const local = openLocal(configFile);
-  const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, quietLog);
-  return { local, retention };
+  const retention = retentionFromConfig(
+    local.config,
+    local.db,
+    new SqliteDirectory(local.db),
+    local.audit,
+    quietLog,
+  );
+  return { local, holds: retention.holds, purge: retention };
 }
 
 /** The CLI prints results and audits actions; its log carries only what went wrong, on stderr. */
@@ -87,13 +100,19 @@ async function signIn(
   return { by: { actor: principal.actor, role, client: "cli" }, end };
 }
 
+/**
+ * Runs `f` as the signed-in user. `check` runs first, before the password is asked for: the
+ * service's own checks of the input, so a typing mistake is told without a sign-in.
+ */
 async function withSignIn<T>(
   o: { config: string; as?: string },
   permission: Permission,
   f: (x: Opened, by: ActionContext) => Promise<T> | T,
+  check?: (x: Opened) => void,
 ): Promise<T> {
   const x = open(o.config);
   try {
+    check?.(x);
     const { by, end } = await signIn(x.local, o.as, permission);
     try {
       return await Promise.resolve(f(x, by)).catch(asCliError);
@@ -201,37 +220,35 @@ export function retentionCommands(program: Command): void {
       reason: string;
       range: string[];
     }) => {
-      if (!(LEGAL_BASES as readonly string[]).includes(o.basis)) {
-        throw new CliError(`--basis: expected one of ${LEGAL_BASES.join(", ")}, got '${o.basis}'`, 2);
-      }
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(o.receivedOn) || Number.isNaN(Date.parse(o.receivedOn))) {
-        throw new CliError(`--received-on: expected a date YYYY-MM-DD, got '${o.receivedOn}'`, 2);
-      }
       const times = cliTimes(o.config);
-      const ranges = o.range.map((r) => parseRange(times, r));
+      const fields: HoldRequestForm = {
+        formNumber: o.formNumber,
+        receivedOn: o.receivedOn,
+        requestedBy: o.requestedBy,
+        agency: o.agency,
+        caseNumber: o.case,
+        // Checked by the service (check, below) before anything is stored.
+        legalBasis: o.basis as LegalBasis,
+        reason: o.reason,
+        ranges: o.range.map((r) => parseRange(times, r)),
+      };
       let form: Buffer;
       try {
         form = readFileSync(o.form);
       } catch (e) {
         throw new CliError(`--form: cannot read ${o.form}: ${(e as NodeJS.ErrnoException).code}`, 2);
       }
-      const h = await withSignIn(o, "holds.request", ({ retention }, by) =>
-        retention.holds
-          .request(
-            {
-              formNumber: o.formNumber,
-              receivedOn: o.receivedOn,
-              requestedBy: o.requestedBy,
-              agency: o.agency,
-              caseNumber: o.case,
-              legalBasis: o.basis as LegalBasis,
-              reason: o.reason,
-              ranges,
-              form,
-            },
-            by,
-          )
-          .catch(withCoverage),
+      const h = await withSignIn(
+        o,
+        "holds.request",
+        ({ holds }, by) => holds.request({ ...fields, form }, by).catch(withCoverage),
+        ({ holds }) => {
+          try {
+            holds.check(fields);
+          } catch (e) {
+            asCliError(e, REQUEST_OPTIONS);
+          }
+        },
       );
       print(
         !!o.json,
@@ -260,12 +277,12 @@ export function retentionCommands(program: Command): void {
         o: { config: string; as?: string; json?: boolean; note?: string; reason?: string },
       ) => {
         const n = holdId(id);
-        const h = await withSignIn(o, "holds.approve", ({ retention }, by) =>
+        const h = await withSignIn(o, "holds.approve", ({ holds }, by) =>
           verb === "approve"
-            ? retention.holds.approve(n, o.note ?? "", by)
+            ? holds.approve(n, o.note ?? "", by)
             : verb === "refuse"
-              ? retention.holds.refuse(n, o.reason ?? "", by)
-              : retention.holds.release(n, o.reason ?? "", by),
+              ? holds.refuse(n, o.reason ?? "", by)
+              : holds.release(n, o.reason ?? "", by),
         );
         print(!!o.json, h, () => holdText(h));
       },
@@ -273,7 +290,7 @@ export function retentionCommands(program: Command): void {
   }
   common(hold.command("show <id>").description("one request or hold")).action(
     async (id: string, o: { config: string; as?: string; json?: boolean }) => {
-      const h = await withSignIn(o, "holds.log", ({ retention }) => retention.holds.get(holdId(id)));
+      const h = await withSignIn(o, "holds.log", ({ holds }) => holds.get(holdId(id)));
       print(!!o.json, h, () => holdText(h));
     },
   );
@@ -282,17 +299,7 @@ export function retentionCommands(program: Command): void {
       .command("verify <id>")
       .description("hash every file of a hold's evidence tree; exit 1 on any problem"),
   ).action(async (id: string, o: { config: string; as?: string; json?: boolean }) => {
-    const r = await withSignIn(o, "holds.log", async ({ retention, local }, by) => {
-      const report = await retention.holds.verify(holdId(id));
-      local.audit.append({
-        ...by,
-        action: "hold.verify",
-        target: `hold:${report.hold}`,
-        outcome: report.problems.length ? "failure" : "success",
-        details: { files: report.files, bytes: report.bytes, problems: report.problems.slice(0, 20) },
-      });
-      return report;
-    });
+    const r = await withSignIn(o, "holds.log", ({ holds }, by) => holds.verify(holdId(id), by));
     print(!!o.json, { ...r, ok: r.problems.length === 0 }, () =>
       r.problems.length === 0
         ? `hold ${r.hold}: ${r.files} files, ${r.bytes} bytes, all match their recorded SHA-256`
@@ -322,10 +329,8 @@ export function retentionCommands(program: Command): void {
     csv?: boolean;
     html?: boolean;
   };
-  const listHolds = (o: ListOpts) => {
-    if (o.status && !(HOLD_STATUSES as readonly string[]).includes(o.status)) {
-      throw new CliError(`--status: expected one of ${HOLD_STATUSES.join(", ")}, got '${o.status}'`, 2);
-    }
+  /** The hold log, or (--csv, --html) its export as the service renders and audits it. */
+  const listHolds = (o: ListOpts): Promise<{ holds: Hold[]; body?: string }> => {
     const times = cliTimes(o.config);
     const filter = {
       ...(o.status ? { status: o.status as HoldStatus } : {}),
@@ -334,18 +339,21 @@ export function retentionCommands(program: Command): void {
       ...(o.from ? { from: times.read("--from", o.from) } : {}),
       ...(o.to ? { to: times.read("--to", o.to) } : {}),
     };
-    return withSignIn(o, "holds.log", ({ retention, local }, by) => {
-      const holds = retention.holds.list(filter);
-      if (o.csv || o.html) {
-        local.audit.append({
-          ...by,
-          action: "holds.log.export",
-          outcome: "success",
-          details: { format: o.csv ? "csv" : "html", filter, entries: holds.length },
-        });
-      }
-      return { holds, by, site: loadConfig(o.config).site.name };
-    });
+    return withSignIn(
+      o,
+      "holds.log",
+      async ({ holds }, by) =>
+        o.csv || o.html
+          ? holds.exportLog(filter, o.csv ? "csv" : "html", by)
+          : { holds: await holds.list(filter) },
+      ({ holds }) => {
+        try {
+          holds.checkFilter(filter);
+        } catch (e) {
+          asCliError(e, { status: "--status" });
+        }
+      },
+    );
   };
   list(hold.command("list").description("requests and holds, newest first")).action(async (o: ListOpts) => {
     const { holds } = await listHolds(o);
@@ -360,10 +368,8 @@ export function retentionCommands(program: Command): void {
       .option("--csv", "as CSV (RFC 4180)")
       .option("--html", "as a printable page"),
   ).action(async (o: ListOpts) => {
-    const { holds, by, site } = await listHolds(o);
-    if (o.csv) process.stdout.write(holdLogCsv(holds));
-    else if (o.html)
-      process.stdout.write(holdLogHtml(holds, { site, generatedAt: Date.now(), by: by.actor }));
+    const { holds, body } = await listHolds(o);
+    if (body !== undefined) process.stdout.write(body);
     else print(!!o.json, holds, () => (holds.length ? holds.map(holdText).join("\n\n") : "no holds match"));
   });
 
@@ -376,9 +382,9 @@ export function retentionCommands(program: Command): void {
   ).action(async (o: { config: string; as?: string; json?: boolean; dryRun?: boolean; now?: boolean }) => {
     if (!!o.dryRun === !!o.now) throw new CliError("expected exactly one of --dry-run or --now", 2);
     if (o.dryRun) {
-      const { local, retention } = open(o.config);
+      const { local, purge } = open(o.config);
       try {
-        const plan = retention.purger.plan();
+        const plan = await purge.plan();
         print(!!o.json, plan, () =>
           [
             `next run would destroy ${plan.count} segment(s), ${plan.bytes} bytes, ending before ${iso(plan.cutoffMs)}`,
@@ -393,7 +399,7 @@ export function retentionCommands(program: Command): void {
       }
       return;
     }
-    const r = await withSignIn(o, "purge.run", ({ retention }, by) => retention.purger.run("manual", by));
+    const r = await withSignIn(o, "purge.run", ({ purge }, by) => purge.run("manual", by));
     print(
       !!o.json,
       r,

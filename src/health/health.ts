@@ -84,7 +84,8 @@ export interface HealthSources {
   cameras: () => CameraHealth[];
   version: string;
   startedAt: number;
-  purge: () => PurgeHealth;
+  /** Read per report (may ask the directory, so it answers later). */
+  purge: () => Promise<PurgeHealth>;
   /** The audit watch's latest finding (null before its first walk). */
   chain: () => AuditChainState | null;
   now?: () => number;
@@ -140,7 +141,7 @@ export class HealthService {
     const cameras = this.src.cameras();
     const chain = this.src.chain();
     const chainBroken = chain !== null && !chain.result.ok;
-    const purge = this.src.purge();
+    const purge = await this.src.purge();
     const degraded =
       cameras.some(
         (c) =>

@@ -14,7 +14,7 @@ export interface MetricsSources {
   storage: StorageMonitor;
   health: HealthService;
   audit: AuditLog;
-  purge: () => PurgeHealth;
+  purge: () => Promise<PurgeHealth>;
   version: string;
   /** Account lockouts since start, and whether many accounts were locked within a short window. */
   lockouts: () => { lockouts: number; storm: boolean };
@@ -209,9 +209,9 @@ export function createMetrics(src: MetricsSources): Metrics {
       name,
       help,
       registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        const v = pick(src.purge());
+        const v = pick(await src.purge());
         if (v !== null && v !== undefined) this.set(v);
       },
     });

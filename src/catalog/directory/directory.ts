@@ -1,4 +1,6 @@
 import type { AuditRepository } from "./audit.js";
+import type { EvidenceLinkRepository } from "./evidence-links.js";
+import type { HoldRepository } from "./holds.js";
 
 /**
  * The directory: what every node of a site shares (people, sessions, tokens, holds, evidence links,
@@ -12,6 +14,8 @@ import type { AuditRepository } from "./audit.js";
 /** The repositories of one unit of work; valid only until its callback's promise settles. */
 export interface DirectoryTx {
   readonly audit: AuditRepository;
+  readonly holds: HoldRepository;
+  readonly evidenceLinks: EvidenceLinkRepository;
   /**
    * Runs once the unit of work has committed, in registration order, and never if it rolled back:
    * what must follow the rows (the audit anchor file, listeners) without being part of them.

@@ -2,6 +2,8 @@ import type { Db } from "../catalog.js";
 import { statementCache } from "../catalog.js";
 import { SqliteAuditRepository, SqliteAuditRows } from "./audit.js";
 import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.js";
+import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
+import { SqliteHoldRepository } from "./holds.js";
 
 /**
  * The embedded directory: the catalog's own SQLite connection (one file holds both stores), a unit of
@@ -18,6 +20,8 @@ export class SqliteDirectory implements Directory {
     const prepare = statementCache(db);
     this.repositories = {
       audit: new SqliteAuditRepository(new SqliteAuditRows(db, prepare)),
+      holds: new SqliteHoldRepository(prepare),
+      evidenceLinks: new SqliteEvidenceLinkRepository(prepare),
     };
   }
 
