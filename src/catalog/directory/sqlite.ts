@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Db } from "../catalog.js";
 import { statementCache } from "../catalog.js";
 import { SqliteAuditRepository, SqliteAuditRows } from "./audit.js";
@@ -11,10 +12,14 @@ import { SqliteHoldRepository } from "./holds.js";
  * Invariant: a unit of work runs within one turn of the event loop. Its repositories answer at once
  * (better-sqlite3 is synchronous), so nothing else on the connection (a segment close, another
  * request) can run inside it; one that awaits anything else is rolled back with a UnitOfWorkError.
+ * Invariant: units of work run one after another. Between two of its repository calls another
+ * caller's promise may run; one that asks for a unit of work then waits its turn (one asked for from
+ * inside a unit of work is refused: it would wait for itself).
  */
 export class SqliteDirectory implements Directory {
   private readonly repositories: Omit<DirectoryTx, "afterCommit">;
-  private open = false;
+  private readonly inside = new AsyncLocalStorage<true>();
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly db: Db) {
     const prepare = statementCache(db);
@@ -33,14 +38,29 @@ export class SqliteDirectory implements Directory {
     return this.run("BEGIN", work);
   }
 
-  private async run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
-    if (this.open)
-      throw new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down");
-    if (this.db.inTransaction)
-      throw new UnitOfWorkError("a unit of work was opened inside a footage catalog transaction");
-    const after: (() => void)[] = [];
+  private run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
+    if (this.inside.getStore())
+      return Promise.reject(
+        new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down"),
+      );
+    if (this.db.inTransaction) return Promise.reject(insideFootage());
+    const mine = this.turn.then(async () => {
+      const after: (() => void)[] = [];
+      const value = await this.inside.run(true, () => this.once(begin, work, after));
+      for (const fn of after) fn();
+      return value;
+    });
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async once<T>(
+    begin: string,
+    work: (d: DirectoryTx) => Promise<T>,
+    after: (() => void)[],
+  ): Promise<T> {
+    if (this.db.inTransaction) throw insideFootage();
     this.db.exec(begin);
-    this.open = true;
     let yielded = false;
     const turn = setImmediate(() => {
       yielded = true;
@@ -58,9 +78,10 @@ export class SqliteDirectory implements Directory {
       throw e;
     } finally {
       clearImmediate(turn);
-      this.open = false;
     }
-    for (const fn of after) fn();
     return value;
   }
 }
+
+const insideFootage = () =>
+  new UnitOfWorkError("a unit of work was opened inside a footage catalog transaction");
