@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retentionFromConfig } from "../../retention/retention.js";
 import type { Simulator } from "../../sim/simulator.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "../helpers/config.js";
@@ -42,7 +43,13 @@ async function approveHold(
   const local = openLocalCatalog(configFile);
   try {
     const log = createLogger({ name: "t", level: "error" });
-    const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, log);
+    const retention = retentionFromConfig(
+      loadConfig(configFile),
+      local.db,
+      new SqliteDirectory(local.db),
+      local.audit,
+      log,
+    );
     const by = { actor: "user:clerk", role: "records", client: "test" };
     const h = await retention.holds.request(
       {

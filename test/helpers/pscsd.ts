@@ -13,6 +13,7 @@ import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
 import { UserStore } from "../../src/auth/users.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { auditAnchorFile, type Pscsd, startPscsd } from "../../src/main.js";
@@ -199,7 +200,13 @@ export async function seedHolds(d: TestDaemonDir): Promise<void> {
   const db = openCatalog(config.storage.catalog);
   try {
     const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-    const retention = retentionFromConfig(config, db, audit, createLogger({ name: "seed", level: "error" }));
+    const retention = retentionFromConfig(
+      config,
+      db,
+      new SqliteDirectory(db),
+      audit,
+      createLogger({ name: "seed", level: "error" }),
+    );
     const by = { actor: "user:records1", role: "records", client: "test" };
     for (const n of [1, 2, 3]) {
       await retention.holds.request(

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { segmentPath } from "../../recorder/layout.js";
 import { EvidenceTree } from "../../retention/evidence.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 
 /**
  * The evidence tree's sync on a real catalog and real files: on a segment close it links that segment
@@ -19,7 +20,12 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), "pscs-evsync-"));
   const rec = join(dir, "rec");
   const db = openCatalog(join(dir, "catalog.db"));
-  const evidence = new EvidenceTree(db, rec, join(dir, "ev"));
+  const evidence = new EvidenceTree({
+    directory: new SqliteDirectory(db),
+    db,
+    recordingsRoot: rec,
+    root: join(dir, "ev"),
+  });
   mkdirSync(evidence.root, { recursive: true });
   const insertSeg = db.prepare(
     `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, state, run, created_at)

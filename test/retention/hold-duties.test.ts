@@ -12,6 +12,7 @@ import {
 import { Retention } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import { HealthService } from "../../src/health/health.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -41,6 +42,7 @@ function service(holdLimits?: Partial<HoldLimits>) {
   ).run(NOW - 7_200_000, NOW - 7_140_000, NOW);
   const retention = new Retention({
     db,
+    directory: new SqliteDirectory(db),
     audit,
     log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
     recordingsRoot: rec,
@@ -102,7 +104,7 @@ describe("hold decisions in the service", () => {
       "hold.approve user:records2",
       "hold.approve user:nobody",
     ]);
-    expect(holds.get(h.id).status).toBe("requested");
+    expect((await holds.get(h.id)).status).toBe("requested");
 
     expect((await holds.approve(h.id, "ok", ctx("commander1", "commander"))).status).toBe("active");
     expect((await refusal(holds.release(h.id, "done", both))).kind).toBe("forbidden");
@@ -156,7 +158,7 @@ describe("hold decisions in the service", () => {
     expect(refused.kind).toBe("conflict");
     expect(refused.message).toMatch(/^too many pending requests: user:records1 has 2 hold requests/);
     expect(refused.extra).toMatchObject({ reason: "too many pending requests", pending: 2, limit: 2 });
-    expect(holds.list({ status: "requested" })).toHaveLength(2);
+    expect(await holds.list({ status: "requested" })).toHaveLength(2);
     const denied = audit.list({ action: "hold.request", outcome: "denied" });
     expect(denied.map((e) => [e.actor, JSON.parse(e.details)])).toEqual([
       [
@@ -171,8 +173,8 @@ describe("hold decisions in the service", () => {
     expect((await enter(ctx("records2", "records"))).status).toBe("requested");
 
     // A decided request no longer counts.
-    const [first] = holds.list({ status: "requested" }).filter((h) => h.enteredBy === clerk.actor);
-    holds.refuse((first as { id: number }).id, "no basis", ctx("commander1", "commander"));
+    const [first] = (await holds.list({ status: "requested" })).filter((h) => h.enteredBy === clerk.actor);
+    await holds.refuse((first as { id: number }).id, "no basis", ctx("commander1", "commander"));
     expect((await enter(clerk)).status).toBe("requested");
   });
 });

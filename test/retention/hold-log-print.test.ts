@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { holdLogHtml } from "../../retention/hold-log.js";
-import type { Hold } from "../../retention/holds.js";
+import type { Hold } from "../../src/holds/hold.js";
 
 const run = promisify(execFile);
 const CHROMIUM = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"];

@@ -8,6 +8,8 @@ import { HoldService } from "../../retention/holds.js";
 import { Purger } from "../../retention/purger.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
+import { CoverageCatalog } from "../../src/catalog/footage/coverage.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import { createLogger } from "../../src/log/logger.js";
 
@@ -98,13 +100,29 @@ async function runHistory(ops: Op[]): Promise<void> {
   let now = Date.UTC(2026, 0, 1);
   const clock = () => now;
   const audit = new AuditLog(db, { now: clock });
-  const evidence = new EvidenceTree(db, rec, join(dir, "ev"), clock);
+  const directory = new SqliteDirectory(db);
+  const evidence = new EvidenceTree({
+    directory,
+    db,
+    recordingsRoot: rec,
+    root: join(dir, "ev"),
+    now: clock,
+  });
   mkdirSync(evidence.root, { recursive: true });
-  const holds = new HoldService({ db, audit, evidence, cameras: new Set(CAMERAS), log: quiet, now: clock });
+  const holds = new HoldService({
+    directory,
+    footage: new CoverageCatalog(db),
+    audit,
+    evidence,
+    cameras: new Set(CAMERAS),
+    log: quiet,
+    now: clock,
+  });
   let pressureCalls = 0;
   const floor = 1_000_000;
   const purger = new Purger({
     db,
+    directory,
     recordingsRoot: rec,
     retentionDays: RETENTION_DAYS,
     audit,

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Purger } from "../../retention/purger.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /** A segment the purger cannot delete: counted once, left marked, audited, and finished next run. */
@@ -21,6 +22,7 @@ describe("purger failures", () => {
     const audit = new AuditLog(db, { now: () => now });
     const purger = new Purger({
       db,
+      directory: new SqliteDirectory(db),
       recordingsRoot: rec,
       retentionDays: 30,
       audit,

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Retention } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /**
@@ -30,6 +31,7 @@ describe("retention on a simulated clock", () => {
     const rec = join(work, "rec");
     const retention = new Retention({
       db,
+      directory: new SqliteDirectory(db),
       audit,
       log: createLogger({ name: "clock", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
       recordingsRoot: rec,
@@ -81,10 +83,10 @@ describe("retention on a simulated clock", () => {
         await retention.purger.run("schedule", by);
         runs++;
       }
-      const oldest = retention.purger.oldestUnheldEndMs();
+      const oldest = await retention.purger.oldestUnheldEndMs();
       if (oldest !== undefined) worstAgeMs = Math.max(worstAgeMs, now - oldest);
       // Health's own judgement, with the schedule's interval (one hour), agrees.
-      expect(retention.health().overdue, new Date(now).toISOString()).toBe(false);
+      expect((await retention.health()).overdue, new Date(now).toISOString()).toBe(false);
     }
     expect(runs).toBe(35 * 24);
     expect(worstAgeMs).toBeLessThanOrEqual(30 * DAY + 3_600_000);

@@ -13,7 +13,7 @@ export interface HeldSegment {
   bytes: number;
 }
 
-const COLUMNS = "id, camera, start_ms startMs, end_ms endMs, path, sha256, bytes";
+const COLUMNS = "s.id, s.camera, s.start_ms startMs, s.end_ms endMs, s.path, s.sha256, s.bytes";
 
 export class EvidenceSegments {
   private readonly sql: Prepare;
@@ -25,16 +25,16 @@ export class EvidenceSegments {
   /** Complete segments of `camera` overlapping [fromMs, toMs), by start (from the camera's index). */
   completeIn(camera: string, fromMs: number, toMs: number): HeldSegment[] {
     return this.sql<[string, number, number, number], HeldSegment>(
-      `SELECT ${COLUMNS} FROM segments
-         WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND state = 'complete'
-         ORDER BY start_ms`,
+      `SELECT ${COLUMNS} FROM segments s
+         WHERE s.camera = ? AND s.start_ms >= ? AND s.start_ms < ? AND s.end_ms > ? AND s.state = 'complete'
+         ORDER BY s.start_ms`,
     ).all(camera, fromMs - MAX_SEGMENT_MS, toMs, fromMs);
   }
 
   /** The segment, if it is complete. */
   complete(id: number): HeldSegment | undefined {
     return this.sql<[number], HeldSegment>(
-      `SELECT ${COLUMNS} FROM segments WHERE id = ? AND state = 'complete'`,
+      `SELECT ${COLUMNS} FROM segments s WHERE s.id = ? AND s.state = 'complete'`,
     ).get(id);
   }
 
