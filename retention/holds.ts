@@ -2,7 +2,6 @@ import type { AuditEvent, AuditLog } from "../src/audit/log.js";
 import { isRole, ROLE_PERMISSIONS } from "../src/auth/roles.js";
 import type { ActionContext } from "../src/auth/service.js";
 import type { Directory, DirectoryTx } from "../src/catalog/directory/directory.js";
-import type { HoldRecord } from "../src/catalog/directory/holds.js";
 import type { CoverageCatalog } from "../src/catalog/footage/coverage.js";
 import { ServiceError } from "../src/errors/service-error.js";
 import {
@@ -12,6 +11,7 @@ import {
   type Hold,
   type HoldFilter,
   type HoldRange,
+  type HoldRecord,
   type HoldRequestForm,
   type HoldRequestInput,
   type HoldStatus,

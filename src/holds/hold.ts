@@ -40,7 +40,8 @@ export interface FormScan {
   bytes: number;
 }
 
-export interface Hold extends HoldRequestForm {
+/** A hold as stored: everything but what is counted from other rows or the clock. */
+export interface HoldRecord extends HoldRequestForm {
   id: number;
   form: FormScan;
   enteredBy: string;
@@ -52,6 +53,9 @@ export interface Hold extends HoldRequestForm {
   releasedBy: string | null;
   releasedAt: number | null;
   releaseReason: string | null;
+}
+
+export interface Hold extends HoldRecord {
   evidence: { segments: number; bytes: number };
   /** Still pending `overdueDays` after it was entered: the commander is late deciding. */
   overdue: boolean;

@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { EvidenceTree } from "../../retention/evidence.js";
-import { HoldService } from "../../retention/holds.js";
 import { Purger } from "../../retention/purger.js";
+import { Retention } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import type { Directory } from "../../src/catalog/directory/directory.js";
 import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
-import { CoverageCatalog } from "../../src/catalog/footage/coverage.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /**
@@ -30,15 +28,18 @@ describe("purge protocol across the directory and the footage catalog", () => {
     const db = openCatalog(join(dir, "catalog.db"));
     const audit = new AuditLog(db, { now: () => now });
     const directory = new SqliteDirectory(db);
-    const evidence = new EvidenceTree({ directory, db, recordingsRoot: rec, root: join(dir, "ev") });
-    mkdirSync(evidence.root, { recursive: true });
-    const holds = new HoldService({
+    // Holds as the daemon makes them; the purger alone sees the racing directory below.
+    const { holds } = new Retention({
+      db,
       directory,
-      footage: new CoverageCatalog(db),
       audit,
-      evidence,
-      cameras: new Set(["cam1"]),
       log: quiet,
+      recordingsRoot: rec,
+      evidenceRoot: join(dir, "ev"),
+      cameras: new Set(["cam1"]),
+      days: 30,
+      purgeSchedule: "0 * * * *",
+      onDiskPressure: "alert",
       now: () => now,
     });
     const insert = db.prepare(

@@ -1,25 +1,17 @@
-import type { FormScan, HoldFilter, HoldRange, HoldRequestForm, HoldStatus } from "../../holds/hold.js";
+import type {
+  FormScan,
+  HoldFilter,
+  HoldRange,
+  HoldRecord,
+  HoldRequestForm,
+  HoldStatus,
+} from "../../holds/hold.js";
 import type { Prepare } from "../catalog.js";
 
 /**
  * Written hold requests, the holds made of them, their ranges and the commander's decisions. A
  * range protects its footage from the purger while `protecting` (pending or active).
  */
-
-/** A hold as stored: everything but what is computed from the clock (overdue) or other rows. */
-export interface HoldRecord extends HoldRequestForm {
-  id: number;
-  form: FormScan;
-  enteredBy: string;
-  enteredAt: number;
-  status: HoldStatus;
-  decidedBy: string | null;
-  decidedAt: number | null;
-  decisionNote: string | null;
-  releasedBy: string | null;
-  releasedAt: number | null;
-  releaseReason: string | null;
-}
 
 export interface NewHold extends HoldRequestForm {
   form: FormScan;

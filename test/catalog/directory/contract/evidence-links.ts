@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import type { Directory } from "../../../../src/catalog/directory/directory.js";
 import type { EvidenceLink } from "../../../../src/catalog/directory/evidence-links.js";
+import { newHold } from "./holds.js";
 
 /**
  * What every evidence link repository promises. The links name footage catalog segments; on the
@@ -10,22 +11,7 @@ export function evidenceLinkRepositoryContract(
   open: () => Directory,
   segments: (dir: Directory, n: number) => void,
 ): void {
-  const newHold = (dir: Directory) =>
-    dir.tx((d) =>
-      d.holds.insert({
-        formNumber: "F-1",
-        receivedOn: "2026-01-02",
-        requestedBy: "Det. A",
-        agency: "NPD",
-        caseNumber: "26-1",
-        legalBasis: "criminal",
-        reason: "links",
-        ranges: [{ camera: "cam1", fromMs: 0, toMs: 10 }],
-        form: { path: "forms/x.pdf", sha256: "ab", type: "application/pdf", bytes: 9 },
-        enteredBy: "user:r",
-        enteredAt: 1,
-      }),
-    );
+  const enter = (dir: Directory) => dir.tx((d) => d.holds.insert(newHold()));
   const link = (hold: number, segment: number, over: Partial<EvidenceLink> = {}): EvidenceLink => ({
     hold,
     segment,
@@ -39,7 +25,7 @@ export function evidenceLinkRepositoryContract(
   it("records links, tells which segments are not linked yet, and keeps a first link as it was", async () => {
     const dir = open();
     segments(dir, 4);
-    const h = await newHold(dir);
+    const h = await enter(dir);
     expect(await dir.read((d) => d.evidenceLinks.unlinked(h, [3, 1, 2]))).toEqual([3, 1, 2]);
     await dir.tx(async (d) => {
       await d.evidenceLinks.insert(link(h, 2));
@@ -56,7 +42,7 @@ export function evidenceLinkRepositoryContract(
   it("rolls back links whose unit of work throws", async () => {
     const dir = open();
     segments(dir, 1);
-    const h = await newHold(dir);
+    const h = await enter(dir);
     await expect(
       dir.tx(async (d) => {
         await d.evidenceLinks.insert(link(h, 1));

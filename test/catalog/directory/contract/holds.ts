@@ -1,27 +1,38 @@
 import { expect, it } from "vitest";
 import type { Directory } from "../../../../src/catalog/directory/directory.js";
-import type { NewHold } from "../../../../src/catalog/directory/holds.js";
-import type { HoldFilter } from "../../../../src/holds/hold.js";
+import type { HoldChange, NewHold } from "../../../../src/catalog/directory/holds.js";
+import type { HoldFilter, HoldStatus } from "../../../../src/holds/hold.js";
+
+/** A request as a clerk enters it, for the directory contracts. */
+export const newHold = (over: Partial<NewHold> = {}): NewHold => ({
+  formNumber: "F-1",
+  receivedOn: "2026-01-02",
+  requestedBy: "Det. A",
+  agency: "NPD",
+  caseNumber: "26-1",
+  legalBasis: "criminal",
+  reason: "contract",
+  ranges: [
+    { camera: "cam1", fromMs: 1_000, toMs: 2_000 },
+    { camera: "cam2", fromMs: 5_000, toMs: 6_000 },
+  ],
+  form: { path: "forms/x.pdf", sha256: "ab", type: "application/pdf", bytes: 9 },
+  enteredBy: "user:records1",
+  enteredAt: 100,
+  ...over,
+});
+
+const change = (status: HoldStatus, by: string, at: number, text: string): HoldChange => ({
+  status,
+  kind: status === "released" ? "release" : "decision",
+  by,
+  at,
+  text,
+});
 
 /** What every hold repository promises: requests back as entered, decisions, protection, counts. */
 export function holdRepositoryContract(open: () => Directory): void {
-  const hold = (over: Partial<NewHold> = {}): NewHold => ({
-    formNumber: "F-1",
-    receivedOn: "2026-01-02",
-    requestedBy: "Det. A",
-    agency: "NPD",
-    caseNumber: "26-1",
-    legalBasis: "criminal",
-    reason: "contract",
-    ranges: [
-      { camera: "cam1", fromMs: 1_000, toMs: 2_000 },
-      { camera: "cam2", fromMs: 5_000, toMs: 6_000 },
-    ],
-    form: { path: "forms/x.pdf", sha256: "ab", type: "application/pdf", bytes: 9 },
-    enteredBy: "user:records1",
-    enteredAt: 100,
-    ...over,
-  });
+  const hold = newHold;
 
   it("stores a request with its ranges in order, pending and protecting", async () => {
     const dir = open();
@@ -50,20 +61,8 @@ export function holdRepositoryContract(open: () => Directory): void {
     const dir = open();
     const [a, b] = await dir.tx(async (d) => [await d.holds.insert(hold()), await d.holds.insert(hold())]);
     await dir.tx(async (d) => {
-      await d.holds.change(a as number, {
-        status: "active",
-        kind: "decision",
-        by: "user:c1",
-        at: 200,
-        text: "ok",
-      });
-      await d.holds.change(b as number, {
-        status: "refused",
-        kind: "decision",
-        by: "user:c1",
-        at: 201,
-        text: "no",
-      });
+      await d.holds.change(a as number, change("active", "user:c1", 200, "ok"));
+      await d.holds.change(b as number, change("refused", "user:c1", 201, "no"));
       await d.holds.endProtection(b as number);
     });
     expect(await dir.read((d) => d.holds.get(a as number))).toMatchObject({
@@ -81,13 +80,7 @@ export function holdRepositoryContract(open: () => Directory): void {
     ).toEqual([]);
     expect((await dir.read((d) => d.holds.activeRanges({ hold: a as number }))).length).toBe(2);
     await dir.tx(async (d) => {
-      await d.holds.change(a as number, {
-        status: "released",
-        kind: "release",
-        by: "user:c2",
-        at: 300,
-        text: "closed",
-      });
+      await d.holds.change(a as number, change("released", "user:c2", 300, "closed"));
       await d.holds.endProtection(a as number);
     });
     expect(await dir.read((d) => d.holds.get(a as number))).toMatchObject({
