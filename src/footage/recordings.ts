@@ -8,21 +8,11 @@ import type { Logger } from "../log/logger.js";
 import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./remux.js";
 import { type FootageRows, type Timeline, timeline } from "./timeline.js";
 
-/** What the api may ask of recorded footage: read-only, only for configured cameras, playbacks bounded. */
-export interface Recordings {
-  timeline(camera: string, fromMs: number, toMs: number): Timeline;
-  /** Plays a range into `out` (after `begin()`, which may set headers), audited with its segments. */
-  playback(
-    camera: string,
-    fromMs: number,
-    toMs: number,
-    by: ActionContext,
-    out: Writable,
-    begin: () => void,
-  ): Promise<PlaybackEnd>;
-  /** One finished segment and where its file is. */
-  segment(id: number): { row: SegmentRow; file: string };
-}
+/**
+ * What the api may ask of recorded footage: read-only, only for configured cameras, playbacks
+ * bounded (api is typed against this, not against the class).
+ */
+export type Recordings = Pick<RecordingsService, "timeline" | "playback" | "segment">;
 
 export interface RecordingsOptions extends FootageRows {
   root: string;
@@ -37,7 +27,7 @@ export interface RecordingsOptions extends FootageRows {
   ffprobePath?: string;
 }
 
-export class RecordingsService implements Recordings {
+export class RecordingsService {
   /** Playbacks streaming now, by actor. */
   private readonly playing = new Map<string, number>();
 
