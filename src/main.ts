@@ -161,7 +161,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
     auditStart(db, audit, config);
     watch = new AuditWatch({
-      db,
       audit,
       log,
       signer: key.signer,
