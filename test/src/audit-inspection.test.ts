@@ -21,6 +21,14 @@ function fresh(): { audit: AuditLog; inspection: AuditInspectionService } {
 
 const entries = (audit: AuditLog, action: string): AuditEntry[] => audit.list({ action, limit: 1000 });
 
+/** The details of the one entry of `action`, which must name the auditor as who, role and client. */
+function onlyDetails(audit: AuditLog, action: string): unknown {
+  const [entry, ...more] = entries(audit, action);
+  expect(more).toHaveLength(0);
+  expect(entry).toMatchObject({ actor: "user:aud", role: "auditor", client: "10.0.0.9", outcome: "success" });
+  return JSON.parse(entry?.details ?? "{}");
+}
+
 async function refusal(p: Promise<unknown>): Promise<ServiceError> {
   const e = await p.then(
     () => undefined,
@@ -42,15 +50,7 @@ describe("audit export through the service", () => {
   it("writes exactly one audit.export entry naming who and the filter, before any row is written", async () => {
     const { audit, inspection } = fresh();
     const csv = await inspection.export({ action: "hold.", from: 0 }, auditor);
-    const [entry, ...more] = entries(audit, "audit.export");
-    expect(more).toHaveLength(0);
-    expect(entry).toMatchObject({
-      actor: "user:aud",
-      role: "auditor",
-      client: "10.0.0.9",
-      outcome: "success",
-    });
-    expect(JSON.parse(entry?.details ?? "{}")).toEqual({ filter: { action: "hold.", from: 0 } });
+    expect(onlyDetails(audit, "audit.export")).toEqual({ filter: { action: "hold.", from: 0 } });
     const { n, text } = await drain((out) => csv.writeTo(out));
     expect(n).toBe(6);
     expect(text.trim().split("\r\n")).toHaveLength(1 + 6);
@@ -79,15 +79,7 @@ describe("audit sample through the service", () => {
     const { audit, inspection } = fresh();
     const s = await inspection.sample({ count: 2, seed: "2026-Q3", from: 0, to: 2_000_000_000_000 }, auditor);
     expect(s.items).toHaveLength(2);
-    const [entry, ...more] = entries(audit, "audit.sample");
-    expect(more).toHaveLength(0);
-    expect(entry).toMatchObject({
-      actor: "user:aud",
-      role: "auditor",
-      client: "10.0.0.9",
-      outcome: "success",
-    });
-    expect(JSON.parse(entry?.details ?? "{}")).toEqual({
+    expect(onlyDetails(audit, "audit.sample")).toEqual({
       seed: "2026-Q3",
       count: 2,
       from: 0,
