@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
-import type { Recordings } from "../recorder/recordings.js";
+import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { AuthService } from "../src/auth/service.js";
+import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
 import type { Logger } from "../src/log/logger.js";
@@ -39,6 +40,8 @@ export interface ApiServices {
   log: Logger;
   auth: AuthService;
   audit: AuditLog;
+  /** The audit log's reading side: browse, export, verify, sample (its rules and entries). */
+  auditInspection: AuditInspection;
   health: HealthService;
   metrics: Metrics;
   cameras: () => CameraHealth[];
@@ -62,7 +65,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
-    ...auditRoutes(s.audit, s.timeZone),
+    ...auditRoutes(s.auditInspection, s.timeZone),
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.audit, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
