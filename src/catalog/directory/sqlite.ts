@@ -6,6 +6,13 @@ import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.j
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
 import { SqliteHoldRepository } from "./holds.js";
 
+/** Units of work queue per connection, however many directories are made on it. */
+const turns = new WeakMap<Db, Promise<unknown>>();
+/** Set while a unit of work runs, through every await inside it. */
+const inside = new AsyncLocalStorage<true>();
+/** Connections with a unit of work open now (its BEGIN is theirs, not a footage transaction's). */
+const open = new WeakSet<Db>();
+
 /**
  * The embedded directory: the catalog's own SQLite connection (one file holds both stores), a unit of
  * work being one transaction on it (BEGIN IMMEDIATE for `tx`, a deferred BEGIN for `read`).
@@ -18,8 +25,6 @@ import { SqliteHoldRepository } from "./holds.js";
  */
 export class SqliteDirectory implements Directory {
   private readonly repositories: Omit<DirectoryTx, "afterCommit">;
-  private readonly inside = new AsyncLocalStorage<true>();
-  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly db: Db) {
     const prepare = statementCache(db);
@@ -39,18 +44,21 @@ export class SqliteDirectory implements Directory {
   }
 
   private run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
-    if (this.inside.getStore())
+    if (inside.getStore())
       return Promise.reject(
         new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down"),
       );
-    if (this.db.inTransaction) return Promise.reject(insideFootage());
-    const mine = this.turn.then(async () => {
+    if (this.db.inTransaction && !open.has(this.db)) return Promise.reject(insideFootage());
+    const mine = (turns.get(this.db) ?? Promise.resolve()).then(async () => {
       const after: (() => void)[] = [];
-      const value = await this.inside.run(true, () => this.once(begin, work, after));
+      const value = await inside.run(true, () => this.once(begin, work, after));
       for (const fn of after) fn();
       return value;
     });
-    this.turn = mine.catch(() => undefined);
+    turns.set(
+      this.db,
+      mine.catch(() => undefined),
+    );
     return mine;
   }
 
@@ -61,6 +69,7 @@ export class SqliteDirectory implements Directory {
   ): Promise<T> {
     if (this.db.inTransaction) throw insideFootage();
     this.db.exec(begin);
+    open.add(this.db);
     let yielded = false;
     const turn = setImmediate(() => {
       yielded = true;
@@ -78,6 +87,7 @@ export class SqliteDirectory implements Directory {
       throw e;
     } finally {
       clearImmediate(turn);
+      open.delete(this.db);
     }
     return value;
   }

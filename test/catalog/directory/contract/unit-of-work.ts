@@ -60,6 +60,18 @@ export function unitOfWorkContract(open: () => Directory): void {
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
   });
 
+  it("runs units of work asked for at once one after another, each whole", async () => {
+    const dir = open();
+    // Each reads the head and writes the next: interleaved, two would take the same seq.
+    const next = () =>
+      dir.tx(async (d) => {
+        const head = await d.audit.head();
+        await d.audit.insert(entry((head?.seq ?? 0) + 1, head?.hash ?? "g"));
+      });
+    await Promise.all([next(), next(), next()]);
+    expect((await dir.read((d) => d.audit.after(0, 10))).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it("returns the unit of work's value", async () => {
     const dir = open();
     expect(await dir.tx(async () => 42)).toBe(42);
