@@ -17,6 +17,10 @@ import { fsyncPath, sha256File, writeFileAtomic } from "../src/storage/durable.j
  * footage catalog → the links not yet recorded (directory) → files placed → links recorded.
  */
 
+/** By camera, then start: the evidence tree's and the manifest's order. */
+const byCameraStart = (a: { camera: string; startMs: number }, b: { camera: string; startMs: number }) =>
+  a.camera < b.camera ? -1 : a.camera > b.camera ? 1 : a.startMs - b.startMs;
+
 export interface EvidenceTreeOptions {
   directory: Directory;
   /** The footage catalog holding the segments. */
@@ -107,13 +111,11 @@ export class EvidenceTree {
       for (const s of closed ? [closed] : this.segments.completeIn(r.camera, r.fromMs, r.toMs))
         mine.set(s.id, s);
     }
-    const order = (a: HeldSegment, b: HeldSegment) =>
-      a.camera < b.camera ? -1 : a.camera > b.camera ? 1 : a.startMs - b.startMs;
     const holds = [...byHold.keys()].sort((a, b) => a - b);
     return this.directory.read(async (d) => {
       const out = new Map<number, HeldSegment[]>();
       for (const h of holds) {
-        const segs = [...(byHold.get(h)?.values() ?? [])].sort(order);
+        const segs = [...(byHold.get(h)?.values() ?? [])].sort(byCameraStart);
         const missing = new Set(
           await d.evidenceLinks.unlinked(
             h,
@@ -148,25 +150,24 @@ export class EvidenceTree {
       async (d) => [await d.holds.get(hold), await d.evidenceLinks.ofHold(hold)] as const,
     );
     const segs = this.segments.byIds(links.map((l) => l.segment));
+    // Segment rows are never deleted (purged ones stay); a link to one this catalog lacks is not listed.
     const files = links
-      .map((l) => {
+      .flatMap((l) => {
         const s = segs.get(l.segment);
-        return {
-          file: l.file,
-          sha256: l.sha256,
-          bytes: l.bytes,
-          camera: s?.camera ?? null,
-          startMs: s?.startMs ?? null,
-          endMs: s?.endMs ?? null,
-        };
+        return s
+          ? [
+              {
+                file: l.file,
+                sha256: l.sha256,
+                bytes: l.bytes,
+                camera: s.camera,
+                startMs: s.startMs,
+                endMs: s.endMs,
+              },
+            ]
+          : [];
       })
-      .sort((a, b) =>
-        (a.camera ?? "") < (b.camera ?? "")
-          ? -1
-          : (a.camera ?? "") > (b.camera ?? "")
-            ? 1
-            : (a.startMs ?? 0) - (b.startMs ?? 0),
-      );
+      .sort(byCameraStart);
     const header = h && {
       id: h.id,
       form_number: h.formNumber,
