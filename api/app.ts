@@ -5,7 +5,7 @@ import { pinoHttp } from "pino-http";
 import type { Recordings } from "../recorder/recordings.js";
 import type { Retention } from "../retention/retention.js";
 import type { AuditLog } from "../src/audit/log.js";
-import type { AuthService } from "../src/auth/service.js";
+import type { Auth } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
@@ -36,7 +36,7 @@ export interface ApiServices {
   version: string;
   startedAt: number;
   log: Logger;
-  auth: AuthService;
+  auth: Auth;
   audit: AuditLog;
   health: HealthService;
   metrics: Metrics;

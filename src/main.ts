@@ -15,6 +15,7 @@ import { AuditWatch } from "./audit/watch.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
+import { SqliteDirectory } from "./catalog/directory/sqlite.js";
 import type { Config } from "./config/load.js";
 import { type CameraHealth, HealthService, type PurgeHealth, toCameraHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
@@ -82,6 +83,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
   const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
   const db = openCatalog(config.storage.catalog);
+  const directory = new SqliteDirectory(db);
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
   let audit: AuditLog;
@@ -167,7 +169,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       verifyMs: config.audit.verifySeconds * 1000,
       checkpointMs: config.audit.checkpointSeconds * 1000,
     });
-    const auth = new AuthService(db, audit, config.auth);
+    const auth = new AuthService(directory, audit, config.auth);
     const required = new Map(config.cameras.map((c) => [c.id, c.required]));
     const cameraHealth = (): CameraHealth[] =>
       cameras.map((c, i) => {
@@ -291,7 +293,11 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
     };
     server = await listen(app, config.http);
-    timers.push(setInterval(() => auth.sessions.purgeExpired(Date.now()), SESSION_PURGE_EVERY_MS));
+    timers.push(
+      setInterval(() => {
+        auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));
+      }, SESSION_PURGE_EVERY_MS),
+    );
     // With stop_recording, recording stops and resumes within seconds of the floor being crossed;
     // otherwise the sample rides on the reconciliation sweep's timer (one wake-up a minute, not two).
     if (stopRecordingOnPressure) timers.push(setInterval(sampleStorage, PAUSED_STORAGE_SAMPLE_EVERY_MS));

@@ -2,13 +2,15 @@ import { AuditLog } from "../../src/audit/log.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService, type AuthSettings } from "../../src/auth/service.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 
 /** The auth service on a real in-memory catalog, with a clock the test moves. */
 export function authService(now: { t: number }, throttle: Partial<AuthSettings["throttle"]> = {}) {
   const db = openCatalog(":memory:");
   const audit = new AuditLog(db, { now: () => now.t });
+  const directory = new SqliteDirectory(db);
   const auth = new AuthService(
-    db,
+    directory,
     audit,
     {
       sessionIdleMinutes: 30,
@@ -27,7 +29,7 @@ export function authService(now: { t: number }, throttle: Partial<AuthSettings["
     },
     () => now.t,
   );
-  return { db, audit, auth };
+  return { db, directory, audit, auth };
 }
 
 export const CONSOLE = { actor: "local:test", role: "admin", client: "cli" };

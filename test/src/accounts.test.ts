@@ -20,16 +20,16 @@ describe("separation of duties (AuthService)", () => {
       ["unlock", () => auth.unlockUser("boss", as("boss"))],
     ];
     for (const [what, act] of refusals) {
-      expect(act, what).toThrow(expect.objectContaining({ kind: "forbidden" }));
+      await expect(act(), what).rejects.toThrow(expect.objectContaining({ kind: "forbidden" }));
     }
     await expect(auth.resetPassword("boss", "New-Passw0rd!x", as("boss"))).rejects.toMatchObject({
       kind: "forbidden",
       message: expect.stringMatching(/own account/),
     });
     // Re-enabling yourself: only reachable if a session outlived the disable; refused all the same.
-    auth.updateUser("boss", { disabled: true }, as("other"));
-    expect(() => auth.updateUser("boss", { disabled: false }, as("boss"))).toThrow(/re-enable/);
-    expect(auth.publicUser("boss")).toMatchObject({ roles: ["admin"], disabled: true });
+    await auth.updateUser("boss", { disabled: true }, as("other"));
+    await expect(auth.updateUser("boss", { disabled: false }, as("boss"))).rejects.toThrow(/re-enable/);
+    expect(await auth.publicUser("boss")).toMatchObject({ roles: ["admin"], disabled: true });
     const failed = audit.list({ target: "user:boss", outcome: "failure", limit: 100 });
     expect(failed.map((e) => JSON.parse(e.details).reason)).toEqual([
       "own account: change the roles",
@@ -46,18 +46,20 @@ describe("separation of duties (AuthService)", () => {
     const now = { t: 1_000_000 };
     const { auth } = authService(now);
     await addUsers(auth, { boss: ["admin"], other: ["admin"] });
-    expect(auth.updateUser("boss", { roles: ["admin", "records"] }, as("other")).roles).toEqual([
+    expect((await auth.updateUser("boss", { roles: ["admin", "records"] }, as("other"))).roles).toEqual([
       "admin",
       "records",
     ]);
-    expect(auth.updateUser("boss", { displayName: "The Boss" }, as("boss")).displayName).toBe("The Boss");
-    expect(auth.updateUser("boss", { disabled: true }, as("other")).disabled).toBe(true);
-    expect(auth.updateUser("boss", { disabled: false }, CONSOLE).disabled).toBe(false);
-    expect(auth.unlockUser("boss", as("other")).lockedUntil).toBeNull();
+    expect((await auth.updateUser("boss", { displayName: "The Boss" }, as("boss"))).displayName).toBe(
+      "The Boss",
+    );
+    expect((await auth.updateUser("boss", { disabled: true }, as("other"))).disabled).toBe(true);
+    expect((await auth.updateUser("boss", { disabled: false }, CONSOLE)).disabled).toBe(false);
+    expect((await auth.unlockUser("boss", as("other"))).lockedUntil).toBeNull();
     await auth.resetPassword("boss", "New-Passw0rd!x", as("other"));
     // The last-admin guard still holds, for the console too.
-    auth.updateUser("other", { disabled: true }, as("boss"));
-    expect(() => auth.updateUser("boss", { disabled: true }, CONSOLE)).toThrow(/last active admin/);
+    await auth.updateUser("other", { disabled: true }, as("boss"));
+    await expect(auth.updateUser("boss", { disabled: true }, CONSOLE)).rejects.toThrow(/last active admin/);
   });
 });
 
@@ -76,12 +78,12 @@ describe("sessions at rest", () => {
     expect(row.csrf_token).not.toBe(token);
     expect(row.csrf_token).toBe(sha256(token));
     expect(row.id_hash).toBe(sha256(sessionId));
-    const again = auth.authenticateSession(sessionId, "c");
+    const again = await auth.authenticateSession(sessionId, "c");
     expect(again?.session.csrfToken).toBe(token);
     expect(again?.session.csrfHash).toBe(row.csrf_token);
     // A session stored the old way (token in clear) is ended, not served.
     db.prepare("UPDATE sessions SET csrf_token = ?").run(token);
-    expect(auth.authenticateSession(sessionId, "c")).toBeUndefined();
+    expect(await auth.authenticateSession(sessionId, "c")).toBeUndefined();
     expect(db.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 0 });
   });
 });
