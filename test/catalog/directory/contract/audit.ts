@@ -44,8 +44,7 @@ export function auditRepositoryContract(open: () => Directory): void {
   it("filters by time, actor, exact action, action prefix, target and outcome, and pages both ways", async () => {
     const dir = open();
     await seed(dir, 20);
-    const seqs = async (f: AuditFilter) =>
-      (await dir.read((d) => d.audit.list(f))).map((e) => e.seq);
+    const seqs = async (f: AuditFilter) => (await dir.read((d) => d.audit.list(f))).map((e) => e.seq);
     expect(await seqs({ from: 5_000, to: 8_000 })).toEqual([5, 6, 7]);
     expect(await seqs({ actor: "user:u0" })).toEqual([3, 6, 9, 12, 15, 18]);
     expect(await seqs({ action: "hold.request", target: "t2" })).toEqual([2, 6, 10, 14, 18]);
