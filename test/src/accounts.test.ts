@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { AuthService } from "../../src/auth/service.js";
 import { sha256 } from "../../src/auth/sessions.js";
-import { addUsers, authService, CONSOLE, GOOD_PASSWORD } from "../helpers/auth.js";
+import type { Directory } from "../../src/catalog/directory/directory.js";
+import { AUTH_SETTINGS, addUsers, authService, CONSOLE, GOOD_PASSWORD } from "../helpers/auth.js";
 
 /** An admin acting through a session, as the API hands the service its context. */
 const as = (username: string) => ({ actor: `user:${username}`, role: "admin", client: "10.0.0.1" });
@@ -85,5 +87,37 @@ describe("sessions at rest", () => {
     db.prepare("UPDATE sessions SET csrf_token = ?").run(token);
     expect(await auth.authenticateSession(sessionId, "c")).toBeUndefined();
     expect(db.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 0 });
+  });
+});
+
+describe("a change and its audit entry (AuthService)", () => {
+  it("commit together: when the entry cannot be written, the account and its sessions are unchanged", async () => {
+    const now = { t: 1_000_000 };
+    const { auth, audit, directory } = authService(now);
+    await addUsers(auth, { boss: ["admin"], jdoe: ["ops"] });
+    const { sessionId } = await auth.login("jdoe", GOOD_PASSWORD, "c");
+    const before = audit.headSeq();
+    // The same service over a directory whose audit rows refuse every insert.
+    const failing: Directory = {
+      tx: (work) =>
+        directory.tx((d) =>
+          work({
+            ...d,
+            audit: Object.assign(Object.create(d.audit) as typeof d.audit, {
+              insert: async () => {
+                throw new Error("audit rows refused");
+              },
+            }),
+          }),
+        ),
+      read: (work) => directory.read(work),
+    };
+    const broken = new AuthService(failing, audit, AUTH_SETTINGS, () => now.t);
+    await expect(broken.updateUser("jdoe", { disabled: true }, as("boss"))).rejects.toThrow(
+      "audit rows refused",
+    );
+    expect(await auth.publicUser("jdoe")).toMatchObject({ disabled: false });
+    expect((await auth.authenticateSession(sessionId, "c"))?.username).toBe("jdoe");
+    expect(audit.headSeq()).toBe(before);
   });
 });
