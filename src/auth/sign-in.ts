@@ -1,13 +1,14 @@
-import type { Outcome } from "../audit/chain.js";
 import type { AuditLog } from "../audit/log.js";
 import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
 import type { User, UserRecord } from "../catalog/directory/users.js";
 import { ServiceError } from "../errors/service-error.js";
+import { auditIn } from "./acting.js";
 import { HashPool, HashPoolFull } from "./hash-pool.js";
 import { decoyHash, verifyPassword } from "./password.js";
 import { newSession, type Session, sessionRow } from "./sessions.js";
 import { AddressThrottle, LockoutStorm } from "./throttle.js";
 import { USERNAME_PATTERN } from "./users.js";
+
 /**
  * Signing in with a user name and password: the per-address budget, the hashing bound, the account
  * lockout, and one answer for every failure.
@@ -75,10 +76,18 @@ export class SignIn {
       // Once per episode: a flood must not turn into an audit entry per request.
       if (seat.firstRefusal) {
         await this.directory.tx((d) =>
-          this.record(d, "system", "auth.throttle", `client:${client}`, "denied", client, {
-            failures: seat.failures,
-            retryAfterSeconds: seat.retryAfterSeconds,
-          }),
+          auditIn(
+            this.audit,
+            d,
+            { actor: "system", role: null, client },
+            "auth.throttle",
+            `client:${client}`,
+            "denied",
+            {
+              failures: seat.failures,
+              retryAfterSeconds: seat.retryAfterSeconds,
+            },
+          ),
         );
       }
       throw tooMany(seat.retryAfterSeconds, "too many failed sign-ins from this address");
@@ -96,9 +105,17 @@ export class SignIn {
     const { id, session } = newSession(username, client, this.now(), this.sessionLifetimeMs);
     await this.directory.tx(async (d) => {
       await d.sessions.insert(sessionRow(session));
-      await this.record(d, `user:${username}`, "auth.login", `user:${username}`, "success", client, {
-        mustChangePassword: checked.user.mustChangePassword,
-      });
+      await auditIn(
+        this.audit,
+        d,
+        { actor: `user:${username}`, role: null, client },
+        "auth.login",
+        `user:${username}`,
+        "success",
+        {
+          mustChangePassword: checked.user.mustChangePassword,
+        },
+      );
     });
     return { id, session, user: checked.user };
   }
@@ -213,16 +230,32 @@ export class SignIn {
     const until = now + this.settings.lockoutMinutes * 60_000;
     await d.users.update(username, { failedAttempts: 0, lockedUntil: until });
     await d.sessions.deleteForUser(username);
-    await this.record(d, "system", "auth.lockout", `user:${username}`, "success", client, {
-      failures,
-      lockedUntil: until,
-    });
+    await auditIn(
+      this.audit,
+      d,
+      { actor: "system", role: null, client },
+      "auth.lockout",
+      `user:${username}`,
+      "success",
+      {
+        failures,
+        lockedUntil: until,
+      },
+    );
     const storm = this.storm.record(username, now);
     if (storm) {
-      await this.record(d, "system", "auth.lockout.storm", null, "failure", client, {
-        accounts: storm,
-        windowMinutes: this.settings.throttle.windowMinutes,
-      });
+      await auditIn(
+        this.audit,
+        d,
+        { actor: "system", role: null, client },
+        "auth.lockout.storm",
+        null,
+        "failure",
+        {
+          accounts: storm,
+          windowMinutes: this.settings.throttle.windowMinutes,
+        },
+      );
     }
   }
 
@@ -238,24 +271,20 @@ export class SignIn {
     passwordChecked: boolean,
     details: { [key: string]: unknown } = {},
   ): Promise<Checked> {
-    await this.record(d, `user:${username}`, "auth.login", `user:${username}`, "failure", client, {
-      reason,
-      passwordChecked,
-      ...details,
-    });
+    await auditIn(
+      this.audit,
+      d,
+      { actor: `user:${username}`, role: null, client },
+      "auth.login",
+      `user:${username}`,
+      "failure",
+      {
+        reason,
+        passwordChecked,
+        ...details,
+      },
+    );
     return { ok: false };
-  }
-
-  private async record(
-    d: DirectoryTx,
-    actor: string,
-    action: string,
-    target: string | null,
-    outcome: Outcome,
-    client: string,
-    details?: { [key: string]: unknown },
-  ): Promise<void> {
-    await this.audit.appendIn(d, { actor, role: null, action, target, outcome, client, details });
   }
 
   private enter(username: string): true {
