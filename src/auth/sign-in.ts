@@ -105,17 +105,9 @@ export class SignIn {
     const { id, session } = newSession(username, client, this.now(), this.sessionLifetimeMs);
     await this.directory.tx(async (d) => {
       await d.sessions.insert(sessionRow(session));
-      await auditIn(
-        this.audit,
-        d,
-        { actor: `user:${username}`, role: null, client },
-        "auth.login",
-        `user:${username}`,
-        "success",
-        {
-          mustChangePassword: checked.user.mustChangePassword,
-        },
-      );
+      await this.loginEntry(d, username, client, "success", {
+        mustChangePassword: checked.user.mustChangePassword,
+      });
     });
     return { id, session, user: checked.user };
   }
@@ -271,20 +263,20 @@ export class SignIn {
     passwordChecked: boolean,
     details: { [key: string]: unknown } = {},
   ): Promise<Checked> {
-    await auditIn(
-      this.audit,
-      d,
-      { actor: `user:${username}`, role: null, client },
-      "auth.login",
-      `user:${username}`,
-      "failure",
-      {
-        reason,
-        passwordChecked,
-        ...details,
-      },
-    );
+    await this.loginEntry(d, username, client, "failure", { reason, passwordChecked, ...details });
     return { ok: false };
+  }
+
+  /** The auth.login entry of one attempt, whatever its outcome. */
+  private async loginEntry(
+    d: DirectoryTx,
+    username: string,
+    client: string,
+    outcome: "success" | "failure",
+    details: { [key: string]: unknown },
+  ): Promise<void> {
+    const who = `user:${username}`;
+    await auditIn(this.audit, d, { actor: who, role: null, client }, "auth.login", who, outcome, details);
   }
 
   private enter(username: string): true {
