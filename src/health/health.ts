@@ -5,6 +5,7 @@ import type { AuditChainState } from "../audit/watch.js";
 import type { CameraStatus } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
 import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
+import type { RecordingState } from "./recording-state.js";
 
 /**
  * What ops needs to know: is the process alive, can it do its job right now (readiness), and the
@@ -14,7 +15,7 @@ import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
 
 /** The recorder's view of a camera (recorder/ fills it; src/ only carries it to health and metrics). */
 export interface RecordingHealth {
-  state: "connecting" | "recording" | "stalled" | "offline" | "paused";
+  state: RecordingState;
   since: number;
   restarts: number;
   segments: number;
