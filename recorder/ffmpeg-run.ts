@@ -25,7 +25,7 @@ import { StreamClock } from "./stream-clock.js";
 export interface FfmpegRunOptions {
   camera: string;
   root: string;
-  /** A local directory for the progress FIFO (see CameraRecorderOptions). */
+  /** A local directory for the progress FIFO (see RecordingOptions in camera-recorder.ts). */
   runDir: string;
   /** Segment length, stall limit, ffmpeg and ffprobe (config.recording). */
   recording: Config["recording"];
