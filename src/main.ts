@@ -10,6 +10,7 @@ import { SegmentStore } from "../recorder/segment-store.js";
 import { type Retention, retentionFromConfig } from "../retention/retention.js";
 import { canonicalJson } from "./audit/chain.js";
 import { openCheckpointKey } from "./audit/checkpoint.js";
+import { AuditInspectionService } from "./audit/inspection.js";
 import { type AuditEvent, AuditLog } from "./audit/log.js";
 import { AuditWatch } from "./audit/watch.js";
 import { AuthService } from "./auth/service.js";
@@ -155,7 +156,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
     auditStart(db, audit, config);
     watch = new AuditWatch({
-      db,
       audit,
       log,
       signer: key.signer,
@@ -225,6 +225,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       log,
       auth,
       audit,
+      auditInspection: new AuditInspectionService(audit),
       health,
       metrics,
       cameras: cameraHealth,

@@ -64,6 +64,11 @@ export function consoleAdmin(): ActionContext {
   return { actor: localActor(), role: "admin", client: "cli" };
 }
 
+/** Who acts in the audit commands: the person at the console, with the authority of an auditor. */
+export function consoleAuditor(): ActionContext {
+  return { actor: localActor(), role: "auditor", client: "cli" };
+}
+
 export interface Local {
   config: Config;
   db: Db;
