@@ -1,3 +1,5 @@
+import type { Gaps } from "../src/catalog/footage/gaps.js";
+import type { Segments } from "../src/catalog/footage/segments.js";
 import type { Config } from "../src/config/load.js";
 import type { RecordingHealth } from "../src/health/health.js";
 import type { RecordingState } from "../src/health/recording-state.js";
@@ -5,7 +7,6 @@ import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
 import { FfmpegRun, type RunEvents, type RunResult } from "./ffmpeg-run.js";
 import { type ClosedGap, OutageGaps } from "./outage.js";
-import type { SegmentStore } from "./segment-store.js";
 
 /**
  * Records one camera: one ffmpeg run at a time (ffmpeg-run.ts), restarted with backoff after it ends,
@@ -29,7 +30,8 @@ export interface RecordingOptions {
   runDir: string;
   /** Segment length, stall limit, ffmpeg and ffprobe, and the waits between failed runs (retry). */
   recording: Config["recording"];
-  store: SegmentStore;
+  store: Segments;
+  gaps: Gaps;
   log: Logger;
   /** Called with each segment's row id once it is finished and indexed. */
   onSegment?: (segment: number) => void;
@@ -73,7 +75,7 @@ export class CameraRecorder {
     const { baseSeconds, capSeconds } = o.recording.retry;
     this.backoff = { baseMs: baseSeconds * 1000, capMs: capSeconds * 1000, jitter: "equal" };
     this.log = o.log.child({ camera: o.camera, component: "recorder" });
-    this.gaps = new OutageGaps(o.store, o.camera);
+    this.gaps = new OutageGaps(o.gaps, o.camera);
     this.current = {
       camera: o.camera,
       state: "connecting",

@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { Segments } from "../src/catalog/footage/segments.js";
 import type { Config } from "../src/config/load.js";
+import { incomingDir, SEGMENT_EXT } from "../src/footage/layout.js";
 import type { Logger } from "../src/log/logger.js";
 import { causeText, exitCause, StderrErrors } from "./exit-cause.js";
 import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
 import { FfmpegProcess, ffmpegArgs } from "./ffmpeg-process.js";
 import { InputVideo, reportedTime } from "./ffmpeg-stderr.js";
-import { incomingDir, SEGMENT_EXT } from "./layout.js";
 import { ProgressFifo } from "./progress-fifo.js";
 import { RunSegments, type SegmentEvents } from "./run-segments.js";
 import { parseSegmentLine } from "./segment-list.js";
-import type { SegmentStore } from "./segment-store.js";
 import { StreamClock } from "./stream-clock.js";
 
 /**
@@ -29,7 +29,7 @@ export interface FfmpegRunOptions {
   runDir: string;
   /** Segment length, stall limit, ffmpeg and ffprobe (config.recording). */
   recording: Config["recording"];
-  store: SegmentStore;
+  store: Segments;
   log: Logger;
   /** Why recording must not go on now; checked at each look. */
   paused?: () => string | undefined;

@@ -1,10 +1,10 @@
 import { stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import type { Segments } from "../src/catalog/footage/segments.js";
+import { incomingDir, SEGMENT_EXT, segmentPath } from "../src/footage/layout.js";
+import { probeSegment } from "../src/footage/probe.js";
 import type { Logger } from "../src/log/logger.js";
-import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
-import { probeSegment } from "./probe.js";
 import type { SegmentClose } from "./segment-list.js";
-import type { SegmentStore } from "./segment-store.js";
 import { finishSegment, SegmentWriteError } from "./segment-writer.js";
 import type { StreamClock } from "./stream-clock.js";
 
@@ -32,7 +32,7 @@ export interface RunSegmentsOptions {
   camera: string;
   root: string;
   ffprobePath: string;
-  store: SegmentStore;
+  store: Segments;
   log: Logger;
   events: SegmentEvents;
 }

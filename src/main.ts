@@ -5,8 +5,6 @@ import { createApp } from "../api/app.js";
 import { listen, type RunningServer } from "../api/server.js";
 import { type ReconcileReport, Reconciler } from "../recorder/reconcile.js";
 import { Recorder } from "../recorder/recorder.js";
-import { Recordings } from "../recorder/recordings.js";
-import { SegmentStore } from "../recorder/segment-store.js";
 import { type Retention, retentionFromConfig } from "../retention/retention.js";
 import { canonicalJson } from "./audit/chain.js";
 import { openCheckpointKey } from "./audit/checkpoint.js";
@@ -16,7 +14,11 @@ import { AuditWatch } from "./audit/watch.js";
 import { AuthService } from "./auth/service.js";
 import { CameraConnection } from "./cameras/connection.js";
 import { type Db, openCatalog } from "./catalog/catalog.js";
+import { ClockSamples } from "./catalog/footage/clock-samples.js";
+import { Gaps } from "./catalog/footage/gaps.js";
+import { Segments } from "./catalog/footage/segments.js";
 import type { Config } from "./config/load.js";
+import { RecordingsService } from "./footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth, toCameraHealth } from "./health/health.js";
 import type { Logger } from "./log/logger.js";
 import { createMetrics } from "./metrics/metrics.js";
@@ -101,7 +103,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         streamingHeartbeatMs: config.onvif.streamingHeartbeatSeconds * 1000,
         streamArriving: (): boolean => recorder.cameras[i]?.status().state === "recording",
         requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
-        onClockSample: (id, s) => insertClock.run(id, s.sampledAt, s.offsetMs, s.rttMs),
+        onClockSample: (id, s) => clockSamples.record(id, s),
         clockOffsetLimitMs: config.onvif.clockOffsetLimitSeconds * 1000,
         // Burned-in camera time that stops matching the recording is a fact an auditor must see.
         onClockExcursion: (e) => {
@@ -125,16 +127,16 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         },
       }),
   );
-  const insertClock = db.prepare(
-    "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
-  );
-  const segments = new SegmentStore(db);
+  const clockSamples = new ClockSamples(db);
+  const segments = new Segments(db);
+  const gaps = new Gaps(db);
   const recorder = new Recorder(config.cameras, cameras, {
     root: config.storage.recordings,
     // Beside the catalog, which is local (SQLite needs that too).
     runDir: join(dirname(config.storage.catalog), "run"),
     recording: config.recording,
     store: segments,
+    gaps,
     log,
     // A segment closing inside an active hold's range goes into the evidence tree at once.
     onSegment: (segment) => {
@@ -232,8 +234,9 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       retention,
       site: config.site.name,
       timeZone: config.site.timezone,
-      recordings: new Recordings({
-        store: segments,
+      recordings: new RecordingsService({
+        segments,
+        gaps,
         root: config.storage.recordings,
         cameras: new Set(config.cameras.map((c) => c.id)),
         audit,

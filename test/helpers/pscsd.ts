@@ -4,8 +4,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
-import { segmentPath } from "../../recorder/layout.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { retentionFromConfig } from "../../retention/retention.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { hashPassword } from "../../src/auth/password.js";
@@ -13,7 +11,9 @@ import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
 import { UserStore } from "../../src/auth/users.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import { loadConfig } from "../../src/config/load.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
 import { auditAnchorFile, type Pscsd, startPscsd } from "../../src/main.js";
 import { writeDaemonConfig } from "./config.js";
@@ -173,7 +173,7 @@ export function seedSegment(d: TestDaemonDir, sample: string): void {
   copyFileSync(sample, join(d.dir, "rec", rel));
   const bytes = readFileSync(sample);
   const db = openCatalog(join(d.dir, "catalog.db"));
-  new SegmentStore(db).insertRecovered({
+  new Segments(db).insertRecovered({
     camera: "cam1",
     startMs: SAMPLE_START,
     endMs: SAMPLE_START + 2_000,

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { CameraRecorder } from "../../recorder/camera-recorder.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Gaps } from "../../src/catalog/footage/gaps.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /**
@@ -33,7 +34,8 @@ describe("a paused camera recorder", () => {
         ffprobe: "ffprobe",
         retry: { baseSeconds: 0.5, capSeconds: 30 },
       },
-      store: new SegmentStore(db),
+      store: new Segments(db),
+      gaps: new Gaps(db),
       log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
       paused: () => {
         looks++;
