@@ -136,10 +136,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     root: config.storage.recordings,
     // Beside the catalog, which is local (SQLite needs that too).
     runDir: join(dirname(config.storage.catalog), "run"),
-    segmentSeconds: config.recording.segmentSeconds,
-    stallSeconds: config.recording.stallSeconds,
-    ffmpegPath: config.recording.ffmpeg,
-    ffprobePath: config.recording.ffprobe,
+    recording: config.recording,
     store: segments,
     gaps,
     log,
@@ -150,7 +147,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         .catch((err: unknown) => log.error({ err, segment }, "evidence sync failed"));
     },
     paused: () => recordingPaused,
-    retry: config.recording.retry,
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,
