@@ -86,6 +86,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
   const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
   const db = openCatalog(config.storage.catalog);
+  const directory = new SqliteDirectory(db);
   const timers: NodeJS.Timeout[] = [];
   let server: RunningServer | undefined;
   let audit: AuditLog;
@@ -135,10 +136,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     root: config.storage.recordings,
     // Beside the catalog, which is local (SQLite needs that too).
     runDir: join(dirname(config.storage.catalog), "run"),
-    segmentSeconds: config.recording.segmentSeconds,
-    stallSeconds: config.recording.stallSeconds,
-    ffmpegPath: config.recording.ffmpeg,
-    ffprobePath: config.recording.ffprobe,
+    recording: config.recording,
     store: segments,
     gaps,
     log,
@@ -149,7 +147,6 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
         .catch((err: unknown) => log.error({ err, segment }, "evidence sync failed"));
     },
     paused: () => recordingPaused,
-    retry: config.recording.retry,
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,
@@ -171,7 +168,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       verifyMs: config.audit.verifySeconds * 1000,
       checkpointMs: config.audit.checkpointSeconds * 1000,
     });
-    const auth = new AuthService(db, audit, config.auth);
+    const auth = new AuthService(directory, audit, config.auth);
     const required = new Map(config.cameras.map((c) => [c.id, c.required]));
     const cameraHealth = (): CameraHealth[] =>
       cameras.map((c, i) => {
@@ -189,7 +186,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     const recordingsFree = async () =>
       (await storage.sample()).find((v) => v.volume === "recordings" && !v.error)?.freeBytes ??
       Number.POSITIVE_INFINITY;
-    retention = retentionFromConfig(config, db, new SqliteDirectory(db), audit, log, {
+    retention = retentionFromConfig(config, db, directory, audit, log, {
       floorBytes,
       freeBytes: recordingsFree,
     });
@@ -300,7 +297,11 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       storage.sample().then(onStorage, (err: unknown) => log.error({ err }, "storage sampling failed"));
     };
     server = await listen(app, config.http);
-    timers.push(setInterval(() => auth.sessions.purgeExpired(Date.now()), SESSION_PURGE_EVERY_MS));
+    timers.push(
+      setInterval(() => {
+        auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));
+      }, SESSION_PURGE_EVERY_MS),
+    );
     // With stop_recording, recording stops and resumes within seconds of the floor being crossed;
     // otherwise the sample rides on the reconciliation sweep's timer (one wake-up a minute, not two).
     if (stopRecordingOnPressure) timers.push(setInterval(sampleStorage, PAUSED_STORAGE_SAMPLE_EVERY_MS));

@@ -3,6 +3,8 @@ import { createInterface } from "node:readline";
 import { AuditLog } from "../audit/log.js";
 import { type ActionContext, AuthService } from "../auth/service.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
+import type { Directory } from "../catalog/directory/directory.js";
+import { SqliteDirectory } from "../catalog/directory/sqlite.js";
 import { type Config, ConfigError, loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
 import { auditAnchorFile } from "../main.js";
@@ -72,6 +74,7 @@ export function consoleAuditor(): ActionContext {
 export interface Local {
   config: Config;
   db: Db;
+  directory: Directory;
   audit: AuditLog;
   auth: AuthService;
   close(): void;
@@ -93,7 +96,9 @@ export function openLocal(configFile: string): Local {
     throw new CliError(`cannot open catalog ${config.storage.catalog}: ${(e as Error).message}`);
   }
   const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  return { config, db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
+  const directory = new SqliteDirectory(db);
+  const auth = new AuthService(directory, audit, config.auth);
+  return { config, db, directory, audit, auth, close: () => db.close() };
 }
 
 /**

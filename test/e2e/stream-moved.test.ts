@@ -5,7 +5,6 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retentionFromConfig } from "../../retention/retention.js";
 import type { Simulator } from "../../sim/simulator.js";
-import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "../helpers/config.js";
@@ -46,7 +45,7 @@ async function approveHold(
     const retention = retentionFromConfig(
       loadConfig(configFile),
       local.db,
-      new SqliteDirectory(local.db),
+      local.directory,
       local.audit,
       log,
     );

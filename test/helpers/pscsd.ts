@@ -9,8 +9,8 @@ import { AuditLog } from "../../src/audit/log.js";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService } from "../../src/auth/service.js";
-import { UserStore } from "../../src/auth/users.js";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import type { Directory } from "../../src/catalog/directory/directory.js";
 import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { Segments } from "../../src/catalog/footage/segments.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -27,6 +27,7 @@ export const PASSWORD = "Example-Passw0rd!";
 /** A catalog opened beside the daemon, as the pscs CLI opens it. */
 export interface LocalCatalog {
   db: Db;
+  directory: Directory;
   audit: AuditLog;
   auth: AuthService;
   close(): void;
@@ -36,7 +37,9 @@ export function openLocalCatalog(configFile: string): LocalCatalog {
   const config = loadConfig(configFile);
   const db = openCatalog(config.storage.catalog);
   const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  return { db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
+  const directory = new SqliteDirectory(db);
+  const auth = new AuthService(directory, audit, config.auth);
+  return { db, directory, audit, auth, close: () => db.close() };
 }
 
 export interface TestDaemonDir {
@@ -77,18 +80,19 @@ export async function seedUsers(local: LocalCatalog, users: Record<string, Role[
  */
 export async function insertUserRow(local: LocalCatalog, username: string, roles: Role[]): Promise<void> {
   const now = Date.now();
-  const made = new UserStore(local.db).insert(
-    {
+  const passwordHash = await hashPassword(PASSWORD, TEST_AUTH.scryptLogN);
+  const made = await local.directory.tx((d) =>
+    d.users.insert({
       username,
       displayName: username,
+      passwordHash,
       roles,
       disabled: false,
       mustChangePassword: false,
       createdAt: now,
       createdBy: "local:test",
       passwordChangedAt: now,
-    },
-    await hashPassword(PASSWORD, TEST_AUTH.scryptLogN),
+    }),
   );
   if (!made) throw new Error(`user ${username} already exists`);
 }

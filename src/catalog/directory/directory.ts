@@ -1,6 +1,9 @@
 import type { AuditRepository } from "./audit.js";
 import type { EvidenceLinkRepository } from "./evidence-links.js";
 import type { HoldRepository } from "./holds.js";
+import type { SessionRepository } from "./sessions.js";
+import type { TokenRepository } from "./tokens.js";
+import type { UserRepository } from "./users.js";
 
 /**
  * The directory: what every node of a site shares (people, sessions, tokens, holds, evidence links,
@@ -16,6 +19,9 @@ export interface DirectoryTx {
   readonly audit: AuditRepository;
   readonly holds: HoldRepository;
   readonly evidenceLinks: EvidenceLinkRepository;
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly tokens: TokenRepository;
   /**
    * Runs once the unit of work has committed, in registration order, and never if it rolled back:
    * what must follow the rows (the audit anchor file, listeners) without being part of them.

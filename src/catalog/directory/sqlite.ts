@@ -1,35 +1,36 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Db } from "../catalog.js";
 import { statementCache } from "../catalog.js";
 import { SqliteAuditRepository, SqliteAuditRows } from "./audit.js";
 import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.js";
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
 import { SqliteHoldRepository } from "./holds.js";
-
-/** Units of work queue per connection, however many directories are made on it. */
-const turns = new WeakMap<Db, Promise<unknown>>();
-/** Set while a unit of work runs, through every await inside it. */
-const inside = new AsyncLocalStorage<true>();
-/** Connections with a unit of work open now (its BEGIN is theirs, not a footage transaction's). */
-const open = new WeakSet<Db>();
+import { SqliteSessionRepository } from "./sessions.js";
+import { SqliteTokenRepository } from "./tokens.js";
+import { SqliteUserRepository } from "./users.js";
 
 /**
  * The embedded directory: the catalog's own SQLite connection (one file holds both stores), a unit of
  * work being one transaction on it (BEGIN IMMEDIATE for `tx`, a deferred BEGIN for `read`).
- * Invariant: a unit of work runs within one turn of the event loop. Its repositories answer at once
- * (better-sqlite3 is synchronous), so nothing else on the connection (a segment close, another
- * request) can run inside it; one that awaits anything else is rolled back with a UnitOfWorkError.
- * Invariant: units of work run one after another. Between two of its repository calls another
- * caller's promise may run; one that asks for a unit of work then waits its turn (one asked for from
- * inside a unit of work is refused: it would wait for itself).
+ * Invariant: a unit of work has an event-loop turn to itself. It starts in a turn of its own (units
+ * of work queue, one per turn) and must end within it: its repositories answer at once (better-sqlite3
+ * is synchronous), and one that awaits anything else is rolled back with a UnitOfWorkError. So no
+ * other statement on the connection (a segment close, another request's audit entry) ever runs inside
+ * it, not even from another promise chain, and a rollback undoes only its own changes.
+ * One asked for while a unit of work is open can only come from inside it (nested): refused.
  */
 export class SqliteDirectory implements Directory {
   private readonly repositories: Omit<DirectoryTx, "afterCommit">;
+  private open = false;
+  private readonly queue: (() => void)[] = [];
+  private scheduled = false;
 
   constructor(private readonly db: Db) {
     const prepare = statementCache(db);
     this.repositories = {
       audit: new SqliteAuditRepository(new SqliteAuditRows(db, prepare)),
+      users: new SqliteUserRepository(prepare),
+      sessions: new SqliteSessionRepository(prepare),
+      tokens: new SqliteTokenRepository(prepare),
       holds: new SqliteHoldRepository(prepare),
       evidenceLinks: new SqliteEvidenceLinkRepository(prepare),
     };
@@ -44,32 +45,33 @@ export class SqliteDirectory implements Directory {
   }
 
   private run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
-    if (inside.getStore())
+    if (this.open)
       return Promise.reject(
         new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down"),
       );
-    if (this.db.inTransaction && !open.has(this.db)) return Promise.reject(insideFootage());
-    const mine = (turns.get(this.db) ?? Promise.resolve()).then(async () => {
-      const after: (() => void)[] = [];
-      const value = await inside.run(true, () => this.once(begin, work, after));
-      for (const fn of after) fn();
-      return value;
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(() => this.once(begin, work).then(resolve, reject));
+      this.schedule();
     });
-    turns.set(
-      this.db,
-      mine.catch(() => undefined),
-    );
-    return mine;
   }
 
-  private async once<T>(
-    begin: string,
-    work: (d: DirectoryTx) => Promise<T>,
-    after: (() => void)[],
-  ): Promise<T> {
-    if (this.db.inTransaction) throw insideFootage();
+  /** Starts the next queued unit of work in a turn of its own (setImmediate), once none is open. */
+  private schedule(): void {
+    if (this.scheduled || this.open || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.open) this.queue.shift()?.();
+      this.schedule();
+    });
+  }
+
+  private async once<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
+    if (this.db.inTransaction)
+      throw new UnitOfWorkError("a unit of work was opened inside a footage catalog transaction");
+    const after: (() => void)[] = [];
     this.db.exec(begin);
-    open.add(this.db);
+    this.open = true;
     let yielded = false;
     const turn = setImmediate(() => {
       yielded = true;
@@ -87,11 +89,10 @@ export class SqliteDirectory implements Directory {
       throw e;
     } finally {
       clearImmediate(turn);
-      open.delete(this.db);
+      this.open = false;
+      this.schedule();
     }
+    for (const fn of after) fn();
     return value;
   }
 }
-
-const insideFootage = () =>
-  new UnitOfWorkError("a unit of work was opened inside a footage catalog transaction");

@@ -60,15 +60,20 @@ export function unitOfWorkContract(open: () => Directory): void {
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
   });
 
-  it("runs units of work asked for at once one after another, each whole", async () => {
+  it("runs the units of work of independent callers each whole, refusing neither", async () => {
     const dir = open();
-    // Each reads the head and writes the next: interleaved, two would take the same seq.
-    const next = () =>
+    const [a, b] = await Promise.all([
       dir.tx(async (d) => {
-        const head = await d.audit.head();
-        await d.audit.insert(entry((head?.seq ?? 0) + 1, head?.hash ?? "g"));
-      });
-    await Promise.all([next(), next(), next()]);
+        await d.audit.insert(entry(1, "g"));
+        await d.audit.insert(entry(2, "h1"));
+        return "a";
+      }),
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(3, "h2"));
+        return "b";
+      }),
+    ]);
+    expect([a, b]).toEqual(["a", "b"]);
     expect((await dir.read((d) => d.audit.after(0, 10))).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
@@ -90,6 +95,22 @@ export function sqliteTurnContract(open: () => Directory): void {
       }),
     ).rejects.toBeInstanceOf(UnitOfWorkError);
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
+  });
+  it("runs a unit of work that reaches it while another is open after that one", async () => {
+    const dir = open();
+    const steps: string[] = [];
+    const first = dir.tx(async (d) => {
+      steps.push("first begins");
+      await d.audit.insert(entry(1));
+      await d.audit.insert(entry(2));
+      steps.push("first ends");
+    });
+    const second = dir.tx(async (d) => {
+      steps.push("second begins");
+      await d.audit.insert(entry(3));
+    });
+    await Promise.all([first, second]);
+    expect(steps).toEqual(["first begins", "first ends", "second begins"]);
   });
   const entry = (seq: number): AuditEntry => ({
     seq,
