@@ -3,6 +3,7 @@ import { holdLogCsv, holdLogHtml } from "../../retention/hold-log.js";
 import { HOLD_STATUSES, LEGAL_BASES } from "../../retention/holds.js";
 import type { Retention } from "../../retention/retention.js";
 import type { AuditLog } from "../../src/audit/log.js";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery, timeValue } from "./schemas.js";
 
@@ -18,7 +19,7 @@ const holdId = z.strictObject({
     .transform(Number),
 });
 const text = (max: number, what: string) => z.string().trim().min(1, `expected ${what}`).max(max);
-const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
+const camera = cameraIdSchema;
 const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
   rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 
