@@ -26,6 +26,12 @@ export interface RecorderOptions {
   retry?: { baseSeconds: number; capSeconds: number };
 }
 
+/** A camera to record: its config and the ONVIF connection that hands the recorder its stream URI. */
+export interface RecordedCamera {
+  config: CameraConfig;
+  connection: CameraConnection;
+}
+
 /** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
 export function rtspUrlWithCredentials(uri: string, user: string, password: string): string {
   const url = new URL(uri);
@@ -40,11 +46,7 @@ export class Recorder {
   readonly cameras: CameraRecorder[];
   private readonly watchdog: Watchdog;
 
-  constructor(
-    configs: readonly CameraConfig[],
-    connections: readonly CameraConnection[],
-    o: RecorderOptions,
-  ) {
+  constructor(cameras: readonly RecordedCamera[], o: RecorderOptions) {
     this.watchdog = new Watchdog(
       () => {
         let next: number | undefined;
@@ -57,8 +59,7 @@ export class Recorder {
       // At least as often as a flowing camera's stall limit, so a look is never later than one.
       { minMs: 250, maxMs: (o.stallSeconds + reportPeriodSeconds(o.stallSeconds)) * 1000 },
     );
-    this.cameras = configs.map((cfg, i) => {
-      const conn = connections[i] as CameraConnection;
+    this.cameras = cameras.map(({ config: cfg, connection: conn }) => {
       const camera = new CameraRecorder({
         camera: cfg.id,
         root: o.root,
@@ -85,6 +86,8 @@ export class Recorder {
         lookWithin: (ms) => this.watchdog.within(ms),
       });
       conn.onChange(() => camera.wake());
+      // A stream being recorded shows the camera is up: its connection polls it less often meanwhile.
+      conn.streamArriving(() => camera.status().state === "recording");
       return camera;
     });
   }

@@ -1,11 +1,9 @@
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline";
-import { AuditLog } from "../audit/log.js";
-import { type ActionContext, AuthService } from "../auth/service.js";
-import { type Db, openCatalog } from "../catalog/catalog.js";
+import type { ActionContext } from "../auth/service.js";
+import { type ConsoleServices, openConsole } from "../compose/console.js";
 import { type Config, ConfigError, loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
-import { auditAnchorFile } from "../main.js";
 
 /**
  * What every pscs subcommand shares: its error type, output, the local catalog, and password prompts.
@@ -64,31 +62,22 @@ export function consoleAdmin(): ActionContext {
   return { actor: localActor(), role: "admin", client: "cli" };
 }
 
-export interface Local {
-  config: Config;
-  db: Db;
-  audit: AuditLog;
-  auth: AuthService;
-  close(): void;
-}
+export type Local = ConsoleServices;
 
 /** Opens the catalog named by the config file, as the daemon would (they may run side by side). */
 export function openLocal(configFile: string): Local {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(configFile);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message, 78);
     throw e;
   }
-  let db: Db;
   try {
-    db = openCatalog(config.storage.catalog);
+    return openConsole(config);
   } catch (e) {
     throw new CliError(`cannot open catalog ${config.storage.catalog}: ${(e as Error).message}`);
   }
-  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  return { config, db, audit, auth: new AuthService(db, audit, config.auth), close: () => db.close() };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   LEGAL_BASES,
   type LegalBasis,
 } from "../../retention/holds.js";
-import { type Retention, retentionFromConfig } from "../../retention/retention.js";
+import type { Retention } from "../../retention/retention.js";
 import { type Permission, roleGranting } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
 import { loadConfig } from "../config/load.js";
@@ -44,8 +44,7 @@ interface Opened {
 
 function open(configFile: string): Opened {
   const local = openLocal(configFile);
-  const retention = retentionFromConfig(loadConfig(configFile), local.db, local.audit, quietLog);
-  return { local, retention };
+  return { local, retention: local.retention(quietLog) };
 }
 
 /** The CLI prints results and audits actions; its log carries only what went wrong, on stderr. */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { segmentPath } from "../../recorder/layout.js";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import {
   type Client,
   daemonDir,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { segmentPath } from "../../recorder/layout.js";
 import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { descendants, isAlive, procArgs } from "../../src/proc/tree.js";
 import {
   type Client,

@@ -10,7 +10,7 @@ import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
-import { type Pscsd, startPscsd } from "../../src/main.js";
+import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import {
   type Client,
   daemonDir,
