@@ -41,7 +41,7 @@ const SIBLINGS = new Set(["recorder", "retention", "api"]);
 const top = (path: string): string => path.split("/")[0] ?? "";
 
 /** The rule `file` breaks by importing `target` (a repository path, or undefined for a package). */
-export function importBreak(file: string, specifier: string, target: string | undefined): string | undefined {
+function importBreak(file: string, specifier: string, target: string | undefined): string | undefined {
   if (specifier === COMPUTED) return RULES.computed;
   if (target === undefined) return undefined;
   const from = top(file);
