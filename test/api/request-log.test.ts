@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { segmentPath } from "../../recorder/layout.js";
 import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
-import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import {
   type Client,
   daemonDir,
