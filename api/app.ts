@@ -4,6 +4,7 @@ import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { Recordings } from "../recorder/recordings.js";
 import type { Retention } from "../retention/retention.js";
+import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { AuthService } from "../src/auth/service.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
@@ -38,6 +39,8 @@ export interface ApiServices {
   log: Logger;
   auth: AuthService;
   audit: AuditLog;
+  /** The audit log's reading side: browse, export, verify, sample (its rules and entries). */
+  auditInspection: AuditInspection;
   health: HealthService;
   metrics: Metrics;
   cameras: () => CameraHealth[];
@@ -61,7 +64,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
-    ...auditRoutes(s.audit, s.timeZone),
+    ...auditRoutes(s.auditInspection, s.timeZone),
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.audit, s.timeZone),
     ...holdRoutes(s.retention, s.audit, s.site, s.timeZone),

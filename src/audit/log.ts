@@ -1,5 +1,7 @@
 import type { KeyObject } from "node:crypto";
-import type { Db } from "../catalog/catalog.js";
+import { type Db, statementCache } from "../catalog/catalog.js";
+import { type AuditEntry, type AuditFilter, SqliteAuditRows } from "../catalog/directory/audit.js";
+import type { DirectoryTx } from "../catalog/directory/directory.js";
 import { type Anchor, AnchorFile, AuditAnchorError } from "./anchor.js";
 import {
   type AuditContent,
@@ -15,9 +17,9 @@ import { type ChainBreak, type ChainRow, ChainWalk } from "./verify.js";
 
 /**
  * The append-only audit log: who did what, to what, when, from where, and whether it was allowed.
- * Invariant: entries are appended only through append(), inside one IMMEDIATE transaction that reads
- * the chain head and writes the next entry, so two processes (pscsd and the pscs CLI) sharing the
- * catalog never fork the chain.
+ * Invariant: an entry is appended only in a transaction that reads the chain head and writes the next
+ * entry (append() opens an IMMEDIATE one; appendIn() runs in the caller's unit of work, IMMEDIATE
+ * too), so two processes (pscsd and the pscs CLI) sharing the catalog never fork the chain.
  */
 
 export interface AuditEvent {
@@ -30,24 +32,7 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-export interface AuditEntry extends AuditContent {
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditFilter {
-  from?: number;
-  to?: number;
-  actor?: string;
-  /** Exact action, or a prefix ending in '.' ('auth.' matches 'auth.login', 'auth.logout', …). */
-  action?: string;
-  target?: string;
-  outcome?: Outcome;
-  /** Cursor: entries with seq greater (asc) or smaller (desc) than this. */
-  after?: number;
-  order?: "asc" | "desc";
-  limit?: number;
-}
+export type { AuditEntry, AuditFilter };
 
 /** What a walk of the chain found; ok only when nothing is broken and every checkpoint holds. */
 export interface VerifyResult {
@@ -78,59 +63,45 @@ export interface VerifyOptions {
   logged?: readonly LoggedCheckpoint[];
 }
 
-interface Row extends AuditContent {
-  prev_hash: string;
-  hash: string;
-}
-
 export interface AuditLogOptions {
   /** File holding a copy of the chain head; absent for an in-memory catalog. */
   anchorFile?: string | undefined;
   now?: () => number;
 }
 
+/** Rows a whole-chain walk reads at once: memory stays bounded however long the chain grows. */
+const VERIFY_PAGE = 5_000;
+
 export class AuditLog {
   private readonly now: () => number;
   readonly anchor: AnchorFile | undefined;
-  private readonly head;
-  private readonly insert;
-  private readonly appendTx;
+  private readonly rows: SqliteAuditRows;
   private readonly listeners = new Set<(e: AuditEntry) => void>();
+  /** The entries each open unit of work appended, published once it commits. */
+  private readonly pending = new WeakMap<DirectoryTx, AuditEntry[]>();
 
-  constructor(
-    private readonly db: Db,
-    opts: AuditLogOptions = {},
-  ) {
+  constructor(db: Db, opts: AuditLogOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.anchor = opts.anchorFile === undefined ? undefined : new AnchorFile(opts.anchorFile);
-    this.head = db.prepare<[], { seq: number; hash: string }>(
-      "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-    );
-    this.insert = db.prepare(
-      `INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, client, details, prev_hash, hash)
-       VALUES (@seq, @at, @actor, @role, @action, @target, @outcome, @client, @details, @prevHash, @hash)`,
-    );
-    const one = (event: AuditEvent): AuditEntry => {
-      const last = this.head.get();
-      const content: AuditContent = {
-        seq: (last?.seq ?? 0) + 1,
-        at: this.now(),
-        actor: storedText(event.actor),
-        role: storedText(event.role ?? null),
-        action: storedText(event.action),
-        target: storedText(event.target ?? null),
-        outcome: event.outcome,
-        client: storedText(event.client ?? null),
-        // JSON.stringify writes a lone surrogate as a \uXXXX escape, so details text is well-formed.
-        details: canonicalJson(event.details ?? {}),
-      };
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const entry = { ...content, prevHash, hash: chainHash(prevHash, content) };
-      this.insert.run(entry);
-      return entry;
+    this.rows = new SqliteAuditRows(db, statementCache(db));
+  }
+
+  /** The entry after `last`: its content as stored, linked to `last` by the chain hash. */
+  private next(last: { seq: number; hash: string } | undefined, event: AuditEvent): AuditEntry {
+    const content: AuditContent = {
+      seq: (last?.seq ?? 0) + 1,
+      at: this.now(),
+      actor: storedText(event.actor),
+      role: storedText(event.role ?? null),
+      action: storedText(event.action),
+      target: storedText(event.target ?? null),
+      outcome: event.outcome,
+      client: storedText(event.client ?? null),
+      // JSON.stringify writes a lone surrogate as a \uXXXX escape, so details text is well-formed.
+      details: canonicalJson(event.details ?? {}),
     };
-    const tx = db.transaction((events: readonly AuditEvent[]) => events.map(one));
-    this.appendTx = (events: readonly AuditEvent[]) => tx.immediate(events);
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    return { ...content, prevHash, hash: chainHash(prevHash, content) };
   }
 
   append(event: AuditEvent): AuditEntry {
@@ -139,11 +110,38 @@ export class AuditLog {
 
   /** Appends several entries in one transaction (a purge batch, a bulk import): one commit, one anchor write. */
   appendMany(events: readonly AuditEvent[]): AuditEntry[] {
-    const entries = this.appendTx(events);
+    const entries = this.rows.immediate(() =>
+      events.map((event) => {
+        const entry = this.next(this.rows.head(), event);
+        this.rows.insert(entry);
+        return entry;
+      }),
+    );
+    this.published(entries);
+    return entries;
+  }
+
+  /**
+   * Appends inside the caller's unit of work, so the entry commits or rolls back with the change it
+   * records; the anchor and listeners follow the commit.
+   */
+  async appendIn(d: DirectoryTx, event: AuditEvent): Promise<AuditEntry> {
+    const entry = this.next(await d.audit.head(), event);
+    await d.audit.insert(entry);
+    const mine = this.pending.get(d);
+    if (mine) mine.push(entry);
+    else {
+      const first = [entry];
+      this.pending.set(d, first);
+      d.afterCommit(() => this.published(first));
+    }
+    return entry;
+  }
+
+  private published(entries: readonly AuditEntry[]): void {
     const last = entries.at(-1);
     if (last) this.anchor?.writeHead(last);
     for (const e of entries) for (const l of this.listeners) l(e);
-    return entries;
   }
 
   /** Called after every append by this process (metrics count them). */
@@ -153,36 +151,11 @@ export class AuditLog {
   }
 
   headSeq(): number {
-    return this.head.get()?.seq ?? 0;
+    return this.rows.head()?.seq ?? 0;
   }
 
   list(filter: AuditFilter = {}): AuditEntry[] {
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    const order = filter.order === "desc" ? "DESC" : "ASC";
-    const add = (clause: string, name: string, value: unknown) => {
-      if (value === undefined) return;
-      where.push(clause);
-      args[name] = value;
-    };
-    add("at >= @from", "from", filter.from);
-    add("at < @to", "to", filter.to);
-    add("actor = @actor", "actor", filter.actor);
-    add("target = @target", "target", filter.target);
-    add("outcome = @outcome", "outcome", filter.outcome);
-    if (filter.action?.endsWith(".")) {
-      // A range instead of LIKE: the action index serves it, and '_' or '%' in input mean nothing.
-      add("action >= @actionLo", "actionLo", filter.action);
-      add("action < @actionHi", "actionHi", `${filter.action.slice(0, -1)}/`); // '/' sorts right after '.'
-    } else add("action = @action", "action", filter.action);
-    if (filter.after !== undefined) {
-      where.push(order === "ASC" ? "seq > @after" : "seq < @after");
-      args.after = filter.after;
-    }
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY seq ${order} LIMIT @limit`;
-    args.limit = filter.limit ?? 100;
-    return this.db.prepare<[Record<string, unknown>], Row>(sql).all(args).map(fromRow);
+    return this.rows.list(filter);
   }
 
   /** Entries read for exports since start: metrics show an export's paging stop with its reader. */
@@ -215,22 +188,27 @@ export class AuditLog {
 
   /** Entries after `seq`, oldest first, as the chain walk reads them (one page). */
   rowsAfter(seq: number, limit: number): ChainRow[] {
-    return this.db
-      .prepare<[number, number], Row>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
-      .all(seq, limit)
-      .map(fromRow);
+    return this.rows.after(seq, limit);
   }
 
   hashAt(seq: number): string | undefined {
-    return this.db.prepare<[number], { hash: string }>("SELECT hash FROM audit_log WHERE seq = ?").get(seq)
-      ?.hash;
+    return this.rows.hashAt(seq);
+  }
+
+  /** Changes when another connection has written the catalog since the last call (SQLite's data_version). */
+  othersWrites(): number {
+    return this.rows.othersWrites();
   }
 
   /** Walks the whole chain now, past every break (see ChainWalk), then the anchor and checkpoints. */
   verify(opts: VerifyOptions = {}): VerifyResult {
     const walk = new ChainWalk();
-    for (const row of this.db.prepare<[], Row>("SELECT * FROM audit_log ORDER BY seq").iterate())
-      walk.push(fromRow(row));
+    for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+      const page = this.rows.after(after, VERIFY_PAGE);
+      for (const row of page) walk.push(row);
+      if (page.length < VERIFY_PAGE) break;
+      after = page.at(-1)?.seq ?? after;
+    }
     return this.conclude(walk, opts);
   }
 
@@ -291,9 +269,4 @@ export class AuditLog {
       ...(checkpoints ? { checkpoints } : {}),
     };
   }
-}
-
-function fromRow(r: Row): AuditEntry {
-  const { prev_hash, ...rest } = r;
-  return { ...rest, prevHash: prev_hash };
 }

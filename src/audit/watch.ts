@@ -1,5 +1,4 @@
 import { setImmediate as yieldLoop } from "node:timers/promises";
-import type { Db } from "../catalog/catalog.js";
 import type { Logger } from "../log/logger.js";
 import { CHECKPOINT_LOG_KEY, CHECKPOINT_LOG_MSG, type CheckpointSigner } from "./checkpoint.js";
 import type { AuditLog, VerifyResult } from "./log.js";
@@ -26,7 +25,6 @@ export interface AuditChainState {
 }
 
 export interface AuditWatchOptions {
-  db: Db;
   audit: AuditLog;
   log: Logger;
   signer?: CheckpointSigner | undefined;
@@ -217,7 +215,7 @@ export class AuditWatch {
   }
 
   private dataVersion(): number {
-    return this.o.db.pragma("data_version", { simple: true }) as number;
+    return this.o.audit.othersWrites();
   }
 
   /** Logs breaks once each, as they are found. */

@@ -10,13 +10,37 @@ import {
   publicKeyFile,
   readPublicKey,
 } from "../audit/checkpoint.js";
-import { writeAuditCsv } from "../audit/csv.js";
+import { AuditInspectionService, SAMPLE_MAX } from "../audit/inspection.js";
 import type { VerifyResult } from "../audit/log.js";
-import { drawSample } from "../audit/sample.js";
-import { CliError, DEFAULT_CONFIG, localActor, openLocal, print } from "./common.js";
+import { ServiceError } from "../errors/service-error.js";
+import {
+  asCliError,
+  CliError,
+  consoleAuditor,
+  DEFAULT_CONFIG,
+  type Local,
+  openLocal,
+  print,
+} from "./common.js";
 import { type CliTimes, cliTimes } from "./times.js";
 
-/** `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. */
+/**
+ * `pscs audit …`: verify the chain, draw the quarterly random sample, export for an inspector. The
+ * rules and the audit entries are the service's (`src/audit/inspection.ts`); these commands read the
+ * options and print.
+ */
+
+/** The option that fed each field of the service's requests, for its refusals. */
+const OPTIONS = {
+  count: "--count",
+  seed: "--seed",
+  from: "--from",
+  to: "--to",
+  action: "--action",
+  actor: "--actor",
+};
+
+const inspection = (local: Local) => new AuditInspectionService(local.audit);
 
 const optionalTime = (times: CliTimes, flag: string, value: string | undefined) =>
   value === undefined ? undefined : times.read(flag, value);
@@ -110,7 +134,9 @@ export function auditCommands(program: Command): void {
       try {
         const publicKey = checkpointPublicKey(o.publicKey, local.config.audit.checkpointKey, !!o.checkpoints);
         const started = performance.now();
-        const r = local.audit.verify({ publicKey, ...(logged ? { logged } : {}) });
+        const r = await inspection(local)
+          .verify(consoleAuditor(), { publicKey, ...(logged ? { logged } : {}) })
+          .catch((e) => asCliError(e, OPTIONS));
         const ms = Math.round(performance.now() - started);
         if (!r.ok) {
           if (o.json) print(true, { ...r, ms }, () => "");
@@ -141,29 +167,27 @@ export function auditCommands(program: Command): void {
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
     .action(
-      (o: { count: string; seed?: string; from?: string; to?: string; config: string; json?: boolean }) => {
+      async (o: {
+        count: string;
+        seed?: string;
+        from?: string;
+        to?: string;
+        config: string;
+        json?: boolean;
+      }) => {
         const count = Number(o.count);
-        if (!Number.isInteger(count) || count < 1 || count > 100)
-          throw new CliError(`--count: expected a whole number 1-100, got '${o.count}'`, 2);
         const times = cliTimes(o.config);
         const [from, to] = [optionalTime(times, "--from", o.from), optionalTime(times, "--to", o.to)];
         const local = openLocal(o.config);
         try {
-          const s = drawSample(local.audit, { count, seed: o.seed, from, to });
-          local.audit.append({
-            actor: localActor(),
-            role: "auditor",
-            action: "audit.sample",
-            outcome: "success",
-            client: "cli",
-            details: {
-              seed: s.seed,
-              count,
-              from: from ?? null,
-              to: to ?? null,
-              items: s.items.map((i) => i.target),
-            },
-          });
+          const s = await inspection(local)
+            .sample({ count, seed: o.seed, from, to }, consoleAuditor())
+            .catch((e) => {
+              // The option's text, not the number it read as, is what the person typed.
+              if (e instanceof ServiceError && e.field === "count")
+                throw new CliError(`--count: expected a whole number 1-${SAMPLE_MAX}, got '${o.count}'`, 2);
+              return asCliError(e, OPTIONS);
+            });
           print(!!o.json, s, () => {
             const pop = Object.entries(s.population)
               .map(([k, n]) => `${n} ${k}`)
@@ -213,14 +237,9 @@ export function auditCommands(program: Command): void {
         };
         const local = openLocal(o.config);
         try {
-          local.audit.append({
-            actor: localActor(),
-            role: "auditor",
-            action: "audit.export",
-            outcome: "success",
-            client: "cli",
-            details: { filter },
-          });
+          const csv = await inspection(local)
+            .export(filter, consoleAuditor())
+            .catch((e) => asCliError(e, OPTIONS));
           const out = o.output ? createWriteStream(o.output, { flags: "wx" }) : process.stdout;
           const done = new Promise<void>((resolve, reject) => {
             out.once("error", (e: NodeJS.ErrnoException) =>
@@ -229,7 +248,7 @@ export function auditCommands(program: Command): void {
             if (out === process.stdout) resolve();
             else out.once("finish", resolve);
           });
-          const n = await writeAuditCsv(local.audit, filter, out);
+          const n = await csv.writeTo(out);
           if (out !== process.stdout) out.end();
           await done;
           if (o.output) process.stderr.write(`wrote ${n} entries to ${o.output}\n`);

@@ -62,6 +62,11 @@ export function consoleAdmin(): ActionContext {
   return { actor: localActor(), role: "admin", client: "cli" };
 }
 
+/** Who acts in the audit commands: the person at the console, with the authority of an auditor. */
+export function consoleAuditor(): ActionContext {
+  return { actor: localActor(), role: "auditor", client: "cli" };
+}
+
 export type Local = ConsoleServices;
 
 /** Opens the catalog named by the config file, as the daemon would (they may run side by side). */

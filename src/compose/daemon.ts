@@ -48,7 +48,6 @@ function wire(
   const { audit, auth } = catalogServices(config, db);
   auditDaemonStart(audit, config, VERSION);
   const watch = new AuditWatch({
-    db,
     audit,
     log,
     signer: key.signer,

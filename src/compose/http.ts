@@ -1,6 +1,7 @@
 import { createApp } from "../../api/app.js";
 import type { Recordings } from "../../recorder/recordings.js";
 import type { Retention } from "../../retention/retention.js";
+import { AuditInspectionService } from "../audit/inspection.js";
 import type { AuditLog } from "../audit/log.js";
 import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
@@ -56,6 +57,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     log,
     auth,
     audit,
+    auditInspection: new AuditInspectionService(audit),
     health,
     metrics,
     cameras,

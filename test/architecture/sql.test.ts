@@ -21,8 +21,6 @@ const KNOWN_EXCEPTIONS: readonly string[] = [
   "retention/retention.ts",
   "src/cli/recordings.ts",
   "retention/holds.ts",
-  "src/audit/log.ts",
-  "src/audit/watch.ts",
   "src/auth/sessions.ts",
   "src/auth/tokens.ts",
   "src/auth/users.ts",

@@ -1,0 +1,95 @@
+import { expect, it } from "vitest";
+import type { AuditEntry } from "../../../../src/catalog/directory/audit.js";
+import { type Directory, UnitOfWorkError } from "../../../../src/catalog/directory/directory.js";
+
+/** What every Directory implementation promises of its units of work (SQLite now, PostgreSQL later). */
+export function unitOfWorkContract(open: () => Directory): void {
+  const entry = (seq: number, prevHash: string): AuditEntry => ({
+    seq,
+    at: 1_700_000_000_000 + seq,
+    actor: "user:a",
+    role: null,
+    action: "test.write",
+    target: null,
+    outcome: "success",
+    client: null,
+    details: "{}",
+    prevHash,
+    hash: `h${seq}`,
+  });
+
+  it("commits every change of a unit of work together, and runs afterCommit hooks once it has", async () => {
+    const dir = open();
+    const seen: number[] = [];
+    await dir.tx(async (d) => {
+      await d.audit.insert(entry(1, "g"));
+      d.afterCommit(() => seen.push(1));
+      await d.audit.insert(entry(2, "h1"));
+      expect(seen).toEqual([]);
+    });
+    expect(seen).toEqual([1]);
+    expect((await dir.read((d) => d.audit.after(0, 10))).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it("rolls back every change of a unit of work that throws, rethrows, and runs no afterCommit hook", async () => {
+    const dir = open();
+    const hooks: string[] = [];
+    const failure = new Error("refused half-way");
+    await expect(
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(1, "g"));
+        d.afterCommit(() => hooks.push("ran"));
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(hooks).toEqual([]);
+    expect(await dir.read((d) => d.audit.head())).toBeUndefined();
+    // The directory is usable again after a rollback.
+    await dir.tx((d) => d.audit.insert(entry(1, "g")));
+    expect((await dir.read((d) => d.audit.head()))?.seq).toBe(1);
+  });
+
+  it("refuses a unit of work opened inside another, and keeps neither's changes", async () => {
+    const dir = open();
+    await expect(
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(1, "g"));
+        await dir.tx((inner) => inner.audit.insert(entry(2, "h1")));
+      }),
+    ).rejects.toBeInstanceOf(UnitOfWorkError);
+    expect(await dir.read((d) => d.audit.head())).toBeUndefined();
+  });
+
+  it("returns the unit of work's value", async () => {
+    const dir = open();
+    expect(await dir.tx(async () => 42)).toBe(42);
+    expect(await dir.read(async () => "read")).toBe("read");
+  });
+}
+
+/** SQLite only: a unit of work is one turn of the event loop; one that waits on I/O is refused. */
+export function sqliteTurnContract(open: () => Directory): void {
+  it("rolls back a unit of work that awaits something besides its repositories", async () => {
+    const dir = open();
+    await expect(
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(1));
+        await new Promise((r) => setTimeout(r, 5));
+      }),
+    ).rejects.toBeInstanceOf(UnitOfWorkError);
+    expect(await dir.read((d) => d.audit.head())).toBeUndefined();
+  });
+  const entry = (seq: number): AuditEntry => ({
+    seq,
+    at: seq,
+    actor: "user:a",
+    role: null,
+    action: "test.write",
+    target: null,
+    outcome: "success",
+    client: null,
+    details: "{}",
+    prevHash: "g",
+    hash: `h${seq}`,
+  });
+}
