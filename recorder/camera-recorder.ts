@@ -2,16 +2,17 @@ import { randomBytes } from "node:crypto";
 import { mkdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import ffmpeg from "fluent-ffmpeg";
+import type { Gaps } from "../src/catalog/footage/gaps.js";
+import type { Segments } from "../src/catalog/footage/segments.js";
+import { incomingDir, SEGMENT_EXT, segmentPath } from "../src/footage/layout.js";
+import { probeSegment } from "../src/footage/probe.js";
 import type { Logger } from "../src/log/logger.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../src/retry/backoff.js";
 import { causeText, exitCause, StderrErrors } from "./exit-cause.js";
 import { inputOptions, outputOptions, progressOptions, reportPeriodSeconds } from "./ffmpeg-args.js";
-import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
 import { type ClosedGap, OutageGaps } from "./outage.js";
-import { probeSegment } from "./probe.js";
 import { ProgressFifo } from "./progress-fifo.js";
 import { parseSegmentLine, type SegmentClose } from "./segment-list.js";
-import type { SegmentStore } from "./segment-store.js";
 import { finishSegment, SegmentWriteError } from "./segment-writer.js";
 import { StreamClock } from "./stream-clock.js";
 
@@ -53,7 +54,8 @@ export interface CameraRecorderOptions {
   cameraError: () => string | undefined;
   /** Re-fetches the stream URI from the camera after ffmpeg failed; streamUrl() answers with it. */
   refreshStreamUrl: () => Promise<void>;
-  store: SegmentStore;
+  store: Segments;
+  gaps: Gaps;
   log: Logger;
   /** Asks the watchdog to look within `ms` (a run started; its first deadline may be nearer than the next look). */
   lookWithin?: (ms: number) => void;
@@ -122,7 +124,7 @@ export class CameraRecorder {
     this.now = o.now ?? Date.now;
     this.backoff = { ...(o.backoff ?? { baseMs: 500, capMs: 30_000 }), jitter: "equal" };
     this.log = o.log.child({ camera: o.camera, component: "recorder" });
-    this.gaps = new OutageGaps(o.store, o.camera);
+    this.gaps = new OutageGaps(o.gaps, o.camera);
     this.current = {
       camera: o.camera,
       state: "connecting",

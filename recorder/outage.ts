@@ -1,4 +1,4 @@
-import type { SegmentStore } from "./segment-store.js";
+import type { Gaps } from "../src/catalog/footage/gaps.js";
 
 /**
  * One camera's outages as gap rows: the time it is not recorded, and why.
@@ -19,7 +19,7 @@ export class OutageGaps {
   private written: string | undefined;
 
   constructor(
-    private readonly store: SegmentStore,
+    private readonly store: Gaps,
     private readonly camera: string,
   ) {}
 

@@ -1,11 +1,11 @@
 import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { SegmentRow, Segments } from "../src/catalog/footage/segments.js";
+import { incomingDir, SEGMENT_EXT, segmentPath } from "../src/footage/layout.js";
+import { probeSegment } from "../src/footage/probe.js";
 import type { Logger } from "../src/log/logger.js";
 import { isAlive, processesMatching } from "../src/proc/tree.js";
 import { sha256File } from "../src/storage/durable.js";
-import { incomingDir, SEGMENT_EXT, segmentPath } from "./layout.js";
-import { probeSegment } from "./probe.js";
-import type { SegmentRow, SegmentStore } from "./segment-store.js";
 import { finishSegment } from "./segment-writer.js";
 
 /**
@@ -26,7 +26,7 @@ export interface ReconcileReport {
 export interface ReconcilerOptions {
   root: string;
   cameras: readonly string[];
-  store: SegmentStore;
+  store: Segments;
   log: Logger;
   ffprobePath?: string;
   /** Runs whose ffmpeg is alive now: their rows and files are not a crash's leftovers. */

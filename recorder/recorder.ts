@@ -1,9 +1,10 @@
 import type { CameraConnection } from "../src/cameras/connection.js";
+import type { Gaps } from "../src/catalog/footage/gaps.js";
+import type { Segments } from "../src/catalog/footage/segments.js";
 import type { CameraConfig } from "../src/config/load.js";
 import type { Logger } from "../src/log/logger.js";
 import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
 import { reportPeriodSeconds } from "./ffmpeg-args.js";
-import type { SegmentStore } from "./segment-store.js";
 import { Watchdog } from "./watchdog.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
@@ -16,7 +17,8 @@ export interface RecorderOptions {
   stallSeconds: number;
   ffmpegPath: string;
   ffprobePath: string;
-  store: SegmentStore;
+  store: Segments;
+  gaps: Gaps;
   log: Logger;
   /** Called with each segment's row id once it is finished and indexed (the evidence tree links held footage). */
   onSegment?: (segment: number) => void;
@@ -69,6 +71,7 @@ export class Recorder {
         ffmpegPath: o.ffmpegPath,
         ffprobePath: o.ffprobePath,
         store: o.store,
+        gaps: o.gaps,
         log: o.log,
         ...(o.onSegment ? { onSegment: o.onSegment } : {}),
         ...(o.paused ? { paused: o.paused } : {}),

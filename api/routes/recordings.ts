@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Recordings } from "../../recorder/recordings.js";
 import type { AuditLog } from "../../src/audit/log.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
+import type { Recordings } from "../../src/footage/recordings.js";
 import { utcText } from "../../src/time/parse.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery } from "./schemas.js";

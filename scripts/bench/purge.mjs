@@ -11,10 +11,10 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { segmentPath } from "../../dist/recorder/layout.js";
 import { Purger } from "../../dist/retention/purger.js";
 import { AuditLog } from "../../dist/src/audit/log.js";
 import { openCatalog } from "../../dist/src/catalog/catalog.js";
+import { segmentPath } from "../../dist/src/footage/layout.js";
 import { createLogger } from "../../dist/src/log/logger.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SegmentStore } from "../../dist/recorder/segment-store.js";
-import { timeline } from "../../dist/recorder/timeline.js";
 import { openCatalog } from "../../dist/src/catalog/catalog.js";
+import { Gaps } from "../../dist/src/catalog/footage/gaps.js";
+import { Segments } from "../../dist/src/catalog/footage/segments.js";
+import { timeline } from "../../dist/src/footage/timeline.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -46,7 +47,7 @@ const rows = CAMERAS * DAYS * 1440;
 const loadS = (performance.now() - t) / 1000;
 db.exec("ANALYZE");
 
-const store = new SegmentStore(db);
+const store = { segments: new Segments(db), gaps: new Gaps(db) };
 const bare = db.prepare("SELECT id FROM segments WHERE camera = ? AND start_ms >= ? AND start_ms < ?");
 const pct = (xs, p) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];

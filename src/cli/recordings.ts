@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { SegmentStore } from "../../recorder/segment-store.js";
-import { timeline } from "../../recorder/timeline.js";
+import { Gaps } from "../catalog/footage/gaps.js";
+import { Segments } from "../catalog/footage/segments.js";
 import { loadConfig } from "../config/load.js";
+import { timeline } from "../footage/timeline.js";
 import { asCliError, CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
 import { cliTimes } from "./times.js";
 
@@ -20,25 +21,15 @@ export function recordingCommands(program: Command): void {
       const local = openLocal(o.config);
       try {
         const cameras = loadConfig(o.config).cameras;
-        const store = new SegmentStore(local.db);
+        const segments = new Segments(local.db);
+        const gaps = new Gaps(local.db);
         const out = cameras.map((c) => {
-          const t = local.db
-            .prepare<
-              [string],
-              { n: number; bytes: number | null; first: number | null; last: number | null }
-            >(
-              "SELECT count(*) n, sum(bytes) bytes, min(start_ms) first, max(end_ms) last FROM segments WHERE camera = ? AND state = 'complete'",
-            )
-            .get(c.id);
-          const open = store.gaps(c.id, Date.now() - 1, Date.now()).find((g) => g.endMs === null);
+          const open = gaps.list(c.id, Date.now() - 1, Date.now()).find((g) => g.endMs === null);
           return {
             id: c.id,
             name: c.name,
             required: c.required,
-            segments: t?.n ?? 0,
-            bytes: t?.bytes ?? 0,
-            firstMs: t?.first ?? null,
-            lastMs: t?.last ?? null,
+            ...segments.completeTotals(c.id),
             notRecordingSince: open ? { sinceMs: open.startMs, cause: open.cause } : null,
           };
         });
@@ -73,7 +64,7 @@ export function recordingCommands(program: Command): void {
       try {
         let t: ReturnType<typeof timeline>;
         try {
-          t = timeline(new SegmentStore(local.db), camera, from, to);
+          t = timeline({ segments: new Segments(local.db), gaps: new Gaps(local.db) }, camera, from, to);
         } catch (e) {
           asCliError(e, { from: "--from", to: "--to" });
         }

@@ -1,5 +1,4 @@
 import { createApp } from "../../api/app.js";
-import type { Recordings } from "../../recorder/recordings.js";
 import type { Retention } from "../../retention/retention.js";
 import { AuditInspectionService } from "../audit/inspection.js";
 import type { AuditLog } from "../audit/log.js";
@@ -7,6 +6,7 @@ import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
 import type { Db } from "../catalog/catalog.js";
 import type { Config } from "../config/load.js";
+import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";

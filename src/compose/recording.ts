@@ -1,14 +1,15 @@
 import { dirname, join } from "node:path";
 import { Reconciler } from "../../recorder/reconcile.js";
 import { Recorder } from "../../recorder/recorder.js";
-import { Recordings } from "../../recorder/recordings.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import type { AuditLog } from "../audit/log.js";
 import { ClockAudit } from "../cameras/clock-audit.js";
 import { CameraConnection } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
-import { clockSampleWriter } from "../catalog/footage/clock-sample-writer.js";
+import { ClockSamples } from "../catalog/footage/clock-samples.js";
+import { Gaps } from "../catalog/footage/gaps.js";
+import { Segments } from "../catalog/footage/segments.js";
 import type { Config } from "../config/load.js";
+import { RecordingsService } from "../footage/recordings.js";
 import type { CameraHealth } from "../health/health.js";
 import { toCameraHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
@@ -28,7 +29,7 @@ export interface RecordingWiring {
 
 export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logger, w: RecordingWiring) {
   const clockAudit = new ClockAudit(audit, log);
-  const writeClockSample = clockSampleWriter(db);
+  const clockSamples = new ClockSamples(db);
   const cameras = config.cameras.map((cam) => ({
     config: cam,
     connection: new CameraConnection(cam, {
@@ -36,13 +37,14 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
       heartbeatMs: config.onvif.heartbeatSeconds * 1000,
       streamingHeartbeatMs: config.onvif.streamingHeartbeatSeconds * 1000,
       requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
-      onClockSample: writeClockSample,
+      onClockSample: (id, s) => clockSamples.record(id, s),
       clockOffsetLimitMs: config.onvif.clockOffsetLimitSeconds * 1000,
       onClockExcursion: (e) => clockAudit.record(e),
       clockWasOff: () => clockAudit.wasOff(cam.id),
     }),
   }));
-  const segments = new SegmentStore(db);
+  const segments = new Segments(db);
+  const gaps = new Gaps(db);
   const recorder = new Recorder(cameras, {
     root: config.storage.recordings,
     // Beside the catalog, which is local (SQLite needs that too).
@@ -52,6 +54,7 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
     ffmpegPath: config.recording.ffmpeg,
     ffprobePath: config.recording.ffprobe,
     store: segments,
+    gaps,
     log,
     onSegment: w.onSegment,
     paused: w.paused,
@@ -65,8 +68,9 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
     ffprobePath: config.recording.ffprobe,
     activeRuns: () => recorder.activeRuns(),
   });
-  const playback = new Recordings({
-    store: segments,
+  const playback = new RecordingsService({
+    segments,
+    gaps,
     root: config.storage.recordings,
     cameras: new Set(config.cameras.map((c) => c.id)),
     audit,

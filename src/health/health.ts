@@ -4,6 +4,7 @@ import type { AuditLog } from "../audit/log.js";
 import type { AuditChainState } from "../audit/watch.js";
 import type { CameraStatus } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
+import { ReadinessProbe } from "../catalog/footage/readiness-probe.js";
 import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
 
 /**
@@ -116,9 +117,11 @@ export interface HealthReport {
 
 export class HealthService {
   private readonly now: () => number;
+  private readonly probe: ReadinessProbe;
 
   constructor(private readonly src: HealthSources) {
     this.now = src.now ?? Date.now;
+    this.probe = new ReadinessProbe(src.db);
   }
 
   auditChain(): AuditChainState | null {
@@ -166,20 +169,13 @@ export class HealthService {
     };
   }
 
-  /**
-   * A real write, not a lock probe: it fails on a read-only file or volume, a full disk, or a lock held
-   * by another process past a short wait (kept short because better-sqlite3 blocks the event loop).
-   */
+  /** A real write, not a lock probe: see ReadinessProbe for what makes it fail and how long it waits. */
   private catalogWritable(): Check {
-    const db = this.src.db;
     try {
-      db.pragma("busy_timeout = 250");
-      db.prepare("UPDATE readiness_probe SET at = ? WHERE id = 1").run(this.now());
+      this.probe.write(this.now());
       return { ok: true };
     } catch (e) {
       return { ok: false, detail: `catalog not writable: ${(e as Error).message}` };
-    } finally {
-      db.pragma("busy_timeout = 5000");
     }
   }
 

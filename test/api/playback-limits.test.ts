@@ -4,10 +4,10 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { segmentPath } from "../../recorder/layout.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { descendants, isAlive, procArgs } from "../../src/proc/tree.js";
 import {
   type Client,
@@ -93,7 +93,7 @@ beforeAll(async () => {
   await noiseSegment(join(d.dir, "rec", rel));
   const bytes = readFileSync(join(d.dir, "rec", rel));
   const db = openCatalog(join(d.dir, "catalog.db"));
-  new SegmentStore(db).insertRecovered({
+  new Segments(db).insertRecovered({
     camera: "cam1",
     startMs: START,
     endMs: START + SECONDS * 1000,

@@ -5,11 +5,11 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { segmentPath } from "../../recorder/layout.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
 import {
   type Client,
@@ -37,7 +37,7 @@ async function seedLongSegment(dir: string, startMs: number, seconds: number): P
   ]);
   const bytes = readFileSync(file);
   const db = openCatalog(join(dir, "catalog.db"));
-  new SegmentStore(db).insertRecovered({
+  new Segments(db).insertRecovered({
     camera: "cam1",
     startMs,
     endMs: startMs + seconds * 1000,

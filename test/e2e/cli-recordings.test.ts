@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Gaps } from "../../src/catalog/footage/gaps.js";
 import { runPscs } from "../helpers/process.js";
 import { daemonDir, SAMPLE_START, sampleSegment, seedSegment } from "../helpers/pscsd.js";
 
@@ -12,7 +12,7 @@ describe("pscs cameras / timeline", () => {
     const d = await daemonDir();
     seedSegment(d, await sampleSegment(d.dir));
     const db = openCatalog(join(d.dir, "catalog.db"));
-    const store = new SegmentStore(db);
+    const store = new Gaps(db);
     store.openGap("cam1", SAMPLE_START + 2_000, "stalled: no media for 15 s");
     store.closeGap("cam1", SAMPLE_START + 60_000);
     db.close();

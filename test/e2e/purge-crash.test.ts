@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { segmentPath } from "../../recorder/layout.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { daemonDir, openLocalCatalog, PASSWORD, seedUsers } from "../helpers/pscsd.js";
 
 /**

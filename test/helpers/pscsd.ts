@@ -4,15 +4,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
-import { segmentPath } from "../../recorder/layout.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
 import { UserStore } from "../../src/auth/users.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import { type ConsoleServices, openConsole } from "../../src/compose/console.js";
 import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "./config.js";
 import { freePort } from "./ports.js";
@@ -163,7 +163,7 @@ export function seedSegment(d: TestDaemonDir, sample: string): void {
   copyFileSync(sample, join(d.dir, "rec", rel));
   const bytes = readFileSync(sample);
   const db = openCatalog(join(d.dir, "catalog.db"));
-  new SegmentStore(db).insertRecovered({
+  new Segments(db).insertRecovered({
     camera: "cam1",
     startMs: SAMPLE_START,
     endMs: SAMPLE_START + 2_000,

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { segmentPath } from "../../recorder/layout.js";
 import { EvidenceTree } from "../../retention/evidence.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { segmentPath } from "../../src/footage/layout.js";
 
 /**
  * The evidence tree's sync on a real catalog and real files: on a segment close it links that segment

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OutageGaps } from "../../recorder/outage.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Gaps } from "../../src/catalog/footage/gaps.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 
 /** Outages as gap rows in a real catalog file: one row per outage, its cause following the outage. */
 
@@ -12,12 +13,13 @@ const T = Date.UTC(2026, 11, 1, 8, 0, 0);
 
 function fresh() {
   const db = openCatalog(join(mkdtempSync(join(tmpdir(), "pscs-gaps-")), "catalog.db"));
-  const store = new SegmentStore(db);
+  const store = new Gaps(db);
+  const segments = new Segments(db);
   const rows = () =>
     db
       .prepare("SELECT start_ms, end_ms, cause FROM recording_gaps WHERE camera = 'cam1' ORDER BY id")
       .all() as { start_ms: number; end_ms: number | null; cause: string }[];
-  return { db, store, rows };
+  return { db, store, segments, rows };
 }
 
 describe("outage gaps", () => {
@@ -60,8 +62,8 @@ describe("outage gaps", () => {
   });
 
   it("at start, names the time pscsd was down: after a clean stop from the last footage, after a crash mid-outage in the open gap", () => {
-    const { store, rows } = fresh();
-    store.insertRecovered({
+    const { store, segments, rows } = fresh();
+    segments.insertRecovered({
       camera: "cam1",
       startMs: T - 60_000,
       endMs: T - 30_000,

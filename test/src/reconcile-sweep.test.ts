@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { segmentPath } from "../../recorder/layout.js";
 import { Reconciler } from "../../recorder/reconcile.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
+import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /** The rolling sweep on a real catalog and real files: a row whose file is gone, and only such a row, becomes missing. */
@@ -15,7 +15,7 @@ describe("reconciliation sweep", () => {
     const dir = mkdtempSync(join(tmpdir(), "pscs-sweep-"));
     const root = join(dir, "rec");
     const db = openCatalog(join(dir, "catalog.db"));
-    const store = new SegmentStore(db);
+    const store = new Segments(db);
     const t0 = Date.UTC(2026, 10, 26, 9, 0, 0);
     const ids = new Map<string, number>();
     // Three hours of two cameras, one segment every 10 minutes.

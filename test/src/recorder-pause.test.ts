@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { CameraRecorder } from "../../recorder/camera-recorder.js";
-import { SegmentStore } from "../../recorder/segment-store.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { Gaps } from "../../src/catalog/footage/gaps.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
 import { createLogger } from "../../src/log/logger.js";
 
 /**
@@ -30,7 +31,8 @@ describe("a paused camera recorder", () => {
       stallSeconds: 15,
       ffmpegPath: "ffmpeg",
       ffprobePath: "ffprobe",
-      store: new SegmentStore(db),
+      store: new Segments(db),
+      gaps: new Gaps(db),
       log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
       paused: () => {
         looks++;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { progressOptions, reportPeriodSeconds } from "../../recorder/ffmpeg-args.js";
-import { compactUtc, segmentPath } from "../../recorder/layout.js";
-import { concatList } from "../../recorder/playback.js";
 import { startFromName } from "../../recorder/reconcile.js";
 import { rtspUrlWithCredentials } from "../../recorder/recorder.js";
 import { parseSegmentLine } from "../../recorder/segment-list.js";
-import type { SegmentRow } from "../../recorder/segment-store.js";
+import type { SegmentRow } from "../../src/catalog/footage/segments.js";
+import { compactUtc, segmentPath } from "../../src/footage/layout.js";
+import { concatList } from "../../src/footage/remux.js";
 
 describe("recorder pieces", () => {
   it("reads ffmpeg's live segment list lines and rejects anything else", () => {

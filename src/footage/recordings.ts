@@ -1,17 +1,20 @@
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import type { AuditLog } from "../src/audit/log.js";
-import type { ActionContext } from "../src/auth/service.js";
-import { ServiceError } from "../src/errors/service-error.js";
-import type { Logger } from "../src/log/logger.js";
-import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./playback.js";
-import type { SegmentRow, SegmentStore } from "./segment-store.js";
-import { type Timeline, timeline } from "./timeline.js";
+import type { AuditLog } from "../audit/log.js";
+import type { ActionContext } from "../auth/service.js";
+import type { SegmentRow } from "../catalog/footage/segments.js";
+import { ServiceError } from "../errors/service-error.js";
+import type { Logger } from "../log/logger.js";
+import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./remux.js";
+import { type FootageRows, type Timeline, timeline } from "./timeline.js";
 
-/** What the api may ask of recorded footage: read-only, only for configured cameras, playbacks bounded. */
+/**
+ * What the api may ask of recorded footage: read-only, only for configured cameras, playbacks
+ * bounded (api is typed against this, not against the class).
+ */
+export type Recordings = Pick<RecordingsService, "timeline" | "playback" | "segment">;
 
-export interface RecordingsOptions {
-  store: SegmentStore;
+export interface RecordingsOptions extends FootageRows {
   root: string;
   cameras: ReadonlySet<string>;
   audit: AuditLog;
@@ -24,7 +27,7 @@ export interface RecordingsOptions {
   ffprobePath?: string;
 }
 
-export class Recordings {
+export class RecordingsService {
   /** Playbacks streaming now, by actor. */
   private readonly playing = new Map<string, number>();
 
@@ -37,12 +40,12 @@ export class Recordings {
 
   timeline(camera: string, fromMs: number, toMs: number): Timeline {
     this.known(camera);
-    return timeline(this.o.store, camera, fromMs, toMs);
+    return timeline(this.o, camera, fromMs, toMs);
   }
 
   plan(camera: string, fromMs: number, toMs: number): PlaybackPlan {
     this.known(camera);
-    return planPlayback(this.o.store, camera, fromMs, toMs);
+    return planPlayback(this.o.segments, camera, fromMs, toMs);
   }
 
   /**
@@ -126,7 +129,7 @@ export class Recordings {
 
   /** One finished segment and where its file is. */
   segment(id: number): { row: SegmentRow; file: string } {
-    const row = this.o.store.get(id);
+    const row = this.o.segments.get(id);
     if (row?.state !== "complete") throw new ServiceError("not_found", `no finished segment ${id}`, "id");
     return { row, file: join(this.o.root, row.path) };
   }

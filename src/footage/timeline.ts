@@ -1,5 +1,6 @@
-import { ServiceError } from "../src/errors/service-error.js";
-import type { GapRow, SegmentRow, SegmentStore } from "./segment-store.js";
+import type { GapRow, Gaps } from "../catalog/footage/gaps.js";
+import type { SegmentRow, Segments, TimelineRow } from "../catalog/footage/segments.js";
+import { ServiceError } from "../errors/service-error.js";
 
 /**
  * A camera's recording over a time range, as a person reads it: what was recorded (merged into
@@ -29,17 +30,23 @@ const CONTIGUOUS_MS = 100;
  */
 export const MAX_TIMELINE_DAYS = 31;
 
-export function timeline(store: SegmentStore, camera: string, fromMs: number, toMs: number): Timeline {
+/** The catalog tables a timeline reads. */
+export interface FootageRows {
+  segments: Segments;
+  gaps: Gaps;
+}
+
+export function timeline(rows: FootageRows, camera: string, fromMs: number, toMs: number): Timeline {
   if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
   if (toMs - fromMs > MAX_TIMELINE_DAYS * 86_400_000) {
     throw new ServiceError("invalid", `to: a timeline covers at most ${MAX_TIMELINE_DAYS} days`, "to");
   }
-  const rows = store.timelineRows(camera, fromMs, toMs);
+  const found = rows.segments.timelineRows(camera, fromMs, toMs);
   const spans: Span[] = [];
-  const segments: Timeline["segments"] = new Array(rows.length);
+  const segments: Timeline["segments"] = new Array(found.length);
   let last: Span | undefined;
-  for (let i = 0; i < rows.length; i++) {
-    const [id, startMs, endMs, bytes, sha256, state, recovered] = rows[i] as (typeof rows)[number];
+  for (let i = 0; i < found.length; i++) {
+    const [id, startMs, endMs, bytes, sha256, state, recovered] = found[i] as TimelineRow;
     segments[i] = { id, startMs, endMs, bytes, sha256, state, recovered: recovered === 1 };
     if (state !== "complete" || endMs === null) continue;
     if (last && startMs - last.endMs <= CONTIGUOUS_MS) {
@@ -55,8 +62,8 @@ export function timeline(store: SegmentStore, camera: string, fromMs: number, to
     fromMs,
     toMs,
     spans,
-    gaps: store
-      .gaps(camera, fromMs, toMs)
+    gaps: rows.gaps
+      .list(camera, fromMs, toMs)
       .map((g: GapRow) => ({ startMs: g.startMs, endMs: g.endMs, cause: g.cause })),
     segments,
   };

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
-import { ServiceError } from "../src/errors/service-error.js";
+import type { SegmentRow, Segments } from "../catalog/footage/segments.js";
+import { ServiceError } from "../errors/service-error.js";
 import { keyframeTimes, probeSegment } from "./probe.js";
-import type { SegmentRow, SegmentStore } from "./segment-store.js";
 
 /**
- * Playback of a time range as one fragmented MP4, remuxed (never transcoded) from the stored
- * segments on the fly, so a browser can play it while it streams. ffmpeg's concat demuxer lines the
+ * A time range as one fragmented MP4, remuxed (never transcoded) from the stored segments on the
+ * fly, so a browser can play it while it streams (playback now; export and evidence will use it). ffmpeg's concat demuxer lines the
  * segments up (each starts near zero) and cuts with its own in/out points: it seeks the first file
  * to the keyframe before `from`, and drops the last file's packets from `to` on.
  */
@@ -24,12 +24,7 @@ export interface PlaybackPlan {
   outpointS: number;
 }
 
-export function planPlayback(
-  store: SegmentStore,
-  camera: string,
-  fromMs: number,
-  toMs: number,
-): PlaybackPlan {
+export function planPlayback(segments: Segments, camera: string, fromMs: number, toMs: number): PlaybackPlan {
   if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
   if (toMs - fromMs > MAX_PLAYBACK_MS) {
     throw new ServiceError(
@@ -38,15 +33,15 @@ export function planPlayback(
       "to",
     );
   }
-  const segments = store.segments(camera, fromMs, toMs).filter((s) => s.state === "complete");
-  const first = segments[0];
-  const last = segments.at(-1);
+  const complete = segments.overlapping(camera, fromMs, toMs).filter((s) => s.state === "complete");
+  const first = complete[0];
+  const last = complete.at(-1);
   if (!first || !last) {
     const range = `${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`;
     throw new ServiceError("not_found", `nothing of ${camera} is recorded between ${range}`);
   }
   return {
-    segments,
+    segments: complete,
     inpointS: Math.max(0, fromMs - first.startMs) / 1000,
     outpointS: Math.max(0, toMs - last.startMs) / 1000,
   };
