@@ -5,7 +5,7 @@ import { pinoHttp } from "pino-http";
 import type { Retention } from "../retention/retention.js";
 import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
-import type { AuthService } from "../src/auth/service.js";
+import type { Auth } from "../src/auth/service.js";
 import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { Logger } from "../src/log/logger.js";
@@ -37,7 +37,7 @@ export interface ApiServices {
   version: string;
   startedAt: number;
   log: Logger;
-  auth: AuthService;
+  auth: Auth;
   audit: AuditLog;
   /** The audit log's reading side: browse, export, verify, sample (its rules and entries). */
   auditInspection: AuditInspection;

@@ -55,13 +55,13 @@ export function causeText(text: string): string {
 }
 
 /**
- * The cause of a run that ended by itself: ffmpeg's error line, else what the process said on its way
- * out (fluent-ffmpeg's first line: `ffmpeg was killed with signal SIGKILL`, `exited with code 1`).
+ * The cause of a run that ended by itself: ffmpeg's error line, else how the process ended
+ * (ffmpeg-process.ts: `ffmpeg was killed with signal SIGKILL`, `ffmpeg exited with code 1`).
  */
 export function exitCause(errors: StderrErrors, err: Error | undefined): string {
   const line = errors.errorLine();
   if (line) return `ffmpeg exited: ${line}`;
-  // fluent-ffmpeg appends stderr to its message after a colon; the first clause is its own.
+  // An end message may carry stderr after a colon (fluent-ffmpeg's do): its first clause is the end's.
   const own = err?.message.split("\n")[0]?.replace(/^(ffmpeg exited with code \d+):.*$/, "$1");
   // Exit status 0 without our signal (stop, stall and pause have causes of their own): input EOF.
   return own ? `ffmpeg exited: ${causeText(own)}` : "ffmpeg ended: the camera ended the stream";

@@ -1,32 +1,10 @@
 import type { CameraConnection } from "../src/cameras/connection.js";
-import type { Gaps } from "../src/catalog/footage/gaps.js";
-import type { Segments } from "../src/catalog/footage/segments.js";
 import type { CameraConfig } from "../src/config/load.js";
-import type { Logger } from "../src/log/logger.js";
-import { CameraRecorder, type RecorderStatus } from "./camera-recorder.js";
+import { CameraRecorder, type RecorderStatus, type RecordingOptions } from "./camera-recorder.js";
 import { reportPeriodSeconds } from "./ffmpeg-args.js";
 import { Watchdog } from "./watchdog.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
-
-export interface RecorderOptions {
-  root: string;
-  /** Local directory for ffmpeg's progress FIFOs, one per camera (see CameraRecorderOptions). */
-  runDir: string;
-  segmentSeconds: number;
-  stallSeconds: number;
-  ffmpegPath: string;
-  ffprobePath: string;
-  store: Segments;
-  gaps: Gaps;
-  log: Logger;
-  /** Called with each segment's row id once it is finished and indexed (the evidence tree links held footage). */
-  onSegment?: (segment: number) => void;
-  /** Why no camera may record now (disk pressure with onDiskPressure: stop_recording). */
-  paused?: () => string | undefined;
-  /** Waits between a camera's failed ffmpeg runs (recording.retry). */
-  retry?: { baseSeconds: number; capSeconds: number };
-}
 
 /** A camera to record: its config and the ONVIF connection that hands the recorder its stream URI. */
 export interface RecordedCamera {
@@ -48,7 +26,7 @@ export class Recorder {
   readonly cameras: CameraRecorder[];
   private readonly watchdog: Watchdog;
 
-  constructor(cameras: readonly RecordedCamera[], o: RecorderOptions) {
+  constructor(cameras: readonly RecordedCamera[], o: RecordingOptions) {
     this.watchdog = new Watchdog(
       () => {
         let next: number | undefined;
@@ -59,25 +37,15 @@ export class Recorder {
         return next;
       },
       // At least as often as a flowing camera's stall limit, so a look is never later than one.
-      { minMs: 250, maxMs: (o.stallSeconds + reportPeriodSeconds(o.stallSeconds)) * 1000 },
+      {
+        minMs: 250,
+        maxMs: (o.recording.stallSeconds + reportPeriodSeconds(o.recording.stallSeconds)) * 1000,
+      },
     );
     this.cameras = cameras.map(({ config: cfg, connection: conn }) => {
       const camera = new CameraRecorder({
+        ...o,
         camera: cfg.id,
-        root: o.root,
-        runDir: o.runDir,
-        segmentSeconds: o.segmentSeconds,
-        stallSeconds: o.stallSeconds,
-        ffmpegPath: o.ffmpegPath,
-        ffprobePath: o.ffprobePath,
-        store: o.store,
-        gaps: o.gaps,
-        log: o.log,
-        ...(o.onSegment ? { onSegment: o.onSegment } : {}),
-        ...(o.paused ? { paused: o.paused } : {}),
-        ...(o.retry
-          ? { backoff: { baseMs: o.retry.baseSeconds * 1000, capMs: o.retry.capSeconds * 1000 } }
-          : {}),
         streamUrl: () => {
           const st = conn.status();
           return st.state === "connected" && st.streamUri

@@ -1,5 +1,5 @@
 import type { Request } from "express";
-import type { AuthService } from "../../src/auth/service.js";
+import type { Auth } from "../../src/auth/service.js";
 import { clientOf, type Identity } from "./route.js";
 
 /**
@@ -22,17 +22,17 @@ export function cookieValue(header: string | undefined, name: string): string | 
  * Only routes that need a caller ask (mountRoute, before reading the body): a bad or revoked token
  * does not turn a public route (/healthz, /readyz) into a 401, nor write an audit entry there.
  */
-export function identify(auth: AuthService, req: Request): Identity {
+export async function identify(auth: Auth, req: Request): Promise<Identity> {
   const client = clientOf(req);
   const header = req.get("authorization");
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = m?.[1] ? auth.authenticateToken(m[1], client) : undefined;
+    const principal = m?.[1] ? await auth.authenticateToken(m[1], client) : undefined;
     return principal ? { principal } : { refusal: "bearer token is malformed, unknown, expired or revoked" };
   }
   const sid = cookieValue(req.get("cookie"), SESSION_COOKIE);
   if (sid && /^[A-Za-z0-9_-]{43}$/.test(sid)) {
-    const principal = auth.authenticateSession(sid, client);
+    const principal = await auth.authenticateSession(sid, client);
     if (principal) return { principal };
   }
   return {};

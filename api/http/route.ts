@@ -97,7 +97,7 @@ export type Identity = { principal?: Principal; refusal?: string };
 
 export interface AuthzHooks {
   /** Who is calling (asked only by routes that are not public). */
-  identify(req: Request): Identity;
+  identify(req: Request): Promise<Identity>;
   /** Records a refused request in the audit log. */
   denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): void;
 }
@@ -136,7 +136,7 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
     let principal: Principal | undefined;
     let role: Role | null = null;
     if (!("public" in route.access)) {
-      const who = hooks.identify(req);
+      const who = await hooks.identify(req);
       if (who.refusal) throw problem(401, who.refusal);
       principal = who.principal;
       if (!principal) throw problem(401, "sign in, or present a bearer token, to use this route");

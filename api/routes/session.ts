@@ -1,6 +1,6 @@
 import type { Response } from "express";
 import { z } from "zod";
-import type { AuthService, Principal } from "../../src/auth/service.js";
+import type { Auth, Principal } from "../../src/auth/service.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { Metrics } from "../../src/metrics/metrics.js";
 import { SESSION_COOKIE } from "../http/authn.js";
@@ -36,7 +36,7 @@ function describe(p: Principal): z.infer<typeof me> {
 }
 
 export interface SessionRouteOptions {
-  auth: AuthService;
+  auth: Auth;
   metrics: Metrics;
   /** Secure cookies need HTTPS, except on loopback where browsers accept them over HTTP. */
   secureCookie: boolean;
@@ -99,9 +99,9 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       tag: "session",
       access: { authenticated: true },
       responses: { 204: { description: "signed out" } },
-      handler: ({ principal, client, res }) => {
+      handler: async ({ principal, client, res }) => {
         if (principal?.kind !== "user") throw new ServiceError("invalid", "tokens have no session to end");
-        o.auth.logout(principal, client);
+        await o.auth.logout(principal, client);
         setCookie(res, "", 0, o.secureCookie);
         res.status(204).end();
       },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TOKEN_ROLES } from "../../src/auth/roles.js";
-import type { AuthService } from "../../src/auth/service.js";
+import type { Auth } from "../../src/auth/service.js";
 import { TOKEN_ID_PATTERN } from "../../src/auth/tokens.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { epochMs } from "./schemas.js";
@@ -18,7 +18,7 @@ const token = z.object({
   lastUsedAt: epochMs.nullable(),
 });
 
-export function tokenRoutes(auth: AuthService): AnyRoute[] {
+export function tokenRoutes(auth: Auth): AnyRoute[] {
   return [
     defineRoute({
       method: "get",
@@ -28,7 +28,7 @@ export function tokenRoutes(auth: AuthService): AnyRoute[] {
       tag: "tokens",
       access: { permission: "tokens.manage" },
       responses: { 200: { description: "tokens", schema: z.object({ tokens: z.array(token) }) } },
-      handler: () => ({ tokens: auth.tokens.list() }),
+      handler: async () => ({ tokens: await auth.listTokens() }),
     }),
     defineRoute({
       method: "post",
@@ -44,8 +44,8 @@ export function tokenRoutes(auth: AuthService): AnyRoute[] {
       }),
       example: { body: { name: "prometheus scraper", role: "ops", expiresInDays: 365 } },
       responses: { 201: { description: "created", schema: z.object({ token, secret: z.string() }) } },
-      handler: ({ body, action, res }) => {
-        res.status(201).json(auth.createToken(body, action));
+      handler: async ({ body, action, res }) => {
+        res.status(201).json(await auth.createToken(body, action));
       },
     }),
     defineRoute({

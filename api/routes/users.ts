@@ -1,10 +1,10 @@
 import { z } from "zod";
-import type { AuthService } from "../../src/auth/service.js";
+import type { Auth } from "../../src/auth/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { publicUser, role, username } from "./schemas.js";
 
 /** Named accounts and their roles (admin). */
-export function userRoutes(auth: AuthService): AnyRoute[] {
+export function userRoutes(auth: Auth): AnyRoute[] {
   const params = z.strictObject({ username });
   return [
     defineRoute({
@@ -15,7 +15,7 @@ export function userRoutes(auth: AuthService): AnyRoute[] {
       tag: "users",
       access: { permission: "users.manage" },
       responses: { 200: { description: "accounts", schema: z.object({ users: z.array(publicUser) }) } },
-      handler: () => ({ users: auth.listUsers() }),
+      handler: async () => ({ users: await auth.listUsers() }),
     }),
     defineRoute({
       method: "post",

@@ -1,36 +1,31 @@
 import type { AuditLog } from "../audit/log.js";
-import type { Db } from "../catalog/catalog.js";
+import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
+import type { ApiToken } from "../catalog/directory/tokens.js";
+import type { User } from "../catalog/directory/users.js";
 import { ServiceError } from "../errors/service-error.js";
-import { assertPasswordPolicy, hashPassword, PasswordPolicyError, verifyPassword } from "./password.js";
+import { type AccountChange, Accounts, type NewAccount, type PublicUser } from "./accounts.js";
+import { type ActionContext, auditIn } from "./acting.js";
 import { RefusalPace } from "./refusal-pace.js";
 import { type Role, TOKEN_ROLES } from "./roles.js";
-import { type Session, SessionStore } from "./sessions.js";
+import { checkSession, type Session, sha256 } from "./sessions.js";
 import { SignIn, type SignInSettings } from "./sign-in.js";
 import { addressKey } from "./throttle.js";
-import { type ApiToken, TokenStore } from "./tokens.js";
-import { USERNAME_PATTERN, type User, UserStore } from "./users.js";
+import { lookupToken, newTokenSecret } from "./tokens.js";
 
 /**
- * People, sessions and machine tokens, with the rules around them (password policy, lockout, idle
- * timeout, last-admin guard, separation of duties) and an audit entry for every change and every
- * refusal.
- * Invariant: every method that changes an account or a credential appends its audit entry before it
- * returns; a refused login is audited as a failure, a lockout as its own entry.
- * Invariant: nobody signed in changes their own roles, disables, re-enables, unlocks or resets the
- * password of their own account: someone else does it, on the record. The console (`local:` actors,
- * who hold the catalog file anyway) is the recovery path and is not an account.
+ * People, sessions and machine tokens behind one interface (`Auth`, what `api/` and the CLI are
+ * typed against): accounts through `accounts.ts`, sign-in through `sign-in.ts`, and here the
+ * sessions and machine tokens, with an audit entry for every change and every refusal.
+ * Invariant: every method that changes a credential writes its audit entry in the same unit of work
+ * as the change (both commit or neither does); a refused login is audited as a failure, a lockout as
+ * its own entry.
  */
+
+export type { AccountChange, ActionContext, NewAccount, PublicUser };
 
 export interface AuthSettings extends SignInSettings {
   sessionIdleMinutes: number;
   sessionMaxHours: number;
-}
-
-/** Who is acting, through which role, from where: what each audit entry records. */
-export interface ActionContext {
-  actor: string;
-  role: string | null;
-  client: string;
 }
 
 export type Principal =
@@ -45,187 +40,108 @@ export type Principal =
     }
   | { kind: "token"; actor: string; tokenId: string; name: string; roles: Role[] };
 
-export type PublicUser = Omit<User, "failedAttempts">;
+export type UserPrincipal = Extract<Principal, { kind: "user" }>;
+export type TokenPrincipal = Extract<Principal, { kind: "token" }>;
+
+/** What the API and the CLI ask of people, sessions and tokens (AuthService is the implementation). */
+export interface Auth {
+  addUser(u: NewAccount, ctx: ActionContext): Promise<PublicUser>;
+  listUsers(): Promise<PublicUser[]>;
+  publicUser(username: string): Promise<PublicUser>;
+  updateUser(username: string, change: AccountChange, ctx: ActionContext): Promise<PublicUser>;
+  resetPassword(username: string, password: string, ctx: ActionContext, mustChange?: boolean): Promise<void>;
+  unlockUser(username: string, ctx: ActionContext): Promise<PublicUser>;
+  /** Every failure is the same `unauthenticated` refusal; beyond the limits, `throttled`. */
+  login(
+    username: string,
+    password: string,
+    client: string,
+  ): Promise<{ sessionId: string; principal: UserPrincipal }>;
+  /** The principal behind a session cookie, or undefined (an expiry is audited once, when found). */
+  authenticateSession(sessionId: string, client: string): Promise<UserPrincipal | undefined>;
+  logout(p: UserPrincipal, client: string): Promise<void>;
+  changePassword(p: UserPrincipal, current: string, next: string, client: string): Promise<void>;
+  createToken(
+    t: { name: string; role: Role; expiresInDays?: number | undefined },
+    ctx: ActionContext,
+    id?: string,
+  ): Promise<{ token: ApiToken; secret: string }>;
+  listTokens(): Promise<ApiToken[]>;
+  revokeToken(id: string, ctx: ActionContext): Promise<ApiToken>;
+  authenticateToken(presented: string, client: string): Promise<TokenPrincipal | undefined>;
+}
 
 const TOKEN_USE_AUDIT_EVERY_MS = 3_600_000;
 /** A refused token is audited at most this often per source address (and per real token). */
 const TOKEN_REFUSAL_AUDIT_EVERY_MS = 60_000;
 
-export class AuthService {
-  readonly users: UserStore;
-  readonly sessions: SessionStore;
-  readonly tokens: TokenStore;
+/** What a read that found a write to do returns, so the caller does it in a write unit of work. */
+const NEEDS_WRITE = Symbol("needs a write");
+
+export class AuthService implements Auth {
   private readonly now: () => number;
   private readonly signIn: SignIn;
+  private readonly accounts: Accounts;
+  private readonly idleMs: number;
   /** token id → time of its last audited use and uses since (token use is audited hourly, not per scrape). */
   private readonly tokenUse = new Map<string, { auditedAt: number; uses: number }>();
   private readonly refusals = new RefusalPace(TOKEN_REFUSAL_AUDIT_EVERY_MS);
 
   constructor(
-    db: Db,
+    private readonly directory: Directory,
     private readonly audit: AuditLog,
-    private readonly settings: AuthSettings,
+    settings: AuthSettings,
     now: () => number = Date.now,
   ) {
     this.now = now;
-    this.users = new UserStore(db);
-    this.sessions = new SessionStore(
-      db,
-      settings.sessionIdleMinutes * 60_000,
-      settings.sessionMaxHours * 3_600_000,
-    );
-    this.tokens = new TokenStore(db);
-    this.signIn = new SignIn(
-      this.users,
-      this.sessions,
-      (actor, action, target, outcome, client, details) =>
-        this.record({ actor, role: null, client }, action, target, outcome, details),
-      settings,
+    this.idleMs = settings.sessionIdleMinutes * 60_000;
+    this.signIn = new SignIn(directory, audit, settings, settings.sessionMaxHours * 3_600_000, now);
+    this.accounts = new Accounts(
+      directory,
+      audit,
+      (job) => this.signIn.hashing(job),
+      settings.scryptLogN,
       now,
     );
   }
 
   // --- accounts ---------------------------------------------------------------------------------
 
-  async addUser(
-    u: {
-      username: string;
-      displayName: string;
-      roles: Role[];
-      password: string;
-      mustChangePassword: boolean;
-    },
-    ctx: ActionContext,
-  ): Promise<PublicUser> {
-    if (!USERNAME_PATTERN.test(u.username)) {
-      throw new ServiceError(
-        "invalid",
-        "username: expected 2-32 characters: a lower-case letter, then letters, digits, '.', '_' or '-'",
-        "username",
-      );
-    }
-    if (u.roles.length === 0) throw new ServiceError("invalid", "roles: expected at least one role", "roles");
-    this.checkPassword(u.username, u.password);
-    const hash = await this.hash(u.password);
-    const now = this.now();
-    const inserted = this.users.insert(
-      {
-        username: u.username,
-        displayName: u.displayName,
-        roles: [...new Set(u.roles)],
-        disabled: false,
-        mustChangePassword: u.mustChangePassword,
-        createdAt: now,
-        createdBy: ctx.actor,
-        passwordChangedAt: now,
-      },
-      hash,
-    );
-    if (!inserted) {
-      this.record(ctx, "user.add", `user:${u.username}`, "failure", { reason: "exists" });
-      throw new ServiceError("conflict", `username: '${u.username}' already exists`, "username");
-    }
-    this.record(ctx, "user.add", `user:${u.username}`, "success", {
-      roles: u.roles,
-      displayName: u.displayName,
-    });
-    return this.publicUser(u.username);
+  addUser(u: NewAccount, ctx: ActionContext): Promise<PublicUser> {
+    return this.accounts.addUser(u, ctx);
   }
 
-  listUsers(): PublicUser[] {
-    return this.users.list().map(stripFailures);
+  listUsers(): Promise<PublicUser[]> {
+    return this.accounts.listUsers();
   }
 
-  publicUser(username: string): PublicUser {
-    const u = this.users.get(username);
-    if (!u) throw new ServiceError("not_found", `user '${username}' does not exist`, "username");
-    const { passwordHash: _, ...rest } = u;
-    return stripFailures(rest);
+  publicUser(username: string): Promise<PublicUser> {
+    return this.accounts.publicUser(username);
   }
 
-  updateUser(
-    username: string,
-    change: { displayName?: string | undefined; roles?: Role[] | undefined; disabled?: boolean | undefined },
-    ctx: ActionContext,
-  ): PublicUser {
-    const before = this.publicUser(username);
-    const roles = change.roles && [...new Set(change.roles)];
-    if (roles?.length === 0) throw new ServiceError("invalid", "roles: expected at least one role", "roles");
-    const action = change.disabled === true && !before.disabled ? "user.disable" : "user.update";
-    if (roles && roles.join() !== before.roles.join())
-      this.refuseSelf(ctx, username, action, "change the roles", "roles");
-    if (change.disabled !== undefined && change.disabled !== before.disabled)
-      this.refuseSelf(ctx, username, action, change.disabled ? "disable" : "re-enable", "disabled");
-    const losesAdmin =
-      before.roles.includes("admin") &&
-      !before.disabled &&
-      (change.disabled === true || (roles && !roles.includes("admin")));
-    if (losesAdmin && this.users.activeAdmins().length <= 1) {
-      this.record(ctx, "user.update", `user:${username}`, "failure", { reason: "last admin" });
-      throw new ServiceError(
-        "conflict",
-        `user '${username}' is the last active admin: give another user the admin role first`,
-        change.disabled ? "disabled" : "roles",
-      );
-    }
-    this.users.update(username, { displayName: change.displayName, roles, disabled: change.disabled });
-    let endedSessions = 0;
-    if (change.disabled === true) endedSessions = this.sessions.deleteForUser(username);
-    const after = this.publicUser(username);
-    const details: Record<string, unknown> = {};
-    if (roles && roles.join() !== before.roles.join())
-      details.roles = { from: before.roles, to: after.roles };
-    if (change.disabled !== undefined && change.disabled !== before.disabled) {
-      details.disabled = { from: before.disabled, to: after.disabled };
-    }
-    if (change.displayName !== undefined && change.displayName !== before.displayName) {
-      details.displayName = { from: before.displayName, to: after.displayName };
-    }
-    if (endedSessions) details.endedSessions = endedSessions;
-    this.record(ctx, action, `user:${username}`, "success", details);
-    return after;
+  updateUser(username: string, change: AccountChange, ctx: ActionContext): Promise<PublicUser> {
+    return this.accounts.updateUser(username, change, ctx);
   }
 
-  /** An administrator sets a temporary password; the user must change it at the next login. */
-  async resetPassword(
-    username: string,
-    password: string,
-    ctx: ActionContext,
-    mustChange = true,
-  ): Promise<void> {
-    this.publicUser(username);
-    // A reset also clears a lock, and needs no current password: PUT /api/session/password does.
-    this.refuseSelf(ctx, username, "user.password.reset", "reset the password");
-    this.checkPassword(username, password);
-    this.users.setPassword(username, await this.hash(password), mustChange, this.now());
-    const ended = this.sessions.deleteForUser(username);
-    this.record(ctx, "user.password.reset", `user:${username}`, "success", {
-      mustChange,
-      endedSessions: ended,
-    });
+  resetPassword(username: string, password: string, ctx: ActionContext, mustChange = true): Promise<void> {
+    return this.accounts.resetPassword(username, password, ctx, mustChange);
   }
 
-  /** Releases a lockout before it expires (and clears the count of failed attempts). */
-  unlockUser(username: string, ctx: ActionContext): PublicUser {
-    const before = this.publicUser(username);
-    this.refuseSelf(ctx, username, "user.unlock", "unlock");
-    this.users.clearFailures(username);
-    const wasLocked = before.lockedUntil !== null && this.now() < before.lockedUntil;
-    this.record(ctx, "user.unlock", `user:${username}`, "success", {
-      wasLocked,
-      ...(wasLocked ? { lockedUntil: before.lockedUntil } : {}),
-    });
-    return this.publicUser(username);
+  unlockUser(username: string, ctx: ActionContext): Promise<PublicUser> {
+    return this.accounts.unlockUser(username, ctx);
+  }
+
+  changePassword(p: UserPrincipal, current: string, next: string, client: string): Promise<void> {
+    return this.accounts.changePassword(p, current, next, client);
   }
 
   // --- sessions ---------------------------------------------------------------------------------
 
-  /** Every failure is the same `unauthenticated` refusal; beyond the limits, `throttled`. */
   async login(
     username: string,
     password: string,
     client: string,
-  ): Promise<{ sessionId: string; principal: Extract<Principal, { kind: "user" }> }> {
+  ): Promise<{ sessionId: string; principal: UserPrincipal }> {
     const { id, session, user } = await this.signIn.attempt(username, password, client);
     return { sessionId: id, principal: userPrincipal(user, session) };
   }
@@ -235,64 +151,44 @@ export class AuthService {
     return this.signIn.lockoutState();
   }
 
-  /** The principal behind a session cookie, or undefined (an expiry is audited once, when found). */
-  authenticateSession(sessionId: string, client: string): Extract<Principal, { kind: "user" }> | undefined {
-    const found = this.sessions.touch(sessionId, this.now());
-    if (found.state === "expired") {
-      this.record(
-        { actor: `user:${found.username}`, role: null, client },
-        "auth.session.expired",
-        `user:${found.username}`,
+  /** A read for the common case (a valid session seen recently); a write only when one is due. */
+  async authenticateSession(sessionId: string, client: string): Promise<UserPrincipal | undefined> {
+    const now = this.now();
+    const seen = await this.directory.read((d) => this.sessionIn(d, sessionId, client, now, false));
+    if (seen !== NEEDS_WRITE) return seen;
+    return this.directory.tx(async (d) => {
+      const done = await this.sessionIn(d, sessionId, client, now, true);
+      return done === NEEDS_WRITE ? undefined : done;
+    });
+  }
+
+  /** Deletes sessions past their lifetime or idle timeout (their expiry was already decided). */
+  purgeExpiredSessions(): Promise<number> {
+    const now = this.now();
+    return this.directory.tx((d) => d.sessions.deleteExpired(now, now - this.idleMs));
+  }
+
+  logout(p: UserPrincipal, client: string): Promise<void> {
+    return this.directory.tx(async (d) => {
+      await d.sessions.delete(p.session.idHash);
+      await auditIn(
+        this.audit,
+        d,
+        { actor: p.actor, role: null, client },
+        "auth.logout",
+        `user:${p.username}`,
         "success",
-        {
-          reason: found.reason,
-        },
       );
-      return undefined;
-    }
-    if (found.state !== "valid") return undefined;
-    const u = this.users.get(found.session.username);
-    if (!u || u.disabled) {
-      this.sessions.delete(found.session.idHash);
-      return undefined;
-    }
-    return userPrincipal(u, found.session);
-  }
-
-  logout(p: Extract<Principal, { kind: "user" }>, client: string): void {
-    this.sessions.delete(p.session.idHash);
-    this.record({ actor: p.actor, role: null, client }, "auth.logout", `user:${p.username}`, "success");
-  }
-
-  async changePassword(
-    p: Extract<Principal, { kind: "user" }>,
-    current: string,
-    next: string,
-    client: string,
-  ): Promise<void> {
-    const ctx = { actor: p.actor, role: null, client };
-    const u = this.users.get(p.username);
-    if (!u || !(await this.signIn.hashing(() => verifyPassword(current, u.passwordHash)))) {
-      this.record(ctx, "user.password.change", `user:${p.username}`, "failure", {
-        reason: "wrong current password",
-      });
-      throw new ServiceError("invalid", "currentPassword: does not match", "currentPassword");
-    }
-    if (current === next)
-      throw new ServiceError("invalid", "newPassword: must differ from the current one", "newPassword");
-    this.checkPassword(p.username, next, "newPassword");
-    this.users.setPassword(p.username, await this.hash(next), false, this.now());
-    const ended = this.sessions.deleteForUser(p.username, p.session.idHash);
-    this.record(ctx, "user.password.change", `user:${p.username}`, "success", { endedOtherSessions: ended });
+    });
   }
 
   // --- machine tokens ---------------------------------------------------------------------------
 
-  createToken(
+  async createToken(
     t: { name: string; role: Role; expiresInDays?: number | undefined },
     ctx: ActionContext,
     id?: string,
-  ): { token: ApiToken; secret: string } {
+  ): Promise<{ token: ApiToken; secret: string }> {
     if (!(TOKEN_ROLES as readonly string[]).includes(t.role)) {
       throw new ServiceError(
         "invalid",
@@ -302,118 +198,140 @@ export class AuthService {
     }
     const now = this.now();
     const expiresAt = t.expiresInDays === undefined ? null : now + t.expiresInDays * 86_400_000;
-    const made = this.tokens.create({ name: t.name, role: t.role, createdBy: ctx.actor, expiresAt }, now, id);
-    this.record(ctx, "token.create", `token:${made.token.id}`, "success", {
-      name: t.name,
-      role: t.role,
-      expiresAt,
+    const made = newTokenSecret(id);
+    return this.directory.tx(async (d) => {
+      const { secretHash } = made;
+      await d.tokens.insert({
+        id: made.id,
+        name: t.name,
+        role: t.role,
+        createdAt: now,
+        createdBy: ctx.actor,
+        expiresAt,
+        secretHash,
+      });
+      await auditIn(this.audit, d, ctx, "token.create", `token:${made.id}`, "success", {
+        name: t.name,
+        role: t.role,
+        expiresAt,
+      });
+      return { token: (await d.tokens.get(made.id)) as ApiToken, secret: made.presented };
     });
-    return made;
   }
 
-  revokeToken(id: string, ctx: ActionContext): ApiToken {
-    const t = this.tokens.get(id);
-    if (!t) throw new ServiceError("not_found", `token '${id}' does not exist`, "id");
-    if (!this.tokens.revoke(id, ctx.actor, this.now())) {
-      throw new ServiceError("conflict", `token '${id}' was already revoked`, "id");
-    }
-    this.record(ctx, "token.revoke", `token:${id}`, "success", { name: t.name, role: t.role });
-    return this.tokens.get(id) as ApiToken;
+  listTokens(): Promise<ApiToken[]> {
+    return this.directory.read((d) => d.tokens.list());
   }
 
-  authenticateToken(presented: string, client: string): Extract<Principal, { kind: "token" }> | undefined {
+  revokeToken(id: string, ctx: ActionContext): Promise<ApiToken> {
+    return this.directory.tx(async (d) => {
+      const t = await d.tokens.get(id);
+      if (!t) throw new ServiceError("not_found", `token '${id}' does not exist`, "id");
+      if (!(await d.tokens.revoke(id, ctx.actor, this.now()))) {
+        throw new ServiceError("conflict", `token '${id}' was already revoked`, "id");
+      }
+      await auditIn(this.audit, d, ctx, "token.revoke", `token:${id}`, "success", {
+        name: t.name,
+        role: t.role,
+      });
+      return (await d.tokens.get(id)) as ApiToken;
+    });
+  }
+
+  async authenticateToken(presented: string, client: string): Promise<TokenPrincipal | undefined> {
     const now = this.now();
-    const found = this.tokens.lookup(presented, now);
+    const found = await this.directory.read((d) => lookupToken(d.tokens, presented, now));
     if (found.state !== "valid") {
       const id = found.state === "unknown" ? found.id : found.token.id;
       // An unknown id is the sender's choice, so it is not part of the key: one budget per address.
       const known = found.state === "unknown" ? "" : `${found.token.id}|`;
       const paced = this.refusals.take(`${found.state}|${known}${addressKey(client)}`, now);
       if (!paced.write) return undefined;
-      this.record(
-        { actor: id ? `token:${id}` : "anonymous", role: null, client },
-        "token.use",
-        id ? `token:${id}` : null,
-        "failure",
-        { reason: found.state, ...(paced.unwritten ? { notAuditedSinceLastEntry: paced.unwritten } : {}) },
+      await this.directory.tx((d) =>
+        auditIn(
+          this.audit,
+          d,
+          { actor: id ? `token:${id}` : "anonymous", role: null, client },
+          "token.use",
+          id ? `token:${id}` : null,
+          "failure",
+          { reason: found.state, ...(paced.unwritten ? { notAuditedSinceLastEntry: paced.unwritten } : {}) },
+        ),
       );
       return undefined;
     }
     const t = found.token;
     const use = this.tokenUse.get(t.id) ?? { auditedAt: 0, uses: 0 };
     use.uses++;
+    this.tokenUse.set(t.id, use);
     if (now - use.auditedAt >= TOKEN_USE_AUDIT_EVERY_MS) {
-      this.record({ actor: `token:${t.id}`, role: t.role, client }, "token.use", `token:${t.id}`, "success", {
-        usesSinceLastEntry: use.uses,
-      });
-      this.tokens.markUsed(t.id, now);
+      // Counted as audited before the write, so concurrent uses do not each write an entry.
+      const uses = use.uses;
       use.auditedAt = now;
       use.uses = 0;
+      await this.directory.tx(async (d) => {
+        await auditIn(
+          this.audit,
+          d,
+          { actor: `token:${t.id}`, role: t.role, client },
+          "token.use",
+          `token:${t.id}`,
+          "success",
+          {
+            usesSinceLastEntry: uses,
+          },
+        );
+        await d.tokens.markUsed(t.id, now);
+      });
     }
-    this.tokenUse.set(t.id, use);
     return { kind: "token", actor: `token:${t.id}`, tokenId: t.id, name: t.name, roles: [t.role] };
   }
 
   // --- helpers ----------------------------------------------------------------------------------
 
-  private hash(password: string): Promise<string> {
-    return this.signIn.hashing(() => hashPassword(password, this.settings.scryptLogN));
-  }
-
-  /** Refuses (and audits) a change a signed-in person makes to their own account. */
-  private refuseSelf(
-    ctx: ActionContext,
-    username: string,
-    action: string,
-    what: string,
-    field?: string,
-  ): void {
-    if (ctx.actor !== `user:${username}`) return;
-    this.record(ctx, action, `user:${username}`, "failure", { reason: `own account: ${what}` });
-    throw new ServiceError(
-      "forbidden",
-      `you cannot ${what} on your own account: another administrator must do it`,
-      field,
-    );
-  }
-
-  private checkPassword(username: string, password: string, field = "password"): void {
-    try {
-      assertPasswordPolicy(username, password);
-    } catch (e) {
-      if (e instanceof PasswordPolicyError)
-        throw new ServiceError("invalid", `${field}: ${e.message.replace(/^password /, "")}`, field, {
-          problems: e.problems,
-        });
-      throw e;
+  /** The principal for a session cookie; with `write` false, NEEDS_WRITE where the session must change. */
+  private async sessionIn(
+    d: DirectoryTx,
+    sessionId: string,
+    client: string,
+    now: number,
+    write: boolean,
+  ): Promise<UserPrincipal | undefined | typeof NEEDS_WRITE> {
+    const row = await d.sessions.get(sha256(sessionId));
+    if (!row) return undefined;
+    const found = checkSession(sessionId, row, now, this.idleMs);
+    if (found.state !== "valid") {
+      if (!write) return NEEDS_WRITE;
+      await d.sessions.delete(row.idHash);
+      if (found.state === "expired") {
+        await auditIn(
+          this.audit,
+          d,
+          { actor: `user:${row.username}`, role: null, client },
+          "auth.session.expired",
+          `user:${row.username}`,
+          "success",
+          { reason: found.reason },
+        );
+      }
+      return undefined;
     }
-  }
-
-  private record(
-    ctx: ActionContext,
-    action: string,
-    target: string | null,
-    outcome: "success" | "failure" | "denied",
-    details?: Record<string, unknown>,
-  ): void {
-    this.audit.append({
-      actor: ctx.actor,
-      role: ctx.role,
-      action,
-      target,
-      outcome,
-      client: ctx.client,
-      details,
-    });
+    const u = await d.users.get(row.username);
+    if (!u || u.disabled) {
+      if (!write) return NEEDS_WRITE;
+      await d.sessions.delete(row.idHash);
+      return undefined;
+    }
+    if (found.touch) {
+      if (!write) return NEEDS_WRITE;
+      await d.sessions.seen(row.idHash, now);
+      found.session.lastSeenAt = now;
+    }
+    return userPrincipal(u, found.session);
   }
 }
 
-function stripFailures(u: User): PublicUser {
-  const { failedAttempts: _, ...rest } = u;
-  return rest;
-}
-
-function userPrincipal(u: User, session: Session): Extract<Principal, { kind: "user" }> {
+function userPrincipal(u: User, session: Session): UserPrincipal {
   return {
     kind: "user",
     actor: `user:${u.username}`,

@@ -1,16 +1,21 @@
+import type { AuditLog } from "../audit/log.js";
+import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
+import type { User, UserRecord } from "../catalog/directory/users.js";
 import { ServiceError } from "../errors/service-error.js";
+import { auditIn } from "./acting.js";
 import { HashPool, HashPoolFull } from "./hash-pool.js";
 import { decoyHash, verifyPassword } from "./password.js";
-import type { Session, SessionStore } from "./sessions.js";
+import { newSession, type Session, sessionRow } from "./sessions.js";
 import { AddressThrottle, LockoutStorm } from "./throttle.js";
-import { USERNAME_PATTERN, type User, type UserStore } from "./users.js";
+import { USERNAME_PATTERN } from "./users.js";
 
 /**
  * Signing in with a user name and password: the per-address budget, the hashing bound, the account
  * lockout, and one answer for every failure.
- * Invariant: an attempt is counted (committed) against the account before its password is checked,
- * so a burst checks at most `lockoutAttempts` passwords; while locked no password is checked and a
- * check that ends after the lock was set does not sign in.
+ * Invariant: an attempt is counted against the account in one unit of work, committed before its
+ * password is hashed (outside any unit of work), and its outcome recorded in another, so a burst
+ * checks at most `lockoutAttempts` passwords; while locked no password is checked and a check that
+ * ends after the lock was set does not sign in.
  * Invariant: every failed sign-in is answered alike (status, message, one password hash of work);
  * the reason goes only to the audit log.
  */
@@ -28,16 +33,14 @@ export interface SignInSettings {
   };
 }
 
-type Recorder = (
-  actor: string,
-  action: string,
-  target: string | null,
-  outcome: "success" | "failure" | "denied",
-  client: string,
-  details?: { [key: string]: unknown },
-) => void;
-
 type Checked = { ok: true; user: User } | { ok: false };
+
+type AttemptClaim =
+  | { state: "unknown" }
+  | { state: "locked" }
+  /** As many attempts as allowed are counted (failed or pending): a burst, locked by the claim. */
+  | { state: "exhausted" }
+  | { state: "claimed"; attempt: number; user: UserRecord };
 
 export const SIGN_IN_FAILED =
   "sign-in failed: wrong user name or password, or the account is locked or disabled";
@@ -51,10 +54,10 @@ export class SignIn {
   private decoy: Promise<string> | undefined;
 
   constructor(
-    private readonly users: UserStore,
-    private readonly sessions: SessionStore,
-    private readonly record: Recorder,
+    private readonly directory: Directory,
+    private readonly audit: AuditLog,
     private readonly settings: SignInSettings,
+    private readonly sessionLifetimeMs: number,
     private readonly now: () => number,
   ) {
     const t = settings.throttle;
@@ -72,10 +75,20 @@ export class SignIn {
     if (!seat.ok) {
       // Once per episode: a flood must not turn into an audit entry per request.
       if (seat.firstRefusal) {
-        this.record("system", "auth.throttle", `client:${client}`, "denied", client, {
-          failures: seat.failures,
-          retryAfterSeconds: seat.retryAfterSeconds,
-        });
+        await this.directory.tx((d) =>
+          auditIn(
+            this.audit,
+            d,
+            { actor: "system", role: null, client },
+            "auth.throttle",
+            `client:${client}`,
+            "denied",
+            {
+              failures: seat.failures,
+              retryAfterSeconds: seat.retryAfterSeconds,
+            },
+          ),
+        );
       }
       throw tooMany(seat.retryAfterSeconds, "too many failed sign-ins from this address");
     }
@@ -89,9 +102,12 @@ export class SignIn {
     }
     this.throttle.settle(client, this.now(), !checked.ok);
     if (!checked.ok) throw new ServiceError("unauthenticated", SIGN_IN_FAILED);
-    const { id, session } = this.sessions.create(username, client, this.now());
-    this.record(`user:${username}`, "auth.login", `user:${username}`, "success", client, {
-      mustChangePassword: checked.user.mustChangePassword,
+    const { id, session } = newSession(username, client, this.now(), this.sessionLifetimeMs);
+    await this.directory.tx(async (d) => {
+      await d.sessions.insert(sessionRow(session));
+      await this.loginEntry(d, username, client, "success", {
+        mustChangePassword: checked.user.mustChangePassword,
+      });
     });
     return { id, session, user: checked.user };
   }
@@ -113,65 +129,165 @@ export class SignIn {
 
   /** Runs inside a hashing slot: claim, check, settle. Exactly one password hash whatever the case. */
   private async check(username: string, password: string, client: string): Promise<Checked> {
-    const fail = (reason: string, passwordChecked: boolean, details: { [key: string]: unknown } = {}) => {
-      this.record(`user:${username}`, "auth.login", `user:${username}`, "failure", client, {
-        reason,
-        passwordChecked,
-        ...details,
-      });
-      return { ok: false } as const;
-    };
     const limit = this.settings.lockoutAttempts;
-    const claim = USERNAME_PATTERN.test(username)
-      ? this.users.claimAttempt(username, this.now(), limit)
-      : ({ state: "unknown" } as const);
+    let claim: AttemptClaim = { state: "unknown" };
+    let entered = false;
+    if (USERNAME_PATTERN.test(username)) {
+      try {
+        claim = await this.directory.tx(async (d) => {
+          const c = await this.claim(d, username, limit, client);
+          if (c.state === "claimed") entered = this.enter(username);
+          return c;
+        });
+      } catch (e) {
+        if (entered) this.leave(username);
+        throw e;
+      }
+    }
     if (claim.state === "unknown") {
       await this.decoyCheck(password);
-      return fail("unknown user", false);
+      return this.directory.tx((d) => this.fail(d, username, client, "unknown user", false));
     }
     if (claim.state !== "claimed") {
-      // Past the limit with the last attempts still pending: that is a burst, and it locks now.
-      if (claim.state === "exhausted") this.lock(username, client, claim.user.failedAttempts);
       await this.decoyCheck(password);
-      return fail("locked", false, { lockedUntil: this.users.get(username)?.lockedUntil ?? null });
+      return this.directory.tx(async (d) =>
+        this.fail(d, username, client, "locked", false, { lockedUntil: await this.lockedUntil(d, username) }),
+      );
     }
-    this.pending.set(username, (this.pending.get(username) ?? 0) + 1);
     let ok: boolean;
     try {
       ok = await verifyPassword(password, claim.user.passwordHash);
     } finally {
-      const left = (this.pending.get(username) ?? 1) - 1;
-      if (left) this.pending.set(username, left);
-      else this.pending.delete(username);
+      this.leave(username);
     }
-    if (!ok) {
-      const failed = fail("bad password", true, { consecutive: claim.attempt });
-      if (claim.attempt >= limit) this.lock(username, client, claim.attempt);
-      return failed;
-    }
-    if (!this.users.settleSuccess(username, this.now(), this.pending.has(username))) {
-      return fail("locked", true, { lockedUntil: this.users.get(username)?.lockedUntil ?? null });
-    }
-    if (claim.user.disabled) return fail("disabled", true);
-    return { ok: true, user: claim.user };
+    const { attempt, user } = claim;
+    return this.directory.tx(async (d) => {
+      if (!ok) {
+        const failed = await this.fail(d, username, client, "bad password", true, { consecutive: attempt });
+        if (attempt >= limit) await this.lock(d, username, client, attempt);
+        return failed;
+      }
+      if (!(await this.settleSuccess(d, username, this.pending.has(username)))) {
+        return this.fail(d, username, client, "locked", true, {
+          lockedUntil: await this.lockedUntil(d, username),
+        });
+      }
+      if (user.disabled) return this.fail(d, username, client, "disabled", true);
+      return { ok: true, user };
+    });
   }
 
-  private lock(username: string, client: string, failures: number): void {
+  /** Counts one attempt before its password is checked; an expired lock is cleared first. */
+  private async claim(
+    d: DirectoryTx,
+    username: string,
+    limit: number,
+    client: string,
+  ): Promise<AttemptClaim> {
     const now = this.now();
+    const u = await d.users.get(username);
+    if (!u) return { state: "unknown" };
+    if (u.lockedUntil !== null && now < u.lockedUntil) return { state: "locked" };
+    if (u.lockedUntil !== null) {
+      await d.users.update(username, { failedAttempts: 0, lockedUntil: null });
+      u.failedAttempts = 0;
+      u.lockedUntil = null;
+    }
+    if (u.failedAttempts >= limit) {
+      // Past the limit with the last attempts still pending: that is a burst, and it locks now.
+      await this.lock(d, username, client, u.failedAttempts);
+      return { state: "exhausted" };
+    }
+    const attempt = u.failedAttempts + 1;
+    await d.users.update(username, { failedAttempts: attempt });
+    return { state: "claimed", attempt, user: { ...u, failedAttempts: attempt } };
+  }
+
+  /**
+   * A right password: false when the account was locked while it was being checked. The count is
+   * reset only when no other attempt is pending, so a success inside a burst frees no checks.
+   */
+  private async settleSuccess(d: DirectoryTx, username: string, othersPending: boolean): Promise<boolean> {
+    const u = await d.users.get(username);
+    if (!u || (u.lockedUntil !== null && this.now() < u.lockedUntil)) return false;
+    if (!othersPending) await d.users.update(username, { failedAttempts: 0 });
+    return true;
+  }
+
+  /** Locks unless already locked, so a lockout is audited once. */
+  private async lock(d: DirectoryTx, username: string, client: string, failures: number): Promise<void> {
+    const now = this.now();
+    const u = await d.users.get(username);
+    if (!u || (u.lockedUntil !== null && now < u.lockedUntil)) return;
     const until = now + this.settings.lockoutMinutes * 60_000;
-    if (!this.users.lockIfUnlocked(username, now, until)) return;
-    this.sessions.deleteForUser(username);
-    this.record("system", "auth.lockout", `user:${username}`, "success", client, {
-      failures,
-      lockedUntil: until,
-    });
+    await d.users.update(username, { failedAttempts: 0, lockedUntil: until });
+    await d.sessions.deleteForUser(username);
+    await auditIn(
+      this.audit,
+      d,
+      { actor: "system", role: null, client },
+      "auth.lockout",
+      `user:${username}`,
+      "success",
+      {
+        failures,
+        lockedUntil: until,
+      },
+    );
     const storm = this.storm.record(username, now);
     if (storm) {
-      this.record("system", "auth.lockout.storm", null, "failure", client, {
-        accounts: storm,
-        windowMinutes: this.settings.throttle.windowMinutes,
-      });
+      await auditIn(
+        this.audit,
+        d,
+        { actor: "system", role: null, client },
+        "auth.lockout.storm",
+        null,
+        "failure",
+        {
+          accounts: storm,
+          windowMinutes: this.settings.throttle.windowMinutes,
+        },
+      );
     }
+  }
+
+  private async lockedUntil(d: DirectoryTx, username: string): Promise<number | null> {
+    return (await d.users.get(username))?.lockedUntil ?? null;
+  }
+
+  private async fail(
+    d: DirectoryTx,
+    username: string,
+    client: string,
+    reason: string,
+    passwordChecked: boolean,
+    details: { [key: string]: unknown } = {},
+  ): Promise<Checked> {
+    await this.loginEntry(d, username, client, "failure", { reason, passwordChecked, ...details });
+    return { ok: false };
+  }
+
+  /** The auth.login entry of one attempt, whatever its outcome. */
+  private async loginEntry(
+    d: DirectoryTx,
+    username: string,
+    client: string,
+    outcome: "success" | "failure",
+    details: { [key: string]: unknown },
+  ): Promise<void> {
+    const who = `user:${username}`;
+    await auditIn(this.audit, d, { actor: who, role: null, client }, "auth.login", who, outcome, details);
+  }
+
+  private enter(username: string): true {
+    this.pending.set(username, (this.pending.get(username) ?? 0) + 1);
+    return true;
+  }
+
+  private leave(username: string): void {
+    const left = (this.pending.get(username) ?? 1) - 1;
+    if (left) this.pending.set(username, left);
+    else this.pending.delete(username);
   }
 
   /** The cost of a real check for a name with no password to check: timing does not tell them apart. */

@@ -55,14 +55,14 @@ async function signIn(
   local: Local,
   username: string | undefined,
   permission: Permission,
-): Promise<{ by: ActionContext; end: () => void }> {
+): Promise<{ by: ActionContext; end: () => Promise<void> }> {
   if (!username) throw new CliError("--as: expected your user name (this command acts as a named user)", 2);
   const password = await readPassword(`password for ${username}: `, undefined);
   const { principal } = await local.auth.login(username, password, "cli").catch(asCliError);
   // The sign-in vouches for this one command: its session ends with it (logout audited).
   const end = () => local.auth.logout(principal, "cli");
-  const refuse = (message: string, reason?: string): never => {
-    end();
+  const refuse = async (message: string, reason?: string): Promise<never> => {
+    await end();
     local.audit.append({
       actor: principal.actor,
       role: null,
@@ -76,7 +76,7 @@ async function signIn(
   };
   // As at the API: a temporary password is known to whoever set it, so it acts as nobody.
   if (principal.mustChangePassword) {
-    refuse(
+    await refuse(
       `${username} must change the temporary password first (sign in on the web, or PUT /api/session/password)`,
       "password change required",
     );
@@ -97,7 +97,7 @@ async function withSignIn<T>(
     try {
       return await Promise.resolve(f(x, by)).catch(asCliError);
     } finally {
-      end();
+      await end();
     }
   } finally {
     x.local.close();

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { TOKEN_ROLES } from "../auth/roles.js";
-import { type ApiToken, TOKEN_ID_PATTERN } from "../auth/tokens.js";
+import { TOKEN_ID_PATTERN } from "../auth/tokens.js";
+import type { ApiToken } from "../catalog/directory/tokens.js";
 import { utcText } from "../time/parse.js";
 import { asCliError, CliError, consoleAdmin, DEFAULT_CONFIG, openLocal, print } from "./common.js";
 
@@ -32,40 +33,44 @@ export function tokenCommands(program: Command): void {
     .option("--expires-in-days <days>", "days until it stops working (default: never)")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((name: string, o: { role: string; expiresInDays?: string; config: string; json?: boolean }) => {
-      if (name.trim().length === 0 || name.length > 100)
-        throw new CliError(`<name>: expected 1-100 characters, got ${name.length}`, 2);
-      if (!(TOKEN_ROLES as readonly string[]).includes(o.role))
-        throw new CliError(`--role: machine tokens may hold ${TOKEN_ROLES.join(" or ")}, not '${o.role}'`, 2);
-      const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
-      if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650))
-        throw new CliError(`--expires-in-days: expected a whole number 1-3650, got '${o.expiresInDays}'`, 2);
-      const local = openLocal(o.config);
-      try {
-        const made = (() => {
-          try {
-            return local.auth.createToken(
+    .action(
+      async (name: string, o: { role: string; expiresInDays?: string; config: string; json?: boolean }) => {
+        if (name.trim().length === 0 || name.length > 100)
+          throw new CliError(`<name>: expected 1-100 characters, got ${name.length}`, 2);
+        if (!(TOKEN_ROLES as readonly string[]).includes(o.role))
+          throw new CliError(
+            `--role: machine tokens may hold ${TOKEN_ROLES.join(" or ")}, not '${o.role}'`,
+            2,
+          );
+        const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
+        if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650))
+          throw new CliError(
+            `--expires-in-days: expected a whole number 1-3650, got '${o.expiresInDays}'`,
+            2,
+          );
+        const local = openLocal(o.config);
+        try {
+          const made = await local.auth
+            .createToken(
               { name, role: o.role as (typeof TOKEN_ROLES)[number], expiresInDays: days },
               consoleAdmin(),
-            );
-          } catch (e) {
-            return asCliError(e);
-          }
-        })();
-        print(!!o.json, made, () => `${tokenLine(made.token)}\nsecret (shown this once): ${made.secret}`);
-      } finally {
-        local.close();
-      }
-    });
+            )
+            .catch(asCliError);
+          print(!!o.json, made, () => `${tokenLine(made.token)}\nsecret (shown this once): ${made.secret}`);
+        } finally {
+          local.close();
+        }
+      },
+    );
   token
     .command("list")
     .description("list tokens (never their secrets)")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((o: { config: string; json?: boolean }) => {
+    .action(async (o: { config: string; json?: boolean }) => {
       const local = openLocal(o.config);
       try {
-        const tokens = local.auth.tokens.list();
+        const tokens = await local.auth.listTokens();
         print(!!o.json, tokens, () =>
           tokens.length
             ? tokens.map(tokenLine).join("\n")
@@ -80,18 +85,12 @@ export function tokenCommands(program: Command): void {
     .description("revoke a token: it stops working at once")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((id: string, o: { config: string; json?: boolean }) => {
+    .action(async (id: string, o: { config: string; json?: boolean }) => {
       if (!TOKEN_ID_PATTERN.test(id))
         throw new CliError(`<id>: expected a token id like t_0123456789ab, got '${id}'`, 2);
       const local = openLocal(o.config);
       try {
-        const t = (() => {
-          try {
-            return local.auth.revokeToken(id, consoleAdmin());
-          } catch (e) {
-            return asCliError(e);
-          }
-        })();
+        const t = await local.auth.revokeToken(id, consoleAdmin()).catch(asCliError);
         print(!!o.json, t, () => tokenLine(t));
       } finally {
         local.close();

@@ -72,10 +72,10 @@ export function userCommands(program: Command): void {
     .description("list accounts")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
-    .action((o: { config: string; json?: boolean }) => {
+    .action(async (o: { config: string; json?: boolean }) => {
       const local = openLocal(o.config);
       try {
-        const users = local.auth.listUsers();
+        const users = await local.auth.listUsers();
         print(!!o.json, users, () =>
           users.length
             ? users
@@ -116,16 +116,10 @@ export function userCommands(program: Command): void {
       .description(a.description)
       .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
       .option("--json", "machine-readable output")
-      .action((username: string, o: { config: string; json?: boolean }) => {
+      .action(async (username: string, o: { config: string; json?: boolean }) => {
         const local = openLocal(o.config);
         try {
-          const u = (() => {
-            try {
-              return a.act(local, username);
-            } catch (e) {
-              return asCliError(e);
-            }
-          })();
+          const u = await a.act(local, username).catch((e: unknown) => asCliError(e));
           print(!!o.json, u, () => `${u.username}: ${a.done}`);
         } finally {
           local.close();

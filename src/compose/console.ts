@@ -3,6 +3,8 @@ import { auditAnchorFile } from "../audit/anchor.js";
 import { AuditLog } from "../audit/log.js";
 import { AuthService } from "../auth/service.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
+import type { Directory } from "../catalog/directory/directory.js";
+import { SqliteDirectory } from "../catalog/directory/sqlite.js";
 import type { Config } from "../config/load.js";
 import type { Logger } from "../log/logger.js";
 
@@ -15,6 +17,7 @@ import type { Logger } from "../log/logger.js";
 export interface ConsoleServices {
   config: Config;
   db: Db;
+  directory: Directory;
   audit: AuditLog;
   auth: AuthService;
   /**
@@ -25,19 +28,27 @@ export interface ConsoleServices {
   close(): void;
 }
 
-/** The audit log and the account service over an open catalog, made as pscsd and pscs both make them. */
-export function catalogServices(config: Config, db: Db): { audit: AuditLog; auth: AuthService } {
+/**
+ * The directory (the embedded one: SQLite, in the catalog's file), the audit log and the account
+ * service over an open catalog, made as pscsd and pscs both make them.
+ */
+export function catalogServices(
+  config: Config,
+  db: Db,
+): { directory: Directory; audit: AuditLog; auth: AuthService } {
   const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  return { audit, auth: new AuthService(db, audit, config.auth) };
+  const directory = new SqliteDirectory(db);
+  return { directory, audit, auth: new AuthService(directory, audit, config.auth) };
 }
 
 export function openConsole(config: Config): ConsoleServices {
   const db = openCatalog(config.storage.catalog);
   try {
-    const { audit, auth } = catalogServices(config, db);
+    const { directory, audit, auth } = catalogServices(config, db);
     return {
       config,
       db,
+      directory,
       audit,
       auth,
       retention: (log) => retentionFromConfig(config, db, audit, log),

@@ -116,7 +116,11 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
     await pressure.checkNow();
     server = await listen(d.app, config.http);
-    timers.push(setInterval(() => auth.sessions.purgeExpired(Date.now()), SESSION_PURGE_EVERY_MS));
+    timers.push(
+      setInterval(() => {
+        auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));
+      }, SESSION_PURGE_EVERY_MS),
+    );
     // Otherwise the storage sample rides on the minute timer below.
     if (pressure.sampleEveryMs) timers.push(setInterval(() => pressure.check(), pressure.sampleEveryMs));
     for (const t of timers) t.unref();

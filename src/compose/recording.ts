@@ -49,16 +49,12 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
     root: config.storage.recordings,
     // Beside the catalog, which is local (SQLite needs that too).
     runDir: join(dirname(config.storage.catalog), "run"),
-    segmentSeconds: config.recording.segmentSeconds,
-    stallSeconds: config.recording.stallSeconds,
-    ffmpegPath: config.recording.ffmpeg,
-    ffprobePath: config.recording.ffprobe,
+    recording: config.recording,
     store: segments,
     gaps,
     log,
     onSegment: w.onSegment,
     paused: w.paused,
-    retry: config.recording.retry,
   });
   const reconciler = new Reconciler({
     root: config.storage.recordings,

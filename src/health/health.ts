@@ -6,6 +6,7 @@ import type { CameraStatus } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
 import { ReadinessProbe } from "../catalog/footage/readiness-probe.js";
 import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
+import type { RecordingState } from "./recording-state.js";
 
 /**
  * What ops needs to know: is the process alive, can it do its job right now (readiness), and the
@@ -15,7 +16,7 @@ import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
 
 /** The recorder's view of a camera (recorder/ fills it; src/ only carries it to health and metrics). */
 export interface RecordingHealth {
-  state: "connecting" | "recording" | "stalled" | "offline" | "paused";
+  state: RecordingState;
   since: number;
   restarts: number;
   segments: number;

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../audit/log.js";
 import type { CameraHealth, HealthService, PurgeHealth } from "../health/health.js";
+import { RECORDING_STATES } from "../health/recording-state.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 
 /**
@@ -21,7 +22,6 @@ export interface MetricsSources {
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
-const RECORDER_STATES = ["connecting", "recording", "stalled", "offline", "paused"] as const;
 
 export interface Metrics {
   registry: Registry;
@@ -128,7 +128,7 @@ export function createMetrics(src: MetricsSources): Metrics {
       this.reset();
       for (const c of src.cameras()) {
         if (!c.recording) continue;
-        for (const s of RECORDER_STATES)
+        for (const s of RECORDING_STATES)
           this.set({ camera: c.id, state: s }, c.recording.state === s ? 1 : 0);
       }
     },

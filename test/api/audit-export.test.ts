@@ -35,8 +35,8 @@ describe("audit CSV export of a large log", () => {
     d = await daemonDir();
     const local = openLocalCatalog(d.configFile);
     const by = { actor: "local:test", role: "admin", client: "cli" } as const;
-    auditor = local.auth.createToken({ name: "auditor", role: "auditor" }, by).secret;
-    ops = local.auth.createToken({ name: "monitor", role: "ops" }, by).secret;
+    auditor = (await local.auth.createToken({ name: "auditor", role: "auditor" }, by)).secret;
+    ops = (await local.auth.createToken({ name: "monitor", role: "ops" }, by)).secret;
     local.audit.appendMany(
       Array.from({ length: ROWS }, (_, i) => ({
         // Cells a spreadsheet would run, quotes, commas, line breaks and non-ASCII text, on page edges too.

@@ -13,9 +13,11 @@ beforeAll(async () => {
   const d = await daemonDir();
   const local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"] });
-  opsToken = local.auth.createToken(
-    { name: "monitor", role: "ops" },
-    { actor: "local:test", role: "admin", client: "cli" },
+  opsToken = (
+    await local.auth.createToken(
+      { name: "monitor", role: "ops" },
+      { actor: "local:test", role: "admin", client: "cli" },
+    )
   ).secret;
   local.close();
   daemon = await startInProcess(d);

@@ -12,7 +12,7 @@ const run = promisify(execFile);
 
 async function opsToken(configFile: string): Promise<string> {
   const local = openLocalCatalog(configFile);
-  const t = local.auth.createToken(
+  const t = await local.auth.createToken(
     { name: "monitor", role: "ops" },
     { actor: "local:test", role: "admin", client: "cli" },
   );
@@ -208,7 +208,7 @@ describe("audit API and configuration changes", () => {
     const text = readFileSync(d.configFile, "utf8");
     writeFileSync(d.configFile, text.replace("scryptLogN: 10", "scryptLogN: 11"));
     const local = openLocalCatalog(d.configFile);
-    const token = local.auth.createToken(
+    const token = await local.auth.createToken(
       { name: "aud", role: "auditor" },
       { actor: "local:test", role: "admin", client: "cli" },
     );

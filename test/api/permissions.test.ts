@@ -154,10 +154,10 @@ describe("permission matrix (from /api/openapi.json)", () => {
       await seedUsers(local, { ...Object.fromEntries(ROLES.map((r) => [`${r}1`, [r]])), jdoe: ["records"] });
       const ctx = { actor: "local:test", role: "admin", client: "cli" };
       const tokens = {
-        "token:ops": local.auth.createToken({ name: "ops", role: "ops" }, ctx).secret,
-        "token:auditor": local.auth.createToken({ name: "aud", role: "auditor" }, ctx).secret,
+        "token:ops": (await local.auth.createToken({ name: "ops", role: "ops" }, ctx)).secret,
+        "token:auditor": (await local.auth.createToken({ name: "aud", role: "auditor" }, ctx)).secret,
       };
-      local.auth.createToken({ name: "example", role: "ops" }, ctx, "t_00000000e1a0");
+      await local.auth.createToken({ name: "example", role: "ops" }, ctx, "t_00000000e1a0");
       local.close();
       seedSegment(d, sample); // what the recording examples ask for
       await seedHolds(d); // and the hold examples

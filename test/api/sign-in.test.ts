@@ -125,7 +125,7 @@ describe("lockout over HTTP", () => {
     const storm = local.audit.list({ action: "auth.lockout.storm" });
     expect(storm).toHaveLength(1);
     expect(details(storm[0] as { details: string }).accounts).toEqual(["disp1", "disp2"]);
-    const t = local.auth.createToken(
+    const t = await local.auth.createToken(
       { name: "prom", role: "ops" },
       { actor: "local:test", role: "admin", client: "cli" },
     );
@@ -142,7 +142,11 @@ describe("failed sign-ins look alike", () => {
     const d = await daemonDir({ scryptLogN: 14, lockoutAttempts: 3, throttle: { addressFailures: 10_000 } });
     const local = openLocalCatalog(d.configFile);
     await seedUsers(local, { known: ["ops"], gone: ["ops"], shut: ["ops"] });
-    local.auth.updateUser("gone", { disabled: true }, { actor: "local:test", role: "admin", client: "cli" });
+    await local.auth.updateUser(
+      "gone",
+      { disabled: true },
+      { actor: "local:test", role: "admin", client: "cli" },
+    );
     local.close();
     daemon = await startInProcess(d);
     for (let i = 0; i < 3; i++) await signInFrom(daemon.url, "shut", WRONG);
@@ -271,7 +275,7 @@ describe("separation of duties over HTTP", () => {
     expect(
       (await a1.request("POST", "/api/users/admin1/password", { password: "Other-Passw0rd!" })).status,
     ).toBe(403);
-    expect(local.auth.publicUser("admin1").roles).toEqual(["admin"]);
+    expect((await local.auth.publicUser("admin1")).roles).toEqual(["admin"]);
     const a2 = await login(daemon.url, "admin2");
     const given = await a2.request("PATCH", "/api/users/admin1", { roles: ["admin", "records"] });
     expect(given.status).toBe(200);

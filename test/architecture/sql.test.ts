@@ -19,9 +19,6 @@ const KNOWN_EXCEPTIONS: readonly string[] = [
   "retention/purger.ts",
   "retention/retention.ts",
   "retention/holds.ts",
-  "src/auth/sessions.ts",
-  "src/auth/tokens.ts",
-  "src/auth/users.ts",
 ];
 
 const STATEMENT: readonly RegExp[] = [

@@ -10,7 +10,7 @@ import { client, daemonDir, openLocalCatalog, startInProcess } from "../helpers/
 describe("the running daemon's watch over its chain", () => {
   async function opsToken(configFile: string): Promise<string> {
     const local = openLocalCatalog(configFile);
-    const t = local.auth.createToken(
+    const t = await local.auth.createToken(
       { name: "monitor", role: "ops" },
       { actor: "local:test", role: "admin", client: "cli" },
     );

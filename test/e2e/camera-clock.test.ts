@@ -44,9 +44,11 @@ describe("camera clock offset", () => {
       extra: { auth: TEST_AUTH, health: { storageFloorGiB: 0.001 } },
     });
     const local = openLocalCatalog(cfg);
-    const token = local.auth.createToken(
-      { name: "ops", role: "ops" },
-      { actor: "local:test", role: "admin", client: "cli" },
+    const token = (
+      await local.auth.createToken(
+        { name: "ops", role: "ops" },
+        { actor: "local:test", role: "admin", client: "cli" },
+      )
     ).secret;
     local.close();
     const ops = client(`http://127.0.0.1:${httpPort}`, { bearer: token });

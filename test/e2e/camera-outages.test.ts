@@ -72,8 +72,8 @@ async function startDaemon(recording: Record<string, unknown>): Promise<Daemon> 
   });
   const local = openLocalCatalog(cfg);
   const by = { actor: "local:test", role: "admin", client: "cli" };
-  const opsToken = local.auth.createToken({ name: "ops", role: "ops" }, by).secret;
-  const auditorToken = local.auth.createToken({ name: "audit", role: "auditor" }, by).secret;
+  const opsToken = (await local.auth.createToken({ name: "ops", role: "ops" }, by)).secret;
+  const auditorToken = (await local.auth.createToken({ name: "audit", role: "auditor" }, by)).secret;
   await seedUsers(local, { clerk: ["records"] });
   local.close();
   const proc = startProc(process.execPath, [PSCSD, "--config", cfg]);

@@ -99,7 +99,7 @@ describe("pscs user unlock", () => {
     await seedUsers(local, { dana: ["dispatcher"] });
     for (let i = 0; i < 3; i++)
       await local.auth.login("dana", "Wrong-Pass-2026!", "10.0.0.1").catch(() => undefined);
-    expect(local.auth.publicUser("dana").lockedUntil).toBeGreaterThan(Date.now());
+    expect((await local.auth.publicUser("dana")).lockedUntil).toBeGreaterThan(Date.now());
     const r = await pscs(["user", "unlock", "dana", "-c", c, "--json"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -268,7 +268,7 @@ describe("pscs health", () => {
   it("shows liveness and readiness, and the detail with an ops token; a clear error when nothing answers", async () => {
     const d = await daemonDir();
     const local = openLocalCatalog(d.configFile);
-    const t = local.auth.createToken(
+    const t = await local.auth.createToken(
       { name: "cli", role: "ops" },
       { actor: "local:test", role: "admin", client: "cli" },
     );

@@ -59,7 +59,7 @@ describe("pscs argument text", () => {
     const roles = await runPscs(["user", "add", "chief", "--role", "ops", "admin\ufffd", "-c", c], password);
     expect(roles).toMatchObject({ code: 2, stderr: expect.stringMatching(/^pscs: --role: not valid UTF-8/) });
     expect(local.audit.headSeq()).toBe(before);
-    expect(local.auth.listUsers()).toEqual([]);
+    expect(await local.auth.listUsers()).toEqual([]);
 
     // Full Unicode goes through untouched.
     const ok = await runPscs(

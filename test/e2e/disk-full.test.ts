@@ -69,9 +69,11 @@ async function startDaemon(home: string, extra: Record<string, unknown>) {
     extra: { recording: { segmentSeconds: 4, stallSeconds: 5 }, auth: TEST_AUTH, ...extra },
   });
   const local = openLocalCatalog(cfg);
-  const token = local.auth.createToken(
-    { name: "ops", role: "ops" },
-    { actor: "local:test", role: "admin", client: "cli" },
+  const token = (
+    await local.auth.createToken(
+      { name: "ops", role: "ops" },
+      { actor: "local:test", role: "admin", client: "cli" },
+    )
   ).secret;
   local.close();
   const daemon: Proc = startProc(process.execPath, [PSCSD, "--config", cfg]);

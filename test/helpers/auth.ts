@@ -2,32 +2,36 @@ import { AuditLog } from "../../src/audit/log.js";
 import type { Role } from "../../src/auth/roles.js";
 import { AuthService, type AuthSettings } from "../../src/auth/service.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
+
+/** The settings the auth tests run with (fast scrypt, five attempts, a 15-minute lock). */
+export const AUTH_SETTINGS: AuthSettings = {
+  sessionIdleMinutes: 30,
+  sessionMaxHours: 12,
+  lockoutAttempts: 5,
+  lockoutMinutes: 15,
+  scryptLogN: 10,
+  throttle: {
+    hashConcurrency: 2,
+    hashQueue: 64,
+    addressFailures: 10,
+    windowMinutes: 10,
+    stormAccounts: 3,
+  },
+};
 
 /** The auth service on a real in-memory catalog, with a clock the test moves. */
 export function authService(now: { t: number }, throttle: Partial<AuthSettings["throttle"]> = {}) {
   const db = openCatalog(":memory:");
   const audit = new AuditLog(db, { now: () => now.t });
+  const directory = new SqliteDirectory(db);
   const auth = new AuthService(
-    db,
+    directory,
     audit,
-    {
-      sessionIdleMinutes: 30,
-      sessionMaxHours: 12,
-      lockoutAttempts: 5,
-      lockoutMinutes: 15,
-      scryptLogN: 10,
-      throttle: {
-        hashConcurrency: 2,
-        hashQueue: 64,
-        addressFailures: 10,
-        windowMinutes: 10,
-        stormAccounts: 3,
-        ...throttle,
-      },
-    },
+    { ...AUTH_SETTINGS, throttle: { ...AUTH_SETTINGS.throttle, ...throttle } },
     () => now.t,
   );
-  return { db, audit, auth };
+  return { db, directory, audit, auth };
 }
 
 export const CONSOLE = { actor: "local:test", role: "admin", client: "cli" };

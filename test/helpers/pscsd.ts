@@ -6,7 +6,6 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
-import { UserStore } from "../../src/auth/users.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { Segments } from "../../src/catalog/footage/segments.js";
 import { type ConsoleServices, openConsole } from "../../src/compose/console.js";
@@ -66,18 +65,19 @@ export async function seedUsers(local: LocalCatalog, users: Record<string, Role[
  */
 export async function insertUserRow(local: LocalCatalog, username: string, roles: Role[]): Promise<void> {
   const now = Date.now();
-  const made = new UserStore(local.db).insert(
-    {
+  const passwordHash = await hashPassword(PASSWORD, TEST_AUTH.scryptLogN);
+  const made = await local.directory.tx((d) =>
+    d.users.insert({
       username,
       displayName: username,
+      passwordHash,
       roles,
       disabled: false,
       mustChangePassword: false,
       createdAt: now,
       createdBy: "local:test",
       passwordChangedAt: now,
-    },
-    await hashPassword(PASSWORD, TEST_AUTH.scryptLogN),
+    }),
   );
   if (!made) throw new Error(`user ${username} already exists`);
 }

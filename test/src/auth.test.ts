@@ -43,53 +43,53 @@ describe("sessions", () => {
     );
     const idle = await auth.login("jdoe", "Abcdefg1!", "1.2.3.4");
     now.t += 29 * 60_000;
-    expect(auth.authenticateSession(idle.sessionId, "1.2.3.4")?.username).toBe("jdoe");
+    expect((await auth.authenticateSession(idle.sessionId, "1.2.3.4"))?.username).toBe("jdoe");
     now.t += 30 * 60_000 + 1;
-    expect(auth.authenticateSession(idle.sessionId, "1.2.3.4")).toBeUndefined();
+    expect(await auth.authenticateSession(idle.sessionId, "1.2.3.4")).toBeUndefined();
 
     const busy = await auth.login("jdoe", "Abcdefg1!", "1.2.3.4");
     const start = now.t;
     while (now.t - start < 12 * 3_600_000 - 20 * 60_000) {
       now.t += 20 * 60_000; // active every 20 minutes, never idle
-      expect(auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeDefined();
+      expect(await auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeDefined();
     }
     now.t = start + 12 * 3_600_000;
-    expect(auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeUndefined();
+    expect(await auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeUndefined();
   });
 });
 
 describe("tokens", () => {
-  it("authenticate only with the exact secret, until revoked or expired", () => {
+  it("authenticate only with the exact secret, until revoked or expired", async () => {
     const now = { t: 5_000_000 };
     const { auth } = service(now);
-    const { token, secret } = auth.createToken({ name: "scraper", role: "ops", expiresInDays: 1 }, ctx);
+    const { token, secret } = await auth.createToken({ name: "scraper", role: "ops", expiresInDays: 1 }, ctx);
     expect(secret).toMatch(/^pscs_t_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
-    expect(auth.authenticateToken(secret, "c")?.roles).toEqual(["ops"]);
+    expect((await auth.authenticateToken(secret, "c"))?.roles).toEqual(["ops"]);
     expect(
-      auth.authenticateToken(`${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`, "c"),
+      await auth.authenticateToken(`${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`, "c"),
     ).toBeUndefined();
-    expect(auth.authenticateToken(`pscs_t_000000000000_${"A".repeat(43)}`, "c")).toBeUndefined();
+    expect(await auth.authenticateToken(`pscs_t_000000000000_${"A".repeat(43)}`, "c")).toBeUndefined();
     now.t += 86_400_000;
-    expect(auth.authenticateToken(secret, "c")).toBeUndefined();
-    const other = auth.createToken({ name: "b", role: "auditor" }, ctx);
-    auth.revokeToken(other.token.id, ctx);
-    expect(auth.authenticateToken(other.secret, "c")).toBeUndefined();
-    expect(() => auth.revokeToken(other.token.id, ctx)).toThrow(/already revoked/);
-    expect(auth.tokens.get(token.id)?.revokedAt).toBeNull();
+    expect(await auth.authenticateToken(secret, "c")).toBeUndefined();
+    const other = await auth.createToken({ name: "b", role: "auditor" }, ctx);
+    await auth.revokeToken(other.token.id, ctx);
+    expect(await auth.authenticateToken(other.secret, "c")).toBeUndefined();
+    await expect(auth.revokeToken(other.token.id, ctx)).rejects.toThrow(/already revoked/);
+    expect((await auth.listTokens()).find((t) => t.id === token.id)?.revokedAt).toBeNull();
   });
 });
 
 describe("refused tokens in the audit log", () => {
-  it("one entry per address a minute; the next one counts the refusals not written", () => {
+  it("one entry per address a minute; the next one counts the refusals not written", async () => {
     const now = { t: 1_000_000 };
     const { auth, audit } = service(now);
     let n = 0;
     // Well-formed, so each names an id (its own): the id is the sender's choice.
     const made = () => `pscs_t_${(n++).toString(16).padStart(12, "0")}_${"s".repeat(43)}`;
-    for (let i = 0; i < 50; i++) expect(auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
-    expect(auth.authenticateToken(made(), "::ffff:10.0.0.2")).toBeUndefined();
+    for (let i = 0; i < 50; i++) expect(await auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
+    expect(await auth.authenticateToken(made(), "::ffff:10.0.0.2")).toBeUndefined();
     now.t += 60_000;
-    expect(auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
+    expect(await auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
     const entries = audit.list({ action: "token.use", outcome: "failure" });
     expect(entries.map((e) => [e.client, JSON.parse(e.details)])).toEqual([
       ["10.0.0.1", { reason: "unknown" }],

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ffmpeg from "fluent-ffmpeg";
 import { afterAll, describe, expect, it } from "vitest";
 import { exitCause, StderrErrors } from "../../recorder/exit-cause.js";
 import { inputOptions, outputOptions, progressOptions } from "../../recorder/ffmpeg-args.js";
+import { FfmpegProcess, ffmpegArgs } from "../../recorder/ffmpeg-process.js";
 import { freePort } from "../helpers/ports.js";
 
 /**
@@ -41,18 +41,23 @@ function causeOf(url: string): Promise<{ cause: string; first: string | undefine
   return new Promise((resolve) => {
     const errors = new StderrErrors();
     let first: string | undefined;
-    ffmpeg(url)
-      .setFfmpegPath("ffmpeg")
-      .inputOptions([...inputOptions(), ...progressOptions(1, join(dir, "progress"))])
-      .outputOptions(outputOptions({ rtspUrl: url, segmentSeconds: 4, outputPattern: "" }))
-      .output(join(dir, "out-%06d.ts"))
-      .on("stderr", (line: string) => {
-        if (!/^(ffmpeg version| )/.test(line)) first ??= line;
-        errors.push(line);
-      })
-      .on("error", (err: Error) => resolve({ cause: exitCause(errors, err), first }))
-      .on("end", () => resolve({ cause: exitCause(errors, undefined), first }))
-      .run();
+    new FfmpegProcess(
+      "ffmpeg",
+      ffmpegArgs(
+        url,
+        [...inputOptions(), ...progressOptions(1, join(dir, "progress"))],
+        outputOptions({ rtspUrl: url, segmentSeconds: 4, outputPattern: "" }),
+        join(dir, "out-%06d.ts"),
+      ),
+      {
+        stdoutLine: () => {},
+        stderrLine: (line: string) => {
+          if (!/^(ffmpeg version| )/.test(line)) first ??= line;
+          errors.push(line);
+        },
+        ended: (err) => resolve({ cause: exitCause(errors, err), first }),
+      },
+    );
   });
 }
 

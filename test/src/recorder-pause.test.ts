@@ -27,10 +27,13 @@ describe("a paused camera recorder", () => {
       camera: "cam1",
       root: join(dir, "rec"),
       runDir: dir,
-      segmentSeconds: 60,
-      stallSeconds: 15,
-      ffmpegPath: "ffmpeg",
-      ffprobePath: "ffprobe",
+      recording: {
+        segmentSeconds: 60,
+        stallSeconds: 15,
+        ffmpeg: "ffmpeg",
+        ffprobe: "ffprobe",
+        retry: { baseSeconds: 0.5, capSeconds: 30 },
+      },
       store: new Segments(db),
       gaps: new Gaps(db),
       log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
@@ -44,7 +47,6 @@ describe("a paused camera recorder", () => {
       },
       cameraError: () => "not there",
       refreshStreamUrl: async () => {},
-      backoff: { baseMs: 500, capMs: 30_000 },
     });
     camera.start();
     try {

@@ -67,7 +67,7 @@ describe("lockout (AuthService.login)", () => {
 
     for (let i = 0; i < 5; i++) await outcome(auth.login("jdoe", WRONG, `10.0.2.${i}`));
     expect(await outcome(auth.login("jdoe", GOOD_PASSWORD, "10.0.3.1"))).toBeDefined();
-    expect(auth.unlockUser("jdoe", CONSOLE).lockedUntil).toBeNull();
+    expect((await auth.unlockUser("jdoe", CONSOLE)).lockedUntil).toBeNull();
     expect(await outcome(auth.login("jdoe", GOOD_PASSWORD, "10.0.3.2"))).toBeUndefined();
   });
 
@@ -75,7 +75,7 @@ describe("lockout (AuthService.login)", () => {
     const now = { t: 1_000_000 };
     const { auth, audit } = authService(now, { addressFailures: 100 });
     await addUsers(auth, { known: ["ops"], gone: ["ops"], shut: ["ops"] });
-    auth.updateUser("gone", { disabled: true }, CONSOLE);
+    await auth.updateUser("gone", { disabled: true }, CONSOLE);
     for (let i = 0; i < 5; i++) await outcome(auth.login("shut", WRONG, "c"));
     const refusals = [
       await outcome(auth.login("nobody", WRONG, "c")),
@@ -113,7 +113,7 @@ describe("per-address throttle", () => {
     expect(throttled).toHaveLength(20);
     expect(throttled[0]?.extra?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(audit.list({ action: "auth.login", limit: 1000 })).toHaveLength(10);
-    expect(auth.listUsers().filter((u) => u.lockedUntil !== null).length).toBeLessThanOrEqual(2);
+    expect((await auth.listUsers()).filter((u) => u.lockedUntil !== null).length).toBeLessThanOrEqual(2);
     // Audited once for the episode, not once per refused request.
     expect(audit.list({ action: "auth.throttle" })).toHaveLength(1);
     // A right password from the same address is refused too: a valid account does not refill the budget.

@@ -1,4 +1,7 @@
 import type { AuditRepository } from "./audit.js";
+import type { SessionRepository } from "./sessions.js";
+import type { TokenRepository } from "./tokens.js";
+import type { UserRepository } from "./users.js";
 
 /**
  * The directory: what every node of a site shares (people, sessions, tokens, holds, evidence links,
@@ -12,6 +15,9 @@ import type { AuditRepository } from "./audit.js";
 /** The repositories of one unit of work; valid only until its callback's promise settles. */
 export interface DirectoryTx {
   readonly audit: AuditRepository;
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly tokens: TokenRepository;
   /**
    * Runs once the unit of work has committed, in registration order, and never if it rolled back:
    * what must follow the rows (the audit anchor file, listeners) without being part of them.

@@ -5,7 +5,10 @@ import { describe } from "vitest";
 import { openCatalog } from "../../../src/catalog/catalog.js";
 import { SqliteDirectory } from "../../../src/catalog/directory/sqlite.js";
 import { auditRepositoryContract } from "./contract/audit.js";
+import { sessionRepositoryContract } from "./contract/sessions.js";
+import { tokenRepositoryContract } from "./contract/tokens.js";
 import { sqliteTurnContract, unitOfWorkContract } from "./contract/unit-of-work.js";
+import { userRepositoryContract } from "./contract/users.js";
 
 // Every directory contract, against the embedded SQLite directory on a real catalog file.
 const open = () =>
@@ -16,3 +19,6 @@ describe("SQLite directory: unit of work", () => {
   sqliteTurnContract(open);
 });
 describe("SQLite directory: audit repository", () => auditRepositoryContract(open));
+describe("SQLite directory: user repository", () => userRepositoryContract(open));
+describe("SQLite directory: session repository", () => sessionRepositoryContract(open));
+describe("SQLite directory: token repository", () => tokenRepositoryContract(open));

@@ -60,6 +60,23 @@ export function unitOfWorkContract(open: () => Directory): void {
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
   });
 
+  it("runs the units of work of independent callers each whole, refusing neither", async () => {
+    const dir = open();
+    const [a, b] = await Promise.all([
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(1, "g"));
+        await d.audit.insert(entry(2, "h1"));
+        return "a";
+      }),
+      dir.tx(async (d) => {
+        await d.audit.insert(entry(3, "h2"));
+        return "b";
+      }),
+    ]);
+    expect([a, b]).toEqual(["a", "b"]);
+    expect((await dir.read((d) => d.audit.after(0, 10))).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it("returns the unit of work's value", async () => {
     const dir = open();
     expect(await dir.tx(async () => 42)).toBe(42);
@@ -78,6 +95,22 @@ export function sqliteTurnContract(open: () => Directory): void {
       }),
     ).rejects.toBeInstanceOf(UnitOfWorkError);
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
+  });
+  it("runs a unit of work that reaches it while another is open after that one, in the same turn", async () => {
+    const dir = open();
+    const steps: string[] = [];
+    const first = dir.tx(async (d) => {
+      steps.push("first begins");
+      await d.audit.insert(entry(1));
+      await d.audit.insert(entry(2));
+      steps.push("first ends");
+    });
+    const second = dir.tx(async (d) => {
+      steps.push("second begins");
+      await d.audit.insert(entry(3));
+    });
+    await Promise.all([first, second]);
+    expect(steps).toEqual(["first begins", "first ends", "second begins"]);
   });
   const entry = (seq: number): AuditEntry => ({
     seq,
