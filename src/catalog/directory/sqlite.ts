@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Db } from "../catalog.js";
 import { statementCache } from "../catalog.js";
 import { SqliteAuditRepository, SqliteAuditRows } from "./audit.js";
@@ -10,20 +9,18 @@ import { SqliteUserRepository } from "./users.js";
 /**
  * The embedded directory: the catalog's own SQLite connection (one file holds both stores), a unit of
  * work being one transaction on it (BEGIN IMMEDIATE for `tx`, a deferred BEGIN for `read`).
- * Invariant: a unit of work runs within one turn of the event loop. Its repositories answer at once
- * (better-sqlite3 is synchronous), so nothing else on the connection (a segment close, another
- * request) can run inside it; one that awaits anything else is rolled back with a UnitOfWorkError.
- * Units of work of independent callers (two sign-ins of one burst) run one after the other: a caller
- * whose promise chain reaches `tx` while another's is open waits for it, within the same turn; only
- * one opened from inside another's work (nested) is refused.
+ * Invariant: a unit of work has an event-loop turn to itself. It starts in a turn of its own (units
+ * of work queue, one per turn) and must end within it: its repositories answer at once (better-sqlite3
+ * is synchronous), and one that awaits anything else is rolled back with a UnitOfWorkError. So no
+ * other statement on the connection (a segment close, another request's audit entry) ever runs inside
+ * it, not even from another promise chain, and a rollback undoes only its own changes.
+ * One asked for while a unit of work is open can only come from inside it (nested): refused.
  */
 export class SqliteDirectory implements Directory {
   private readonly repositories: Omit<DirectoryTx, "afterCommit">;
   private open = false;
-  /** Settles when the open unit of work ends: what a concurrent caller waits on. */
-  private idle: Promise<void> = Promise.resolve();
-  /** Set inside a unit of work's callback (and what it awaits): how a nested one is told apart. */
-  private readonly inside = new AsyncLocalStorage<true>();
+  private readonly queue: (() => void)[] = [];
+  private scheduled = false;
 
   constructor(private readonly db: Db) {
     const prepare = statementCache(db);
@@ -43,27 +40,41 @@ export class SqliteDirectory implements Directory {
     return this.run("BEGIN", work);
   }
 
-  private async run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
-    if (this.inside.getStore())
-      throw new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down");
-    while (this.open) await this.idle;
+  private run<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
+    if (this.open)
+      return Promise.reject(
+        new UnitOfWorkError("a unit of work was opened inside another: pass its repositories down"),
+      );
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(() => this.once(begin, work).then(resolve, reject));
+      this.schedule();
+    });
+  }
+
+  /** Starts the next queued unit of work in a turn of its own (setImmediate), once none is open. */
+  private schedule(): void {
+    if (this.scheduled || this.open || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.open) this.queue.shift()?.();
+      this.schedule();
+    });
+  }
+
+  private async once<T>(begin: string, work: (d: DirectoryTx) => Promise<T>): Promise<T> {
     if (this.db.inTransaction)
       throw new UnitOfWorkError("a unit of work was opened inside a footage catalog transaction");
     const after: (() => void)[] = [];
     this.db.exec(begin);
     this.open = true;
-    let ended = () => {};
-    this.idle = new Promise((resolve) => {
-      ended = resolve;
-    });
     let yielded = false;
     const turn = setImmediate(() => {
       yielded = true;
     });
     let value: T;
     try {
-      const d: DirectoryTx = { ...this.repositories, afterCommit: (fn) => after.push(fn) };
-      value = await this.inside.run(true, () => work(d));
+      value = await work({ ...this.repositories, afterCommit: (fn) => after.push(fn) });
       if (yielded)
         throw new UnitOfWorkError(
           "a unit of work awaited something other than its repositories (I/O belongs before or after it)",
@@ -75,7 +86,7 @@ export class SqliteDirectory implements Directory {
     } finally {
       clearImmediate(turn);
       this.open = false;
-      ended();
+      this.schedule();
     }
     for (const fn of after) fn();
     return value;

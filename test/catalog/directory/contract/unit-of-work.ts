@@ -96,7 +96,7 @@ export function sqliteTurnContract(open: () => Directory): void {
     ).rejects.toBeInstanceOf(UnitOfWorkError);
     expect(await dir.read((d) => d.audit.head())).toBeUndefined();
   });
-  it("runs a unit of work that reaches it while another is open after that one, in the same turn", async () => {
+  it("runs a unit of work that reaches it while another is open after that one", async () => {
     const dir = open();
     const steps: string[] = [];
     const first = dir.tx(async (d) => {
