@@ -6,6 +6,12 @@ import { Watchdog } from "./watchdog.js";
 
 /** Every configured camera's recorder, started after its ONVIF connection and stopped before it. */
 
+/** A camera to record: its config and the ONVIF connection that hands the recorder its stream URI. */
+export interface RecordedCamera {
+  config: CameraConfig;
+  connection: CameraConnection;
+}
+
 /** The camera's stream URI with the camera's credentials, which RTSP servers usually demand too. */
 export function rtspUrlWithCredentials(uri: string, user: string, password: string): string {
   const url = new URL(uri);
@@ -20,11 +26,7 @@ export class Recorder {
   readonly cameras: CameraRecorder[];
   private readonly watchdog: Watchdog;
 
-  constructor(
-    configs: readonly CameraConfig[],
-    connections: readonly CameraConnection[],
-    o: RecordingOptions,
-  ) {
+  constructor(cameras: readonly RecordedCamera[], o: RecordingOptions) {
     this.watchdog = new Watchdog(
       () => {
         let next: number | undefined;
@@ -40,8 +42,7 @@ export class Recorder {
         maxMs: (o.recording.stallSeconds + reportPeriodSeconds(o.recording.stallSeconds)) * 1000,
       },
     );
-    this.cameras = configs.map((cfg, i) => {
-      const conn = connections[i] as CameraConnection;
+    this.cameras = cameras.map(({ config: cfg, connection: conn }) => {
       const camera = new CameraRecorder({
         ...o,
         camera: cfg.id,
@@ -56,6 +57,8 @@ export class Recorder {
         lookWithin: (ms) => this.watchdog.within(ms),
       });
       conn.onChange(() => camera.wake());
+      // A stream being recorded shows the camera is up: its connection polls it less often meanwhile.
+      conn.streamArriving(() => camera.status().state === "recording");
       return camera;
     });
   }

@@ -1,4 +1,5 @@
 import { type ScheduledTask, schedule } from "node-cron";
+import { SYSTEM_ACTOR } from "../src/audit/actors.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Purger } from "./purger.js";
 
@@ -19,7 +20,7 @@ export class PurgeSchedule {
     this.task ??= schedule(
       this.expression,
       () =>
-        this.purger.run("schedule", { actor: "system", role: null, client: "daemon" }).then(
+        this.purger.run("schedule", SYSTEM_ACTOR).then(
           (r) => this.log.info({ run: r.run, destroyed: r.destroyed, bytes: r.bytes }, "purge run finished"),
           (err: unknown) => this.log.error({ err }, "scheduled purge failed"),
         ),

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { createLogger } from "../src/log/logger.js";
-import { VERSION } from "../src/version.js";
+import { SIM_VERSION } from "./package.js";
 import { startSimulator } from "./simulator.js";
 
 /**
@@ -32,7 +32,7 @@ function evenOption(min: number, max: number): (value: string) => number {
 
 const program = new Command("pscs-sim")
   .description("simulated PSCS PTZ cameras: ONVIF (SOAP over HTTP) + H.264 over RTSP, with fault injection")
-  .version(VERSION)
+  .version(SIM_VERSION)
   .option("--cameras <n>", "number of cameras", intOption(1, 64), 1)
   .option("--host <addr>", "address every server binds to", "127.0.0.1")
   .option(

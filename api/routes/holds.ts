@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AuditLog } from "../../src/audit/log.js";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { HOLD_STATUSES, LEGAL_BASES } from "../../src/holds/hold.js";
 import type { HoldDesk } from "../../src/holds/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
@@ -17,7 +18,7 @@ const holdId = z.strictObject({
     .transform(Number),
 });
 const text = (max: number, what: string) => z.string().trim().min(1, `expected ${what}`).max(max);
-const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
+const camera = cameraIdSchema;
 const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
   rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import type { PurgeDesk } from "../../src/purge/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { intQuery, timeQuery } from "./schemas.js";
@@ -35,10 +36,7 @@ export function purgeRoutes(purge: PurgeDesk, zone: string): AnyRoute[] {
       tag: "retention",
       access: { permission: "purge.read" },
       query: z.strictObject({
-        camera: z
-          .string()
-          .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id")
-          .optional(),
+        camera: cameraIdSchema.optional(),
         from: timeQuery(zone).optional(),
         to: timeQuery(zone).optional(),
         limit: intQuery(1, 10_000).optional(),

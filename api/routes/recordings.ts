@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AuditLog } from "../../src/audit/log.js";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import type { Recordings } from "../../src/footage/recordings.js";
 import { utcText } from "../../src/time/parse.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
@@ -10,7 +11,7 @@ import { timeQuery } from "./schemas.js";
  * range; playbacks are bounded per person and stopped when their viewer stops reading.
  */
 
-const camera = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected a camera id");
+const camera = cameraIdSchema;
 
 export function recordingRoutes(recordings: Recordings, audit: AuditLog, zone: string): AnyRoute[] {
   const range = z.strictObject({ from: timeQuery(zone), to: timeQuery(zone) });

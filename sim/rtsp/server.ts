@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "../../src/log/logger.js";
-import { packageRoot } from "../../src/version.js";
+import { SIM_SOURCE } from "../package.js";
 
 /**
  * Runs `rtsp_server.py` (GStreamer's gst-rtsp-server through python3-gi): the simulator's real RTSP
@@ -27,7 +27,7 @@ export class RtspServerError extends Error {
 
 // Debian's interpreter: python3-gi is installed for it, not for a pyenv or venv python3 on PATH.
 const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(packageRoot(), "sim", "rtsp", "rtsp_server.py");
+const SCRIPT = join(SIM_SOURCE, "rtsp", "rtsp_server.py");
 
 export class RtspServer {
   private child: ChildProcess | undefined;

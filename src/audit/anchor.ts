@@ -13,6 +13,11 @@ export interface Anchor extends ChainPosition {
   checkpoint?: Checkpoint;
 }
 
+/** The audit log's anchor file sits next to the catalog it vouches for (none for an in-memory one). */
+export function auditAnchorFile(catalog: string): string | undefined {
+  return catalog === ":memory:" ? undefined : `${catalog}.audit-anchor`;
+}
+
 export class AuditAnchorError extends Error {
   constructor(readonly file: string) {
     super(`audit anchor ${file} is unreadable (expected {"seq":N,"hash":"…"}): it was altered`);

@@ -2,9 +2,9 @@
 import { Command } from "commander";
 import { CheckpointKeyError } from "../audit/checkpoint.js";
 import { SchemaTooNewError } from "../catalog/catalog.js";
+import { startPscsd } from "../compose/daemon.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../log/logger.js";
-import { startPscsd } from "../main.js";
 import { ToolMissingError } from "../proc/tools.js";
 import { VERSION } from "../version.js";
 

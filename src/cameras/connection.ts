@@ -44,10 +44,8 @@ export interface CameraConnectionOptions {
   log: Logger;
   backoff?: BackoffPolicy;
   heartbeatMs?: number;
-  /** Heartbeat period while streamArriving() says yes; default 300 s. */
+  /** Heartbeat period while the stream is arriving (see streamArriving()); default 300 s. */
   streamingHeartbeatMs?: number;
-  /** Whether the camera's stream is arriving now (the recorder's word); set after construction. */
-  streamArriving?: () => boolean;
   requestTimeoutMs?: number;
   /** Called with every clock sample worth keeping (first after connect, then on drift or hourly). */
   onClockSample?: (camera: string, sample: ClockSample) => void;
@@ -77,6 +75,7 @@ export class CameraConnection {
   private hurry = new AbortController();
   private clockCheck: ClockCheck | undefined;
   private readonly listeners: (() => void)[] = [];
+  private arriving: () => boolean = () => false;
 
   constructor(
     private readonly cfg: CameraConfig,
@@ -95,6 +94,11 @@ export class CameraConnection {
   /** `listener` is called when the camera's state or stream URI changes (the recorder retries at once). */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /** `probe` says whether the camera's stream is arriving now (the recorder's word, once it exists). */
+  streamArriving(probe: () => boolean): void {
+    this.arriving = probe;
   }
 
   private changed(): void {
@@ -186,7 +190,7 @@ export class CameraConnection {
   /** Returns only by throwing: a heartbeat failure (to reconnect) or the abort (to stop). */
   private async heartbeat(cam: OnvifCamera, signal: AbortSignal): Promise<never> {
     for (;;) {
-      const streaming = this.opts.streamArriving?.() ?? false;
+      const streaming = this.arriving();
       const wait = streaming
         ? Math.max(this.opts.streamingHeartbeatMs ?? 300_000, this.opts.heartbeatMs ?? 30_000)
         : (this.opts.heartbeatMs ?? 30_000);

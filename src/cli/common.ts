@@ -1,13 +1,9 @@
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline";
-import { AuditLog } from "../audit/log.js";
-import { type ActionContext, AuthService } from "../auth/service.js";
-import { type Db, openCatalog } from "../catalog/catalog.js";
-import type { Directory } from "../catalog/directory/directory.js";
-import { SqliteDirectory } from "../catalog/directory/sqlite.js";
+import type { ActionContext } from "../auth/service.js";
+import { type ConsoleServices, openConsole } from "../compose/console.js";
 import { type Config, ConfigError, loadConfig } from "../config/load.js";
 import { ServiceError } from "../errors/service-error.js";
-import { auditAnchorFile } from "../main.js";
 
 /**
  * What every pscs subcommand shares: its error type, output, the local catalog, and password prompts.
@@ -71,34 +67,22 @@ export function consoleAuditor(): ActionContext {
   return { actor: localActor(), role: "auditor", client: "cli" };
 }
 
-export interface Local {
-  config: Config;
-  db: Db;
-  directory: Directory;
-  audit: AuditLog;
-  auth: AuthService;
-  close(): void;
-}
+export type Local = ConsoleServices;
 
 /** Opens the catalog named by the config file, as the daemon would (they may run side by side). */
 export function openLocal(configFile: string): Local {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(configFile);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message, 78);
     throw e;
   }
-  let db: Db;
   try {
-    db = openCatalog(config.storage.catalog);
+    return openConsole(config);
   } catch (e) {
     throw new CliError(`cannot open catalog ${config.storage.catalog}: ${(e as Error).message}`);
   }
-  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  const directory = new SqliteDirectory(db);
-  const auth = new AuthService(directory, audit, config.auth);
-  return { config, db, directory, audit, auth, close: () => db.close() };
 }
 
 /**

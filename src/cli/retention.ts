@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { retentionFromConfig } from "../../retention/retention.js";
 import { type Permission, roleGranting } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
 import { ServiceError } from "../errors/service-error.js";
@@ -44,13 +43,10 @@ interface Opened {
   purge: PurgeDesk;
 }
 
-/**
- * The one place the CLI builds the retention services (the console's composition root takes this
- * over once it exists; nothing else in src/cli names retention/).
- */
+/** The retention services, from the console's composition root. */
 function open(configFile: string): Opened {
   const local = openLocal(configFile);
-  const retention = retentionFromConfig(local.config, local.db, local.directory, local.audit, quietLog);
+  const retention = local.retention(quietLog);
   return { local, holds: retention.holds, purge: retention };
 }
 

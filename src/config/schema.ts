@@ -1,5 +1,6 @@
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
+import { cameraIdSchema } from "../cameras/camera-id.js";
 import { isTimeZone } from "../time/parse.js";
 
 /**
@@ -37,16 +38,10 @@ const holdsSchema = z
   .default(HOLD_LIMIT_DEFAULTS);
 
 const port = z.int().min(1).max(65535);
-const cameraId = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{0,31}$/,
-    "expected 1-32 lowercase letters, digits or '-', starting with a letter or digit",
-  );
 
 export const cameraSchema = z
   .strictObject({
-    id: cameraId,
+    id: cameraIdSchema,
     name: z.string().min(1).max(100),
     /** A required camera that is not connected makes the daemon not ready (/readyz). */
     required: z.boolean().default(true),

@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_CSV_HEADER, auditCsvLine } from "../../src/audit/csv.js";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { csvLine } from "../../src/report/csv.js";
 import { runPscs } from "../helpers/process.js";
 import { client, daemonDir, openLocalCatalog, startInProcess, type TestDaemonDir } from "../helpers/pscsd.js";

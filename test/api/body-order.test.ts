@@ -1,7 +1,7 @@
 import http from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { client, daemonDir, login, openLocalCatalog, seedUsers, startInProcess } from "../helpers/pscsd.js";
 
 // The daemon runs in this process, so a body it parses shows as a stall of this event loop.

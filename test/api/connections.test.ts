@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { freePort } from "../helpers/ports.js";
 import {
   daemonDir,

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { segmentPath } from "../../src/footage/layout.js";
-import type { Pscsd } from "../../src/main.js";
 import {
   type Client,
   daemonDir,

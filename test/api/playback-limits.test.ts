@@ -6,8 +6,8 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { Segments } from "../../src/catalog/footage/segments.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { segmentPath } from "../../src/footage/layout.js";
-import type { Pscsd } from "../../src/main.js";
 import { descendants, isAlive, procArgs } from "../../src/proc/tree.js";
 import {
   type Client,

@@ -7,10 +7,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { Segments } from "../../src/catalog/footage/segments.js";
+import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
 import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
-import { type Pscsd, startPscsd } from "../../src/main.js";
 import {
   type Client,
   daemonDir,

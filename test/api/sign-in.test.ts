@@ -1,7 +1,7 @@
 import http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { type Proc, startProc } from "../helpers/process.js";
 import {
   client,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pscsd } from "../../src/main.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import {
   type Client,
   daemonDir,

@@ -13,9 +13,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
-import { startPscsd } from "../../src/main.js";
 import { appendEntries, FAST_AUDIT, intruder, rehash, until, writeAnchor } from "../helpers/audit-tamper.js";
 import { runPscs, startProc } from "../helpers/process.js";
 import { daemonDir, openLocalCatalog, startInProcess, type TestDaemonDir } from "../helpers/pscsd.js";

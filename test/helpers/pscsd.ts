@@ -4,19 +4,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
-import { retentionFromConfig } from "../../retention/retention.js";
-import { AuditLog } from "../../src/audit/log.js";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
-import { AuthService } from "../../src/auth/service.js";
-import { type Db, openCatalog } from "../../src/catalog/catalog.js";
-import type { Directory } from "../../src/catalog/directory/directory.js";
-import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
+import { openCatalog } from "../../src/catalog/catalog.js";
 import { Segments } from "../../src/catalog/footage/segments.js";
+import { type ConsoleServices, openConsole } from "../../src/compose/console.js";
+import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
 import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
-import { auditAnchorFile, type Pscsd, startPscsd } from "../../src/main.js";
 import { writeDaemonConfig } from "./config.js";
 import { freePort } from "./ports.js";
 
@@ -25,21 +21,10 @@ export const TEST_AUTH = { scryptLogN: 10 };
 export const PASSWORD = "Example-Passw0rd!";
 
 /** A catalog opened beside the daemon, as the pscs CLI opens it. */
-export interface LocalCatalog {
-  db: Db;
-  directory: Directory;
-  audit: AuditLog;
-  auth: AuthService;
-  close(): void;
-}
+export type LocalCatalog = ConsoleServices;
 
 export function openLocalCatalog(configFile: string): LocalCatalog {
-  const config = loadConfig(configFile);
-  const db = openCatalog(config.storage.catalog);
-  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-  const directory = new SqliteDirectory(db);
-  const auth = new AuthService(directory, audit, config.auth);
-  return { db, directory, audit, auth, close: () => db.close() };
+  return openConsole(loadConfig(configFile));
 }
 
 export interface TestDaemonDir {
@@ -200,17 +185,9 @@ export const FORM_PDF = Buffer.from("%PDF-1.4\n% PSCS hold request form (test)\n
  * Call after seedSegment.
  */
 export async function seedHolds(d: TestDaemonDir): Promise<void> {
-  const config = loadConfig(d.configFile);
-  const db = openCatalog(config.storage.catalog);
+  const local = openConsole(loadConfig(d.configFile));
   try {
-    const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
-    const retention = retentionFromConfig(
-      config,
-      db,
-      new SqliteDirectory(db),
-      audit,
-      createLogger({ name: "seed", level: "error" }),
-    );
+    const retention = local.retention(createLogger({ name: "seed", level: "error" }));
     const by = { actor: "user:records1", role: "records", client: "test" };
     for (const n of [1, 2, 3]) {
       await retention.holds.request(
@@ -234,6 +211,6 @@ export async function seedHolds(d: TestDaemonDir): Promise<void> {
       client: "test",
     });
   } finally {
-    db.close();
+    local.close();
   }
 }

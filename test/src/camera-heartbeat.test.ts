@@ -40,9 +40,9 @@ describe("camera heartbeat", () => {
         heartbeatMs: 250,
         streamingHeartbeatMs: 60_000,
         requestTimeoutMs: 2_000,
-        streamArriving: () => arriving,
       },
     );
+    conn.streamArriving(() => arriving);
     const polls = new Set<number>();
     const watch = setInterval(() => {
       const at = conn.status().clock?.sampledAt;

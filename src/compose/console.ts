@@ -1,0 +1,61 @@
+import { type Retention, retentionFromConfig } from "../../retention/retention.js";
+import { auditAnchorFile } from "../audit/anchor.js";
+import { AuditLog } from "../audit/log.js";
+import { AuthService } from "../auth/service.js";
+import { type Db, openCatalog } from "../catalog/catalog.js";
+import type { Directory } from "../catalog/directory/directory.js";
+import { SqliteDirectory } from "../catalog/directory/sqlite.js";
+import type { Config } from "../config/load.js";
+import type { Logger } from "../log/logger.js";
+
+/**
+ * What the pscs commands work with at the server's console: the catalog named by the config, opened
+ * as pscsd opens it (they may run side by side), its audit log, accounts, and retention on demand.
+ * Nothing here starts HTTP, cameras or recording.
+ */
+
+export interface ConsoleServices {
+  config: Config;
+  db: Db;
+  directory: Directory;
+  audit: AuditLog;
+  auth: AuthService;
+  /**
+   * Holds, evidence tree and purger as the config describes them, without disk pressure (pscsd's).
+   * Made when a command asks: making it creates the evidence folder, which other commands leave alone.
+   */
+  retention(log: Logger): Retention;
+  close(): void;
+}
+
+/**
+ * The directory (the embedded one: SQLite, in the catalog's file), the audit log and the account
+ * service over an open catalog, made as pscsd and pscs both make them.
+ */
+export function catalogServices(
+  config: Config,
+  db: Db,
+): { directory: Directory; audit: AuditLog; auth: AuthService } {
+  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
+  const directory = new SqliteDirectory(db);
+  return { directory, audit, auth: new AuthService(directory, audit, config.auth) };
+}
+
+export function openConsole(config: Config): ConsoleServices {
+  const db = openCatalog(config.storage.catalog);
+  try {
+    const { directory, audit, auth } = catalogServices(config, db);
+    return {
+      config,
+      db,
+      directory,
+      audit,
+      auth,
+      retention: (log) => retentionFromConfig(config, db, directory, audit, log),
+      close: () => db.close(),
+    };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,168 @@
+import { mkdirSync } from "node:fs";
+import { listen, type RunningServer } from "../../api/server.js";
+import { auditReconcile } from "../../recorder/reconcile-audit.js";
+import type { Recorder } from "../../recorder/recorder.js";
+import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { type Retention, retentionFromConfig } from "../../retention/retention.js";
+import { SYSTEM_ACTOR } from "../audit/actors.js";
+import { openCheckpointKey } from "../audit/checkpoint.js";
+import { AuditWatch } from "../audit/watch.js";
+import type { CameraConnection } from "../cameras/connection.js";
+import { type Db, openCatalog } from "../catalog/catalog.js";
+import { auditDaemonStart } from "../config/changes.js";
+import type { Config } from "../config/load.js";
+import type { Logger } from "../log/logger.js";
+import { checkTools } from "../proc/tools.js";
+import { StorageMonitor } from "../storage/monitor.js";
+import { VERSION } from "../version.js";
+import { catalogServices } from "./console.js";
+import { wireHttp } from "./http.js";
+import { wireRecording } from "./recording.js";
+
+/**
+ * pscsd's composition root: the one place that wires src/ services into recorder/, retention/ and
+ * api/. Start order is catalog → audit → HTTP → cameras → recorders; stop order is the reverse, so
+ * nothing outlives what it depends on.
+ */
+
+export interface Pscsd {
+  url: string;
+  cameras: CameraConnection[];
+  recorder: Recorder;
+  retention: Retention;
+  stop(): Promise<void>;
+}
+
+const SESSION_PURGE_EVERY_MS = 3_600_000;
+/** The reconciliation sweep, the audit watch's default period and the storage sample share it. */
+const MINUTE_MS = 60_000;
+
+/** Every service, made in dependency order; nothing runs yet but the start's audit entries. */
+function wire(
+  config: Config,
+  log: Logger,
+  db: Db,
+  key: ReturnType<typeof openCheckpointKey>,
+  startedAt: number,
+) {
+  const { directory, audit, auth } = catalogServices(config, db);
+  auditDaemonStart(audit, config, VERSION);
+  const watch = new AuditWatch({
+    audit,
+    log,
+    signer: key.signer,
+    keyCreated: key.created,
+    keyProblem: key.problem,
+    verifyMs: config.audit.verifySeconds * 1000,
+    checkpointMs: config.audit.checkpointSeconds * 1000,
+  });
+  // The volumes are measured from the first moment, before the recorder has written anything.
+  mkdirSync(config.storage.recordings, { recursive: true });
+  const floorBytes = config.health.storageFloorGiB * 2 ** 30;
+  const storage = new StorageMonitor(
+    { recordings: config.storage.recordings, evidence: config.storage.evidence },
+    floorBytes,
+  );
+  const freeBytes = async () =>
+    (await storage.sample()).find((v) => v.volume === "recordings" && !v.error)?.freeBytes ??
+    Number.POSITIVE_INFINITY;
+  const retention = retentionFromConfig(config, db, directory, audit, log, { floorBytes, freeBytes });
+  const pressure = new DiskPressurePolicy({
+    onDiskPressure: config.retention.onDiskPressure,
+    floorGiB: config.health.storageFloorGiB,
+    storage,
+    purger: retention.purger,
+    audit,
+    log,
+  });
+  const recording = wireRecording(config, db, audit, log, {
+    // A segment closing inside an active hold's range goes into the evidence tree at once.
+    onSegment: (segment) => {
+      retention.evidence
+        .sync({ segment })
+        .catch((err: unknown) => log.error({ err, segment }, "evidence sync failed"));
+    },
+    paused: () => pressure.paused(),
+  });
+  pressure.onPauseChange(() => recording.recorder.pauseChanged());
+  const { playback, cameraHealth: cameras } = recording;
+  const app = wireHttp(config, log, {
+    db,
+    audit,
+    auth,
+    watch,
+    storage,
+    retention,
+    playback,
+    cameras,
+    startedAt,
+  });
+  return { ...recording, audit, auth, watch, retention, pressure, app };
+}
+
+export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
+  const startedAt = Date.now();
+  checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
+  // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
+  const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
+  const db = openCatalog(config.storage.catalog);
+  const timers: NodeJS.Timeout[] = [];
+  let d: ReturnType<typeof wire> | undefined;
+  let server: RunningServer;
+  try {
+    d = wire(config, log, db, key, startedAt);
+    const { watch, pressure, auth } = d;
+    // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
+    await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
+    await pressure.checkNow();
+    server = await listen(d.app, config.http);
+    timers.push(
+      setInterval(() => {
+        auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));
+      }, SESSION_PURGE_EVERY_MS),
+    );
+    // Otherwise the storage sample rides on the minute timer below.
+    if (pressure.sampleEveryMs) timers.push(setInterval(() => pressure.check(), pressure.sampleEveryMs));
+    for (const t of timers) t.unref();
+  } catch (e) {
+    for (const t of timers) clearInterval(t);
+    d?.watch.halt();
+    db.close();
+    throw e;
+  }
+  const { audit, watch, connections, recorder, reconciler, retention, pressure } = d;
+  for (const c of connections) c.start();
+  // The disk and the catalog agree before anything new is written.
+  auditReconcile(audit, await reconciler.startup(), "startup");
+  recorder.start();
+  retention.schedule.start();
+  const minute = setInterval(() => {
+    if (watch.periodMs === MINUTE_MS) void watch.check();
+    if (!pressure.sampleEveryMs) pressure.check();
+    reconciler.sweep().then(
+      (r) => auditReconcile(audit, r, "sweep"),
+      (err: unknown) => log.error({ err }, "reconciliation sweep failed"),
+    );
+  }, MINUTE_MS);
+  minute.unref();
+  timers.push(minute);
+  log.info({ url: server.url, cameras: connections.length, version: VERSION }, "pscsd started");
+
+  return {
+    url: server.url,
+    cameras: connections,
+    recorder,
+    retention,
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      await retention.schedule.stop();
+      await server.close();
+      await recorder.stop();
+      await Promise.all(connections.map((c) => c.stop()));
+      audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });
+      await watch.stop();
+      db.close();
+      log.info("pscsd stopped");
+    },
+  };
+}

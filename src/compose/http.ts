@@ -1,0 +1,83 @@
+import { createApp } from "../../api/app.js";
+import type { Retention } from "../../retention/retention.js";
+import { AuditInspectionService } from "../audit/inspection.js";
+import type { AuditLog } from "../audit/log.js";
+import type { AuditWatch } from "../audit/watch.js";
+import type { AuthService } from "../auth/service.js";
+import type { Db } from "../catalog/catalog.js";
+import type { Config } from "../config/load.js";
+import type { Recordings } from "../footage/recordings.js";
+import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
+import type { Logger } from "../log/logger.js";
+import { createMetrics } from "../metrics/metrics.js";
+import type { StorageMonitor } from "../storage/monitor.js";
+import { VERSION } from "../version.js";
+
+/** What pscsd serves: health, metrics and the HTTP API over the services it was handed. */
+
+export interface Served {
+  db: Db;
+  audit: AuditLog;
+  auth: AuthService;
+  watch: AuditWatch;
+  storage: StorageMonitor;
+  retention: Retention;
+  playback: Recordings;
+  cameras: () => CameraHealth[];
+  startedAt: number;
+}
+
+export function wireHttp(config: Config, log: Logger, s: Served) {
+  const { db, audit, auth, storage, retention, cameras, startedAt } = s;
+  // Several gauges read it per scrape: computed at most once a second.
+  let purgeCached: { at: number; value: Promise<PurgeHealth> } | undefined;
+  const purge = (): Promise<PurgeHealth> => {
+    const now = Date.now();
+    if (!purgeCached || now - purgeCached.at > 1_000) purgeCached = { at: now, value: retention.health() };
+    return purgeCached.value;
+  };
+  const writableDirs = { recordings: config.storage.recordings, evidence: config.storage.evidence };
+  const chain = () => s.watch.state();
+  const health = new HealthService({
+    db,
+    audit,
+    storage,
+    writableDirs,
+    cameras,
+    version: VERSION,
+    startedAt,
+    purge,
+    chain,
+  });
+  const lockouts = () => auth.lockoutState();
+  const metrics = createMetrics({ cameras, storage, health, audit, purge, version: VERSION, lockouts });
+  return createApp({
+    version: VERSION,
+    startedAt,
+    log,
+    auth,
+    audit,
+    auditInspection: new AuditInspectionService(audit),
+    health,
+    metrics,
+    cameras,
+    holds: retention.holds,
+    purge: retention,
+    timeZone: config.site.timezone,
+    recordings: s.playback,
+    secureCookie: secureCookie(config, log),
+    sessionMaxHours: config.auth.sessionMaxHours,
+  });
+}
+
+/** Browsers accept Secure cookies over plain HTTP on loopback only; plain HTTP elsewhere is warned of. */
+function secureCookie(config: Config, log: Logger): boolean {
+  const loopback = /^(127\.|::1$|localhost$)/.test(config.http.host);
+  if (!config.http.tls && !loopback) {
+    log.warn(
+      { host: config.http.host },
+      "HTTP without TLS on a non-loopback address: sessions travel in clear text",
+    );
+  }
+  return config.http.tls !== undefined || loopback;
+}
