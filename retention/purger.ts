@@ -90,20 +90,20 @@ export class Purger {
     return now - this.o.retentionDays * DAY_MS;
   }
 
-  /** The ranges protecting footage now: pending requests and active holds, as the directory has them. */
-  private protecting(): Promise<Protected[]> {
-    return this.o.directory.read((d) => d.holds.protectingRanges());
+  /**
+   * The ranges protecting footage now: pending requests and active holds, as the directory has them.
+   * Given a cutoff, only those that can overlap footage ending by it: the selection then loads the
+   * ranges that matter, not every hold on recent footage.
+   */
+  private protecting(cutoffMs?: number): Promise<Protected[]> {
+    return this.o.directory.read((d) => d.holds.protectingRanges(cutoffMs));
   }
 
   /** What a run now would destroy for age (disk pressure aside): `pscs purge --dry-run`. */
   async plan(show = 50): Promise<PurgePlan> {
     const cutoffMs = this.cutoff();
-    const ranges = await this.protecting();
-    return {
-      cutoffMs,
-      ...this.catalog.expiredTotals(ranges, cutoffMs),
-      segments: this.catalog.expired(ranges, cutoffMs, show),
-    };
+    const ranges = await this.protecting(cutoffMs);
+    return { cutoffMs, ...this.catalog.expired(ranges, cutoffMs, show) };
   }
 
   /** UTC ms of the last frame of the oldest footage no hold protects, if any. */
@@ -199,7 +199,7 @@ export class Purger {
     size: number,
     result: PurgeResult,
   ): Promise<number> {
-    const marked = this.catalog.mark(await this.protecting(), run, reason, cutoffMs, size);
+    const marked = this.catalog.mark(await this.protecting(cutoffMs), run, reason, cutoffMs, size);
     if (marked > 0) await this.destroyMarked(run, result);
     return marked;
   }

@@ -42,8 +42,11 @@ export interface HoldRepository {
   change(id: number, change: HoldChange): Promise<void>;
   /** The hold's ranges stop protecting its footage (refused or released). */
   endProtection(id: number): Promise<void>;
-  /** Every range protecting footage now (pending requests and active holds). */
-  protectingRanges(): Promise<ProtectingRange[]>;
+  /**
+   * Every range protecting footage now (pending requests and active holds); with `startingBefore`,
+   * only those starting before it (footage ending by then can overlap no other).
+   */
+  protectingRanges(startingBefore?: number): Promise<ProtectingRange[]>;
   /**
    * The ranges of active holds: all of them, one hold's, or those of `camera` overlapping
    * [fromMs, toMs) (a segment that just closed).
@@ -154,10 +157,10 @@ export class SqliteHoldRepository implements HoldRepository {
     this.sql("UPDATE hold_ranges SET protecting = 0 WHERE hold = ?").run(id);
   }
 
-  async protectingRanges(): Promise<ProtectingRange[]> {
-    return this.sql<[], ProtectingRange>(
-      "SELECT hold, camera, start_ms fromMs, end_ms toMs FROM hold_ranges WHERE protecting = 1",
-    ).all();
+  async protectingRanges(startingBefore = Number.MAX_SAFE_INTEGER): Promise<ProtectingRange[]> {
+    return this.sql<[number], ProtectingRange>(
+      "SELECT hold, camera, start_ms fromMs, end_ms toMs FROM hold_ranges WHERE protecting = 1 AND start_ms < ?",
+    ).all(startingBefore);
   }
 
   async activeRanges(only: {

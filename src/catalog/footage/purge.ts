@@ -49,11 +49,22 @@ export class PurgeCatalog {
     for (const r of ranges) add.run(r.camera, r.fromMs, r.toMs);
   }
 
-  /** Complete segments whose last frame is at or before `cutoffMs` and that no range overlaps, oldest first. */
-  expired(ranges: readonly Protected[], cutoffMs: number, limit: number): ExpiredSegment[] {
+  /**
+   * The complete segments whose last frame is at or before `cutoffMs` and that no range overlaps: how
+   * many, their bytes, and the oldest `limit` of them; one load of the ranges for both questions.
+   */
+  expired(
+    ranges: readonly Protected[],
+    cutoffMs: number,
+    limit: number,
+  ): { count: number; bytes: number; segments: ExpiredSegment[] } {
     return this.db.transaction(() => {
       this.protect(ranges);
-      return this.expiredStmt().all(cutoffMs, limit);
+      const t = this.sql<[number], { n: number; bytes: number | null }>(
+        `SELECT count(*) n, sum(s.bytes) bytes FROM segments s WHERE s.state = 'complete' AND s.end_ms <= ? AND ${UNHELD}`,
+      ).get(cutoffMs);
+      const segments = this.expiredStmt().all(cutoffMs, limit);
+      return { count: t?.n ?? 0, bytes: t?.bytes ?? 0, segments };
     })();
   }
 
@@ -62,17 +73,6 @@ export class PurgeCatalog {
       `SELECT ${COLUMNS} FROM segments s WHERE s.state = 'complete' AND s.end_ms <= ? AND ${UNHELD}
        ORDER BY s.end_ms LIMIT ?`,
     );
-  }
-
-  /** How many such segments there are, and their bytes. */
-  expiredTotals(ranges: readonly Protected[], cutoffMs: number): { count: number; bytes: number } {
-    return this.db.transaction(() => {
-      this.protect(ranges);
-      const t = this.sql<[number], { n: number; bytes: number | null }>(
-        `SELECT count(*) n, sum(s.bytes) bytes FROM segments s WHERE s.state = 'complete' AND s.end_ms <= ? AND ${UNHELD}`,
-      ).get(cutoffMs);
-      return { count: t?.n ?? 0, bytes: t?.bytes ?? 0 };
-    })();
   }
 
   /** UTC ms of the last frame of the oldest complete footage no range overlaps, if any. */

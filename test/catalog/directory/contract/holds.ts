@@ -53,6 +53,11 @@ export function holdRepositoryContract(open: () => Directory): void {
     expect(await dir.read((d) => d.holds.protectingRanges())).toEqual(
       hold().ranges.map((r) => ({ hold: id, ...r })),
     );
+    // Only ranges starting before the given time: footage ending by then can overlap no other.
+    expect(await dir.read((d) => d.holds.protectingRanges(5_000))).toEqual([
+      { hold: id, camera: "cam1", fromMs: 1_000, toMs: 2_000 },
+    ]);
+    expect(await dir.read((d) => d.holds.protectingRanges(5_001))).toHaveLength(2);
     // Pending is not active: nothing goes into the evidence tree yet.
     expect(await dir.read((d) => d.holds.activeRanges({}))).toEqual([]);
   });
