@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR } from "../audit/actors.js";
 import type { AuditLog } from "../audit/log.js";
 import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
 import type { User, UserRecord } from "../catalog/directory/users.js";
@@ -76,18 +77,10 @@ export class SignIn {
       // Once per episode: a flood must not turn into an audit entry per request.
       if (seat.firstRefusal) {
         await this.directory.tx((d) =>
-          auditIn(
-            this.audit,
-            d,
-            { actor: "system", role: null, client },
-            "auth.throttle",
-            `client:${client}`,
-            "denied",
-            {
-              failures: seat.failures,
-              retryAfterSeconds: seat.retryAfterSeconds,
-            },
-          ),
+          auditIn(this.audit, d, { ...SYSTEM_ACTOR, client }, "auth.throttle", `client:${client}`, "denied", {
+            failures: seat.failures,
+            retryAfterSeconds: seat.retryAfterSeconds,
+          }),
         );
       }
       throw tooMany(seat.retryAfterSeconds, "too many failed sign-ins from this address");
@@ -222,32 +215,16 @@ export class SignIn {
     const until = now + this.settings.lockoutMinutes * 60_000;
     await d.users.update(username, { failedAttempts: 0, lockedUntil: until });
     await d.sessions.deleteForUser(username);
-    await auditIn(
-      this.audit,
-      d,
-      { actor: "system", role: null, client },
-      "auth.lockout",
-      `user:${username}`,
-      "success",
-      {
-        failures,
-        lockedUntil: until,
-      },
-    );
+    await auditIn(this.audit, d, { ...SYSTEM_ACTOR, client }, "auth.lockout", `user:${username}`, "success", {
+      failures,
+      lockedUntil: until,
+    });
     const storm = this.storm.record(username, now);
     if (storm) {
-      await auditIn(
-        this.audit,
-        d,
-        { actor: "system", role: null, client },
-        "auth.lockout.storm",
-        null,
-        "failure",
-        {
-          accounts: storm,
-          windowMinutes: this.settings.throttle.windowMinutes,
-        },
-      );
+      await auditIn(this.audit, d, { ...SYSTEM_ACTOR, client }, "auth.lockout.storm", null, "failure", {
+        accounts: storm,
+        windowMinutes: this.settings.throttle.windowMinutes,
+      });
     }
   }
 
