@@ -209,7 +209,9 @@ export class CameraConnection {
   }
 
   private keepClock(sample: ClockSample): void {
-    const check = (this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000));
+    // Made at connect with what the audit log says of the last run (see run()).
+    this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000);
+    const check = this.clockCheck;
     const { limitMs } = check;
     const { off, changed } = check.judge(sample);
     const { clockOff: _was, ...rest } = this.current;

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CheckpointSigner } from "../../src/audit/checkpoint.js";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 
 // Files that hold the audit trail and the key that vouches for it are the pscs user's alone, even when
 // pscsd is started under a careless umask.
@@ -27,7 +28,7 @@ describe("files at rest", () => {
     const anchor = `${file}.audit-anchor`;
     const db = underUmask(0o000, () => {
       const opened = openCatalog(file);
-      new AuditLog(opened, { anchorFile: anchor }).append({
+      new AuditLog(new SqliteDirectory(opened), { anchorFile: anchor }).append({
         actor: "system",
         action: "x",
         outcome: "success",
