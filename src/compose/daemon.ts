@@ -139,10 +139,13 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const minute = setInterval(() => {
     if (watch.periodMs === MINUTE_MS) void watch.check();
     if (!pressure.sampleEveryMs) pressure.check();
-    reconciler
-      .sweep()
-      .then((r) => auditReconcile(audit, r, "sweep"))
-      .catch((err: unknown) => log.error({ err }, "reconciliation sweep failed"));
+    reconciler.sweep().then(
+      (r) =>
+        auditReconcile(audit, r, "sweep").catch((err: unknown) =>
+          log.error({ err }, "reconciliation sweep not audited"),
+        ),
+      (err: unknown) => log.error({ err }, "reconciliation sweep failed"),
+    );
   }, MINUTE_MS);
   minute.unref();
   timers.push(minute);
