@@ -154,15 +154,22 @@ export function createApp(s: ApiServices): Express {
   const hooks = {
     identify: (req: Request) => identify(s.auth, req),
     denied: (req: Request, principal: ReturnType<typeof principalOf>, route: AnyRoute, reason: string) =>
-      s.audit.append({
-        actor: principal?.actor ?? "anonymous",
-        role: null,
-        action: "http.denied",
-        target: `route:${route.operationId}`,
-        outcome: "denied",
-        client: clientOf(req),
-        details: { method: req.method, path: req.path, reason },
-      }),
+      s.audit
+        .append({
+          actor: principal?.actor ?? "anonymous",
+          role: null,
+          action: "http.denied",
+          target: `route:${route.operationId}`,
+          outcome: "denied",
+          client: clientOf(req),
+          details: { method: req.method, path: req.path, reason },
+        })
+        .then(
+          () => undefined,
+          // The refusal is answered all the same; the log says its entry is missing.
+          (err: unknown) =>
+            s.log.error({ err, route: route.operationId, reason }, "refused request not audited"),
+        ),
   };
   for (const route of routes) {
     const handler = mountRoute(route, hooks);

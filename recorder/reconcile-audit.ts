@@ -7,7 +7,11 @@ import type { ReconcileReport } from "./reconcile.js";
  * segment) and footage recovered, damaged or discarded after a crash (`segment.reconcile`) are facts
  * an auditor must see. A pass that found nothing writes nothing.
  */
-export function auditReconcile(audit: AuditLog, r: ReconcileReport, pass: "startup" | "sweep"): void {
+export async function auditReconcile(
+  audit: AuditLog,
+  r: ReconcileReport,
+  pass: "startup" | "sweep",
+): Promise<void> {
   const events: AuditEvent[] = r.missing.map((m) => ({
     ...SYSTEM_ACTOR,
     action: "segment.missing",
@@ -29,5 +33,5 @@ export function auditReconcile(audit: AuditLog, r: ReconcileReport, pass: "start
       },
     });
   }
-  if (events.length) audit.appendMany(events);
+  if (events.length) await audit.appendMany(events);
 }

@@ -51,18 +51,19 @@ export class DiskPressurePolicy {
 
   /** Samples the volumes and acts on them now; a sample that fails is thrown (pscsd's start fails). */
   async checkNow(): Promise<void> {
-    this.act(await this.o.storage.sample());
+    await this.act(await this.o.storage.sample());
   }
 
   /** Samples the volumes and acts on them; a sample that fails is logged (the next one may succeed). */
   check(): void {
     this.o.storage.sample().then(
-      (vols) => this.act(vols),
+      (vols) =>
+        this.act(vols).catch((err: unknown) => this.o.log.error({ err }, "acting on disk pressure failed")),
       (err: unknown) => this.o.log.error({ err }, "storage sampling failed"),
     );
   }
 
-  private act(vols: VolumeStatus[]): void {
+  private async act(vols: VolumeStatus[]): Promise<void> {
     const { onDiskPressure, floorGiB, purger, audit, log } = this.o;
     for (const v of vols) if (v.low) log.warn({ volume: v }, "storage low");
     const rec = vols.find((v) => v.volume === "recordings");
@@ -86,7 +87,7 @@ export class DiskPressurePolicy {
       { paused: this.pausedReason ?? null },
       this.pausedReason ? "recording paused" : "recording resumed",
     );
-    audit.append({
+    await audit.append({
       ...SYSTEM_ACTOR,
       action: this.pausedReason ? "recording.pause" : "recording.resume",
       outcome: "success",

@@ -98,8 +98,8 @@ export type Identity = { principal?: Principal; refusal?: string };
 export interface AuthzHooks {
   /** Who is calling (asked only by routes that are not public). */
   identify(req: Request): Promise<Identity>;
-  /** Records a refused request in the audit log. */
-  denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): void;
+  /** Records a refused request in the audit log; the refusal is answered once it settles (never rejects). */
+  denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): Promise<void>;
 }
 
 /** The request's principal, set by the authentication middleware. */
@@ -147,7 +147,7 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
         !SAFE_METHODS.has(req.method) &&
         !csrfMatches(req, principal.session.csrfHash)
       ) {
-        hooks.denied(req, principal, route, "csrf token missing or wrong");
+        await hooks.denied(req, principal, route, "csrf token missing or wrong");
         throw problem(
           403,
           "missing or wrong X-CSRF-Token header (the csrfToken from sign-in or GET /api/session)",
@@ -155,12 +155,12 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
       }
       if ("permission" in route.access) {
         if (principal.kind === "user" && principal.mustChangePassword) {
-          hooks.denied(req, principal, route, "password change required");
+          await hooks.denied(req, principal, route, "password change required");
           throw problem(403, "password change required: PUT /api/session/password first");
         }
         const granting = roleGranting(principal.roles, route.access.permission);
         if (!granting) {
-          hooks.denied(req, principal, route, `lacks permission ${route.access.permission}`);
+          await hooks.denied(req, principal, route, `lacks permission ${route.access.permission}`);
           throw problem(
             403,
             `this needs permission '${route.access.permission}', which none of your roles grant`,

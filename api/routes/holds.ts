@@ -145,7 +145,7 @@ export function holdRoutes(holds: HoldDesk, audit: AuditLog, zone: string): AnyR
       responses: { 200: { description: "hold" } },
       handler: async ({ params }) => ({
         ...(await holds.get(params.id)),
-        trail: audit.list({ target: `hold:${params.id}`, order: "asc", limit: 1000 }),
+        trail: await audit.list({ target: `hold:${params.id}`, order: "asc", limit: 1000 }),
       }),
     }),
     defineRoute({

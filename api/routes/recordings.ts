@@ -76,7 +76,7 @@ export function recordingRoutes(recordings: Recordings, audit: AuditLog, zone: s
       responses: { 200: { description: "video/mp2t", contentType: "video/mp2t" } },
       handler: async ({ params, action, req, res }) => {
         const { row, file } = recordings.segment(params.id);
-        audit.append({
+        await audit.append({
           ...action,
           action: "video.segment",
           target: `camera:${row.camera}`,

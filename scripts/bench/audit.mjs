@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AuditLog } from "../../dist/src/audit/log.js";
 import { openCatalog } from "../../dist/src/catalog/catalog.js";
+import { SqliteDirectory } from "../../dist/src/catalog/directory/sqlite.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -22,11 +23,11 @@ const RUNS = Number(values.runs);
 const dir = mkdtempSync(join(tmpdir(), "pscs-bench-audit-"));
 const catalog = join(dir, "catalog.db");
 const db = openCatalog(catalog);
-const audit = new AuditLog(db, { anchorFile: `${catalog}.audit-anchor` });
+const audit = new AuditLog(new SqliteDirectory(db), { anchorFile: `${catalog}.audit-anchor` });
 const actions = ["auth.login", "user.update", "hold.create", "export.create", "ptz.move", "http.denied"];
 let t = performance.now();
 for (let i = 0; i < N; i += 10_000) {
-  audit.appendMany(
+  await audit.appendMany(
     Array.from({ length: Math.min(10_000, N - i) }, (_, k) => ({
       actor: `user:officer${(i + k) % 40}`,
       role: "records",
@@ -59,7 +60,7 @@ for (let r = 0; r < RUNS; r++) {
   bare.push(performance.now() - t);
   if (!h) throw new Error("no rows");
   t = performance.now();
-  const res = audit.verify();
+  const res = await audit.verify();
   verify.push(performance.now() - t);
   if (!res.ok || res.entries !== N) throw new Error(`verify failed: ${JSON.stringify(res)}`);
   t = performance.now();

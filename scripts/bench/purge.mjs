@@ -91,12 +91,13 @@ db.transaction(() => {
 // Holds over recent footage (not the expired tree): the purger must still check each segment.
 holdsInto(db, 16, NOW - 10 * DAY, NOW);
 const setupS = (performance.now() - t) / 1000;
+const directory = new SqliteDirectory(db);
 const purger = new Purger({
   db,
-  directory: new SqliteDirectory(db),
+  directory,
   recordingsRoot: purgeDir,
   retentionDays: 30,
-  audit: new AuditLog(db, { now: () => NOW }),
+  audit: new AuditLog(directory, { now: () => NOW }),
   log: quiet,
   now: () => NOW,
 });
@@ -137,12 +138,13 @@ big.exec("ANALYZE");
 const rows = CAMERAS * minutes;
 const loadS = (performance.now() - t) / 1000;
 const cutoff = NOW - DAYS * DAY;
+const bigDirectory = new SqliteDirectory(big);
 const selPurger = new Purger({
   db: big,
-  directory: new SqliteDirectory(big),
+  directory: bigDirectory,
   recordingsRoot: work2,
   retentionDays: DAYS,
-  audit: new AuditLog(big, { now: () => NOW }),
+  audit: new AuditLog(bigDirectory, { now: () => NOW }),
   log: quiet,
   now: () => NOW,
 });

@@ -59,7 +59,7 @@ export async function writeAuditCsv(
     out.write(csvLine(AUDIT_CSV_HEADER));
     for (;;) {
       if (gone()) return n;
-      const page = audit.exportPage(filter, after, EXPORT_PAGE_ROWS);
+      const page = await audit.exportPage(filter, after, EXPORT_PAGE_ROWS);
       if (page.length > 0) out.write(page.map(auditCsvLine).join(""));
       n += page.length;
       if (page.length < EXPORT_PAGE_ROWS) return n;

@@ -95,9 +95,9 @@ export class AuditInspectionService implements AuditInspection {
   constructor(private readonly audit: AuditLog) {}
 
   async list(request: AuditListRequest, by: ActionContext): Promise<AuditPage> {
-    this.permitted(by, "audit.read", "audit.list");
+    await this.permitted(by, "audit.read", "audit.list");
     const filter: AuditFilter = valid(listSchema, request);
-    const entries = this.audit.list(filter);
+    const entries = await this.audit.list(filter);
     return {
       entries,
       next: entries.length === (filter.limit ?? AUDIT_PAGE.default) ? (entries.at(-1)?.seq ?? null) : null,
@@ -105,22 +105,22 @@ export class AuditInspectionService implements AuditInspection {
   }
 
   async export(request: AuditFilterRequest, by: ActionContext): Promise<AuditCsvExport> {
-    this.permitted(by, "audit.read", "audit.export");
+    await this.permitted(by, "audit.read", "audit.export");
     const filter = valid(filterSchema, request);
-    this.audit.append({ ...by, action: "audit.export", outcome: "success", details: { filter } });
+    await this.audit.append({ ...by, action: "audit.export", outcome: "success", details: { filter } });
     return { writeTo: (out) => writeAuditCsv(this.audit, filter, out) };
   }
 
   async verify(by: ActionContext, opts: VerifyOptions = {}): Promise<VerifyResult> {
-    this.permitted(by, "audit.read", "audit.verify");
+    await this.permitted(by, "audit.read", "audit.verify");
     return this.audit.verify(opts);
   }
 
   async sample(request: SampleRequest, by: ActionContext): Promise<Sample> {
-    this.permitted(by, "audit.sample", "audit.sample");
+    await this.permitted(by, "audit.sample", "audit.sample");
     const r = valid(SAMPLE_REQUEST, request);
-    const sample = drawSample(this.audit, r);
-    this.audit.append({
+    const sample = await drawSample(this.audit, r);
+    await this.audit.append({
       ...by,
       action: "audit.sample",
       outcome: "success",
@@ -136,10 +136,14 @@ export class AuditInspectionService implements AuditInspection {
   }
 
   /** Refuses, and audits the refusal, unless the role `by` acts in grants the permission. */
-  private permitted(by: ActionContext, permission: "audit.read" | "audit.sample", action: string): void {
+  private async permitted(
+    by: ActionContext,
+    permission: "audit.read" | "audit.sample",
+    action: string,
+  ): Promise<void> {
     if (by.role && isRole(by.role) && roleGranting([by.role], permission)) return;
     const reason = `lacks permission ${permission}`;
-    this.audit.append({ ...by, action, outcome: "denied", details: { reason } });
+    await this.audit.append({ ...by, action, outcome: "denied", details: { reason } });
     throw new ServiceError(
       "forbidden",
       `this needs permission '${permission}', which role ${by.role ?? "(none)"} does not grant`,

@@ -1,7 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { type Db, statementCache } from "../catalog/catalog.js";
-import { type AuditEntry, type AuditFilter, SqliteAuditRows } from "../catalog/directory/audit.js";
-import type { DirectoryTx } from "../catalog/directory/directory.js";
+import type { AuditEntry, AuditFilter } from "../catalog/directory/audit.js";
+import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
 import { type Anchor, AnchorFile, AuditAnchorError } from "./anchor.js";
 import {
   type AuditContent,
@@ -17,9 +16,10 @@ import { type ChainBreak, type ChainRow, ChainWalk } from "./verify.js";
 
 /**
  * The append-only audit log: who did what, to what, when, from where, and whether it was allowed.
- * Invariant: an entry is appended only in a transaction that reads the chain head and writes the next
- * entry (append() opens an IMMEDIATE one; appendIn() runs in the caller's unit of work, IMMEDIATE
- * too), so two processes (pscsd and the pscs CLI) sharing the catalog never fork the chain.
+ * Invariant: an entry is appended only in a unit of work of the directory that reads the chain head
+ * and writes the next entry (append() opens one of its own; appendIn() runs in the caller's), so two
+ * processes (pscsd and the pscs CLI) sharing the directory never fork the chain. Every read goes
+ * through the directory too: nothing here knows which database serves it.
  */
 
 export interface AuditEvent {
@@ -75,15 +75,16 @@ const VERIFY_PAGE = 5_000;
 export class AuditLog {
   private readonly now: () => number;
   readonly anchor: AnchorFile | undefined;
-  private readonly rows: SqliteAuditRows;
   private readonly listeners = new Set<(e: AuditEntry) => void>();
   /** The entries each open unit of work appended, published once it commits. */
   private readonly pending = new WeakMap<DirectoryTx, AuditEntry[]>();
 
-  constructor(db: Db, opts: AuditLogOptions = {}) {
+  constructor(
+    private readonly directory: Directory,
+    opts: AuditLogOptions = {},
+  ) {
     this.now = opts.now ?? Date.now;
     this.anchor = opts.anchorFile === undefined ? undefined : new AnchorFile(opts.anchorFile);
-    this.rows = new SqliteAuditRows(db, statementCache(db));
   }
 
   /** The entry after `last`: its content as stored, linked to `last` by the chain hash. */
@@ -104,21 +105,17 @@ export class AuditLog {
     return { ...content, prevHash, hash: chainHash(prevHash, content) };
   }
 
-  append(event: AuditEvent): AuditEntry {
-    return this.appendMany([event])[0] as AuditEntry;
+  async append(event: AuditEvent): Promise<AuditEntry> {
+    return (await this.appendMany([event]))[0] as AuditEntry;
   }
 
-  /** Appends several entries in one transaction (a purge batch, a bulk import): one commit, one anchor write. */
-  appendMany(events: readonly AuditEvent[]): AuditEntry[] {
-    const entries = this.rows.immediate(() =>
-      events.map((event) => {
-        const entry = this.next(this.rows.head(), event);
-        this.rows.insert(entry);
-        return entry;
-      }),
-    );
-    this.published(entries);
-    return entries;
+  /** Appends several entries in one unit of work (a purge batch, a bulk import): one commit, one anchor write. */
+  appendMany(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    return this.directory.tx(async (d) => {
+      const entries: AuditEntry[] = [];
+      for (const event of events) entries.push(await this.appendIn(d, event));
+      return entries;
+    });
   }
 
   /**
@@ -150,12 +147,12 @@ export class AuditLog {
     return () => this.listeners.delete(listener);
   }
 
-  headSeq(): number {
-    return this.rows.head()?.seq ?? 0;
+  async headSeq(): Promise<number> {
+    return (await this.directory.read((d) => d.audit.head()))?.seq ?? 0;
   }
 
-  list(filter: AuditFilter = {}): AuditEntry[] {
-    return this.rows.list(filter);
+  list(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    return this.directory.read((d) => d.audit.list(filter));
   }
 
   /** Entries read for exports since start: metrics show an export's paging stop with its reader. */
@@ -163,23 +160,23 @@ export class AuditLog {
 
   /**
    * One page of an export: entries matching the filter with seq above `after`, oldest first. A page
-   * is read whole and the statement finished, so the connection serves other queries between pages.
+   * is one read of its own, so the directory serves other units of work between pages.
    */
-  exportPage(
+  async exportPage(
     filter: Omit<AuditFilter, "limit" | "order" | "after">,
     after: number,
     limit: number,
-  ): AuditEntry[] {
-    const page = this.list({ ...filter, after, order: "asc", limit });
+  ): Promise<AuditEntry[]> {
+    const page = await this.list({ ...filter, after, order: "asc", limit });
     this.exportedEntries += page.length;
     return page;
   }
 
   /** Every entry matching the filter, oldest first, without holding them all in memory. */
-  *iterate(filter: Omit<AuditFilter, "limit" | "order" | "after"> = {}): Generator<AuditEntry> {
+  async *iterate(filter: Omit<AuditFilter, "limit" | "order" | "after"> = {}): AsyncGenerator<AuditEntry> {
     let after = 0;
     for (;;) {
-      const page = this.list({ ...filter, after, order: "asc", limit: 5_000 });
+      const page = await this.list({ ...filter, after, order: "asc", limit: 5_000 });
       yield* page;
       if (page.length < 5_000) return;
       after = page.at(-1)?.seq ?? after;
@@ -187,24 +184,24 @@ export class AuditLog {
   }
 
   /** Entries after `seq`, oldest first, as the chain walk reads them (one page). */
-  rowsAfter(seq: number, limit: number): ChainRow[] {
-    return this.rows.after(seq, limit);
+  rowsAfter(seq: number, limit: number): Promise<ChainRow[]> {
+    return this.directory.read((d) => d.audit.after(seq, limit));
   }
 
-  hashAt(seq: number): string | undefined {
-    return this.rows.hashAt(seq);
+  hashAt(seq: number): Promise<string | undefined> {
+    return this.directory.read((d) => d.audit.hashAt(seq));
   }
 
   /** Changes when another connection has written the catalog since the last call (SQLite's data_version). */
-  othersWrites(): number {
-    return this.rows.othersWrites();
+  othersWrites(): Promise<number> {
+    return this.directory.read((d) => d.audit.othersWrites());
   }
 
   /** Walks the whole chain now, past every break (see ChainWalk), then the anchor and checkpoints. */
-  verify(opts: VerifyOptions = {}): VerifyResult {
+  async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const walk = new ChainWalk();
     for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-      const page = this.rows.after(after, VERIFY_PAGE);
+      const page = await this.rowsAfter(after, VERIFY_PAGE);
       for (const row of page) walk.push(row);
       if (page.length < VERIFY_PAGE) break;
       after = page.at(-1)?.seq ?? after;
@@ -216,23 +213,35 @@ export class AuditLog {
    * A finished walk's result: the rows must reach the anchored head with the anchored hash (or the
    * newest rows were deleted or rewritten), and hold every checkpoint given and the anchor's.
    */
-  conclude(walk: ChainWalk, opts: VerifyOptions = {}): VerifyResult {
-    const head = walk.head;
+  async conclude(walk: ChainWalk, opts: VerifyOptions = {}): Promise<VerifyResult> {
     let anchor: Anchor | undefined;
     let garbled = false;
     try {
       anchor = this.anchor?.read();
     } catch (e) {
       if (!(e instanceof AuditAnchorError)) throw e;
-      walk.add({ seq: head.seq, reason: e.message });
+      walk.add({ seq: walk.head.seq, reason: e.message });
       garbled = true;
     }
+    // Entries appended since the walk's last page (by this process or a pscs command) are anchored
+    // only after they commit, so they are there to be walked: only rows really gone fall short.
+    while (anchor && walk.head.seq < anchor.seq) {
+      const page = await this.rowsAfter(walk.head.seq, VERIFY_PAGE);
+      for (const row of page) walk.push(row);
+      if (page.length === 0) break;
+    }
+    const head = walk.head;
+    const hashes = await this.hashesAt([
+      ...(anchor ? [anchor.seq] : []),
+      ...(anchor?.checkpoint ? [anchor.checkpoint.seq] : []),
+      ...(opts.publicKey ? (opts.logged ?? []).flatMap((l) => (l.checkpoint ? [l.checkpoint.seq] : [])) : []),
+    ]);
     if (anchor && anchor.seq > head.seq) {
       walk.add({
         seq: head.seq + 1,
         reason: `entries ${head.seq + 1}-${anchor.seq} missing: the chain ends at ${head.seq} but its anchor records entry ${anchor.seq}`,
       });
-    } else if (anchor && this.hashAt(anchor.seq) !== anchor.hash) {
+    } else if (anchor && hashes.get(anchor.seq) !== anchor.hash) {
       walk.add({
         seq: anchor.seq,
         reason: `entry ${anchor.seq} differs from the anchored head (chain rewritten)`,
@@ -252,7 +261,7 @@ export class AuditLog {
           : undefined,
         opts.publicKey,
         head,
-        (seq) => this.hashAt(seq),
+        (seq) => hashes.get(seq),
       );
     const anchored = anchor !== undefined;
     walk.breaks.sort((a, b) => a.seq - b.seq);
@@ -268,5 +277,15 @@ export class AuditLog {
       ...(first ? { brokenSeq: first.seq, reason: first.reason } : {}),
       ...(checkpoints ? { checkpoints } : {}),
     };
+  }
+
+  /** The stored hash of each entry named (the anchored head, the checkpoints' entries), in one read. */
+  private async hashesAt(seqs: readonly number[]): Promise<Map<number, string | undefined>> {
+    if (seqs.length === 0) return new Map();
+    return this.directory.read(async (d) => {
+      const hashes = new Map<number, string | undefined>();
+      for (const seq of new Set(seqs)) hashes.set(seq, await d.audit.hashAt(seq));
+      return hashes;
+    });
   }
 }

@@ -95,10 +95,10 @@ export interface SampleOptions {
   to?: number | undefined;
 }
 
-export function drawSample(audit: AuditLog, opts: SampleOptions): Sample {
+export async function drawSample(audit: AuditLog, opts: SampleOptions): Promise<Sample> {
   const seed = opts.seed ?? randomBytes(8).toString("hex");
   const byTarget = new Map<string, SampleItem>();
-  for (const e of audit.iterate({ from: opts.from, to: opts.to })) {
+  for await (const e of audit.iterate({ from: opts.from, to: opts.to })) {
     if (!e.target) continue;
     const kind = kindOf(e.target);
     if (!kind) continue;

@@ -1,4 +1,3 @@
-import { setImmediate as yieldLoop } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
 import { CHECKPOINT_LOG_KEY, CHECKPOINT_LOG_MSG, type CheckpointSigner } from "./checkpoint.js";
 import type { AuditLog, VerifyResult } from "./log.js";
@@ -91,7 +90,7 @@ export class AuditWatch {
     this.stopping = true;
     await this.running;
     try {
-      this.step();
+      await this.step();
       this.checkpoint();
     } catch (err) {
       // The catalog must still be closed; the log says the final checkpoint is missing.
@@ -134,19 +133,19 @@ export class AuditWatch {
   }
 
   private async run(): Promise<void> {
-    this.witness();
-    if (this.dataVersion() !== this.seenVersion) await this.fullWalk();
-    else this.step();
+    await this.witness();
+    if ((await this.dataVersion()) !== this.seenVersion) await this.fullWalk();
+    else await this.step();
     this.checkedAt = this.now();
     this.report();
     if (this.now() - this.lastCheckpointAt >= this.o.checkpointMs) this.checkpoint();
   }
 
   /** The entry verified last must still have the hash it had: a rewrite of the newest rows shows here. */
-  private witness(): void {
+  private async witness(): Promise<void> {
     const v = this.verified;
     if (v.seq === 0) return;
-    const hash = this.o.audit.hashAt(v.seq);
+    const hash = await this.o.audit.hashAt(v.seq);
     if (hash === v.hash) return;
     this.witnessed.push({
       seq: v.seq,
@@ -158,10 +157,10 @@ export class AuditWatch {
   }
 
   /** Entries appended since the last verified one, linked to it. */
-  private step(): void {
+  private async step(): Promise<void> {
     const walk = new ChainWalk(this.verified);
     for (;;) {
-      const page = this.o.audit.rowsAfter(walk.head.seq, PAGE);
+      const page = await this.o.audit.rowsAfter(walk.head.seq, PAGE);
       for (const row of page) walk.push(row);
       if (page.length < PAGE) break;
     }
@@ -172,20 +171,23 @@ export class AuditWatch {
 
   private async fullWalk(): Promise<void> {
     // Read before walking: a write during the walk changes it again, and the next period walks again.
-    const version = this.dataVersion();
+    const version = await this.dataVersion();
     const walk = new ChainWalk();
     let after = Number.MIN_SAFE_INTEGER;
     for (;;) {
-      const page = this.o.audit.rowsAfter(after, PAGE);
+      // Each page is a read of its own: the event loop is let go between them.
+      const page = await this.o.audit.rowsAfter(after, PAGE);
       for (const row of page) walk.push(row);
       if (page.length < PAGE) break;
       after = page.at(-1)?.seq ?? after;
-      await yieldLoop();
       if (this.stopping) return;
     }
     const first = this.walked === undefined;
     const publicKey = this.o.signer?.publicKey;
-    this.walked = this.o.audit.conclude(walk, publicKey ? { publicKey, anchorMayBeUnsigned: first } : {});
+    this.walked = await this.o.audit.conclude(
+      walk,
+      publicKey ? { publicKey, anchorMayBeUnsigned: first } : {},
+    );
     this.keep(this.walked, walk.head.seq);
     if (this.walked.checkpoints?.anchorUnsigned && !this.o.keyCreated)
       // A new catalog beside an old key looks just like an anchor replaced while pscsd was down; only
@@ -214,7 +216,7 @@ export class AuditWatch {
     }
   }
 
-  private dataVersion(): number {
+  private dataVersion(): Promise<number> {
     return this.o.audit.othersWrites();
   }
 

@@ -15,24 +15,24 @@ export class ClockAudit {
   ) {}
 
   record(e: ClockExcursion): void {
-    try {
-      this.audit.append({
+    this.audit
+      .append({
         ...SYSTEM_ACTOR,
         action: e.off ? "camera.clock_off" : "camera.clock_restored",
         target: `camera:${e.camera}`,
         outcome: e.off ? "failure" : "success",
         details: { offsetMs: e.sample.offsetMs, rttMs: e.sample.rttMs, limitMs: e.limitMs },
-      });
-    } catch (err) {
+      })
       // A catalog that refuses the entry must not make the camera look unreachable.
-      this.log.error({ err, camera: e.camera, off: e.off }, "camera clock excursion not audited");
-    }
+      .catch((err: unknown) =>
+        this.log.error({ err, camera: e.camera, off: e.off }, "camera clock excursion not audited"),
+      );
   }
 
   /** Whether the camera's latest audited verdict is "off". */
-  wasOff(camera: string): boolean {
-    const last = (action: string) =>
-      this.audit.list({ target: `camera:${camera}`, action, order: "desc", limit: 1 })[0]?.seq ?? 0;
-    return last("camera.clock_off") > last("camera.clock_restored");
+  async wasOff(camera: string): Promise<boolean> {
+    const last = async (action: string) =>
+      (await this.audit.list({ target: `camera:${camera}`, action, order: "desc", limit: 1 }))[0]?.seq ?? 0;
+    return (await last("camera.clock_off")) > (await last("camera.clock_restored"));
   }
 }

@@ -54,7 +54,7 @@ export interface CameraConnectionOptions {
   /** Called once when an excursion beyond the limit begins and once when it ends. */
   onClockExcursion?: (e: ClockExcursion) => void;
   /** Whether an excursion was still open when pscsd last ran: asked once, at the first sample. */
-  clockWasOff?: () => boolean;
+  clockWasOff?: () => Promise<boolean>;
   now?: () => number;
 }
 
@@ -136,6 +136,11 @@ export class CameraConnection {
         const device = await cam.deviceInfo();
         const streamUri = await cam.streamUri();
         const clock = await cam.clockSample(this.now);
+        // An excursion that outlived a restart is the same excursion: not reported again at start.
+        this.clockCheck ??= new ClockCheck(
+          this.opts.clockOffsetLimitMs ?? 2_000,
+          await this.opts.clockWasOff?.(),
+        );
         if (signal.aborted) return;
         failures = 0;
         const { lastError: _cleared, ...rest } = this.current;
@@ -204,10 +209,11 @@ export class CameraConnection {
   }
 
   private keepClock(sample: ClockSample): void {
-    // An excursion that outlived a restart is the same excursion: not reported again at start.
-    this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000, this.opts.clockWasOff?.());
-    const { limitMs } = this.clockCheck;
-    const { off, changed } = this.clockCheck.judge(sample);
+    // Made at connect with what the audit log says of the last run (see run()).
+    this.clockCheck ??= new ClockCheck(this.opts.clockOffsetLimitMs ?? 2_000);
+    const check = this.clockCheck;
+    const { limitMs } = check;
+    const { off, changed } = check.judge(sample);
     const { clockOff: _was, ...rest } = this.current;
     this.current = {
       ...rest,

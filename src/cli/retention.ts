@@ -66,7 +66,7 @@ async function signIn(
   const end = () => local.auth.logout(principal, "cli");
   const refuse = async (message: string, reason?: string): Promise<never> => {
     await end();
-    local.audit.append({
+    await local.audit.append({
       actor: principal.actor,
       role: null,
       action: "cli.denied",

@@ -36,8 +36,8 @@ export function catalogServices(
   config: Config,
   db: Db,
 ): { directory: Directory; audit: AuditLog; auth: AuthService } {
-  const audit = new AuditLog(db, { anchorFile: auditAnchorFile(config.storage.catalog) });
   const directory = new SqliteDirectory(db);
+  const audit = new AuditLog(directory, { anchorFile: auditAnchorFile(config.storage.catalog) });
   return { directory, audit, auth: new AuthService(directory, audit, config.auth) };
 }
 

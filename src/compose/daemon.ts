@@ -38,7 +38,7 @@ const SESSION_PURGE_EVERY_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 
 /** Every service, made in dependency order; nothing runs yet but the start's audit entries. */
-function wire(
+async function wire(
   config: Config,
   log: Logger,
   db: Db,
@@ -46,7 +46,7 @@ function wire(
   startedAt: number,
 ) {
   const { directory, audit, auth } = catalogServices(config, db);
-  auditDaemonStart(audit, config, VERSION);
+  await auditDaemonStart(audit, config, VERSION);
   const watch = new AuditWatch({
     audit,
     log,
@@ -107,10 +107,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
-  let d: ReturnType<typeof wire> | undefined;
+  let d: Awaited<ReturnType<typeof wire>> | undefined;
   let server: RunningServer;
   try {
-    d = wire(config, log, db, key, startedAt);
+    d = await wire(config, log, db, key, startedAt);
     const { watch, pressure, auth } = d;
     // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
@@ -133,14 +133,17 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   const { audit, watch, connections, recorder, reconciler, retention, pressure } = d;
   for (const c of connections) c.start();
   // The disk and the catalog agree before anything new is written.
-  auditReconcile(audit, await reconciler.startup(), "startup");
+  await auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
   retention.schedule.start();
   const minute = setInterval(() => {
     if (watch.periodMs === MINUTE_MS) void watch.check();
     if (!pressure.sampleEveryMs) pressure.check();
     reconciler.sweep().then(
-      (r) => auditReconcile(audit, r, "sweep"),
+      (r) =>
+        auditReconcile(audit, r, "sweep").catch((err: unknown) =>
+          log.error({ err }, "reconciliation sweep not audited"),
+        ),
       (err: unknown) => log.error({ err }, "reconciliation sweep failed"),
     );
   }, MINUTE_MS);
@@ -159,7 +162,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await server.close();
       await recorder.stop();
       await Promise.all(connections.map((c) => c.stop()));
-      audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });
+      await audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });
       await watch.stop();
       db.close();
       log.info("pscsd stopped");

@@ -9,13 +9,13 @@ import type { Config } from "./load.js";
  * daemon, so every start is audited (`daemon.start`) with a hash per configuration section, and a
  * section whose hash differs from the previous start's is audited as a `config.change` first.
  */
-export function auditDaemonStart(audit: AuditLog, config: Config, version: string): void {
+export async function auditDaemonStart(audit: AuditLog, config: Config, version: string): Promise<void> {
   const { file, ...rest } = config;
   const sections: Record<string, string> = {};
   for (const [k, v] of Object.entries(rest)) {
     sections[k] = createHash("sha256").update(canonicalJson(v)).digest("hex").slice(0, 16);
   }
-  const prev = audit.list({ action: "daemon.start", order: "desc", limit: 1 })[0];
+  const [prev] = await audit.list({ action: "daemon.start", order: "desc", limit: 1 });
   const before = prev
     ? ((JSON.parse(prev.details) as { config?: Record<string, string> }).config ?? {})
     : undefined;
@@ -23,7 +23,7 @@ export function auditDaemonStart(audit: AuditLog, config: Config, version: strin
   if (before) {
     const changed = Object.keys({ ...before, ...sections }).filter((k) => before[k] !== sections[k]);
     if (changed.length) {
-      audit.append({
+      await audit.append({
         ...base,
         action: "config.change",
         target: `config:${file}`,
@@ -31,7 +31,7 @@ export function auditDaemonStart(audit: AuditLog, config: Config, version: strin
       });
     }
   }
-  audit.append({
+  await audit.append({
     ...base,
     action: "daemon.start",
     target: `config:${file}`,

@@ -65,7 +65,7 @@ export class RecordingsService {
     const active = this.playing.get(by.actor) ?? 0;
     const target = `camera:${camera}`;
     if (active >= this.o.maxPlaybacksPerUser) {
-      this.o.audit.append({
+      await this.o.audit.append({
         ...by,
         action: "video.playback",
         target,
@@ -89,7 +89,7 @@ export class RecordingsService {
     this.playing.set(by.actor, active + 1);
     try {
       const plan = this.plan(camera, fromMs, toMs);
-      this.o.audit.append({
+      await this.o.audit.append({
         ...by,
         action: "video.playback",
         target,
@@ -104,7 +104,7 @@ export class RecordingsService {
       });
       if (end === "stalled") {
         // pscsd ended what the person was watching: the trail says so, not only the log.
-        this.o.audit.append({
+        await this.o.audit.append({
           ...by,
           action: "video.playback.stopped",
           target,

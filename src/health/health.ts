@@ -167,7 +167,7 @@ export class HealthService {
       cameras,
       storage,
       purge,
-      audit: { entries: this.src.audit.headSeq(), chain },
+      audit: { entries: await this.src.audit.headSeq(), chain },
     };
   }
 

@@ -260,8 +260,8 @@ export function createMetrics(src: MetricsSources): Metrics {
     name: "pscs_audit_entries",
     help: "Entries in the audit chain",
     registers: [registry],
-    collect() {
-      this.set(src.audit.headSeq());
+    async collect() {
+      this.set(await src.audit.headSeq());
     },
   });
   new Gauge({

@@ -37,7 +37,7 @@ describe("audit CSV export of a large log", () => {
     const by = { actor: "local:test", role: "admin", client: "cli" } as const;
     auditor = (await local.auth.createToken({ name: "auditor", role: "auditor" }, by)).secret;
     ops = (await local.auth.createToken({ name: "monitor", role: "ops" }, by)).secret;
-    local.audit.appendMany(
+    await local.audit.appendMany(
       Array.from({ length: ROWS }, (_, i) => ({
         // Cells a spreadsheet would run, quotes, commas, line breaks and non-ASCII text, on page edges too.
         actor: i % 7 === 0 ? `=HYPERLINK("x${i}")` : `user:zoë${i}`,
@@ -51,10 +51,7 @@ describe("audit CSV export of a large log", () => {
     // The CSV the csv functions make over the same rows, as the export wrote it line by line.
     expected = Buffer.from(
       csvLine(AUDIT_CSV_HEADER) +
-        local.audit
-          .list({ action: "test.", limit: ROWS + 1 })
-          .map(auditCsvLine)
-          .join(""),
+        (await local.audit.list({ action: "test.", limit: ROWS + 1 })).map(auditCsvLine).join(""),
     );
     local.close();
     daemon = await startInProcess(d);

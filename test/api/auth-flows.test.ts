@@ -109,7 +109,7 @@ describe("password policy (POST /api/users)", () => {
 
 describe("lockout", () => {
   it("locks after 5 failures (even the right password is refused), audits each, unlocks after the configured time", async () => {
-    const before = local.audit.headSeq();
+    const before = await local.audit.headSeq();
     for (let i = 0; i < 5; i++) {
       const r = await client(url).request("POST", "/api/session", {
         username: "disp1",
@@ -124,7 +124,7 @@ describe("lockout", () => {
     // Answered like any failed sign-in; the reason is in the audit log.
     expect(locked.status).toBe(401);
     expect(((await locked.json()) as Problem).detail).toMatch(/^sign-in failed: wrong user name or password/);
-    const entries = local.audit.list({ after: before, target: "user:disp1" });
+    const entries = await local.audit.list({ after: before, target: "user:disp1" });
     expect(entries.filter((e) => e.action === "auth.login" && e.outcome === "failure")).toHaveLength(6);
     expect(entries.filter((e) => e.action === "auth.lockout")).toHaveLength(1);
     await sleep(LOCKOUT_S * 1000 + 300);
@@ -156,7 +156,7 @@ describe("sessions", () => {
     // ...inactivity past it does not.
     await sleep(IDLE_S * 1000 + 500);
     expect((await c.request("GET", "/api/session")).status).toBe(401);
-    const expired = local.audit.list({ action: "auth.session.expired", target: "user:ops1" });
+    const expired = await local.audit.list({ action: "auth.session.expired", target: "user:ops1" });
     expect(JSON.parse(expired.at(-1)?.details ?? "{}")).toEqual({ reason: "idle" });
   }, 40_000);
 
@@ -187,7 +187,7 @@ describe("CSRF", () => {
     });
     expect(wrong.status).toBe(403);
     expect((await c.request("POST", "/api/tokens", body)).status).toBe(201);
-    const denied = local.audit.list({ action: "http.denied", actor: "user:admin1" });
+    const denied = await local.audit.list({ action: "http.denied", actor: "user:admin1" });
     expect(denied.filter((e) => JSON.parse(e.details).reason === "csrf token missing or wrong")).toHaveLength(
       2,
     );
@@ -227,13 +227,13 @@ describe("machine tokens", () => {
     const after = await m.request("GET", "/metrics");
     expect(after.status).toBe(401);
     expect(((await after.json()) as Problem).detail).toMatch(/revoked/);
-    const uses = local.audit.list({ action: "token.use", target: `token:${made.token.id}` });
+    const uses = await local.audit.list({ action: "token.use", target: `token:${made.token.id}` });
     expect(uses.map((e) => e.outcome)).toEqual(["success", "failure"]);
     expect(JSON.parse(uses[1]?.details ?? "{}")).toEqual({ reason: "revoked" });
   });
   it("made-up tokens cannot grow the audit log: one entry a minute per address, the real token's refusals apart", async () => {
-    const refused = () => local.audit.list({ action: "token.use", outcome: "failure" }).length;
-    const before = refused();
+    const refused = async () => (await local.audit.list({ action: "token.use", outcome: "failure" })).length;
+    const before = await refused();
     // Each a different made-up id: the id is the sender's choice, the address is not. Sent through
     // an agent of 32 sockets: one address may hold http.maxConnectionsPerAddress (64) at once, and
     // fetch's pool opens new sockets instead of waiting for busy ones under load.
@@ -257,7 +257,7 @@ describe("machine tokens", () => {
     );
     agent.destroy();
     expect(statuses.filter((s) => s !== 401)).toEqual([]);
-    expect(refused() - before).toBeLessThanOrEqual(1);
+    expect((await refused()) - before).toBeLessThanOrEqual(1);
     // A revoked token is still named the first time it comes back.
     const made = (await (
       await admin.request("POST", "/api/tokens", { name: "old", role: "ops" })
@@ -268,7 +268,7 @@ describe("machine tokens", () => {
     expect((await admin.request("DELETE", `/api/tokens/${made.token.id}`)).status).toBe(200);
     for (let i = 0; i < 3; i++)
       expect((await client(url, { bearer: made.secret }).request("GET", "/metrics")).status).toBe(401);
-    const revoked = local.audit.list({
+    const revoked = await local.audit.list({
       action: "token.use",
       outcome: "failure",
       target: `token:${made.token.id}`,
@@ -292,7 +292,7 @@ describe("accounts", () => {
     const self = await admin.request("PATCH", "/api/users/admin1", { disabled: true });
     expect(self.status).toBe(403);
     expect(((await self.json()) as Problem).detail).toMatch(/own account/);
-    const roles = local.audit.list({ action: "user.disable", target: "user:aud1" });
+    const roles = await local.audit.list({ action: "user.disable", target: "user:aud1" });
     expect(roles).toHaveLength(1);
     expect(roles[0]?.actor).toBe("user:admin1");
     expect(roles[0]?.role).toBe("admin");

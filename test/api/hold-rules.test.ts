@@ -95,9 +95,9 @@ describe("separation of duties", () => {
       expect((await refusal(res)).detail).toMatch(/entered this request; another commander must decide it/);
     }
     expect(
-      local.audit
-        .list({ target: `hold:${own.id}`, outcome: "denied", order: "asc" })
-        .map((e) => `${e.action} ${e.actor} ${e.role}`),
+      (await local.audit.list({ target: `hold:${own.id}`, outcome: "denied", order: "asc" })).map(
+        (e) => `${e.action} ${e.actor} ${e.role}`,
+      ),
     ).toEqual(["hold.approve user:both1 commander", "hold.refuse user:both1 commander"]);
     expect(local.db.prepare("SELECT status, decided_by FROM holds WHERE id = ?").get(own.id)).toEqual({
       status: "requested",
@@ -110,7 +110,7 @@ describe("separation of duties", () => {
     expect(((await approved.json()) as Hold).status).toBe("active");
     const release = await both.request("POST", `/api/holds/${own.id}/release`, { reason: "closed" });
     expect(release.status).toBe(403);
-    expect(local.audit.list({ action: "hold.release", outcome: "denied" })).toHaveLength(1);
+    expect(await local.audit.list({ action: "hold.release", outcome: "denied" })).toHaveLength(1);
     const released = await commander2.request("POST", `/api/holds/${own.id}/release`, { reason: "closed" });
     expect(released.status).toBe(200);
 
@@ -191,7 +191,7 @@ describe("pending requests per person", () => {
     expect(p).toMatchObject({ reason: "too many pending requests", pending: 20, limit: 20 });
     expect(p.detail).toMatch(/user:records2 has 20 hold requests awaiting a commander/);
     expect(
-      local.audit.list({ action: "hold.request", actor: "user:records2", outcome: "denied" }),
+      await local.audit.list({ action: "hold.request", actor: "user:records2", outcome: "denied" }),
     ).toHaveLength(2);
     // Another person is not held back; a decided request frees a place.
     await enter(records, { formNumber: "PSCS-H-0300" });

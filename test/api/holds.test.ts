@@ -126,7 +126,7 @@ describe("hold requests", () => {
       );
       expect(r.status, `${verb}`).toBe(403);
     }
-    const denied = local.audit.list({ action: "http.denied", target: "route:releaseHold" });
+    const denied = await local.audit.list({ action: "http.denied", target: "route:releaseHold" });
     expect(denied.map((e) => e.actor).sort()).toEqual(["user:auditor1", "user:dispatcher1", "user:records1"]);
     expect((await commander.request("POST", `/api/holds/${h.id}/release`, { reason: "x" })).status).toBe(409);
 
@@ -213,7 +213,7 @@ describe("hold requests", () => {
     expect(metrics).toMatch(/^pscs_purge_last_run_destroyed_segments 1$/m);
     expect(metrics).toMatch(/^pscs_holds_active 0$/m);
 
-    const actions = local.audit.list({ action: "retention.purge" });
+    const actions = await local.audit.list({ action: "retention.purge" });
     expect(actions.map((e) => e.actor)).toEqual(["user:commander1", "user:commander1", "user:commander1"]);
   });
 
@@ -255,6 +255,6 @@ describe("hold requests", () => {
     };
     expect(v.ok).toBe(false);
     expect(v.problems.map((p) => p.problem)).toEqual(["hash_mismatch"]);
-    expect(local.audit.list({ action: "hold.verify", outcome: "failure" })).toHaveLength(1);
+    expect(await local.audit.list({ action: "hold.verify", outcome: "failure" })).toHaveLength(1);
   });
 });

@@ -51,15 +51,15 @@ async function expectRefused(res: Response, field: string): Promise<void> {
 
 describe("ill-formed text is refused at the HTTP boundary, naming the field", () => {
   it("sign-in with a lone surrogate in the user name: 400 body.username, no audit entry, chain verifies", async () => {
-    const before = headSeq();
+    const before = await headSeq();
     const res = await client(daemon.url).request(
       "POST",
       "/api/session",
       '{"username":"a\\ud800","password":"x"}',
     );
     await expectRefused(res, "body.username");
-    expect(headSeq()).toBe(before);
-    expect(local.audit.verify()).toMatchObject({ ok: true });
+    expect(await headSeq()).toBe(before);
+    expect(await local.audit.verify()).toMatchObject({ ok: true });
   });
 
   it("names the field for a lone surrogate or NUL anywhere in a body, keys included", async () => {
@@ -86,7 +86,7 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
     );
     const key = await admin.request("POST", "/api/tokens", '{"name":"n","role":"ops","\\udfff":1}');
     await expectRefused(key, 'body["\\udfff"]');
-    expect(local.audit.verify()).toMatchObject({ ok: true });
+    expect(await local.audit.verify()).toMatchObject({ ok: true });
   });
 
   it("names the query parameter for an encoded lone surrogate (%ED%A0%80) or NUL", async () => {
@@ -118,24 +118,25 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
         field: "body.username",
         send: (s) =>
           anon.request("POST", "/api/session", JSON.stringify({ username: s, password: "Wrong-Passw0rd!" })),
-        audited: (s) => local.audit.list({ target: `user:${s}`, limit: 1, order: "desc" }).length === 1,
+        audited: async (s) =>
+          (await local.audit.list({ target: `user:${s}`, limit: 1, order: "desc" })).length === 1,
       },
       {
         field: "body.name",
         send: (s) => admin.request("POST", "/api/tokens", JSON.stringify({ name: s, role: "auditor" })),
-        audited: (s) =>
-          local.audit
-            .list({ action: "token.create", limit: 1, order: "desc" })
-            .some((e) => JSON.parse(e.details).name === s),
+        audited: async (s) =>
+          (await local.audit.list({ action: "token.create", limit: 1, order: "desc" })).some(
+            (e) => JSON.parse(e.details).name === s,
+          ),
       },
       {
         field: "body.displayName",
         send: (s) => admin.request("PATCH", "/api/users/aud1", JSON.stringify({ displayName: s })),
         audited: async (s) =>
           (await local.auth.publicUser("aud1")).displayName === s &&
-          local.audit
-            .list({ action: "user.update", limit: 50, order: "desc" })
-            .some((e) => JSON.parse(e.details).displayName?.to === s),
+          (await local.audit.list({ action: "user.update", limit: 50, order: "desc" })).some(
+            (e) => JSON.parse(e.details).displayName?.to === s,
+          ),
       },
       {
         // Not audited when refused; the place named must still be the path parameter.
@@ -146,15 +147,15 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
       {
         field: "query.actor",
         send: (s) => auditor.request("GET", `/api/audit/export?actor=${percentWtf8(s)}`),
-        audited: (s) =>
-          local.audit
-            .list({ action: "audit.export", limit: 1, order: "desc" })
-            .some((e) => JSON.parse(e.details).filter.actor === s),
+        audited: async (s) =>
+          (await local.audit.list({ action: "audit.export", limit: 1, order: "desc" })).some(
+            (e) => JSON.parse(e.details).filter.actor === s,
+          ),
       },
     ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...cases), anyText, async (c, text) => {
-        const before = headSeq();
+        const before = await headSeq();
         const res = await c.send(text);
         const body = await res.text();
         expect(res.status, body).toBeLessThan(500);
@@ -163,7 +164,7 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
         if (mustRefuse(text)) {
           expect(res.status, body).toBe(400);
           expect((JSON.parse(body) as Problem).errors?.[0]?.field, body).toBe(c.field);
-          expect(headSeq()).toBe(before);
+          expect(await headSeq()).toBe(before);
         } else if (res.status < 300) {
           // Accepted text is stored exactly as sent.
           expect(await c.audited(text), body).toBe(true);
@@ -171,7 +172,7 @@ describe("ill-formed text is refused at the HTTP boundary, naming the field", ()
       }),
       { numRuns: 400, endOnFailure: true },
     );
-    expect(local.audit.verify()).toMatchObject({ ok: true });
+    expect(await local.audit.verify()).toMatchObject({ ok: true });
     const verify = await auditor.request("GET", "/api/audit/verify");
     expect(await verify.json()).toMatchObject({ ok: true });
   });

@@ -208,7 +208,7 @@ describe("permission matrix (from /api/openapi.json)", () => {
     try {
       const ops = await login(daemon.url, "ops1");
       expect((await ops.request("GET", "/api/users")).status).toBe(403);
-      const denied = local.audit.list({ action: "http.denied" });
+      const denied = await local.audit.list({ action: "http.denied" });
       expect(denied).toHaveLength(1);
       expect(denied[0]).toMatchObject({ actor: "user:ops1", outcome: "denied", target: "route:listUsers" });
       expect(JSON.parse(denied[0]?.details ?? "{}")).toMatchObject({

@@ -76,10 +76,14 @@ function play(c: Client, pauseAfter = Number.POSITIVE_INFINITY): Promise<Viewer>
 const remuxers = () =>
   descendants(process.pid).filter((pid) => (procArgs(pid) ?? []).some((a) => a.endsWith("list.txt")));
 
-async function until<T>(what: string, f: () => T | undefined, ms: number): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -135,7 +139,7 @@ describe("playback limits", () => {
     // The stop is in the audit trail: who was watching which camera, and why it ended.
     const stopped = await until(
       "the stop's audit entry",
-      () => local.audit.list({ action: "video.playback.stopped" })[0],
+      async () => (await local.audit.list({ action: "video.playback.stopped" }))[0],
       5_000,
     );
     expect(stopped).toMatchObject({ actor: "user:records1", role: "records", target: "camera:cam1" });
@@ -160,7 +164,7 @@ describe("playback limits", () => {
     expect(((await refused.json()) as { detail: string }).detail).toMatch(
       /already has 2 playbacks streaming/,
     );
-    const denied = local.audit.list({ action: "video.playback", outcome: "denied" });
+    const denied = await local.audit.list({ action: "video.playback", outcome: "denied" });
     expect(denied.map((e) => e.actor)).toEqual(["user:records1"]);
 
     // Another person is not affected, and reads the whole playback.

@@ -82,12 +82,12 @@ describe("lockout over HTTP", () => {
   });
 
   it("39 parallel wrong passwords and the right one: at most 5 checks, never a 200 after the lock; an admin releases it", async () => {
-    const before = local.audit.headSeq();
+    const before = await local.audit.headSeq();
     const answers = await Promise.all([
       ...Array.from({ length: 39 }, () => signInFrom(daemon.url, "disp1", WRONG)),
       signInFrom(daemon.url, "disp1", PASSWORD),
     ]);
-    const logins = local.audit.list({
+    const logins = await local.audit.list({
       after: before,
       action: "auth.login",
       target: "user:disp1",
@@ -101,7 +101,7 @@ describe("lockout over HTTP", () => {
         details(e).passwordChecked === true,
     );
     expect(checks.length).toBeLessThanOrEqual(5);
-    const lockout = local.audit.list({ after: before, action: "auth.lockout", target: "user:disp1" });
+    const lockout = await local.audit.list({ after: before, action: "auth.lockout", target: "user:disp1" });
     expect(lockout).toHaveLength(1);
     for (const s of logins.filter((e) => e.outcome === "success"))
       expect(s.seq).toBeLessThan(lockout[0]?.seq ?? 0);
@@ -116,13 +116,13 @@ describe("lockout over HTTP", () => {
     expect(released.status).toBe(200);
     expect(((await released.json()) as { lockedUntil: number | null }).lockedUntil).toBeNull();
     expect((await signInFrom(daemon.url, "disp1", PASSWORD)).status).toBe(200);
-    const unlock = local.audit.list({ action: "user.unlock", target: "user:disp1" });
+    const unlock = await local.audit.list({ action: "user.unlock", target: "user:disp1" });
     expect(unlock.map((e) => [e.actor, details(e).wasLocked])).toEqual([["user:admin1", true]]);
   });
 
   it("raises the lockout-storm alert (metric and audit entry) when several accounts lock within the window", async () => {
     for (let i = 0; i < 5; i++) await signInFrom(daemon.url, "disp2", WRONG);
-    const storm = local.audit.list({ action: "auth.lockout.storm" });
+    const storm = await local.audit.list({ action: "auth.lockout.storm" });
     expect(storm).toHaveLength(1);
     expect(details(storm[0] as { details: string }).accounts).toEqual(["disp1", "disp2"]);
     const t = await local.auth.createToken(
@@ -279,7 +279,7 @@ describe("separation of duties over HTTP", () => {
     const a2 = await login(daemon.url, "admin2");
     const given = await a2.request("PATCH", "/api/users/admin1", { roles: ["admin", "records"] });
     expect(given.status).toBe(200);
-    const refused = local.audit.list({ target: "user:admin1", outcome: "failure", limit: 100 });
+    const refused = await local.audit.list({ target: "user:admin1", outcome: "failure", limit: 100 });
     expect(refused.map((e) => [e.actor, e.action, details(e).reason])).toEqual([
       ["user:admin1", "user.update", "own account: change the roles"],
       ["user:admin1", "user.disable", "own account: disable"],

@@ -74,9 +74,9 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
     );
     try {
       for (const tag of ["a", "b", "c"]) {
-        appendEntries(d.configFile, 10, tag);
+        await appendEntries(d.configFile, 10, tag);
         const head = openLocalCatalog(d.configFile);
-        const seq = head.audit.headSeq();
+        const seq = await head.audit.headSeq();
         head.close();
         await until(`a checkpoint of entry ${seq}`, () =>
           loggedCheckpoints(logFile).some((x) => x.c.seq === seq) ? true : undefined,

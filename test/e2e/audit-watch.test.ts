@@ -21,7 +21,7 @@ describe("the running daemon's watch over its chain", () => {
   it("turns health failing and raises the alert metric within a period of two tampers, naming both", async () => {
     const d = await daemonDir({}, FAST_AUDIT);
     const token = await opsToken(d.configFile);
-    appendEntries(d.configFile, 20, "x");
+    await appendEntries(d.configFile, 20, "x");
     const daemon = await startInProcess(d);
     const c = client(daemon.url, { bearer: token });
     try {
@@ -59,7 +59,7 @@ describe("the running daemon's watch over its chain", () => {
   it("notices the newest rows rewritten consistently, anchor included, while it runs", async () => {
     const d = await daemonDir({}, FAST_AUDIT);
     const token = await opsToken(d.configFile);
-    appendEntries(d.configFile, 10, "y");
+    await appendEntries(d.configFile, 10, "y");
     const daemon = await startInProcess(d);
     const c = client(daemon.url, { bearer: token });
     try {
@@ -123,7 +123,7 @@ describe("the running daemon's watch over its chain", () => {
       >;
       expect(_).toBeDefined();
       writeFileSync(anchor, JSON.stringify(unsigned));
-      appendEntries(d.configFile, 1, "z"); // another writer: the next period walks the whole chain
+      await appendEntries(d.configFile, 1, "z"); // another writer: the next period walks the whole chain
       const broken = await until("the anchor's missing checkpoint to be noticed", async () => {
         const r = await chain();
         return r.ok ? undefined : r;
@@ -136,7 +136,7 @@ describe("the running daemon's watch over its chain", () => {
         },
       ]);
       // pscsd's next checkpoint signs the anchor again; the break stays until restart all the same.
-      appendEntries(d.configFile, 1, "w");
+      await appendEntries(d.configFile, 1, "w");
       await new Promise((r) => setTimeout(r, 2_500));
       expect(await chain()).toMatchObject({ ok: false, breakCount: 1 });
       expect(JSON.parse(readFileSync(anchor, "utf8"))).toHaveProperty("checkpoint");

@@ -79,7 +79,7 @@ describe("pscs user", () => {
     expect((await pscs(["user", "disable", "dana", "-c", c])).code).toBe(0);
 
     const local = openLocalCatalog(c);
-    const actions = local.audit.list().map((e) => `${e.action} ${e.target} ${e.outcome}`);
+    const actions = (await local.audit.list()).map((e) => `${e.action} ${e.target} ${e.outcome}`);
     local.close();
     expect(actions).toEqual([
       "user.add user:chief success",
@@ -105,7 +105,7 @@ describe("pscs user unlock", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: "dana", lockedUntil: null });
     await expect(local.auth.login("dana", PASSWORD, "10.0.0.1")).resolves.toBeDefined();
-    const unlock = local.audit.list({ action: "user.unlock" });
+    const unlock = await local.audit.list({ action: "user.unlock" });
     local.close();
     expect(unlock.map((e) => [e.actor, e.target, JSON.parse(e.details).wasLocked])).toEqual([
       [expect.stringMatching(/^local:/), "user:dana", true],
@@ -157,7 +157,7 @@ describe("pscs audit", () => {
     const local = openLocalCatalog(configFile);
     for (let i = 0; i < n; i++) {
       const kind = ["hold", "export", "ptz-session"][i % 3];
-      local.audit.append({
+      await local.audit.append({
         actor: `user:u${i % 5}`,
         action: `${kind}.create`,
         target: `${kind}:${i}`,
@@ -240,7 +240,7 @@ describe("pscs audit", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--count: expected a whole number 1-100, got 'many'/);
     const local = openLocalCatalog(c);
-    const draws = local.audit.list({ action: "audit.sample" });
+    const draws = await local.audit.list({ action: "audit.sample" });
     local.close();
     expect(draws).toHaveLength(3);
     expect(JSON.parse(draws[1]?.details ?? "{}")).toMatchObject({

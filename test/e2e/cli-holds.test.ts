@@ -149,9 +149,9 @@ describe("pscs hold, holds log, purge", () => {
 
     const check = openLocalCatalog(d.configFile);
     try {
-      const actions = check.audit
-        .list({ order: "asc", limit: 1000 })
-        .map((e) => `${e.action} ${e.actor} ${e.outcome}`);
+      const actions = (await check.audit.list({ order: "asc", limit: 1000 })).map(
+        (e) => `${e.action} ${e.actor} ${e.outcome}`,
+      );
       expect(actions).toEqual(
         expect.arrayContaining([
           "hold.request user:records1 success",
@@ -219,7 +219,7 @@ describe("pscs hold, holds log, purge", () => {
     expect(log.stderr).toMatch(/commander1 must change the temporary password/);
     const check = openLocalCatalog(d.configFile);
     try {
-      const denied = check.audit.list({ action: "cli.denied" });
+      const denied = await check.audit.list({ action: "cli.denied" });
       expect(denied.map((e) => [e.actor, JSON.parse(e.details).reason])).toEqual([
         ["user:commander1", "password change required"],
       ]);

@@ -28,7 +28,7 @@ describe("pscs argument text", () => {
   it("refuses bytes that are not UTF-8, a lone surrogate and overlong text, naming the option; stores nothing", async () => {
     const { configFile: c } = await daemonDir();
     const local = openLocalCatalog(c);
-    const before = local.audit.headSeq();
+    const before = await local.audit.headSeq();
     const password = "Head-Pass-2026!\n";
     // A lone surrogate as its WTF-8 bytes, in the display name the audit entry records.
     const surrogate = await pscsRaw(
@@ -58,7 +58,7 @@ describe("pscs argument text", () => {
     expect(long).toMatchObject({ code: 2, stderr: "pscs: --name: longer than 4096 characters\n" });
     const roles = await runPscs(["user", "add", "chief", "--role", "ops", "admin\ufffd", "-c", c], password);
     expect(roles).toMatchObject({ code: 2, stderr: expect.stringMatching(/^pscs: --role: not valid UTF-8/) });
-    expect(local.audit.headSeq()).toBe(before);
+    expect(await local.audit.headSeq()).toBe(before);
     expect(await local.auth.listUsers()).toEqual([]);
 
     // Full Unicode goes through untouched.
@@ -68,7 +68,7 @@ describe("pscs argument text", () => {
     );
     expect(ok.stderr).toBe("");
     expect(JSON.parse(ok.stdout)).toMatchObject({ displayName: "Chef Müller 😀" });
-    expect(local.audit.verify()).toMatchObject({ ok: true });
+    expect(await local.audit.verify()).toMatchObject({ ok: true });
     local.close();
   });
 });

@@ -58,7 +58,7 @@ describe("pscs token", () => {
     try {
       const actor = `local:${process.env.SUDO_USER || userInfo().username}`;
       for (const action of ["token.create", "token.revoke"]) {
-        const entries = local.audit.list({ action, target: `token:${made.token.id}` });
+        const entries = await local.audit.list({ action, target: `token:${made.token.id}` });
         expect(entries).toMatchObject([{ actor, role: "admin", client: "cli", outcome: "success" }]);
       }
     } finally {

@@ -121,7 +121,7 @@ async function checkPlayback(configFile: string, url: string): Promise<void> {
   expect((await part.arrayBuffer()).byteLength).toBe(188);
   expect(part.headers.get("x-content-sha256")).toBe(mid.sha256);
   // Both views audited with who, which camera and what range.
-  const seen = local.audit.list({ actor: "user:rec1", action: "video." });
+  const seen = await local.audit.list({ actor: "user:rec1", action: "video." });
   expect(seen.map((e) => [e.action, e.target, e.role])).toEqual([
     ["video.playback", "camera:cam1", "records"],
     ["video.segment", "camera:cam1", "records"],

@@ -22,10 +22,10 @@ export async function until<T>(
   }
 }
 
-export function appendEntries(configFile: string, n: number, tag: string): void {
+export async function appendEntries(configFile: string, n: number, tag: string): Promise<void> {
   const local = openLocalCatalog(configFile);
   for (let i = 0; i < n; i++)
-    local.audit.append({
+    await local.audit.append({
       actor: `user:u${i % 3}`,
       action: "user.update",
       target: `user:${tag}${i}`,

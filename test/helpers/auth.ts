@@ -23,8 +23,8 @@ export const AUTH_SETTINGS: AuthSettings = {
 /** The auth service on a real in-memory catalog, with a clock the test moves. */
 export function authService(now: { t: number }, throttle: Partial<AuthSettings["throttle"]> = {}) {
   const db = openCatalog(":memory:");
-  const audit = new AuditLog(db, { now: () => now.t });
   const directory = new SqliteDirectory(db);
+  const audit = new AuditLog(directory, { now: () => now.t });
   const auth = new AuthService(
     directory,
     audit,

@@ -32,7 +32,8 @@ const ctx = (actor: string, role: string | null) => ({ actor: `user:${actor}`, r
 
 function service(holdLimits?: Partial<HoldLimits>) {
   const db = openCatalog(join(work, `catalog-${Math.random().toString(36).slice(2)}.db`));
-  const audit = new AuditLog(db, { now: () => NOW });
+  const directory = new SqliteDirectory(db);
+  const audit = new AuditLog(directory, { now: () => NOW });
   const rec = join(work, "rec");
   mkdirSync(join(rec, "cam1"), { recursive: true });
   writeFileSync(join(rec, "cam1", "a.ts"), "x");
@@ -42,7 +43,7 @@ function service(holdLimits?: Partial<HoldLimits>) {
   ).run(NOW - 7_200_000, NOW - 7_140_000, NOW);
   const retention = new Retention({
     db,
-    directory: new SqliteDirectory(db),
+    directory,
     audit,
     log: createLogger({ name: "t", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
     recordingsRoot: rec,
@@ -95,9 +96,9 @@ describe("hold decisions in the service", () => {
     expect(clerk.message).toMatch(/only a commander/);
     expect((await refusal(holds.approve(h.id, "", ctx("nobody", null)))).kind).toBe("forbidden");
     expect(
-      audit
-        .list({ target: `hold:${h.id}`, outcome: "denied", order: "asc" })
-        .map((e) => `${e.action} ${e.actor}`),
+      (await audit.list({ target: `hold:${h.id}`, outcome: "denied", order: "asc" })).map(
+        (e) => `${e.action} ${e.actor}`,
+      ),
     ).toEqual([
       "hold.approve user:both1",
       "hold.refuse user:both1",
@@ -159,7 +160,7 @@ describe("hold decisions in the service", () => {
     expect(refused.message).toMatch(/^too many pending requests: user:records1 has 2 hold requests/);
     expect(refused.extra).toMatchObject({ reason: "too many pending requests", pending: 2, limit: 2 });
     expect(await holds.list({ status: "requested" })).toHaveLength(2);
-    const denied = audit.list({ action: "hold.request", outcome: "denied" });
+    const denied = await audit.list({ action: "hold.request", outcome: "denied" });
     expect(denied.map((e) => [e.actor, JSON.parse(e.details)])).toEqual([
       [
         "user:records1",
@@ -169,7 +170,7 @@ describe("hold decisions in the service", () => {
 
     // Sequentially too, before anything is written; another person is not held back.
     expect((await refusal(enter(clerk))).kind).toBe("conflict");
-    expect(audit.list({ action: "hold.request", outcome: "denied" })).toHaveLength(2);
+    expect(await audit.list({ action: "hold.request", outcome: "denied" })).toHaveLength(2);
     expect((await enter(ctx("records2", "records"))).status).toBe("requested");
 
     // A decided request no longer counts.

@@ -99,8 +99,8 @@ async function runHistory(ops: Op[]): Promise<void> {
   const db: Db = openCatalog(":memory:");
   let now = Date.UTC(2026, 0, 1);
   const clock = () => now;
-  const audit = new AuditLog(db, { now: clock });
   const directory = new SqliteDirectory(db);
+  const audit = new AuditLog(directory, { now: clock });
   const evidence = new EvidenceTree({
     directory,
     db,

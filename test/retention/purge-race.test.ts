@@ -26,8 +26,8 @@ describe("purge protocol across the directory and the footage catalog", () => {
     const rec = join(dir, "rec");
     const now = Date.UTC(2026, 5, 1);
     const db = openCatalog(join(dir, "catalog.db"));
-    const audit = new AuditLog(db, { now: () => now });
     const directory = new SqliteDirectory(db);
+    const audit = new AuditLog(directory, { now: () => now });
     // Holds as the daemon makes them; the purger alone sees the racing directory below.
     const { holds } = new Retention({
       db,

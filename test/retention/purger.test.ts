@@ -19,10 +19,11 @@ describe("purger failures", () => {
     const rec = join(dir, "rec");
     const now = Date.UTC(2026, 5, 1);
     const db = openCatalog(":memory:");
-    const audit = new AuditLog(db, { now: () => now });
+    const directory = new SqliteDirectory(db);
+    const audit = new AuditLog(directory, { now: () => now });
     const purger = new Purger({
       db,
-      directory: new SqliteDirectory(db),
+      directory,
       recordingsRoot: rec,
       retentionDays: 30,
       audit,
@@ -53,7 +54,7 @@ describe("purger failures", () => {
     expect(db.prepare("SELECT state FROM segments WHERE id = 4").get()).toEqual({ state: "purging" });
     expect(db.prepare("SELECT count(*) n FROM purge_marks").get()).toEqual({ n: 1 });
     expect(purger.lastRun()).toMatchObject({ destroyed: 6, failures: 1 });
-    expect(audit.list({ action: "retention.purge" }).map((e) => e.outcome)).toEqual(["failure"]);
+    expect((await audit.list({ action: "retention.purge" })).map((e) => e.outcome)).toEqual(["failure"]);
 
     rmSync(join(rec, "cam1/3.ts"), { recursive: true });
     writeFileSync(join(rec, "cam1/3.ts"), "x");

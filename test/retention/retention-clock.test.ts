@@ -27,11 +27,12 @@ describe("retention on a simulated clock", () => {
     let now = Date.UTC(2026, 2, 1); // a month with a DST change in most places; the schedule is UTC
     const clock = () => now;
     const db = openCatalog(":memory:");
-    const audit = new AuditLog(db, { now: clock });
+    const directory = new SqliteDirectory(db);
+    const audit = new AuditLog(directory, { now: clock });
     const rec = join(work, "rec");
     const retention = new Retention({
       db,
-      directory: new SqliteDirectory(db),
+      directory,
       audit,
       log: createLogger({ name: "clock", destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
       recordingsRoot: rec,

@@ -32,7 +32,7 @@ describe("separation of duties (AuthService)", () => {
     await auth.updateUser("boss", { disabled: true }, as("other"));
     await expect(auth.updateUser("boss", { disabled: false }, as("boss"))).rejects.toThrow(/re-enable/);
     expect(await auth.publicUser("boss")).toMatchObject({ roles: ["admin"], disabled: true });
-    const failed = audit.list({ target: "user:boss", outcome: "failure", limit: 100 });
+    const failed = await audit.list({ target: "user:boss", outcome: "failure", limit: 100 });
     expect(failed.map((e) => JSON.parse(e.details).reason)).toEqual([
       "own account: change the roles",
       "own account: change the roles",
@@ -96,7 +96,7 @@ describe("a change and its audit entry (AuthService)", () => {
     const { auth, audit, directory } = authService(now);
     await addUsers(auth, { boss: ["admin"], jdoe: ["ops"] });
     const { sessionId } = await auth.login("jdoe", GOOD_PASSWORD, "c");
-    const before = audit.headSeq();
+    const before = await audit.headSeq();
     // The same service over a directory whose audit rows refuse every insert.
     const failing: Directory = {
       tx: (work) =>
@@ -118,6 +118,6 @@ describe("a change and its audit entry (AuthService)", () => {
     );
     expect(await auth.publicUser("jdoe")).toMatchObject({ disabled: false });
     expect((await auth.authenticateSession(sessionId, "c"))?.username).toBe("jdoe");
-    expect(audit.headSeq()).toBe(before);
+    expect(await audit.headSeq()).toBe(before);
   });
 });

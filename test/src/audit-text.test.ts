@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/audit/chain.js";
 import { type AuditEvent, AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { anyText } from "../helpers/text.js";
 
 /**
@@ -27,31 +28,36 @@ function freshLog(): { audit: AuditLog; close: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "pscs-audit-text-"));
   const db = openCatalog(join(dir, "catalog.db"));
   return {
-    audit: new AuditLog(db, { anchorFile: join(dir, "catalog.db.audit-anchor") }),
+    audit: new AuditLog(new SqliteDirectory(db), { anchorFile: join(dir, "catalog.db.audit-anchor") }),
     close: () => db.close(),
   };
 }
 
 describe("audit text", () => {
-  it("an entry with a lone surrogate in its actor verifies (stored text = hashed text)", () => {
+  it("an entry with a lone surrogate in its actor verifies (stored text = hashed text)", async () => {
     const { audit, close } = freshLog();
-    audit.append({ actor: "user:\ud800", action: "auth.login", target: "user:\udc00x", outcome: "failure" });
-    audit.append({ actor: "system", action: "test", outcome: "success" });
-    expect(audit.verify()).toMatchObject({ ok: true, entries: 2 });
-    const [first] = audit.list();
+    await audit.append({
+      actor: "user:\ud800",
+      action: "auth.login",
+      target: "user:\udc00x",
+      outcome: "failure",
+    });
+    await audit.append({ actor: "system", action: "test", outcome: "success" });
+    expect(await audit.verify()).toMatchObject({ ok: true, entries: 2 });
+    const [first] = await audit.list();
     expect(first?.actor).toBe("user:\ufffd");
     expect(first?.target).toBe("user:\ufffdx");
     close();
   });
 
-  it("property: arbitrary text in every field of appended entries, then verify passes", () => {
+  it("property: arbitrary text in every field of appended entries, then verify passes", async () => {
     const { audit, close } = freshLog();
     let appended = 0;
-    fc.assert(
-      fc.property(fc.array(event, { minLength: 1, maxLength: 4 }), (events) => {
-        const entries = audit.appendMany(events);
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 4 }), async (events) => {
+        const entries = await audit.appendMany(events);
         appended += events.length;
-        const stored = audit.list({ after: (entries[0]?.seq ?? 1) - 1, limit: events.length });
+        const stored = await audit.list({ after: (entries[0]?.seq ?? 1) - 1, limit: events.length });
         // What append returned (and hashed) is exactly what the rows read back as.
         expect(stored).toEqual(entries);
         events.forEach((e, i) => {
@@ -63,7 +69,7 @@ describe("audit text", () => {
       }),
       { numRuns: 300 },
     );
-    expect(audit.verify()).toMatchObject({ ok: true, entries: appended });
+    expect(await audit.verify()).toMatchObject({ ok: true, entries: appended });
     close();
   });
 });

@@ -90,7 +90,7 @@ describe("refused tokens in the audit log", () => {
     expect(await auth.authenticateToken(made(), "::ffff:10.0.0.2")).toBeUndefined();
     now.t += 60_000;
     expect(await auth.authenticateToken(made(), "10.0.0.1")).toBeUndefined();
-    const entries = audit.list({ action: "token.use", outcome: "failure" });
+    const entries = await audit.list({ action: "token.use", outcome: "failure" });
     expect(entries.map((e) => [e.client, JSON.parse(e.details)])).toEqual([
       ["10.0.0.1", { reason: "unknown" }],
       ["::ffff:10.0.0.2", { reason: "unknown" }],

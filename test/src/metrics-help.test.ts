@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { HealthService } from "../../src/health/health.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { StorageMonitor } from "../../src/storage/monitor.js";
@@ -19,7 +20,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe("metric help texts", () => {
   it("before the audit chain's first walk, every metric said to be absent has no sample", async () => {
     const db = openCatalog(join(work, "catalog.db"));
-    const audit = new AuditLog(db);
+    const audit = new AuditLog(new SqliteDirectory(db));
     const storage = new StorageMonitor({ recordings: work }, 0);
     const purge = () => {
       throw new Error("not read by the chain's metrics");

@@ -33,7 +33,7 @@ describe("lockout (AuthService.login)", () => {
       auth.login("jdoe", GOOD_PASSWORD, "10.0.1.1"),
     ].map(outcome);
     const results = await Promise.all(burst);
-    const logins = audit.list({ action: "auth.login", target: "user:jdoe", limit: 1000 });
+    const logins = await audit.list({ action: "auth.login", target: "user:jdoe", limit: 1000 });
     // A password was checked for every success, every "bad password", and every refusal that says so.
     const checked = logins.filter(
       (e) =>
@@ -42,7 +42,7 @@ describe("lockout (AuthService.login)", () => {
         details(e).passwordChecked === true,
     );
     expect(checked.length).toBeLessThanOrEqual(5);
-    const lockout = audit.list({ action: "auth.lockout", target: "user:jdoe" });
+    const lockout = await audit.list({ action: "auth.lockout", target: "user:jdoe" });
     expect(lockout).toHaveLength(1);
     // A success, if any, came before the lock; nothing after it signed in.
     for (const s of logins.filter((e) => e.outcome === "success"))
@@ -86,8 +86,7 @@ describe("lockout (AuthService.login)", () => {
     expect(refusals.map((r) => [r?.kind, r?.message, r?.extra])).toEqual(
       Array(4).fill(["unauthenticated", SIGN_IN_FAILED, undefined]),
     );
-    const reasons = audit
-      .list({ action: "auth.login", order: "desc", limit: 4 })
+    const reasons = (await audit.list({ action: "auth.login", order: "desc", limit: 4 }))
       .reverse()
       .map((e) => [e.target, details(e).reason]);
     expect(reasons).toEqual([
@@ -112,10 +111,10 @@ describe("per-address throttle", () => {
     const throttled = results.filter((r) => r?.kind === "throttled");
     expect(throttled).toHaveLength(20);
     expect(throttled[0]?.extra?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    expect(audit.list({ action: "auth.login", limit: 1000 })).toHaveLength(10);
+    expect(await audit.list({ action: "auth.login", limit: 1000 })).toHaveLength(10);
     expect((await auth.listUsers()).filter((u) => u.lockedUntil !== null).length).toBeLessThanOrEqual(2);
     // Audited once for the episode, not once per refused request.
-    expect(audit.list({ action: "auth.throttle" })).toHaveLength(1);
+    expect(await audit.list({ action: "auth.throttle" })).toHaveLength(1);
     // A right password from the same address is refused too: a valid account does not refill the budget.
     expect((await outcome(auth.login("uf", GOOD_PASSWORD, "10.9.9.9")))?.kind).toBe("throttled");
     expect(await outcome(auth.login("uf", GOOD_PASSWORD, "10.9.9.8"))).toBeUndefined();
@@ -168,7 +167,7 @@ describe("lockout storm", () => {
     await lock("sc");
     await lock("sd");
     expect(auth.lockoutState()).toEqual({ lockouts: 4, storm: true });
-    const storm = audit.list({ action: "auth.lockout.storm" });
+    const storm = await audit.list({ action: "auth.lockout.storm" });
     expect(storm).toHaveLength(1);
     expect(details(storm[0] as { details: string }).accounts).toEqual(["sa", "sb", "sc"]);
     now.t += 10 * 60_000 + 1;

@@ -45,35 +45,26 @@ interface Row extends AuditContent {
   hash: string;
 }
 
-/**
- * The SQLite statements, answering at once: the async repository is this behind promises, and the
- * audit log's synchronous append (callers inside a footage catalog transaction) uses it directly.
- */
-export class SqliteAuditRows {
+export class SqliteAuditRepository implements AuditRepository {
   constructor(
     private readonly db: Db,
     private readonly prepare: Prepare,
   ) {}
 
-  head(): { seq: number; hash: string } | undefined {
+  async head(): Promise<{ seq: number; hash: string } | undefined> {
     return this.prepare<[], { seq: number; hash: string }>(
       "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
     ).get();
   }
 
-  insert(e: AuditEntry): void {
+  async insert(e: AuditEntry): Promise<void> {
     this.prepare(
       `INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, client, details, prev_hash, hash)
        VALUES (@seq, @at, @actor, @role, @action, @target, @outcome, @client, @details, @prevHash, @hash)`,
     ).run(e);
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction (a savepoint inside an open one). */
-  immediate<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
-
-  list(filter: AuditFilter): AuditEntry[] {
+  async list(filter: AuditFilter): Promise<AuditEntry[]> {
     const where: string[] = [];
     const args: Record<string, unknown> = {};
     const order = filter.order === "desc" ? "DESC" : "ASC";
@@ -102,41 +93,19 @@ export class SqliteAuditRows {
     return this.prepare<[Record<string, unknown>], Row>(sql).all(args).map(fromRow);
   }
 
-  after(seq: number, limit: number): AuditEntry[] {
+  async after(seq: number, limit: number): Promise<AuditEntry[]> {
     return this.prepare<[number, number], Row>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
       .all(seq, limit)
       .map(fromRow);
   }
 
-  hashAt(seq: number): string | undefined {
+  async hashAt(seq: number): Promise<string | undefined> {
     return this.prepare<[number], { hash: string }>("SELECT hash FROM audit_log WHERE seq = ?").get(seq)
       ?.hash;
   }
 
-  othersWrites(): number {
+  async othersWrites(): Promise<number> {
     return this.db.pragma("data_version", { simple: true }) as number;
-  }
-}
-
-export class SqliteAuditRepository implements AuditRepository {
-  constructor(private readonly rows: SqliteAuditRows) {}
-  async head() {
-    return this.rows.head();
-  }
-  async insert(e: AuditEntry) {
-    this.rows.insert(e);
-  }
-  async list(filter: AuditFilter) {
-    return this.rows.list(filter);
-  }
-  async after(seq: number, limit: number) {
-    return this.rows.after(seq, limit);
-  }
-  async hashAt(seq: number) {
-    return this.rows.hashAt(seq);
-  }
-  async othersWrites() {
-    return this.rows.othersWrites();
   }
 }
 

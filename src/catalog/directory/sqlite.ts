@@ -1,6 +1,6 @@
 import type { Db } from "../catalog.js";
 import { statementCache } from "../catalog.js";
-import { SqliteAuditRepository, SqliteAuditRows } from "./audit.js";
+import { SqliteAuditRepository } from "./audit.js";
 import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.js";
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
 import { SqliteHoldRepository } from "./holds.js";
@@ -27,7 +27,7 @@ export class SqliteDirectory implements Directory {
   constructor(private readonly db: Db) {
     const prepare = statementCache(db);
     this.repositories = {
-      audit: new SqliteAuditRepository(new SqliteAuditRows(db, prepare)),
+      audit: new SqliteAuditRepository(db, prepare),
       users: new SqliteUserRepository(prepare),
       sessions: new SqliteSessionRepository(prepare),
       tokens: new SqliteTokenRepository(prepare),
