@@ -10,7 +10,7 @@ import { evidenceLinkRepositoryContract } from "./contract/evidence-links.js";
 import { holdRepositoryContract } from "./contract/holds.js";
 import { sessionRepositoryContract } from "./contract/sessions.js";
 import { tokenRepositoryContract } from "./contract/tokens.js";
-import { sqliteTurnContract, unitOfWorkContract } from "./contract/unit-of-work.js";
+import { entry, sqliteTurnContract, unitOfWorkContract } from "./contract/unit-of-work.js";
 import { userRepositoryContract } from "./contract/users.js";
 
 // Every directory contract, against the embedded SQLite directory on a real catalog file.
@@ -43,19 +43,7 @@ describe("SQLite directory: one connection shared with the footage catalog", () 
         .prepare("INSERT INTO recording_gaps (camera, start_ms, end_ms, cause) VALUES ('c1', 1, 2, ?)")
         .run(cause);
     const refused = dir.tx(async (d) => {
-      await d.audit.insert({
-        seq: 1,
-        at: 1,
-        actor: "user:a",
-        role: null,
-        action: "test.write",
-        target: null,
-        outcome: "success",
-        client: null,
-        details: "{}",
-        prevHash: "g",
-        hash: "h1",
-      });
+      await d.audit.insert(entry(1));
       await d.audit.head();
       throw new Error("refused after writing");
     });

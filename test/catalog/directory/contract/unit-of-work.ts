@@ -2,22 +2,23 @@ import { expect, it } from "vitest";
 import type { AuditEntry } from "../../../../src/catalog/directory/audit.js";
 import { type Directory, UnitOfWorkError } from "../../../../src/catalog/directory/directory.js";
 
+/** A plain audit row: units of work are shown writing and rolling back real directory rows. */
+export const entry = (seq: number, prevHash = "g"): AuditEntry => ({
+  seq,
+  at: 1_700_000_000_000 + seq,
+  actor: "user:a",
+  role: null,
+  action: "test.write",
+  target: null,
+  outcome: "success",
+  client: null,
+  details: "{}",
+  prevHash,
+  hash: `h${seq}`,
+});
+
 /** What every Directory implementation promises of its units of work (SQLite now, PostgreSQL later). */
 export function unitOfWorkContract(open: () => Directory): void {
-  const entry = (seq: number, prevHash: string): AuditEntry => ({
-    seq,
-    at: 1_700_000_000_000 + seq,
-    actor: "user:a",
-    role: null,
-    action: "test.write",
-    target: null,
-    outcome: "success",
-    client: null,
-    details: "{}",
-    prevHash,
-    hash: `h${seq}`,
-  });
-
   it("commits every change of a unit of work together, and runs afterCommit hooks once it has", async () => {
     const dir = open();
     const seen: number[] = [];
@@ -111,18 +112,5 @@ export function sqliteTurnContract(open: () => Directory): void {
     });
     await Promise.all([first, second]);
     expect(steps).toEqual(["first begins", "first ends", "second begins"]);
-  });
-  const entry = (seq: number): AuditEntry => ({
-    seq,
-    at: seq,
-    actor: "user:a",
-    role: null,
-    action: "test.write",
-    target: null,
-    outcome: "success",
-    client: null,
-    details: "{}",
-    prevHash: "g",
-    hash: `h${seq}`,
   });
 }
