@@ -112,6 +112,30 @@ describe("hold decisions in the service", () => {
     expect((await holds.release(h.id, "done", ctx("commander2", "commander"))).status).toBe("released");
   });
 
+  it("writes the entry of each form view, log export and evidence verification itself, whoever calls it", async () => {
+    const { holds, audit, enter } = service();
+    const h = await enter(ctx("records1", "records"));
+    await holds.approve(h.id, "ok", ctx("commander1", "commander"));
+    const by = ctx("commander1", "commander");
+    const form = await holds.viewForm(h.id, by);
+    expect(form.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const log = await holds.exportLog({ caseNumber: "26-1" }, "csv", by);
+    expect(log.holds.map((x) => x.id)).toEqual([h.id]);
+    expect(log.body).toContain("26-1");
+    // The fixture's segment row carries a made-up hash: verification finds it and says so.
+    const report = await holds.verify(h.id, by);
+    expect(report.problems).toHaveLength(1);
+    const entries = await audit.list({ actor: "user:commander1", order: "asc" });
+    expect(entries.map((e) => `${e.action} ${e.target ?? "-"} ${e.outcome}`)).toEqual([
+      `hold.approve hold:${h.id} success`,
+      `hold.form.view hold:${h.id} success`,
+      "holds.log.export - success",
+      `hold.verify hold:${h.id} failure`,
+    ]);
+    expect(JSON.parse(entries[2]?.details ?? "{}")).toMatchObject({ format: "csv", entries: 1 });
+    expect(JSON.parse(entries[3]?.details ?? "{}")).toMatchObject({ files: 1, problems: report.problems });
+  });
+
   it("refuses a form date after the site's today; without a zone, after the latest date anywhere", async () => {
     const { enter } = service();
     // 03:00 UTC on 1 March: already 1 March in UTC and east of it, still 28 February in New York.
