@@ -67,7 +67,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...tokenRoutes(s.auth),
     ...auditRoutes(s.auditInspection, s.timeZone),
     ...cameraRoutes(s.cameras),
-    ...recordingRoutes(s.recordings, s.audit, s.timeZone),
+    ...recordingRoutes(s.recordings, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
   ];

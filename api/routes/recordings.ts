@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { AuditLog } from "../../src/audit/log.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import type { Recordings } from "../../src/footage/recordings.js";
 import { utcText } from "../../src/time/parse.js";
@@ -13,7 +12,7 @@ import { timeQuery } from "./schemas.js";
 
 const camera = cameraIdSchema;
 
-export function recordingRoutes(recordings: Recordings, audit: AuditLog, zone: string): AnyRoute[] {
+export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[] {
   const range = z.strictObject({ from: timeQuery(zone), to: timeQuery(zone) });
   return [
     defineRoute({
@@ -75,20 +74,7 @@ export function recordingRoutes(recordings: Recordings, audit: AuditLog, zone: s
       example: { params: { id: "1" } },
       responses: { 200: { description: "video/mp2t", contentType: "video/mp2t" } },
       handler: async ({ params, action, req, res }) => {
-        const { row, file } = recordings.segment(params.id);
-        await audit.append({
-          ...action,
-          action: "video.segment",
-          target: `camera:${row.camera}`,
-          outcome: "success",
-          details: {
-            segment: row.id,
-            from: row.startMs,
-            to: row.endMs,
-            sha256: row.sha256,
-            range: req.get("range") ?? null,
-          },
-        });
+        const { row, file } = await recordings.segment(params.id, action, req.get("range") ?? null);
         res.setHeader("X-Content-SHA256", row.sha256 ?? "");
         await new Promise<void>((resolve, reject) =>
           res.sendFile(file, { headers: { "Content-Type": "video/mp2t" }, dotfiles: "deny" }, (err) =>

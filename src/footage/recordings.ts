@@ -127,10 +127,24 @@ export class RecordingsService {
     }
   }
 
-  /** One finished segment and where its file is. */
-  segment(id: number): { row: SegmentRow; file: string } {
+  /**
+   * One finished segment and where its file is, for `by` to download: audited (`video.segment`, with
+   * the byte range asked for) before the file is handed out.
+   */
+  async segment(
+    id: number,
+    by: ActionContext,
+    range: string | null,
+  ): Promise<{ row: SegmentRow; file: string }> {
     const row = this.o.segments.get(id);
     if (row?.state !== "complete") throw new ServiceError("not_found", `no finished segment ${id}`, "id");
+    await this.o.audit.append({
+      ...by,
+      action: "video.segment",
+      target: `camera:${row.camera}`,
+      outcome: "success",
+      details: { segment: row.id, from: row.startMs, to: row.endMs, sha256: row.sha256, range },
+    });
     return { row, file: join(this.o.root, row.path) };
   }
 }
