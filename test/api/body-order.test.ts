@@ -8,9 +8,11 @@ import { client, daemonDir, login, openLocalCatalog, seedUsers, startInProcess }
 
 let daemon: Pscsd;
 let opsToken: string;
+let daemonDirFile: string;
 
 beforeAll(async () => {
   const d = await daemonDir();
+  daemonDirFile = d.configFile;
   const local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"] });
   opsToken = (
@@ -148,5 +150,18 @@ describe("public routes and bad credentials", () => {
     const health = await bad.request("GET", "/api/health");
     expect(health.status).toBe(401);
     expect(((await health.json()) as { detail: string }).detail).toMatch(/bearer token/);
+  });
+
+  it("a revoked token: /healthz and /readyz still answer 200, a protected route 401", async () => {
+    const local = openLocalCatalog(daemonDirFile);
+    const admin = { actor: "local:test", role: "admin", client: "cli" };
+    const made = await local.auth.createToken({ name: "old-monitor", role: "ops" }, admin);
+    const revoked = client(daemon.url, { bearer: made.secret });
+    expect((await revoked.request("GET", "/api/health")).status, "works before it is revoked").toBe(200);
+    await local.auth.revokeToken(made.token.id, admin);
+    local.close();
+    expect((await revoked.request("GET", "/healthz")).status).toBe(200);
+    expect((await revoked.request("GET", "/readyz")).status).toBe(200);
+    expect((await revoked.request("GET", "/api/health")).status).toBe(401);
   });
 });

@@ -70,6 +70,28 @@ afterAll(async () => {
   local?.close();
 });
 
+/** A segment of its own (a copy of the sample), recorded `start`: for a test that must not share one. */
+function freshSegment(start: number): { start: number; rel: string } {
+  const rel = segmentPath("cam1", start);
+  writeFileSync(join(d.dir, "rec", "sample-copy.ts"), readFileSync(join(d.dir, "sample.ts")));
+  mkdirSync(join(d.dir, "rec", rel, ".."), { recursive: true });
+  renameSync(join(d.dir, "rec", "sample-copy.ts"), join(d.dir, "rec", rel));
+  const bytes = readFileSync(join(d.dir, "rec", rel));
+  local.db
+    .prepare(
+      "INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, state, run, created_at) VALUES ('cam1', ?, ?, ?, ?, ?, 'complete', 't', ?)",
+    )
+    .run(
+      start,
+      start + 2_000,
+      rel,
+      bytes.length,
+      createHash("sha256").update(bytes).digest("hex"),
+      Date.now(),
+    );
+  return { start, rel };
+}
+
 describe("hold requests", () => {
   it("refuses a request without a form scan, a case number, a real form, or any footage left, naming the problem", async () => {
     const cases: [Record<string, unknown>, RegExp, RegExp][] = [
@@ -219,24 +241,7 @@ describe("hold requests", () => {
 
   it("finds an evidence file whose bytes changed", async () => {
     // A fresh segment and hold, then one byte of the held file flipped on disk.
-    const start = Date.now() - 3_600_000;
-    const rel = segmentPath("cam1", start);
-    writeFileSync(join(d.dir, "rec", "sample-copy.ts"), readFileSync(join(d.dir, "sample.ts")));
-    mkdirSync(join(d.dir, "rec", rel, ".."), { recursive: true });
-    renameSync(join(d.dir, "rec", "sample-copy.ts"), join(d.dir, "rec", rel));
-    const bytes = readFileSync(join(d.dir, "rec", rel));
-    local.db
-      .prepare(
-        "INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, state, run, created_at) VALUES ('cam1', ?, ?, ?, ?, ?, 'complete', 't', ?)",
-      )
-      .run(
-        start,
-        start + 2_000,
-        rel,
-        bytes.length,
-        createHash("sha256").update(bytes).digest("hex"),
-        Date.now(),
-      );
+    const { start, rel } = freshSegment(Date.now() - 3_600_000);
     const h = (await (
       await records.request(
         "POST",
@@ -256,5 +261,23 @@ describe("hold requests", () => {
     expect(v.ok).toBe(false);
     expect(v.problems.map((p) => p.problem)).toEqual(["hash_mismatch"]);
     expect(await local.audit.list({ action: "hold.verify", outcome: "failure" })).toHaveLength(1);
+  });
+
+  it("takes a scan of several megabytes, past the 64 KiB body limit of other routes, and stores it byte for byte", async () => {
+    const { start } = freshSegment(Date.now() - 2 * 3_600_000);
+    const scan = Buffer.concat([FORM_PDF, Buffer.alloc(5 * 1024 * 1024, 0x20), Buffer.from("%%EOF\n")]);
+    const res = await records.request(
+      "POST",
+      "/api/holds",
+      request({
+        formNumber: "PSCS-H-0045",
+        ranges: [{ camera: "cam1", from: start, to: start + 2_000 }],
+        form: { contentType: "application/pdf", data: scan.toString("base64") },
+      }),
+    );
+    expect(res.status, await res.clone().text()).toBe(201);
+    const h = (await res.json()) as Hold;
+    expect(h.form.sha256).toBe(createHash("sha256").update(scan).digest("hex"));
+    expect(readFileSync(join(d.dir, "ev", "forms", `${h.form.sha256}.pdf`)).equals(scan)).toBe(true);
   });
 });

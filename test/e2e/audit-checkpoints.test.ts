@@ -58,6 +58,7 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
   let logFile: string;
   let logged: { line: number; c: LoggedCheckpoint }[];
   let seqs: number[];
+  let finalHead: number;
   // The checkpoint an intruder would keep in the anchor: genuine, and older than what they changed.
   const older = (seq: number) => logged.filter((x) => x.c.seq <= seq).at(-1)?.c;
   const firstAfter = (seq: number) => logged.find((x) => x.c.seq > seq);
@@ -88,10 +89,15 @@ describe("signed checkpoints, checked against the log shipped off the host", () 
     }
     logged = loggedCheckpoints(logFile);
     seqs = [...new Set(logged.map((x) => x.c.seq))];
+    const head = openLocalCatalog(d.configFile);
+    finalHead = await head.audit.headSeq();
+    head.close();
   }, 60_000);
 
   it("are logged at start, as the chain grows and at stop, and all match the untouched chain; the key never appears", async () => {
     expect(seqs.length).toBeGreaterThanOrEqual(4);
+    // The stop's own entry (daemon.stop) is written last: only the checkpoint at stop covers it.
+    expect(logged.at(-1)?.c.seq, "the last checkpoint is of the head pscsd stopped at").toBe(finalHead);
     const key = readFileSync(join(d.dir, "audit-checkpoint.key"), "utf8");
     expect(key).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     expect(readFileSync(join(d.dir, "audit-checkpoint.key.pub"), "utf8")).toMatch(
