@@ -30,10 +30,11 @@ export const timeQuery = (zone: string) => z.string().max(40).transform(inZone(z
 /** A time in a JSON body: epoch milliseconds as a number, or text as in a query. */
 export const timeValue = (zone: string) => z.union([epochMs, z.string().max(40)]).transform(inZone(zone));
 /** Why footage is viewed (the service holds the rule; this states it in the API's terms and docs). */
+const NO_PURPOSE = "expected the purpose: a case number or the reason for viewing";
 export const purposeQuery = z
-  .string()
+  .string({ error: (issue) => (issue.input === undefined ? NO_PURPOSE : undefined) })
   .trim()
-  .min(1, "expected the purpose: a case number or the reason for viewing")
+  .min(1, NO_PURPOSE)
   .max(PURPOSE_MAX)
   .describe("why the footage is viewed: a case number or the reason (kept in the audit entry)");
 export const intQuery = (min: number, max: number) =>
