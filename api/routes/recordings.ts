@@ -7,7 +7,8 @@ import { purposeQuery, timeQuery } from "./schemas.js";
 
 /**
  * Timeline, playback and single segments: every playback and download is audited with camera,
- * range and the purpose the viewer stated; playbacks are bounded per person and stopped when their viewer stops reading.
+ * range and the purpose the viewer stated; playbacks are bounded per person and stopped when their
+ * viewer stops reading.
  */
 
 const camera = cameraIdSchema;

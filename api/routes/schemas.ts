@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
-import { PURPOSE_MAX } from "../../src/footage/purpose.js";
+import { NO_PURPOSE, PURPOSE_MAX } from "../../src/footage/purpose.js";
 import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
@@ -30,7 +30,6 @@ export const timeQuery = (zone: string) => z.string().max(40).transform(inZone(z
 /** A time in a JSON body: epoch milliseconds as a number, or text as in a query. */
 export const timeValue = (zone: string) => z.union([epochMs, z.string().max(40)]).transform(inZone(zone));
 /** Why footage is viewed (the service holds the rule; this states it in the API's terms and docs). */
-const NO_PURPOSE = "expected the purpose: a case number or the reason for viewing";
 export const purposeQuery = z
   .string({ error: (issue) => (issue.input === undefined ? NO_PURPOSE : undefined) })
   .trim()

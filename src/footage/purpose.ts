@@ -8,6 +8,7 @@ import { textFault } from "../text/well-formed.js";
  */
 
 export const PURPOSE_MAX = 500;
+export const NO_PURPOSE = "expected the purpose: a case number or the reason for viewing";
 
 /** The purpose as it goes into the audit entry (trimmed), or an `invalid` refusal naming `field`. */
 export function statedPurpose(value: string, field = "purpose"): string {
@@ -15,7 +16,7 @@ export function statedPurpose(value: string, field = "purpose"): string {
   const fault = textFault(value);
   if (fault) throw refuse(fault);
   const purpose = value.trim();
-  if (!purpose) throw refuse("expected the purpose: a case number or the reason for viewing");
+  if (!purpose) throw refuse(NO_PURPOSE);
   if (purpose.length > PURPOSE_MAX) throw refuse(`at most ${PURPOSE_MAX} characters`);
   return purpose;
 }
