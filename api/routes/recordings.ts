@@ -3,17 +3,19 @@ import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import type { Recordings } from "../../src/footage/recordings.js";
 import { utcText } from "../../src/time/parse.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
-import { timeQuery } from "./schemas.js";
+import { purposeQuery, timeQuery } from "./schemas.js";
 
 /**
- * Timeline, playback and single segments: every playback and download is audited with camera and
- * range; playbacks are bounded per person and stopped when their viewer stops reading.
+ * Timeline, playback and single segments: every playback and download is audited with camera,
+ * range and the purpose the viewer stated; playbacks are bounded per person and stopped when their
+ * viewer stops reading.
  */
 
 const camera = cameraIdSchema;
 
 export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[] {
   const range = z.strictObject({ from: timeQuery(zone), to: timeQuery(zone) });
+  const viewing = range.extend({ purpose: purposeQuery });
   return [
     defineRoute({
       method: "get",
@@ -39,21 +41,22 @@ export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[
       method: "get",
       path: "/api/cameras/{camera}/playback",
       operationId: "playback",
-      summary: "A time range as one fragmented MP4, starting at the keyframe before `from` (audited)",
+      summary:
+        "A time range as one fragmented MP4, starting at the keyframe before `from` (audited with its purpose)",
       tag: "recordings",
       access: { permission: "video.playback" },
       params: z.strictObject({ camera }),
-      query: range,
+      query: viewing,
       example: {
         params: { camera: "cam1" },
-        query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:01Z" },
+        query: { from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:01Z", purpose: "case 26-001234" },
       },
       responses: {
         200: { description: "video/mp4 (fragmented), streamed", contentType: "video/mp4" },
         429: { description: "this person already has playback.maxPerUser playbacks streaming (Retry-After)" },
       },
       handler: async ({ params, query, action, res }) => {
-        await recordings.playback(params.camera, query.from, query.to, action, res, () =>
+        await recordings.playback(params.camera, query.from, query.to, query.purpose, action, res, () =>
           res.type("video/mp4"),
         );
       },
@@ -62,7 +65,7 @@ export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[
       method: "get",
       path: "/api/segments/{id}/file",
       operationId: "segmentFile",
-      summary: "One stored segment as recorded (MPEG-TS), with HTTP range support (audited)",
+      summary: "One stored segment as recorded (MPEG-TS), with HTTP range support (audited with its purpose)",
       tag: "recordings",
       access: { permission: "video.playback" },
       params: z.strictObject({
@@ -71,10 +74,16 @@ export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[
           .regex(/^\d{1,15}$/, "expected a segment id")
           .transform(Number),
       }),
-      example: { params: { id: "1" } },
+      query: z.strictObject({ purpose: purposeQuery }),
+      example: { params: { id: "1" }, query: { purpose: "case 26-001234" } },
       responses: { 200: { description: "video/mp2t", contentType: "video/mp2t" } },
-      handler: async ({ params, action, req, res }) => {
-        const { row, file } = await recordings.segment(params.id, action, req.get("range") ?? null);
+      handler: async ({ params, query, action, req, res }) => {
+        const { row, file } = await recordings.segment(
+          params.id,
+          query.purpose,
+          action,
+          req.get("range") ?? null,
+        );
         res.setHeader("X-Content-SHA256", row.sha256 ?? "");
         await new Promise<void>((resolve, reject) =>
           res.sendFile(file, { headers: { "Content-Type": "video/mp2t" }, dotfiles: "deny" }, (err) =>

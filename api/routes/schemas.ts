@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
+import { NO_PURPOSE, PURPOSE_MAX } from "../../src/footage/purpose.js";
 import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
@@ -28,6 +29,13 @@ const inZone = (zone: string) => (v: string | number, ctx: z.RefinementCtx) => {
 export const timeQuery = (zone: string) => z.string().max(40).transform(inZone(zone));
 /** A time in a JSON body: epoch milliseconds as a number, or text as in a query. */
 export const timeValue = (zone: string) => z.union([epochMs, z.string().max(40)]).transform(inZone(zone));
+/** Why footage is viewed (the service holds the rule; this states it in the API's terms and docs). */
+export const purposeQuery = z
+  .string({ error: (issue) => (issue.input === undefined ? NO_PURPOSE : undefined) })
+  .trim()
+  .min(1, NO_PURPOSE)
+  .max(PURPOSE_MAX)
+  .describe("why the footage is viewed: a case number or the reason (kept in the audit entry)");
 export const intQuery = (min: number, max: number) =>
   z
     .string()

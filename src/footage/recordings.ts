@@ -5,6 +5,7 @@ import type { ActionContext } from "../auth/service.js";
 import type { SegmentRow } from "../catalog/footage/segments.js";
 import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../log/logger.js";
+import { statedPurpose } from "./purpose.js";
 import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./remux.js";
 import { type FootageRows, type Timeline, timeline } from "./timeline.js";
 
@@ -49,7 +50,8 @@ export class RecordingsService {
   }
 
   /**
-   * Plays a range into `out` (after `begin()`, which may set headers), audited with its segments.
+   * Plays a range into `out` (after `begin()`, which may set headers), audited with its segments and
+   * the purpose stated for it (refused without one: nothing is shown unless the trail says why).
    * Invariant: a person has at most maxPlaybacksPerUser playbacks streaming; the slot is taken
    * before any slow work, so parallel requests cannot overshoot it, and every refusal is audited, as
    * is every playback stopped because its viewer read nothing (`video.playback.stopped`).
@@ -58,10 +60,12 @@ export class RecordingsService {
     camera: string,
     fromMs: number,
     toMs: number,
+    statedAs: string,
     by: ActionContext,
     out: Writable,
     begin: () => void,
   ): Promise<PlaybackEnd> {
+    const purpose = statedPurpose(statedAs);
     const active = this.playing.get(by.actor) ?? 0;
     const target = `camera:${camera}`;
     if (active >= this.o.maxPlaybacksPerUser) {
@@ -73,6 +77,7 @@ export class RecordingsService {
         details: {
           from: fromMs,
           to: toMs,
+          purpose,
           reason: "too many playbacks",
           active,
           limit: this.o.maxPlaybacksPerUser,
@@ -94,7 +99,7 @@ export class RecordingsService {
         action: "video.playback",
         target,
         outcome: "success",
-        details: { from: fromMs, to: toMs, segments: plan.segments.map((s) => s.id) },
+        details: { from: fromMs, to: toMs, purpose, segments: plan.segments.map((s) => s.id) },
       });
       begin();
       const end = await streamPlayback(this.o.root, plan, out, {
@@ -109,7 +114,13 @@ export class RecordingsService {
           action: "video.playback.stopped",
           target,
           outcome: "success",
-          details: { from: fromMs, to: toMs, reason: "viewer read nothing", stalledMs: this.o.stalledMs },
+          details: {
+            from: fromMs,
+            to: toMs,
+            purpose,
+            reason: "viewer read nothing",
+            stalledMs: this.o.stalledMs,
+          },
         });
         this.o.log.info(
           { actor: by.actor, camera, stalledMs: this.o.stalledMs },
@@ -129,13 +140,15 @@ export class RecordingsService {
 
   /**
    * One finished segment and where its file is, for `by` to download: audited (`video.segment`, with
-   * the byte range asked for) before the file is handed out.
+   * the byte range asked for and the purpose stated) before the file is handed out.
    */
   async segment(
     id: number,
+    statedAs: string,
     by: ActionContext,
     range: string | null,
   ): Promise<{ row: SegmentRow; file: string }> {
+    const purpose = statedPurpose(statedAs);
     const row = this.o.segments.get(id);
     if (row?.state !== "complete") throw new ServiceError("not_found", `no finished segment ${id}`, "id");
     await this.o.audit.append({
@@ -143,7 +156,7 @@ export class RecordingsService {
       action: "video.segment",
       target: `camera:${row.camera}`,
       outcome: "success",
-      details: { segment: row.id, from: row.startMs, to: row.endMs, sha256: row.sha256, range },
+      details: { segment: row.id, from: row.startMs, to: row.endMs, sha256: row.sha256, range, purpose },
     });
     return { row, file: join(this.o.root, row.path) };
   }

@@ -231,7 +231,7 @@ describe("slow clients", () => {
     const c = await login(timeouts.daemon.url, "records1");
     const t0 = Date.now();
     const got = await new Promise<number>((resolve, reject) => {
-      const req = request(new URL("/api/segments/1/file", timeouts.daemon.url), {
+      const req = request(new URL("/api/segments/1/file?purpose=timeouts", timeouts.daemon.url), {
         headers: { cookie: c.cookie ?? "" },
       });
       req.once("response", (res) => {

@@ -57,7 +57,10 @@ interface Viewer {
 
 /** A playback over raw HTTP, read until `pauseAfter` bytes, then not read at all (socket paused). */
 function play(c: Client, pauseAfter = Number.POSITIVE_INFINITY): Promise<Viewer> {
-  const url = new URL(`/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}`, daemon.url);
+  const url = new URL(
+    `/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}&purpose=limits`,
+    daemon.url,
+  );
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { cookie: c.cookie ?? "" } }, (res) => {
       let n = 0;
@@ -146,6 +149,7 @@ describe("playback limits", () => {
     expect(JSON.parse(stopped.details)).toEqual({
       from: START,
       to: START + SECONDS * 1000,
+      purpose: "limits",
       reason: "viewer read nothing",
       stalledMs: STALLED_S * 1000,
     });
@@ -156,7 +160,7 @@ describe("playback limits", () => {
     expect(held.map((v) => v.res.statusCode)).toEqual([200, 200]);
     const refused = await records.request(
       "GET",
-      `/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}`,
+      `/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}&purpose=limits`,
     );
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe(String(STALLED_S));
@@ -186,7 +190,10 @@ describe("playback limits", () => {
 describe("a viewer who leaves while the playback starts", () => {
   /** A playback request whose client hangs up before the answer starts (during ffprobe). */
   function abandon(c: Client): Promise<void> {
-    const url = new URL(`/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}`, daemon.url);
+    const url = new URL(
+      `/api/cameras/cam1/playback?from=${START}&to=${START + SECONDS * 1000}&purpose=limits`,
+      daemon.url,
+    );
     return new Promise((resolve) => {
       const req = request(url, { headers: { cookie: c.cookie ?? "" } });
       req.once("error", () => resolve());

@@ -69,8 +69,15 @@ describe("problem fields", () => {
       // services
       [records, "GET", `/api/cameras/nope/timeline?from=${T0}&to=${T1}`, undefined, 404, "path.camera"],
       [records, "GET", `/api/cameras/cam1/timeline?from=${T1}&to=${T0}`, undefined, 400, "query.to"],
-      [records, "GET", `/api/cameras/cam1/playback?from=${T1}&to=${T0}`, undefined, 400, "query.to"],
-      [records, "GET", "/api/segments/999999/file", undefined, 404, "path.id"],
+      [
+        records,
+        "GET",
+        `/api/cameras/cam1/playback?from=${T1}&to=${T0}&purpose=x`,
+        undefined,
+        400,
+        "query.to",
+      ],
+      [records, "GET", "/api/segments/999999/file?purpose=x", undefined, 404, "path.id"],
       [admin, "PATCH", "/api/users/nobody", { disabled: true }, 404, "path.username"],
       [admin, "DELETE", "/api/tokens/t_000000000000", undefined, 404, "path.id"],
       [admin, "POST", "/api/tokens", { name: "x", role: "ops", extra: 1 }, 400, "body.extra"],

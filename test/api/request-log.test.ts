@@ -105,7 +105,7 @@ describe("pscsd's request log", () => {
     const ac = new AbortController();
     const from = new Date(SAMPLE_START).toISOString();
     const to = new Date(SAMPLE_START + 2_000 + LONG_S * 1000).toISOString();
-    const res = await fetch(`${daemon.url}/api/cameras/cam1/playback?from=${from}&to=${to}`, {
+    const res = await fetch(`${daemon.url}/api/cameras/cam1/playback?from=${from}&to=${to}&purpose=log`, {
       headers: { cookie: records.cookie as string },
       signal: ac.signal,
     });
@@ -134,7 +134,7 @@ describe("pscsd's request log", () => {
     const long = timeline.segments.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     expect(long.bytes).toBeGreaterThan(1_000_000);
     const ac = new AbortController();
-    const res = await fetch(`${daemon.url}/api/segments/${long.id}/file`, {
+    const res = await fetch(`${daemon.url}/api/segments/${long.id}/file?purpose=log`, {
       headers: { cookie: records.cookie as string },
       signal: ac.signal,
     });

@@ -22,6 +22,7 @@ const PASSWORD = "Rec-Test-2026!";
 const SEGMENT_S = 10;
 const FPS = 10;
 const GOP_MS = 1_000; // the simulator's encoder: one keyframe a second
+const PURPOSE = "case 26-0042: review";
 
 interface Seg {
   camera: string;
@@ -81,7 +82,10 @@ async function checkPlayback(configFile: string, url: string): Promise<void> {
   const mid = cam1[Math.floor(cam1.length / 2)] as Seg & { id: number };
   const from = mid.start_ms + 3_500; // inside a segment, between keyframes
   const to = from + 4_000;
-  const res = await c.request("GET", `/api/cameras/cam1/playback?from=${from}&to=${to}`);
+  const res = await c.request(
+    "GET",
+    `/api/cameras/cam1/playback?from=${from}&to=${to}&purpose=${encodeURIComponent(PURPOSE)}`,
+  );
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toBe("video/mp4");
   const mp4 = join(dir, "playback.mp4");
@@ -116,17 +120,23 @@ async function checkPlayback(configFile: string, url: string): Promise<void> {
   expect(shown).toBeGreaterThan(from - GOP_MS - 400);
   expect(shown).toBeLessThanOrEqual(from + 400);
   // A single segment, by HTTP range.
-  const part = await c.request("GET", `/api/segments/${mid.id}/file`, undefined, { range: "bytes=0-187" });
+  const part = await c.request(
+    "GET",
+    `/api/segments/${mid.id}/file?purpose=${encodeURIComponent(PURPOSE)}`,
+    undefined,
+    { range: "bytes=0-187" },
+  );
   expect(part.status).toBe(206);
   expect((await part.arrayBuffer()).byteLength).toBe(188);
   expect(part.headers.get("x-content-sha256")).toBe(mid.sha256);
-  // Both views audited with who, which camera and what range.
+  // Both views audited with who, which camera, what range and why.
   const seen = await local.audit.list({ actor: "user:rec1", action: "video." });
   expect(seen.map((e) => [e.action, e.target, e.role])).toEqual([
     ["video.playback", "camera:cam1", "records"],
     ["video.segment", "camera:cam1", "records"],
   ]);
-  expect(JSON.parse(seen[0]?.details ?? "{}")).toMatchObject({ from, to });
+  expect(JSON.parse(seen[0]?.details ?? "{}")).toMatchObject({ from, to, purpose: PURPOSE });
+  expect(JSON.parse(seen[1]?.details ?? "{}")).toMatchObject({ segment: mid.id, purpose: PURPOSE });
   // The timeline names cam2's gaps and their causes (a query spans at most 31 days).
   const t = (await (
     await c.request("GET", `/api/cameras/cam2/timeline?from=${Date.now() - 86_400_000}&to=${Date.now()}`)
