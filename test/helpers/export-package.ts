@@ -120,10 +120,15 @@ export function sealPackage(dir: string, base: Manifest, key: KeyPair): Manifest
       return { path, sha256: sha256(bytes), bytes: bytes.length };
     });
   const manifest: Manifest = { ...base, files, keyFingerprint: fingerprintOf(key.publicKey) };
-  const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  writeSignedManifest(dir, manifest, key);
+  return manifest;
+}
+
+/** Writes `value` as manifest.json, as it is (even if no manifest), and manifest.sig signing it. */
+export function writeSignedManifest(dir: string, value: unknown, key: KeyPair): void {
+  const text = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
   writeFileSync(join(dir, MANIFEST_FILE), text);
   writeFileSync(join(dir, SIGNATURE_FILE), `${sign(null, text, key.privateKey).toString("base64")}\n`);
-  return manifest;
 }
 
 /** The package folder as the download would send it, under `export-<id>/`. */
