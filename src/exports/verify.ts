@@ -1,10 +1,11 @@
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
-import { lstat, open, readdir, stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fingerprintOf } from "../audit/checkpoint.js";
 import { ServiceError } from "../errors/service-error.js";
 import { sha256File } from "../storage/durable.js";
 import { manifestSchema } from "./manifest-schema.js";
+import { packageFolder } from "./package-folder.js";
 import { MANIFEST_FILE, type Manifest, PUBLIC_KEY_FILE, SIGNATURE_FILE } from "./package-format.js";
 import { packagePathProblem } from "./package-path.js";
 import { openZip, type ZipArchive, ZipFormatError } from "./zip-read.js";
@@ -137,19 +138,12 @@ async function openContents(path: string): Promise<Contents> {
 }
 
 async function folderContents(dir: string): Promise<Contents> {
-  const sizes = new Map<string, number>();
-  const problems: VerifyProblem[] = [];
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    for (const d of await readdir(abs, { withFileTypes: true })) {
-      const file = join(abs, d.name);
-      const path = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) await walk(file, path);
-      else if (d.isFile()) sizes.set(path, (await lstat(file)).size);
-      // A link could make the check read a file outside the package; a package holds none.
-      else problems.push({ subject: path, problem: "not a regular file (a link or device)" });
-    }
-  };
-  await walk(dir, "");
+  const { files, irregular } = await packageFolder(dir);
+  const sizes = new Map(files.map((f) => [f.path, f.size]));
+  const problems = irregular.map((path) => ({
+    subject: path,
+    problem: "not a regular file (a link or device)",
+  }));
   const abs = (p: string) => join(dir, ...p.split("/"));
   return {
     form: "folder",

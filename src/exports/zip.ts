@@ -1,7 +1,7 @@
-import { open, readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
+import { packageFolder } from "./package-folder.js";
 import { packagePathProblem } from "./package-path.js";
 import {
   CENTRAL_LEN,
@@ -137,20 +137,11 @@ export function planZip(sources: readonly ZipSource[], o: ZipOptions): ZipPlan {
   };
 }
 
-/** Every regular file under `dir` as a source (path relative to it); anything else is refused. */
+/** Every file of the package folder `dir` as a source; a link or device in it is refused. */
 export async function folderSources(dir: string): Promise<ZipSource[]> {
-  const out: ZipSource[] = [];
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    for (const d of await readdir(abs, { withFileTypes: true })) {
-      const file = join(abs, d.name);
-      const path = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) await walk(file, path);
-      else if (d.isFile()) out.push({ path, file, size: (await stat(file)).size });
-      else throw new ZipWriteError(path, "not a regular file or folder");
-    }
-  };
-  await walk(dir, "");
-  return out;
+  const { files, irregular } = await packageFolder(dir);
+  if (irregular[0] !== undefined) throw new ZipWriteError(irregular[0], "not a regular file or folder");
+  return files;
 }
 
 interface Layout {
