@@ -25,6 +25,8 @@ need_cmd ffmpeg ffmpeg
 need_cmd ffprobe ffmpeg
 need_cmd gst-inspect-1.0 gstreamer1.0-tools
 need_cmd chromium chromium
+# The package zip tests check that a stock unzip accepts what pscs writes.
+need_cmd unzip unzip
 if command -v gst-inspect-1.0 >/dev/null 2>&1; then
   need_gst udpsrc gstreamer1.0-plugins-good
   need_gst rtph264depay gstreamer1.0-plugins-good

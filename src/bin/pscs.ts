@@ -9,6 +9,7 @@ import { recordingCommands } from "../cli/recordings.js";
 import { retentionCommands } from "../cli/retention.js";
 import { tokenCommands } from "../cli/tokens.js";
 import { userCommands } from "../cli/users.js";
+import { verifyCommand } from "../cli/verify.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
 
@@ -53,6 +54,7 @@ auditCommands(program);
 healthCommand(program);
 recordingCommands(program);
 retentionCommands(program);
+verifyCommand(program);
 
 /**
  * A command name nobody defined is a usage error (exit 2) even beside --help, which commander would

@@ -42,6 +42,7 @@ describe("scripts/bootstrap.sh", () => {
         "gstreamer1.0-plugins-bad",
         "gstreamer1.0-x",
         "gstreamer1.0-rtsp",
+        "unzip",
       ]),
     );
     expect(err?.stderr).toContain(`sudo apt-get install -y ${missing?.join(" ")}`);
