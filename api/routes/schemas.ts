@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
@@ -28,6 +29,15 @@ const inZone = (zone: string) => (v: string | number, ctx: z.RefinementCtx) => {
 export const timeQuery = (zone: string) => z.string().max(40).transform(inZone(zone));
 /** A time in a JSON body: epoch milliseconds as a number, or text as in a query. */
 export const timeValue = (zone: string) => z.union([epochMs, z.string().max(40)]).transform(inZone(zone));
+/** Camera ranges in a body (hold requests, exports), times read as timeValue reads them. */
+export const rangesSchema = (zone: string) =>
+  z
+    .array(z.strictObject({ camera: cameraIdSchema, from: timeValue(zone), to: timeValue(zone) }))
+    .min(1, "expected at least one camera range")
+    .max(64);
+/** Body ranges as the services take them. */
+export const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
+  rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 export const intQuery = (min: number, max: number) =>
   z
     .string()
