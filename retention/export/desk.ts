@@ -100,9 +100,10 @@ export class ExportService implements ExportDesk {
         "the purpose: a case number or reason",
       );
       checkRanges(input.ranges, this.limits, this.o.cameras);
+      // The scan is checked (and stored) before a hold request is made from it.
+      const scan = await this.storeScan(basis);
       const hold = await this.holdFor(input, basis, purpose, by);
       if (hold.made) holdMade = hold.id;
-      const scan = await this.storeScan(basis);
       const now = this.now();
       const id = await this.o.directory.tx(async (d) => {
         const fields: BasisFields = scan
