@@ -43,6 +43,9 @@ export function asCliError(e: unknown, options: OptionsByField = {}): never {
  * it (`ranges/1/to` → `--range #2 TO`). A field the command took no option for keeps the message.
  */
 export function refusalText(e: ServiceError, options: OptionsByField = {}): string {
+  // An option may fill a nested field, named by its whole path ('basis/caseNumber': '--case').
+  const whole = e.field ? options[e.field] : undefined;
+  if (whole) return `${whole}: ${e.bareMessage}`;
   const [head = "", ...rest] = e.field?.split("/") ?? [];
   const option = options[head];
   if (!option) return e.message;
