@@ -86,52 +86,62 @@ export class ExportService implements ExportDesk {
   }
 
   async request(input: ExportRequestInput, by: ActionContext): Promise<ExportRecord> {
-    let holdMade: number | undefined;
+    const made: { hold?: number } = {};
+    let id: number;
     try {
-      if (!grants(by, "exports.create")) {
-        throw new ServiceError("forbidden", `${by.actor} may not request an export: only records enters one`);
-      }
-      const basis = checkBasis(input.basis, this.now(), this.o.timeZone);
-      const recipient = this.checkRecipient(input.recipient);
-      const purpose = this.checkText(
-        input.purpose,
-        "purpose",
-        MAX_PURPOSE,
-        "the purpose: a case number or reason",
-      );
-      checkRanges(input.ranges, this.limits, this.o.cameras);
-      // The scan is checked (and stored) before a hold request is made from it.
-      const scan = await this.storeScan(basis);
-      const hold = await this.holdFor(input, basis, purpose, by);
-      if (hold.made) holdMade = hold.id;
-      const now = this.now();
-      const id = await this.o.directory.tx(async (d) => {
-        const fields: BasisFields = scan
-          ? ({ ...basis, scan: scan.ref } as BasisFields)
-          : (basis as Extract<BasisFields, { type: "criminal" }>);
-        const id = await d.exports.insert({
-          hold: hold.id,
-          basis: fields,
-          scanPath: scan?.path ?? null,
-          recipient,
-          purpose,
-          ranges: input.ranges.map((r) => ({ camera: r.camera, fromMs: r.fromMs, toMs: r.toMs })),
-          requestedBy: by.actor,
-          requestedAt: now,
-        });
-        await auditIn(this.o.audit, d, by, "export.request", `export:${id}`, "success", {
-          ...summary({ basis, hold: hold.id, recipient, purpose }),
-          basisFields: fields,
-          ranges: input.ranges,
-          holdRequested: hold.made,
-        });
-        return id;
-      });
-      return await this.get(id, by);
+      id = await this.enter(input, by, made);
     } catch (e) {
-      if (e instanceof ServiceError) await this.deniedRequest(e, input, by, holdMade);
+      if (e instanceof ServiceError) await this.deniedRequest(e, input, by, made.hold);
       throw e;
     }
+    return this.get(id, by);
+  }
+
+  /** Checks, holds and stores a request; `made.hold` says which hold request it made, if it made one. */
+  private async enter(
+    input: ExportRequestInput,
+    by: ActionContext,
+    made: { hold?: number },
+  ): Promise<number> {
+    if (!grants(by, "exports.create")) {
+      throw new ServiceError("forbidden", `${by.actor} may not request an export: only records enters one`);
+    }
+    const basis = checkBasis(input.basis, this.now(), this.o.timeZone);
+    const recipient = this.checkRecipient(input.recipient);
+    const purpose = this.checkText(
+      input.purpose,
+      "purpose",
+      MAX_PURPOSE,
+      "the purpose: a case number or reason",
+    );
+    checkRanges(input.ranges, this.limits, this.o.cameras);
+    // The scan is checked (and stored) before a hold request is made from it.
+    const scan = await this.storeScan(basis);
+    const hold = await this.holdFor(input, basis, purpose, by);
+    if (hold.made) made.hold = hold.id;
+    const now = this.now();
+    return this.o.directory.tx(async (d) => {
+      const fields: BasisFields = scan
+        ? ({ ...basis, scan: scan.ref } as BasisFields)
+        : (basis as Extract<BasisFields, { type: "criminal" }>);
+      const id = await d.exports.insert({
+        hold: hold.id,
+        basis: fields,
+        scanPath: scan?.path ?? null,
+        recipient,
+        purpose,
+        ranges: input.ranges.map((r) => ({ camera: r.camera, fromMs: r.fromMs, toMs: r.toMs })),
+        requestedBy: by.actor,
+        requestedAt: now,
+      });
+      await auditIn(this.o.audit, d, by, "export.request", `export:${id}`, "success", {
+        ...summary({ basis, hold: hold.id, recipient, purpose }),
+        basisFields: fields,
+        ranges: input.ranges,
+        holdRequested: hold.made,
+      });
+      return id;
+    });
   }
 
   /** A refused request, audited in its own unit of work: what was asked, and why it was refused. */
@@ -324,10 +334,13 @@ export class ExportService implements ExportDesk {
       if (verb === "approve") {
         const hold = await d.holds.get(row.hold);
         if (hold?.status !== "active") {
+          const status = hold?.status ?? "missing";
           return deny(
             "conflict",
-            `its hold ${row.hold} is ${hold?.status ?? "missing"}: a commander must approve the hold first (the hold awaits the commander), then the export`,
-            { holdStatus: hold?.status ?? null },
+            status === "requested"
+              ? `its hold ${row.hold} is requested: the hold awaits the commander's approval, then the export can be approved`
+              : `its hold ${row.hold} is ${status}: its footage is no longer held`,
+            { holdStatus: status },
           );
         }
       }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drawSample } from "../../src/audit/sample.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import {
   type Client,
@@ -328,6 +329,9 @@ describe("the hold an export belongs to", () => {
       "export.approve denied user:commander1",
       "export.approve success user:commander1",
     ]);
+    // The random inspection draws exports too.
+    const sample = await drawSample(local.audit, { count: 50, seed: "exports" });
+    expect(sample.items.map((i) => i.target)).toContain(`export:${e.id}`);
     const [request] = await local.audit.list({ target: `export:${e.id}`, action: "export.request" });
     expect(JSON.parse(request?.details ?? "{}")).toMatchObject({
       basis: "court_order",
