@@ -5,6 +5,7 @@ import { pinoHttp } from "pino-http";
 import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { Auth } from "../src/auth/service.js";
+import type { ExportDesk } from "../src/exports/export.js";
 import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
@@ -19,6 +20,7 @@ import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from ".
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
 import { docsRoutes } from "./routes/docs.js";
+import { exportRoutes } from "./routes/exports.js";
 import { holdRoutes } from "./routes/holds.js";
 import { opsRoutes } from "./routes/ops.js";
 import { purgeRoutes } from "./routes/purge.js";
@@ -47,6 +49,7 @@ export interface ApiServices {
   cameras: () => CameraHealth[];
   recordings: Recordings;
   holds: HoldDesk;
+  exports: ExportDesk;
   purge: PurgeDesk;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
@@ -69,6 +72,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
+    ...exportRoutes(s.exports, s.audit, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;

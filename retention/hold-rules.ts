@@ -116,25 +116,34 @@ export function latestSiteDate(now: number, timeZone?: string): string {
   return new Date(now + MAX_ZONE_AHEAD_MS).toISOString().slice(0, 10);
 }
 
+/**
+ * Why `date` is not a real calendar date (YYYY-MM-DD) on or before today at the site, or undefined
+ * when it is one. `what` names the date ("the signed form was received"), `late` says what a date
+ * after today would mean ("the form cannot have been received").
+ */
+export function pastDateProblem(
+  date: string,
+  o: { what: string; late: string },
+  now: number,
+  timeZone?: string,
+): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+  if (!day || day.toISOString().slice(0, 10) !== date) return `expected the date ${o.what}, YYYY-MM-DD`;
+  const today = latestSiteDate(now, timeZone);
+  if (date > today) return `${o.late} after today (${today}${timeZone ? ` in ${timeZone}` : ""})`;
+  return undefined;
+}
+
 /** The date the signed form was received: a real calendar date, and not after today at the site. */
 export function checkReceivedOn(receivedOn: string, now: number, timeZone?: string): void {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(receivedOn);
-  const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-  if (!day || day.toISOString().slice(0, 10) !== receivedOn) {
-    throw new ServiceError(
-      "invalid",
-      "expected the date the signed form was received, YYYY-MM-DD",
-      "receivedOn",
-    );
-  }
-  const today = latestSiteDate(now, timeZone);
-  if (receivedOn > today) {
-    throw new ServiceError(
-      "invalid",
-      `the form cannot have been received after today (${today}${timeZone ? ` in ${timeZone}` : ""})`,
-      "receivedOn",
-    );
-  }
+  const problem = pastDateProblem(
+    receivedOn,
+    { what: "the signed form was received", late: "the form cannot have been received" },
+    now,
+    timeZone,
+  );
+  if (problem) throw new ServiceError("invalid", problem, "receivedOn");
 }
 
 /** Invariant: only a pending request is overdue, from `overdueDays` after it was entered. */

@@ -16,12 +16,16 @@ import type {
   PurgeTrigger,
 } from "../src/purge/service.js";
 import { EvidenceTree } from "./evidence.js";
+import { ExportService } from "./export/desk.js";
 import { DEFAULT_HOLD_LIMITS, type HoldLimits, overdueCutoff } from "./hold-rules.js";
 import { HoldService } from "./holds.js";
 import { type DiskPressure, Purger } from "./purger.js";
 import { PurgeSchedule } from "./schedule.js";
 
-/** The footage lifecycle after recording: holds, evidence tree, purger and its schedule, as one service. */
+/**
+ * The footage lifecycle after recording: holds, evidence tree, export requests, purger and its
+ * schedule, as one service.
+ */
 
 export interface RetentionOptions {
   /** The footage catalog of this node. */
@@ -82,6 +86,7 @@ export function retentionFromConfig(
 export class Retention implements PurgeDesk {
   readonly evidence: EvidenceTree;
   readonly holds: HoldService;
+  readonly exports: ExportService;
   readonly purger: Purger;
   readonly schedule: PurgeSchedule;
   private readonly now: () => number;
@@ -104,6 +109,16 @@ export class Retention implements PurgeDesk {
       cameras: o.cameras,
       log: o.log.child({ component: "holds" }),
       ...(o.site !== undefined ? { site: o.site } : {}),
+      limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
+      ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+      now: this.now,
+    });
+    this.exports = new ExportService({
+      directory: o.directory,
+      audit: o.audit,
+      holds: this.holds,
+      evidenceRoot: o.evidenceRoot,
+      cameras: o.cameras,
       limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
       ...(o.timeZone ? { timeZone: o.timeZone } : {}),
       now: this.now,

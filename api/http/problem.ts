@@ -5,7 +5,8 @@ import { ServiceError, type ServiceErrorKind } from "../../src/errors/service-er
 /**
  * RFC 9457 problem details: the only shape an error leaves this API in.
  * Invariant: every 4xx names what was wrong (the field, when there is one); a 5xx says nothing about
- * internals (the request id ties it to the log line that does).
+ * internals (the request id ties it to the log line that does). A refusal the department's policy
+ * demands also carries `policy` ({ rule, text }: `PolicyQuote`), the rule quoted.
  */
 
 export interface FieldError {

@@ -4,7 +4,7 @@ import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { HOLD_STATUSES, LEGAL_BASES } from "../../src/holds/hold.js";
 import type { HoldDesk } from "../../src/holds/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
-import { timeQuery, timeValue } from "./schemas.js";
+import { rangesSchema, timeQuery, toRanges } from "./schemas.js";
 
 /**
  * Written hold requests (records), the commander's decisions and releases, the hold log (CSV and a
@@ -19,16 +19,10 @@ const holdId = z.strictObject({
 });
 const text = (max: number, what: string) => z.string().trim().min(1, `expected ${what}`).max(max);
 const camera = cameraIdSchema;
-const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
-  rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 
 /** Typed times are read in the site's zone, so the schemas are made for it. */
 function schemasIn(zone: string) {
-  const time = timeValue(zone);
-  const ranges = z
-    .array(z.strictObject({ camera, from: time, to: time }))
-    .min(1, "expected at least one camera range")
-    .max(64);
+  const ranges = rangesSchema(zone);
   const requestBody = z.strictObject({
     formNumber: text(64, "the form number printed on the request form"),
     receivedOn: z.iso.date("expected the date the signed form was received, YYYY-MM-DD"),

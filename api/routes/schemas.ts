@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
 import { NO_PURPOSE, PURPOSE_MAX } from "../../src/footage/purpose.js";
+import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */
@@ -36,6 +37,15 @@ export const purposeQuery = z
   .min(1, NO_PURPOSE)
   .max(PURPOSE_MAX)
   .describe("why the footage is viewed: a case number or the reason (kept in the audit entry)");
+/** Camera ranges in a body (hold requests, exports), times read as timeValue reads them. */
+export const rangesSchema = (zone: string) =>
+  z
+    .array(z.strictObject({ camera: cameraIdSchema, from: timeValue(zone), to: timeValue(zone) }))
+    .min(1, "expected at least one camera range")
+    .max(64);
+/** Body ranges as the services take them. */
+export const toRanges = (rs: { camera: string; from: number; to: number }[]) =>
+  rs.map((r) => ({ camera: r.camera, fromMs: r.from, toMs: r.to }));
 export const intQuery = (min: number, max: number) =>
   z
     .string()

@@ -18,6 +18,9 @@ export const PERMISSIONS = [
   "purge.read",
   "purge.run",
   "exports.create",
+  "exports.approve",
+  "exports.cancel",
+  "exports.read",
   "cameras.read",
   "health.read",
   "metrics.read",
@@ -31,10 +34,28 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   dispatcher: ["video.live", "ptz.control", "cameras.read"],
-  records: ["video.playback", "holds.request", "holds.log", "exports.create", "cameras.read"],
-  commander: ["video.playback", "holds.approve", "holds.log", "purge.read", "purge.run", "cameras.read"],
+  records: [
+    "video.playback",
+    "holds.request",
+    "holds.log",
+    "exports.create",
+    "exports.cancel",
+    "exports.read",
+    "cameras.read",
+  ],
+  commander: [
+    "video.playback",
+    "holds.approve",
+    "holds.log",
+    "exports.approve",
+    "exports.cancel",
+    "exports.read",
+    "purge.read",
+    "purge.run",
+    "cameras.read",
+  ],
   ops: ["health.read", "metrics.read", "purge.read", "cameras.read"],
-  auditor: ["audit.read", "audit.sample", "holds.log", "purge.read"],
+  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read"],
   admin: ["users.manage", "tokens.manage", "config.read"],
 };
 
@@ -44,7 +65,7 @@ export const TOKEN_ROLES = ["ops", "auditor"] as const satisfies readonly Role[]
 export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   dispatcher: "live view and PTZ control",
   records: "playback, hold requests, exports",
-  commander: "Records Service Division Commander: approves and releases holds, owns the hold log",
+  commander: "Records Service Division Commander: approves and releases holds and exports, owns the hold log",
   ops: "health, camera and storage status; no video",
   auditor: "audit log and reports; no video",
   admin: "users, tokens and configuration; no video",

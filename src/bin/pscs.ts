@@ -4,6 +4,7 @@ import { checkArguments } from "../cli/arguments.js";
 import { auditCommands } from "../cli/audit.js";
 import { cameraCommands } from "../cli/cameras.js";
 import { CliError, print } from "../cli/common.js";
+import { exportCommands } from "../cli/exports.js";
 import { healthCommand } from "../cli/health.js";
 import { recordingCommands } from "../cli/recordings.js";
 import { retentionCommands } from "../cli/retention.js";
@@ -55,6 +56,7 @@ healthCommand(program);
 recordingCommands(program);
 retentionCommands(program);
 verifyCommand(program);
+exportCommands(program);
 
 /**
  * A command name nobody defined is a usage error (exit 2) even beside --help, which commander would

@@ -244,4 +244,54 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX segments_expiry ON segments(end_ms) WHERE state = 'complete';
     `,
   },
+  {
+    version: 5,
+    name: "evidence exports and their downloads",
+    sql: `
+      -- An export of held footage to a recipient, on a legal basis: entered by records, approved by a
+      -- commander who did not enter it (retention/export/desk.ts). requested → refused | queued →
+      -- running → done | failed; requested or queued → cancelled.
+      CREATE TABLE exports (
+        id              INTEGER PRIMARY KEY,
+        hold            INTEGER NOT NULL REFERENCES holds(id),
+        basis_type      TEXT    NOT NULL CHECK (basis_type IN ('criminal', 'agency_request', 'court_order')),
+        basis           TEXT    NOT NULL,  -- JSON: BasisFields (src/exports/package-format.ts)
+        scan_path       TEXT,              -- the basis's stored scan, relative to the evidence root
+        recipient       TEXT    NOT NULL,  -- JSON: { name, organisation, delivery }
+        purpose         TEXT    NOT NULL,
+        ranges          TEXT    NOT NULL,  -- JSON: [{ camera, fromMs, toMs }]
+        status          TEXT    NOT NULL CHECK (status IN
+                          ('requested', 'refused', 'queued', 'running', 'done', 'failed', 'cancelled')),
+        requested_by    TEXT    NOT NULL,
+        requested_at    INTEGER NOT NULL,
+        decided_by      TEXT,              -- the commander who approved or refused it
+        decided_at      INTEGER,
+        decision_note   TEXT,
+        cancelled_by    TEXT,
+        cancelled_at    INTEGER,
+        bytes_done      INTEGER,           -- progress of a running job
+        bytes_total     INTEGER,
+        eta_ms          INTEGER,
+        error           TEXT,              -- why it failed, was refused or cancelled
+        package_path    TEXT,              -- once done: the package folder, relative to the exports root
+        manifest_sha256 TEXT,
+        package_bytes   INTEGER,
+        produced_at     INTEGER
+      ) STRICT;
+      CREATE INDEX exports_by_status ON exports(status);
+      CREATE INDEX exports_by_hold ON exports(hold);
+
+      -- Every download of a finished package: who, when, from where, how much of it.
+      CREATE TABLE export_downloads (
+        id        INTEGER PRIMARY KEY,
+        export    INTEGER NOT NULL REFERENCES exports(id),
+        by_actor  TEXT    NOT NULL,
+        at        INTEGER NOT NULL,
+        from_addr TEXT    NOT NULL,
+        bytes     INTEGER NOT NULL,
+        complete  INTEGER NOT NULL CHECK (complete IN (0, 1))
+      ) STRICT;
+      CREATE INDEX export_downloads_by_export ON export_downloads(export);
+    `,
+  },
 ];

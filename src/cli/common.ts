@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import type { ActionContext } from "../auth/service.js";
 import { type ConsoleServices, openConsole } from "../compose/console.js";
 import { type Config, ConfigError, loadConfig } from "../config/load.js";
-import { ServiceError } from "../errors/service-error.js";
+import { quotedPolicy, ServiceError } from "../errors/service-error.js";
 
 /**
  * What every pscs subcommand shares: its error type, output, the local catalog, and password prompts.
@@ -29,7 +29,11 @@ export type OptionsByField = Readonly<Record<string, string>>;
 
 /** A service's refusal as the CLI's: its message naming the option at fault; exit 2 for bad input, 1 otherwise. */
 export function asCliError(e: unknown, options: OptionsByField = {}): never {
-  if (e instanceof ServiceError) throw new CliError(refusalText(e, options), e.kind === "invalid" ? 2 : 1);
+  if (e instanceof ServiceError) {
+    const policy = quotedPolicy(e);
+    const text = refusalText(e, options) + (policy ? `\n  policy (${policy.rule}): "${policy.text}"` : "");
+    throw new CliError(text, e.kind === "invalid" ? 2 : 1);
+  }
   throw e;
 }
 
@@ -39,6 +43,9 @@ export function asCliError(e: unknown, options: OptionsByField = {}): never {
  * it (`ranges/1/to` → `--range #2 TO`). A field the command took no option for keeps the message.
  */
 export function refusalText(e: ServiceError, options: OptionsByField = {}): string {
+  // An option may fill a nested field, named by its whole path ('basis/caseNumber': '--case').
+  const whole = e.field ? options[e.field] : undefined;
+  if (whole) return `${whole}: ${e.bareMessage}`;
   const [head = "", ...rest] = e.field?.split("/") ?? [];
   const option = options[head];
   if (!option) return e.message;

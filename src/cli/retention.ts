@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type Permission, roleGranting } from "../auth/roles.js";
+import type { Permission } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
 import { ServiceError } from "../errors/service-error.js";
 import {
@@ -23,16 +23,16 @@ import {
   type OptionsByField,
   openLocal,
   print,
-  readPassword,
   refusalText,
 } from "./common.js";
-import { type CliTimes, cliTimes } from "./times.js";
+import { asNamedUser } from "./named-user.js";
+import { cliTimes, parseRange } from "./times.js";
 
 /**
  * `pscs hold …`, `pscs holds log` and `pscs purge`: the retention side at the server's console.
- * Invariant: every command that changes or reveals holds acts as a named user (`--as`), signed in with
- * that user's password and holding the permission the API would demand; the console is no way round
- * the commander's authority.
+ * Invariant: every command that changes or reveals holds acts as a named user (`--as`, ./named-user.ts),
+ * signed in with that user's password and holding the permission the API would demand; the console is
+ * no way round the commander's authority.
  */
 
 const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString());
@@ -53,77 +53,14 @@ function open(configFile: string): Opened {
 /** The CLI prints results and audits actions; its log carries only what went wrong, on stderr. */
 const quietLog = createLogger({ name: "pscs", level: "error", destination: process.stderr });
 
-/** Signs `username` in (password prompted, or read from stdin) and checks the permission. */
-async function signIn(
-  local: Local,
-  username: string | undefined,
-  permission: Permission,
-): Promise<{ by: ActionContext; end: () => Promise<void> }> {
-  if (!username) throw new CliError("--as: expected your user name (this command acts as a named user)", 2);
-  const password = await readPassword(`password for ${username}: `, undefined);
-  const { principal } = await local.auth.login(username, password, "cli").catch(asCliError);
-  // The sign-in vouches for this one command: its session ends with it (logout audited).
-  const end = () => local.auth.logout(principal, "cli");
-  const refuse = async (message: string, reason?: string): Promise<never> => {
-    await end();
-    await local.audit.append({
-      actor: principal.actor,
-      role: null,
-      action: "cli.denied",
-      target: `permission:${permission}`,
-      outcome: "denied",
-      client: "cli",
-      details: { argv: process.argv.slice(2, 4), ...(reason === undefined ? {} : { reason }) },
-    });
-    throw new CliError(message, 77);
-  };
-  // As at the API: a temporary password is known to whoever set it, so it acts as nobody.
-  if (principal.mustChangePassword) {
-    await refuse(
-      `${username} must change the temporary password first (sign in on the web, or PUT /api/session/password)`,
-      "password change required",
-    );
-  }
-  const role = roleGranting(principal.roles, permission);
-  if (!role) return refuse(`${username} lacks permission '${permission}', which none of their roles grant`);
-  return { by: { actor: principal.actor, role, client: "cli" }, end };
-}
-
-/**
- * Runs `f` as the signed-in user. `check` runs first, before the password is asked for: the
- * service's own checks of the input, so a typing mistake is told without a sign-in.
- */
-async function withSignIn<T>(
+/** Runs `f` as the named, signed-in user with `permission`, over the retention services. */
+function withSignIn<T>(
   o: { config: string; as?: string },
   permission: Permission,
   f: (x: Opened, by: ActionContext) => Promise<T> | T,
   check?: (x: Opened) => void,
 ): Promise<T> {
-  const x = open(o.config);
-  try {
-    check?.(x);
-    const { by, end } = await signIn(x.local, o.as, permission);
-    try {
-      return await Promise.resolve(f(x, by)).catch(asCliError);
-    } finally {
-      await end();
-    }
-  } finally {
-    x.local.close();
-  }
-}
-
-/** --range cam1,2026-01-01T10:00:00Z,2026-01-01T10:30:00Z */
-function parseRange(times: CliTimes, v: string): { camera: string; fromMs: number; toMs: number } {
-  const [camera, from, to, ...rest] = v.split(",");
-  if (!camera || !from || !to || rest.length) {
-    throw new CliError(`--range: expected CAMERA,FROM,TO (ISO 8601 or epoch ms), got '${v}'`, 2);
-  }
-  return {
-    camera,
-    fromMs: times.read("--range FROM", from, `${camera} from`),
-    toMs: times.read("--range TO", to, `${camera} to`),
-  };
+  return asNamedUser(o, permission, open, f, check);
 }
 
 /** `pscs hold request`'s options, by the request field each one fills. */

@@ -34,3 +34,16 @@ export function cliTimes(configFile: string): CliTimes {
     },
   };
 }
+
+/** --range cam1,2026-01-01T10:00:00Z,2026-01-01T10:30:00Z */
+export function parseRange(times: CliTimes, v: string): { camera: string; fromMs: number; toMs: number } {
+  const [camera, from, to, ...rest] = v.split(",");
+  if (!camera || !from || !to || rest.length) {
+    throw new CliError(`--range: expected CAMERA,FROM,TO (ISO 8601 or epoch ms), got '${v}'`, 2);
+  }
+  return {
+    camera,
+    fromMs: times.read("--range FROM", from, `${camera} from`),
+    toMs: times.read("--range TO", to, `${camera} to`),
+  };
+}

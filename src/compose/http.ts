@@ -62,6 +62,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     metrics,
     cameras,
     holds: retention.holds,
+    exports: retention.exports,
     purge: retention,
     timeZone: config.site.timezone,
     recordings: s.playback,

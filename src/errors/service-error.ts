@@ -34,3 +34,25 @@ export class ServiceError extends Error {
       : this.message;
   }
 }
+
+/** A rule of the department's camera policy, quoted by the refusal that enforces it. */
+export interface PolicyQuote {
+  /** Where it stands in the policy, e.g. "Storage & Archive Procedures 4". */
+  rule: string;
+  /** The sentence exactly as the policy has it. */
+  text: string;
+}
+
+/**
+ * An input refused because the policy says so: the problem+json carries the rule as `policy`, the
+ * CLI prints it under the reason, so whoever is refused reads the rule, not just the field.
+ */
+export function policyRefusal(message: string, field: string, policy: PolicyQuote): ServiceError {
+  return new ServiceError("invalid", message, field, { policy });
+}
+
+/** The policy rule a refusal quotes, if it quotes one. */
+export function quotedPolicy(e: ServiceError): PolicyQuote | undefined {
+  const p = e.extra?.policy as PolicyQuote | undefined;
+  return p && typeof p.rule === "string" && typeof p.text === "string" ? p : undefined;
+}

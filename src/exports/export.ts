@@ -111,15 +111,24 @@ export interface PackageProducer {
   key(): { fingerprint: string; publicKeyPem: string };
 }
 
-/** The export service as its callers use it: every rule, refusal and audit entry lives behind it. */
+/**
+ * The export service as its callers use it: every rule, refusal and audit entry of a request and
+ * its decision lives behind it (the legal basis, the hold it belongs to, the two-person rule).
+ */
 export interface ExportDesk {
   request(input: ExportRequestInput, by: ActionContext): Promise<ExportRecord>;
-  /** Only a commander who did not enter it; the hold must be active. */
+  /** Only a commander who did not enter it; the hold must be active. Queues it for production. */
   approve(id: number, note: string, by: ActionContext): Promise<ExportRecord>;
   refuse(id: number, reason: string, by: ActionContext): Promise<ExportRecord>;
+  /** The requester or a commander, while it is requested or queued. */
   cancel(id: number, reason: string, by: ActionContext): Promise<ExportRecord>;
   get(id: number, by: ActionContext): Promise<ExportRecord>;
+  /** Newest first. */
   list(by: ActionContext): Promise<ExportRecord[]>;
+}
+
+/** The finished packages: what leaves the building, and the key a recipient pins. */
+export interface ExportPackages {
   /** The finished package as a stored zip stream; the download is audited when it ends (bytes, complete). */
   download(
     id: number,

@@ -10,6 +10,7 @@ import {
   login,
   openLocalCatalog,
   sampleSegment,
+  seedExports,
   seedHolds,
   seedSegment,
   seedUsers,
@@ -63,12 +64,30 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   refuseHold: ["commander"],
   releaseHold: ["commander"],
   verifyHold: ["records", "commander", "auditor"],
+  requestExport: ["records"],
+  listExports: ["records", "commander", "auditor"],
+  getExport: ["records", "commander", "auditor"],
+  approveExport: ["commander"],
+  refuseExport: ["commander"],
+  cancelExport: ["records", "commander"],
   purgePlan: ["commander", "ops", "auditor"],
   purgeNow: ["commander"],
   destructionLog: ["commander", "ops", "auditor"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
 const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
+/**
+ * Routes whose example more than one role may carry out only once (cancelling export 3): each
+ * permitted caller gets a fresh daemon and catalog, so the second is not answered "already cancelled".
+ */
+const ONCE_PER_CALLER = new Set(["cancelExport"]);
+
+/** The callers in groups with at most one permitted caller each (the refused ones change nothing). */
+function onePermittedEach(op: string): Caller[][] {
+  const permitted = CALLERS.filter((c) => expected(op, c) === 200);
+  const refused = CALLERS.filter((c) => expected(op, c) !== 200);
+  return permitted.map((c, i) => (i === 0 ? [...refused, c] : [c]));
+}
 
 function expected(op: string, caller: Caller): number {
   const rule = VIDEO_FREE_RULES[op];
@@ -148,7 +167,8 @@ describe("permission matrix (from /api/openapi.json)", () => {
   // (add a user, revoke a token) must not see each other's effects.
   it("answers every operation × caller as the table says", async () => {
     const failures: string[] = [];
-    for (const op of operations) {
+    /** A daemon over a fresh catalog holding the users, tokens, footage, holds and exports the examples name. */
+    const fresh = async () => {
       const d = await daemonDir();
       const local = openLocalCatalog(d.configFile);
       await seedUsers(local, { ...Object.fromEntries(ROLES.map((r) => [`${r}1`, [r]])), jdoe: ["records"] });
@@ -161,44 +181,53 @@ describe("permission matrix (from /api/openapi.json)", () => {
       local.close();
       seedSegment(d, sample); // what the recording examples ask for
       await seedHolds(d); // and the hold examples
-      const daemon = await startInProcess(d);
-      try {
-        for (const caller of CALLERS) {
-          // The login example signs jdoe in; everything else needs its own fresh signed-in caller.
-          let c: Client;
-          if (caller === "anonymous") c = client(daemon.url);
-          else if (caller === "token:ops" || caller === "token:auditor")
-            c = client(daemon.url, { bearer: tokens[caller] });
-          else c = await login(daemon.url, `${caller}1`);
-          let path = op.path;
-          const query = new URLSearchParams();
-          for (const p of op.params) {
-            if (p.example === undefined) continue;
-            if (p.in === "path") path = path.replace(`{${p.name}}`, encodeURIComponent(String(p.example)));
-            else query.set(p.name, String(p.example));
+      await seedExports(d); // and the export examples
+      return { daemon: await startInProcess(d), tokens };
+    };
+    // One fresh daemon and catalog per operation: every caller's request is the example, so writes
+    // (add a user, revoke a token) must not see each other's effects.
+    for (const op of operations) {
+      const groups = ONCE_PER_CALLER.has(op.operationId) ? onePermittedEach(op.operationId) : [CALLERS];
+      for (const callers of groups) {
+        const { daemon, tokens } = await fresh();
+        try {
+          for (const caller of callers) {
+            // The login example signs jdoe in; everything else needs its own fresh signed-in caller.
+            let c: Client;
+            if (caller === "anonymous") c = client(daemon.url);
+            else if (caller === "token:ops" || caller === "token:auditor")
+              c = client(daemon.url, { bearer: tokens[caller] });
+            else c = await login(daemon.url, `${caller}1`);
+            let path = op.path;
+            const query = new URLSearchParams();
+            for (const p of op.params) {
+              if (p.example === undefined) continue;
+              if (p.in === "path") path = path.replace(`{${p.name}}`, encodeURIComponent(String(p.example)));
+              else query.set(p.name, String(p.example));
+            }
+            const qs = query.size ? `?${query}` : "";
+            const res = await c.request(op.method, `${path}${qs}`, op.body);
+            const want = expected(op.operationId, caller);
+            const got = res.status;
+            const body = await res.text();
+            const ok = want === 200 ? got >= 200 && got < 300 : got === want;
+            if (!ok)
+              failures.push(
+                `${op.method} ${op.path} as ${caller}: want ${want}, got ${got} ${body.slice(0, 300)}`,
+              );
+            if (got >= 400) {
+              expect(res.headers.get("content-type"), `${op.operationId} ${caller}`).toMatch(
+                /application\/problem\+json/,
+              );
+            }
           }
-          const qs = query.size ? `?${query}` : "";
-          const res = await c.request(op.method, `${path}${qs}`, op.body);
-          const want = expected(op.operationId, caller);
-          const got = res.status;
-          const body = await res.text();
-          const ok = want === 200 ? got >= 200 && got < 300 : got === want;
-          if (!ok)
-            failures.push(
-              `${op.method} ${op.path} as ${caller}: want ${want}, got ${got} ${body.slice(0, 300)}`,
-            );
-          if (got >= 400) {
-            expect(res.headers.get("content-type"), `${op.operationId} ${caller}`).toMatch(
-              /application\/problem\+json/,
-            );
-          }
+        } finally {
+          await daemon.stop();
         }
-      } finally {
-        await daemon.stop();
       }
     }
     expect(failures).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it("audits every 403 with the caller, the route and the reason", async () => {
     const d = await daemonDir();

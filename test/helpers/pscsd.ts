@@ -214,3 +214,29 @@ export async function seedHolds(d: TestDaemonDir): Promise<void> {
     local.close();
   }
 }
+
+/**
+ * Exports 1, 2 and 3, requested by records1 on hold 3 (active), as the export route examples expect.
+ * Call after seedHolds.
+ */
+export async function seedExports(d: TestDaemonDir): Promise<void> {
+  const local = openConsole(loadConfig(d.configFile));
+  try {
+    const retention = local.retention(createLogger({ name: "seed", level: "error" }));
+    const by = { actor: "user:records1", role: "records", client: "test" };
+    for (const n of [1, 2, 3]) {
+      await retention.exports.request(
+        {
+          basis: { type: "criminal", caseNumber: `26-00012${n}`, requestingOfficer: "Det. A. Example" },
+          recipient: { name: "ADA B. Example", organisation: "State's Attorney", delivery: "download" },
+          purpose: "seeded for the permission matrix",
+          ranges: [{ camera: "cam1", fromMs: SAMPLE_START, toMs: SAMPLE_START + 60_000 }],
+          hold: 3,
+        },
+        by,
+      );
+    }
+  } finally {
+    local.close();
+  }
+}

@@ -1,5 +1,6 @@
 import type { AuditRepository } from "./audit.js";
 import type { EvidenceLinkRepository } from "./evidence-links.js";
+import type { ExportRepository } from "./exports.js";
 import type { HoldRepository } from "./holds.js";
 import type { SessionRepository } from "./sessions.js";
 import type { TokenRepository } from "./tokens.js";
@@ -7,7 +8,7 @@ import type { UserRepository } from "./users.js";
 
 /**
  * The directory: what every node of a site shares (people, sessions, tokens, holds, evidence links,
- * the audit chain). Services reach it only through a unit of work whose repositories are async, so a
+ * exports, the audit chain). Services reach it only through a unit of work whose repositories are async, so a
  * PostgreSQL directory can replace the embedded SQLite one without touching a service.
  * Invariant: a unit of work awaits only its own repositories. File I/O, hashing, ffmpeg and other
  * services' units of work go before or after it (the SQLite implementation refuses one that yields
@@ -19,6 +20,7 @@ export interface DirectoryTx {
   readonly audit: AuditRepository;
   readonly holds: HoldRepository;
   readonly evidenceLinks: EvidenceLinkRepository;
+  readonly exports: ExportRepository;
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly tokens: TokenRepository;

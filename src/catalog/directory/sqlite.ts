@@ -3,6 +3,7 @@ import { statementCache } from "../catalog.js";
 import { SqliteAuditRepository } from "./audit.js";
 import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.js";
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
+import { SqliteExportRepository } from "./exports.js";
 import { SqliteHoldRepository } from "./holds.js";
 import { SqliteSessionRepository } from "./sessions.js";
 import { SqliteTokenRepository } from "./tokens.js";
@@ -33,6 +34,7 @@ export class SqliteDirectory implements Directory {
       tokens: new SqliteTokenRepository(prepare),
       holds: new SqliteHoldRepository(prepare),
       evidenceLinks: new SqliteEvidenceLinkRepository(prepare),
+      exports: new SqliteExportRepository(prepare),
     };
   }
 

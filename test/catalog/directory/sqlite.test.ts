@@ -7,6 +7,7 @@ import type { Directory } from "../../../src/catalog/directory/directory.js";
 import { SqliteDirectory } from "../../../src/catalog/directory/sqlite.js";
 import { auditRepositoryContract } from "./contract/audit.js";
 import { evidenceLinkRepositoryContract } from "./contract/evidence-links.js";
+import { exportRepositoryContract } from "./contract/exports.js";
 import { holdRepositoryContract } from "./contract/holds.js";
 import { sessionRepositoryContract } from "./contract/sessions.js";
 import { tokenRepositoryContract } from "./contract/tokens.js";
@@ -62,6 +63,7 @@ describe("SQLite directory: one connection shared with the footage catalog", () 
 describe("SQLite directory: audit repository", () => auditRepositoryContract(open));
 describe("SQLite directory: hold repository", () => holdRepositoryContract(open));
 describe("SQLite directory: evidence link repository", () => evidenceLinkRepositoryContract(open, segments));
+describe("SQLite directory: export repository", () => exportRepositoryContract(open));
 describe("SQLite directory: user repository", () => userRepositoryContract(open));
 describe("SQLite directory: session repository", () => sessionRepositoryContract(open));
 describe("SQLite directory: token repository", () => tokenRepositoryContract(open));
