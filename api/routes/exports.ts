@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AuditLog } from "../../src/audit/log.js";
 import type { BasisInput, ExportDesk } from "../../src/exports/export.js";
+import { PURPOSE_MAX } from "../../src/footage/purpose.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { rangesSchema, toRanges } from "./schemas.js";
 
@@ -43,7 +44,7 @@ function requestBody(zone: string) {
         .optional(),
     }),
     recipient: z.strictObject({ name: field, organisation: field, delivery: field }),
-    purpose: z.string().max(2000),
+    purpose: z.string().max(PURPOSE_MAX),
     ranges: rangesSchema(zone),
     hold: z.int().min(1).optional(),
   });

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ROLES } from "../../src/auth/roles.js";
 import { USERNAME_PATTERN } from "../../src/auth/users.js";
-import { NO_PURPOSE, PURPOSE_MAX } from "../../src/footage/purpose.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
+import { NO_PURPOSE, PURPOSE_MAX } from "../../src/footage/purpose.js";
 import { parseTime } from "../../src/time/parse.js";
 
 /** Schemas more than one route file uses. */

@@ -14,6 +14,7 @@ import type {
   ExportStatus,
 } from "../../src/exports/export.js";
 import type { BasisFields, Recipient } from "../../src/exports/package-format.js";
+import { statedPurpose } from "../../src/footage/purpose.js";
 import type { Hold, HoldRange } from "../../src/holds/hold.js";
 import type { HoldDesk } from "../../src/holds/service.js";
 import { storeForm } from "../form-scan.js";
@@ -48,7 +49,6 @@ export interface ExportServiceOptions {
 }
 
 const MAX_TEXT = 200;
-const MAX_PURPOSE = 2000;
 
 type Verb = "approve" | "refuse" | "cancel";
 
@@ -108,12 +108,7 @@ export class ExportService implements ExportDesk {
     }
     const basis = checkBasis(input.basis, this.now(), this.o.timeZone);
     const recipient = this.checkRecipient(input.recipient);
-    const purpose = this.checkText(
-      input.purpose,
-      "purpose",
-      MAX_PURPOSE,
-      "the purpose: a case number or reason",
-    );
+    const purpose = statedPurpose(typeof input.purpose === "string" ? input.purpose : "");
     checkRanges(input.ranges, this.limits, this.o.cameras);
     // The scan is checked (and stored) before a hold request is made from it.
     const scan = await this.storeScan(basis);
