@@ -11,6 +11,7 @@ import type { CameraConnection } from "../cameras/connection.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
 import { auditDaemonStart } from "../config/changes.js";
 import type { Config } from "../config/load.js";
+import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
 import { StorageMonitor } from "../storage/monitor.js";
@@ -30,6 +31,8 @@ export interface Pscsd {
   cameras: CameraConnection[];
   recorder: Recorder;
   retention: Retention;
+  /** The export signing key; undefined when it could not be made (exports are off, logged). */
+  exportSigner: ExportSigner | undefined;
   stop(): Promise<void>;
 }
 
@@ -105,6 +108,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
   // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
   const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
+  const { recordings, evidence, exports } = config.storage;
+  const exportSigner = openExportSigner(config.exports.signingKey, [recordings, evidence, exports], log);
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
   let d: Awaited<ReturnType<typeof wire>> | undefined;
@@ -156,6 +161,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     cameras: connections,
     recorder,
     retention,
+    exportSigner,
     async stop() {
       for (const t of timers) clearInterval(t);
       await retention.schedule.stop();
