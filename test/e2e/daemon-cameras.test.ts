@@ -111,7 +111,20 @@ describe("pscsd with simulated cameras", () => {
     const samples = db
       .prepare("SELECT camera, offset_ms FROM camera_clock_samples ORDER BY sampled_at")
       .all() as { camera: string; offset_ms: number }[];
+    // What each camera said it is, once: cam1's reconnect reported the same identity.
+    const identities = db
+      .prepare("SELECT camera, manufacturer, model, serial, firmware FROM camera_identities ORDER BY camera")
+      .all();
     db.close();
+    expect(identities).toEqual(
+      ["cam1", "cam2"].map((camera) => ({
+        camera,
+        manufacturer: "PSCS Sim",
+        model: "SIM-PTZ-1",
+        serial: expect.stringMatching(/^SIM-[0-9A-F]{10}$/),
+        firmware: "1.0.0",
+      })),
+    );
     expect(new Set(samples.map((s) => s.camera))).toEqual(new Set(["cam1", "cam2"]));
     expect(Math.abs((samples.find((s) => s.camera === "cam2")?.offset_ms ?? 0) - 42_000)).toBeLessThan(1_500);
   });
