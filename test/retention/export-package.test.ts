@@ -1,7 +1,9 @@
+/// <reference lib="dom" />
 import { execFile } from "node:child_process";
 import { createHash, createPublicKey, verify } from "node:crypto";
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -14,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
+import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SourceChangedError } from "../../retention/export/clips.js";
 import { FolderPackageProducer } from "../../retention/export/producer.js";
@@ -351,12 +354,74 @@ describe("export package", () => {
     expect(custody).toContain("NNH-CV26-0001234-S");
   });
 
-  it("aborted mid-copy: ffmpeg is killed, no package and no partial folder is left", async () => {
+  it("index.html opened from file:// plays the clip, and checks the folder's hashes and signature in the browser", async () => {
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      // Only so the test can read the video's pixels back from a canvas; the page itself needs nothing.
+      args: ["--allow-file-access-from-files", "--autoplay-policy=no-user-gesture-required"],
+    });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      await page.goto(`file://${join(pkg, "index.html")}`);
+      const played = await page.evaluate(async () => {
+        const v = document.querySelector("video") as HTMLVideoElement;
+        v.muted = true;
+        await v.play();
+        const t0 = v.currentTime;
+        await new Promise((r) => setTimeout(r, 1500));
+        const c = document.createElement("canvas");
+        c.width = v.videoWidth;
+        c.height = v.videoHeight;
+        const g = c.getContext("2d") as CanvasRenderingContext2D;
+        g.drawImage(v, 0, 0);
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        let lit = 0;
+        for (let i = 0; i < px.length; i += 4)
+          if ((px[i] ?? 0) + (px[i + 1] ?? 0) + (px[i + 2] ?? 0) > 60) lit++;
+        return { advanced: v.currentTime - t0, lit: lit / (px.length / 4), width: v.videoWidth };
+      });
+      expect(played.width).toBe(320);
+      expect(played.advanced).toBeGreaterThan(0.5);
+      expect(played.lit).toBeGreaterThan(0.2);
+      expect(requests.every((u) => u.startsWith("file://"))).toBe(true);
+      const results = async (folder: string) => {
+        await page.setInputFiles("#folder", folder);
+        await page.waitForFunction(
+          () => /Every check passed|checks FAILED/.test(document.body.textContent ?? ""),
+          null,
+          {
+            timeout: 10_000,
+          },
+        );
+        return page.locator("#results li").allInnerTexts();
+      };
+      const good = await results(pkg);
+      expect(good.at(-1)).toBe("Every check passed.");
+      expect(good).toContain("signature: valid");
+      const copy = join(dir, "tampered", "export-7");
+      cpSync(pkg, copy, { recursive: true });
+      const clip = readFileSync(join(copy, "clips", "cam1.mp4"));
+      clip[clip.length - 100] = (clip[clip.length - 100] as number) ^ 1;
+      writeFileSync(join(copy, "clips", "cam1.mp4"), clip);
+      writeFileSync(join(copy, "extra.txt"), "added");
+      const bad = await results(copy);
+      expect(bad.at(-1)).toBe("Some checks FAILED: do not rely on this copy.");
+      expect(bad.some((l) => l.startsWith("clips/cam1.mp4: CHANGED"))).toBe(true);
+      expect(bad).toContain("extra.txt: not listed in the manifest (added)");
+    } finally {
+      await browser.close();
+    }
+  }, 30_000);
+
+  it("aborted during production: rejects with the reason, leaves no package, no partial folder, no ffmpeg", async () => {
     const abort = new AbortController();
     const copying = producer.produce(input(8), {
       signal: abort.signal,
       onProgress: (p) => {
-        if (p.bytesDone > p.bytesTotal / 2) abort.abort(new Error("cancelled by test"));
+        // Once every source is checked: the clip is being made.
+        if (p.bytesDone >= p.bytesTotal / 2) abort.abort(new Error("cancelled by test"));
       },
     });
     await expect(copying).rejects.toThrow("cancelled by test");
