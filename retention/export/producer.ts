@@ -28,6 +28,7 @@ import { VERSION } from "../../src/version.js";
 import { type ClipPlan, checkSources, makeClip, planClip } from "./clips.js";
 import { custodyHtml, readmeText } from "./custody.js";
 import { clockFor, identityFor, instant, listFiles, manifestBytes, spanText } from "./manifest.js";
+import { progressMeter } from "./progress.js";
 import { viewerHtml } from "./viewer.js";
 
 /**
@@ -147,7 +148,7 @@ export class FolderPackageProducer implements PackageProducer {
   ): Promise<Manifest> {
     const { site, recordings } = this.o;
     const zone = site.timezone;
-    const progress = progressMeter(2 * clips.reduce((n, c) => n + c.sourceBytes, 0), this.now, o.onProgress);
+    const progress = progressMeter(2 * clips.reduce((n, c) => n + c.sourceBytes, 0), o.onProgress);
     // Every source is checked against the catalog before any clip is made of it.
     for (const c of clips) await checkSources(recordings, c, { signal: o.signal, onBytes: progress.add });
     const cameras: CameraEntry[] = [];
@@ -222,6 +223,11 @@ export class FolderPackageProducer implements PackageProducer {
       throw new PackageError(`basis.scan.file: ${file} is not a file under documents/`);
     await mkdir(join(tmp, "documents"), { recursive: true });
     await copyFile(from, join(tmp, file));
+    const [copied] = await listFiles(tmp, [file]);
+    if (copied?.sha256 !== input.basis.scan.sha256 || copied.bytes !== input.basis.scan.bytes)
+      throw new PackageError(
+        `basis.scan: the stored scan ${from} does not match its record (SHA-256 ${copied?.sha256}, recorded ${input.basis.scan.sha256})`,
+      );
     return [file];
   }
 }
@@ -234,28 +240,6 @@ function clipNames(clips: ClipPlan[]): string[] {
     seen.set(camera, n);
     return join(CLIPS_DIR, n === 1 ? `${camera}.mp4` : `${camera}-${n}.mp4`);
   });
-}
-
-/**
- * Progress in bytes of work: each source is read twice (its hash checked, then copied into a clip),
- * so the total is twice the sources' size. ETA from the rate so far, once a second has passed.
- */
-function progressMeter(total: number, now: () => number, report?: (p: ExportProgress) => void) {
-  const started = now();
-  let done = 0;
-  const emit = (at: number) => {
-    const elapsed = now() - started;
-    const etaMs = at > 0 && elapsed >= 1_000 ? Math.round((elapsed * (total - at)) / at) : null;
-    report?.({ bytesDone: at, bytesTotal: total, etaMs });
-  };
-  return {
-    add: (bytes: number) => {
-      done += bytes;
-      emit(done);
-    },
-    /** Progress inside the current step, told as the step's own count. */
-    within: (n: number) => emit(done + n),
-  };
 }
 
 async function exists(path: string): Promise<boolean> {

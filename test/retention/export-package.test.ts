@@ -133,7 +133,12 @@ function input(exportId: number): PackageInput {
       docketNumber: "NNH-CV26-0001234-S",
       judge: "Hon. A. Example",
       orderDate: "2026-11-28",
-      scan: { file: "documents/court-order.pdf", sha256: "x", type: "application/pdf", bytes: SCAN.length },
+      scan: {
+        file: "documents/court-order.pdf",
+        sha256: createHash("sha256").update(SCAN).digest("hex"),
+        type: "application/pdf",
+        bytes: SCAN.length,
+      },
     },
     scanFiles: { "documents/court-order.pdf": join(dir, "order.pdf") },
     recipient: { name: HOSTILE, organisation: "Law Office <b>LLC</b>", delivery: "in person, USB drive" },
@@ -439,7 +444,7 @@ describe("export package", () => {
     await expect(producer.produce(input(7), {})).rejects.toThrow(/export-7 already exists/);
   });
 
-  it("refuses footage whose file no longer matches its catalog hash, naming the segment", async () => {
+  it("refuses footage whose file no longer matches its catalog hash, naming the segment, and a changed scan", async () => {
     const path = join(rec, segmentPath("cam1", T + 2 * MIN));
     const saved = `${path}.saved`;
     copyFileSync(path, saved);
@@ -455,6 +460,12 @@ describe("export package", () => {
     } finally {
       renameSync(saved, path);
     }
+    // Likewise a stored scan that is not the one the export recorded.
+    const wrongScan = input(11);
+    if (wrongScan.basis.type === "court_order") wrongScan.basis.scan.sha256 = "0".repeat(64);
+    await expect(producer.produce(wrongScan, {})).rejects.toThrow(
+      /^basis\.scan: the stored scan .* does not match/,
+    );
     expect(readdirSync(exportsRoot)).toEqual(["export-7"]);
     expect(existsSync(join(exportsRoot, "export-10"))).toBe(false);
     expect(statSync(join(dir, "etc", "export-signing.key")).mode & 0o777).toBe(0o600);
