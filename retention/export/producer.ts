@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { CameraIdentities } from "../../src/catalog/footage/camera-identities.js";
-import type { ClockSamples } from "../../src/catalog/footage/clock-samples.js";
-import type { Segments } from "../../src/catalog/footage/segments.js";
+import type { Db } from "../../src/catalog/catalog.js";
+import { CameraIdentities } from "../../src/catalog/footage/camera-identities.js";
+import { ClockSamples } from "../../src/catalog/footage/clock-samples.js";
+import { Segments } from "../../src/catalog/footage/segments.js";
+import type { Config } from "../../src/config/load.js";
 import type {
   ExportProgress,
   PackageInput,
@@ -250,4 +252,23 @@ async function exists(path: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw e;
   }
+}
+
+/** The producer pscsd runs, as its config describes it. */
+export function packageProducerFromConfig(
+  config: Config,
+  db: Db,
+  signer: ExportSigner,
+): FolderPackageProducer {
+  return new FolderPackageProducer({
+    root: config.storage.exports,
+    recordings: config.storage.recordings,
+    segments: new Segments(db),
+    clock: new ClockSamples(db),
+    identities: new CameraIdentities(db),
+    signer,
+    site: config.site,
+    ffmpegPath: config.recording.ffmpeg,
+    ffprobePath: config.recording.ffprobe,
+  });
 }

@@ -3,6 +3,7 @@ import { listen, type RunningServer } from "../../api/server.js";
 import { auditReconcile } from "../../recorder/reconcile-audit.js";
 import type { Recorder } from "../../recorder/recorder.js";
 import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { type FolderPackageProducer, packageProducerFromConfig } from "../../retention/export/producer.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { SYSTEM_ACTOR } from "../audit/actors.js";
 import { openCheckpointKey } from "../audit/checkpoint.js";
@@ -31,8 +32,8 @@ export interface Pscsd {
   cameras: CameraConnection[];
   recorder: Recorder;
   retention: Retention;
-  /** The export signing key; undefined when it could not be made (exports are off, logged). */
-  exportSigner: ExportSigner | undefined;
+  /** Builds export packages; undefined when the export key could not be made (exports are off, logged). */
+  exportProducer: FolderPackageProducer | undefined;
   stop(): Promise<void>;
 }
 
@@ -46,6 +47,7 @@ async function wire(
   log: Logger,
   db: Db,
   key: ReturnType<typeof openCheckpointKey>,
+  exportSigner: ExportSigner | undefined,
   startedAt: number,
 ) {
   const { directory, audit, auth } = catalogServices(config, db);
@@ -100,7 +102,8 @@ async function wire(
     cameras,
     startedAt,
   });
-  return { ...recording, audit, auth, watch, retention, pressure, app };
+  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
+  return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer };
 }
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
@@ -115,7 +118,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   let d: Awaited<ReturnType<typeof wire>> | undefined;
   let server: RunningServer;
   try {
-    d = await wire(config, log, db, key, startedAt);
+    d = await wire(config, log, db, key, exportSigner, startedAt);
     const { watch, pressure, auth } = d;
     // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
@@ -135,7 +138,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     db.close();
     throw e;
   }
-  const { audit, watch, connections, recorder, reconciler, retention, pressure } = d;
+  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer } = d;
+  // A package a killed pscsd left half-written is never completed: its job is failed or redone.
+  const unfinished = await exportProducer?.sweep();
+  if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
   for (const c of connections) c.start();
   // The disk and the catalog agree before anything new is written.
   await auditReconcile(audit, await reconciler.startup(), "startup");
@@ -161,7 +167,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     cameras: connections,
     recorder,
     retention,
-    exportSigner,
+    exportProducer,
     async stop() {
       for (const t of timers) clearInterval(t);
       await retention.schedule.stop();
