@@ -63,7 +63,7 @@ export interface FolderPackageProducerOptions {
   now?: () => number;
 }
 
-/** A production that cannot be done (the package folder already exists); the reason is its message. */
+/** A production that cannot be done as asked (package already there, no range, a scan not as recorded). */
 export class PackageError extends Error {
   constructor(message: string) {
     super(message);
@@ -120,17 +120,16 @@ export class FolderPackageProducer implements PackageProducer {
       const manifest = await this.write(tmp, input, clips, o);
       const bytes = manifestBytes(manifest);
       await writeFile(join(tmp, MANIFEST_FILE), bytes);
-      await writeFile(join(tmp, SIGNATURE_FILE), `${this.o.signer.sign(bytes)}\n`);
+      const signature = `${this.o.signer.sign(bytes)}\n`;
+      await writeFile(join(tmp, SIGNATURE_FILE), signature);
       await fsyncPath(join(tmp, MANIFEST_FILE));
       await fsyncPath(join(tmp, SIGNATURE_FILE));
       await fsyncPath(tmp);
+      // A cancel that came while signing wins: the job is cancelled, so no package may appear.
       o.signal?.throwIfAborted();
       await rename(tmp, final);
       await fsyncPath(root);
-      const total =
-        manifest.files.reduce((n, f) => n + f.bytes, 0) +
-        bytes.length +
-        (await stat(join(final, SIGNATURE_FILE))).size;
+      const total = manifest.files.reduce((n, f) => n + f.bytes, 0) + bytes.length + signature.length;
       const manifestSha256 = createHash("sha256").update(bytes).digest("hex");
       return { dir: final, manifest, manifestSha256, bytes: total };
     } catch (e) {
