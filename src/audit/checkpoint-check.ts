@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { type Checkpoint, fingerprintOf, type LoggedCheckpoint, signatureProblem } from "./checkpoint.js";
+import { fingerprintOf } from "../keys/ed25519-file.js";
+import { type Checkpoint, type LoggedCheckpoint, signatureProblem } from "./checkpoint.js";
 import type { ChainPosition } from "./verify.js";
 
 /**

@@ -1,14 +1,6 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-  verify,
-} from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { type KeyObject, sign, verify } from "node:crypto";
 import { dirname, relative } from "node:path";
+import { fingerprintOf, KeyFileError, openKeyFile, readPublicKeyFile } from "../keys/ed25519-file.js";
 import type { Logger } from "../log/logger.js";
 import type { ChainPosition } from "./verify.js";
 
@@ -16,8 +8,8 @@ import type { ChainPosition } from "./verify.js";
  * Signed checkpoints of the audit chain's head: pscsd signs (sequence, hash, time) with an Ed25519
  * key, and the copies it logs (shipped off the host) let `pscs audit verify` prove that a chain whose
  * newest rows and anchor were rewritten together is not the chain pscsd saw.
- * Invariant: the private key is read only here, written only at creation (0600, O_EXCL), and never
- * logged; what leaves this module is a signature and the public key's fingerprint.
+ * Invariant: the private key leaves src/keys/ed25519-file.ts only into this module, and what leaves
+ * this module is a signature and the public key's fingerprint.
  */
 
 export interface Checkpoint {
@@ -42,28 +34,8 @@ function signedText(c: Omit<Checkpoint, "sig">): Buffer {
   return Buffer.from(JSON.stringify([DOMAIN, c.seq, c.hash, c.at, c.fingerprint]));
 }
 
-export function fingerprintOf(publicKey: KeyObject): string {
-  return createHash("sha256")
-    .update(publicKey.export({ type: "spki", format: "der" }))
-    .digest("hex");
-}
-
-export class CheckpointKeyError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-    /** The key does not exist and could not be made (as opposed to a key that is there and refused). */
-    readonly missing = false,
-  ) {
-    super(`audit.checkpointKey ${file}: ${problem}`);
-    this.name = "CheckpointKeyError";
-  }
-}
-
-/** The public half sits beside the key, world-readable: verification needs it, and it reveals nothing. */
-export function publicKeyFile(keyFile: string): string {
-  return `${keyFile}.pub`;
-}
+/** The config field naming the key: every refusal of the key names it. */
+const KEY_FIELD = "audit.checkpointKey";
 
 export class CheckpointSigner {
   readonly fingerprint: string;
@@ -75,46 +47,10 @@ export class CheckpointSigner {
     this.fingerprint = fingerprintOf(publicKey);
   }
 
-  /**
-   * Reads the key, or creates it (and its `.pub`) when absent. A key others can read is refused, as
-   * ssh refuses one: whoever can read it can sign a rewritten chain.
-   */
+  /** Reads the key, or creates it (and its `.pub`) when absent: see openKeyFile. */
   static open(file: string): { signer: CheckpointSigner; created: boolean } {
-    let created = false;
-    let pem: string;
-    try {
-      pem = readFileSync(file, "utf8");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") throw keyError(file, "cannot read", e);
-      pem = create(file);
-      created = true;
-    }
-    const mode = statSync(file).mode & 0o777;
-    if (mode & 0o077)
-      throw new CheckpointKeyError(file, `readable by others (mode ${mode.toString(8)}): chmod 600 it`);
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(pem);
-    } catch {
-      throw new CheckpointKeyError(file, "not a PEM private key");
-    }
-    if (key.asymmetricKeyType !== "ed25519") throw new CheckpointKeyError(file, "not an Ed25519 key");
-    const signer = new CheckpointSigner(key, createPublicKey(key));
-    const pub = publicKeyFile(file);
-    let pubPem: string | undefined;
-    try {
-      pubPem = readFileSync(pub, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw keyError(pub, "cannot read", e);
-    }
-    const want = signer.publicKey.export({ type: "spki", format: "pem" }).toString();
-    try {
-      if (pubPem !== want) writeFileSync(pub, want, { mode: 0o644 });
-    } catch (e) {
-      throw keyError(pub, "cannot write the public key", e);
-    }
-    return { signer, created };
+    const k = openKeyFile(file, KEY_FIELD);
+    return { signer: new CheckpointSigner(k.privateKey, k.publicKey), created: k.created };
   }
 
   sign(head: ChainPosition, at: number): Checkpoint {
@@ -138,7 +74,7 @@ export function openCheckpointKey(
   try {
     opened = CheckpointSigner.open(file);
   } catch (e) {
-    if (!(e instanceof CheckpointKeyError && e.missing)) throw e;
+    if (!(e instanceof KeyFileError && e.missing)) throw e;
     log.error({ file }, `audit checkpoints are off: ${e.message}`);
     return { created: false, problem: e.message };
   }
@@ -152,52 +88,8 @@ export function openCheckpointKey(
   return opened;
 }
 
-function create(file: string): string {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw keyError(file, "cannot create", e);
-  }
-  try {
-    // 'wx': another pscsd creating it at the same moment wins, and this one reads theirs.
-    writeFileSync(file, pem, { mode: 0o600, flag: "wx" });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8");
-    throw keyError(file, "cannot create", e);
-  }
-  try {
-    writeFileSync(publicKeyFile(file), publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
-  } catch (e) {
-    throw keyError(publicKeyFile(file), "cannot write the public key", e);
-  }
-  return pem;
-}
-
-function keyError(file: string, what: string, e: unknown): CheckpointKeyError {
-  const making = what !== "cannot read";
-  return new CheckpointKeyError(
-    file,
-    `${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)}${making ? " (pscsd makes it at first start: its directory must be writable then)" : ""}`,
-    making,
-  );
-}
-
 export function readPublicKey(file: string): KeyObject {
-  let pem: string;
-  try {
-    pem = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CheckpointKeyError(file, `cannot read the public key: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  try {
-    const key = createPublicKey(pem);
-    if (key.asymmetricKeyType === "ed25519") return key;
-  } catch {
-    // falls through to the typed error
-  }
-  throw new CheckpointKeyError(file, "not a PEM Ed25519 public key");
+  return readPublicKeyFile(file, KEY_FIELD);
 }
 
 /** Why a checkpoint is not pscsd's, or undefined when its signature holds for this public key. */

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { CheckpointKeyError } from "../audit/checkpoint.js";
 import { SchemaTooNewError } from "../catalog/catalog.js";
 import { startPscsd } from "../compose/daemon.js";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { KeyFileError } from "../keys/ed25519-file.js";
 import { createLogger } from "../log/logger.js";
 import { ToolMissingError } from "../proc/tools.js";
 import { VERSION } from "../version.js";
@@ -67,7 +67,7 @@ try {
   if (stopping) stopDaemon(daemon);
 } catch (e) {
   const code =
-    e instanceof SchemaTooNewError || e instanceof ToolMissingError || e instanceof CheckpointKeyError
+    e instanceof SchemaTooNewError || e instanceof ToolMissingError || e instanceof KeyFileError
       ? EX_CONFIG
       : EX_SOFTWARE;
   log.fatal({ err: e }, "pscsd failed to start");

@@ -47,6 +47,8 @@ export interface CameraConnectionOptions {
   /** Heartbeat period while the stream is arriving (see streamArriving()); default 300 s. */
   streamingHeartbeatMs?: number;
   requestTimeoutMs?: number;
+  /** Called with what the camera says it is (GetDeviceInformation) at every connect. */
+  onDeviceInfo?: (camera: string, device: DeviceInfo, at: number) => void;
   /** Called with every clock sample worth keeping (first after connect, then on drift or hourly). */
   onClockSample?: (camera: string, sample: ClockSample) => void;
   /** How far the camera's clock may be from ours; default 2 s. */
@@ -146,6 +148,7 @@ export class CameraConnection {
         const { lastError: _cleared, ...rest } = this.current;
         this.current = rest;
         this.setState("connected", { device, streamUri });
+        this.opts.onDeviceInfo?.(this.cfg.id, device, this.now());
         this.keepClock(clock);
         this.log.info({ device, streamUri, clockOffsetMs: clock.offsetMs }, "camera connected");
         this.session = cam;

@@ -294,4 +294,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX export_downloads_by_export ON export_downloads(export);
     `,
   },
+  {
+    version: 6,
+    name: "camera identities as seen over ONVIF",
+    sql: `
+      -- What each camera said it is (GetDeviceInformation) at each connection where that changed:
+      -- an export states which device recorded the footage, and a swapped or reflashed camera shows.
+      CREATE TABLE camera_identities (
+        camera       TEXT    NOT NULL,
+        seen_at      INTEGER NOT NULL, -- UTC epoch ms, first connection that reported this identity
+        manufacturer TEXT    NOT NULL,
+        model        TEXT    NOT NULL,
+        serial       TEXT    NOT NULL,
+        firmware     TEXT    NOT NULL,
+        PRIMARY KEY (camera, seen_at)
+      ) STRICT;
+    `,
+  },
 ];

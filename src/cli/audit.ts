@@ -4,15 +4,14 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import {
   CHECKPOINT_LOG_MSG,
-  CheckpointKeyError,
   checkpointFromLine,
   type LoggedCheckpoint,
-  publicKeyFile,
   readPublicKey,
 } from "../audit/checkpoint.js";
 import { AuditInspectionService, SAMPLE_MAX } from "../audit/inspection.js";
 import type { VerifyResult } from "../audit/log.js";
 import { ServiceError } from "../errors/service-error.js";
+import { KeyFileError, publicKeyFile } from "../keys/ed25519-file.js";
 import {
   asCliError,
   CliError,
@@ -58,7 +57,7 @@ function checkpointPublicKey(
   try {
     return readPublicKey(file);
   } catch (e) {
-    if (e instanceof CheckpointKeyError)
+    if (e instanceof KeyFileError)
       throw new CliError(`--public-key: ${e.message}${given ? "" : " (pscsd writes it at first start)"}`, 2);
     throw e;
   }

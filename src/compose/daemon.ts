@@ -3,6 +3,7 @@ import { listen, type RunningServer } from "../../api/server.js";
 import { auditReconcile } from "../../recorder/reconcile-audit.js";
 import type { Recorder } from "../../recorder/recorder.js";
 import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { type FolderPackageProducer, packageProducerFromConfig } from "../../retention/export/producer.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { SYSTEM_ACTOR } from "../audit/actors.js";
 import { openCheckpointKey } from "../audit/checkpoint.js";
@@ -11,6 +12,7 @@ import type { CameraConnection } from "../cameras/connection.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
 import { auditDaemonStart } from "../config/changes.js";
 import type { Config } from "../config/load.js";
+import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
 import { StorageMonitor } from "../storage/monitor.js";
@@ -30,6 +32,8 @@ export interface Pscsd {
   cameras: CameraConnection[];
   recorder: Recorder;
   retention: Retention;
+  /** Builds export packages; undefined when the export key could not be made (exports are off, logged). */
+  exportProducer: FolderPackageProducer | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,6 +47,7 @@ async function wire(
   log: Logger,
   db: Db,
   key: ReturnType<typeof openCheckpointKey>,
+  exportSigner: ExportSigner | undefined,
   startedAt: number,
 ) {
   const { directory, audit, auth } = catalogServices(config, db);
@@ -97,7 +102,8 @@ async function wire(
     cameras,
     startedAt,
   });
-  return { ...recording, audit, auth, watch, retention, pressure, app };
+  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
+  return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer };
 }
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
@@ -105,12 +111,14 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   checkTools({ "recording.ffmpeg": config.recording.ffmpeg, "recording.ffprobe": config.recording.ffprobe });
   // Before the catalog: a key that cannot be made or is refused stops the start with nothing written.
   const key = openCheckpointKey(config.audit.checkpointKey, config.storage.catalog, log);
+  const { recordings, evidence, exports } = config.storage;
+  const exportSigner = openExportSigner(config.exports.signingKey, [recordings, evidence, exports], log);
   const db = openCatalog(config.storage.catalog);
   const timers: NodeJS.Timeout[] = [];
   let d: Awaited<ReturnType<typeof wire>> | undefined;
   let server: RunningServer;
   try {
-    d = await wire(config, log, db, key, startedAt);
+    d = await wire(config, log, db, key, exportSigner, startedAt);
     const { watch, pressure, auth } = d;
     // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
@@ -130,7 +138,10 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     db.close();
     throw e;
   }
-  const { audit, watch, connections, recorder, reconciler, retention, pressure } = d;
+  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer } = d;
+  // A package a killed pscsd left half-written is never completed: its job is failed or redone.
+  const unfinished = await exportProducer?.sweep();
+  if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
   for (const c of connections) c.start();
   // The disk and the catalog agree before anything new is written.
   await auditReconcile(audit, await reconciler.startup(), "startup");
@@ -156,6 +167,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     cameras: connections,
     recorder,
     retention,
+    exportProducer,
     async stop() {
       for (const t of timers) clearInterval(t);
       await retention.schedule.stop();

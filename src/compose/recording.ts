@@ -5,6 +5,7 @@ import type { AuditLog } from "../audit/log.js";
 import { ClockAudit } from "../cameras/clock-audit.js";
 import { CameraConnection } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
+import { CameraIdentities } from "../catalog/footage/camera-identities.js";
 import { ClockSamples } from "../catalog/footage/clock-samples.js";
 import { Gaps } from "../catalog/footage/gaps.js";
 import { Segments } from "../catalog/footage/segments.js";
@@ -30,6 +31,7 @@ export interface RecordingWiring {
 export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logger, w: RecordingWiring) {
   const clockAudit = new ClockAudit(audit, log);
   const clockSamples = new ClockSamples(db);
+  const identities = new CameraIdentities(db);
   const cameras = config.cameras.map((cam) => ({
     config: cam,
     connection: new CameraConnection(cam, {
@@ -38,6 +40,17 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
       streamingHeartbeatMs: config.onvif.streamingHeartbeatSeconds * 1000,
       requestTimeoutMs: config.onvif.requestTimeoutSeconds * 1000,
       onClockSample: (id, s) => clockSamples.record(id, s),
+      onDeviceInfo: (id, d, at) =>
+        identities.record(
+          id,
+          {
+            manufacturer: d.manufacturer,
+            model: d.model,
+            serial: d.serialNumber,
+            firmware: d.firmwareVersion,
+          },
+          at,
+        ),
       clockOffsetLimitMs: config.onvif.clockOffsetLimitSeconds * 1000,
       onClockExcursion: (e) => clockAudit.record(e),
       clockWasOff: () => clockAudit.wasOff(cam.id),

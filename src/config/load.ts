@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { findTextFault, textFault } from "../text/well-formed.js";
@@ -28,10 +28,12 @@ export interface CameraConfig extends Omit<CameraConfigFile, "onvif"> {
   onvif: { host: string; port: number; user: string; password: string; profile?: string | undefined };
 }
 
-export interface Config extends Omit<ConfigFile, "cameras" | "audit"> {
+export interface Config extends Omit<ConfigFile, "cameras" | "audit" | "storage" | "exports"> {
   file: string;
   cameras: CameraConfig[];
+  storage: Required<ConfigFile["storage"]>;
   audit: ConfigFile["audit"] & { checkpointKey: string };
+  exports: { signingKey: string };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -96,6 +98,8 @@ function utf8Text(bytes: Buffer): { text: string } | { fault: string } {
  * catalog's directory (backups, restores, an inspector's copy) must not carry the key that vouches for it.
  */
 const DEFAULT_CHECKPOINT_KEY = "audit-checkpoint.key";
+/** Beside the config file too, for the same reason: a copy of an export must not carry its key. */
+const DEFAULT_EXPORT_KEY = "export-signing.key";
 
 /** Parses and validates config text; relative paths resolve against the config file's folder. */
 export function parseConfig(text: string, file: string): Config {
@@ -161,8 +165,11 @@ export function parseConfig(text: string, file: string): Config {
       recordings: abs(cfg.storage.recordings),
       evidence: abs(cfg.storage.evidence),
       catalog: abs(cfg.storage.catalog),
+      // A sibling of evidence: packages are made from held footage, and go on the same volume.
+      exports: abs(cfg.storage.exports ?? join(dirname(abs(cfg.storage.evidence)), "exports")),
     },
     audit: { ...cfg.audit, checkpointKey: abs(cfg.audit.checkpointKey ?? DEFAULT_CHECKPOINT_KEY) },
+    exports: { signingKey: abs(cfg.exports.signingKey ?? DEFAULT_EXPORT_KEY) },
     cameras,
   };
 }

@@ -139,6 +139,8 @@ export const configSchema = z
       recordings: z.string().min(1),
       evidence: z.string().min(1),
       catalog: z.string().min(1),
+      /** Where export packages are written (default: `exports` beside the evidence folder). */
+      exports: z.string().min(1).optional(),
     }),
     recording: z
       .strictObject({
@@ -266,6 +268,16 @@ export const configSchema = z
         checkpointKey: z.string().min(1).optional(),
       })
       .default({ verifySeconds: 60, checkpointSeconds: 300 }),
+    exports: z
+      .strictObject({
+        /**
+         * The Ed25519 key that signs export packages (created at first start, 0600; `<key>.pub`
+         * beside it). Default: beside this config file. Refused inside the footage, evidence or
+         * exports trees: a copy of those must not carry the key that vouches for them.
+         */
+        signingKey: z.string().min(1).optional(),
+      })
+      .default({}),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),

@@ -1,8 +1,8 @@
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { fingerprintOf } from "../audit/checkpoint.js";
 import { ServiceError } from "../errors/service-error.js";
+import { fingerprintOf } from "../keys/ed25519-file.js";
 import { sha256File } from "../storage/durable.js";
 import { manifestSchema } from "./manifest-schema.js";
 import { packageFolder } from "./package-folder.js";

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,9 +9,9 @@ import { ServiceError } from "../errors/service-error.js";
 import { keyframeTimes, probeSegment } from "./probe.js";
 
 /**
- * A time range as one fragmented MP4, remuxed (never transcoded) from the stored segments on the
- * fly, so a browser can play it while it streams (playback now; export and evidence will use it). ffmpeg's concat demuxer lines the
- * segments up (each starts near zero) and cuts with its own in/out points: it seeks the first file
+ * A time range as one MP4, remuxed (never transcoded) from the stored segments: fragmented on the
+ * fly, so a browser can play it while it streams (playback), or a faststart file (export clips).
+ * ffmpeg's concat demuxer lines the segments up (each starts near zero) and cuts with its own in/out points: it seeks the first file
  * to the keyframe before `from`, and drops the last file's packets from `to` on.
  */
 
@@ -25,7 +26,6 @@ export interface PlaybackPlan {
 }
 
 export function planPlayback(segments: Segments, camera: string, fromMs: number, toMs: number): PlaybackPlan {
-  if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
   if (toMs - fromMs > MAX_PLAYBACK_MS) {
     throw new ServiceError(
       "invalid",
@@ -33,6 +33,12 @@ export function planPlayback(segments: Segments, camera: string, fromMs: number,
       "to",
     );
   }
+  return planRange(segments, camera, fromMs, toMs);
+}
+
+/** The complete segments of [fromMs, toMs) and the points to cut them at, however long the range. */
+export function planRange(segments: Segments, camera: string, fromMs: number, toMs: number): PlaybackPlan {
+  if (!(toMs > fromMs)) throw new ServiceError("invalid", "to: must be after from", "to");
   const complete = segments.overlapping(camera, fromMs, toMs).filter((s) => s.state === "complete");
   const first = complete[0];
   const last = complete.at(-1);
@@ -60,6 +66,29 @@ export function concatList(root: string, plan: PlaybackPlan, firstStartS = 0, la
       return `${entry.join("\n")}\n`;
     })
     .join("");
+}
+
+/**
+ * Writes the plan's concat list to `list`, its in point moved back onto the keyframe at or before
+ * `from`: with stream copy, an in point between keyframes makes ffmpeg start at the next keyframe,
+ * after the moment asked for. Returns where the output starts: ms after the first segment's start.
+ */
+export async function writeAlignedList(
+  root: string,
+  plan: PlaybackPlan,
+  list: string,
+  ffprobePath: string,
+): Promise<{ startOffsetMs: number }> {
+  const [first, last] = [plan.segments[0] as SegmentRow, plan.segments.at(-1) as SegmentRow];
+  const [keys, lastProbe] = await Promise.all([
+    keyframeTimes(join(root, first.path), ffprobePath),
+    probeSegment(join(root, last.path), ffprobePath),
+  ]);
+  const firstStartS = keys[0] ?? 0;
+  const keyBefore = keys.filter((k) => k <= firstStartS + plan.inpointS + 0.0005).at(-1) ?? firstStartS;
+  const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
+  await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
+  return { startOffsetMs: Math.round((keyBefore - firstStartS) * 1000) };
 }
 
 /** How a playback ended: played to its end, the viewer went away, or the viewer stopped reading. */
@@ -112,18 +141,8 @@ export async function streamPlayback(
   const { ffmpegPath = "ffmpeg", ffprobePath = "ffprobe" } = o;
   const dir = await mkdtemp(join(tmpdir(), "pscs-play-"));
   const list = join(dir, "list.txt");
-  const [first, last] = [plan.segments[0] as SegmentRow, plan.segments.at(-1) as SegmentRow];
   try {
-    const [keys, lastProbe] = await Promise.all([
-      keyframeTimes(join(root, first.path), ffprobePath),
-      probeSegment(join(root, last.path), ffprobePath),
-    ]);
-    const firstStartS = keys[0] ?? 0;
-    // Start exactly on the keyframe at or before `from`: with stream copy, an in point between
-    // keyframes makes ffmpeg start at the next one, after the moment asked for.
-    const keyBefore = keys.filter((k) => k <= firstStartS + plan.inpointS + 0.0005).at(-1) ?? firstStartS;
-    const aligned = { ...plan, inpointS: Math.max(0, keyBefore - firstStartS - 0.001) };
-    await writeFile(list, concatList(root, aligned, firstStartS, lastProbe?.startS));
+    await writeAlignedList(root, plan, list, ffprobePath);
     // A viewer gone during the probes has already closed `out`: its close event will not come again.
     if (out.destroyed) return "viewer_left";
     return await new Promise<PlaybackEnd>((resolve, reject) => {
@@ -160,5 +179,67 @@ export async function streamPlayback(
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A clip written to a file: where it starts (ms after the first segment's start) and how long it is. */
+export interface WrittenClip {
+  startOffsetMs: number;
+  /** From its first packet to its last packet's end, as ffprobe reads the finished file. */
+  durationMs: number;
+}
+
+/**
+ * Writes the plan as one MP4 file (stream copy, never transcoded; `faststart`: the index before the
+ * media, so ordinary players start at once). `onBytes` is told the output's size as ffmpeg reports
+ * it. An aborted `signal` kills ffmpeg (SIGKILL) and rejects with the signal's reason; what it had
+ * written is the caller's to remove.
+ */
+export async function writeClip(
+  root: string,
+  plan: PlaybackPlan,
+  file: string,
+  o: { ffmpegPath?: string; ffprobePath?: string; signal?: AbortSignal; onBytes?: (bytes: number) => void },
+): Promise<WrittenClip> {
+  const { ffmpegPath = "ffmpeg", ffprobePath = "ffprobe", signal } = o;
+  const list = `${file}.list.txt`;
+  try {
+    const { startOffsetMs } = await writeAlignedList(root, plan, list, ffprobePath);
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const ff = spawn(
+        ffmpegPath,
+        [
+          ...["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1"],
+          ...["-f", "concat", "-safe", "0", "-i", list],
+          ...["-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y", file],
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let errors = "";
+      let partial = "";
+      ff.stdout.on("data", (d: Buffer) => {
+        const lines = (partial + d.toString()).split("\n");
+        partial = lines.pop() ?? "";
+        for (const l of lines) if (l.startsWith("total_size=")) o.onBytes?.(Number(l.slice(11)) || 0);
+      });
+      ff.stderr.on("data", (d: Buffer) => {
+        errors = (errors + d.toString()).slice(-2000);
+      });
+      const abort = () => ff.kill("SIGKILL");
+      signal?.addEventListener("abort", abort, { once: true });
+      ff.once("error", reject);
+      ff.once("close", (code) => {
+        signal?.removeEventListener("abort", abort);
+        if (signal?.aborted) reject(signal.reason);
+        else if (code === 0) resolve();
+        else reject(new Error(`ffmpeg exited ${code} writing ${file}: ${errors.trim()}`));
+      });
+    });
+    const probed = await probeSegment(file, ffprobePath);
+    if (!probed) throw new Error(`ffprobe cannot read the clip ffmpeg wrote: ${file}`);
+    return { startOffsetMs, durationMs: probed.durationMs };
+  } finally {
+    await rm(list, { force: true });
   }
 }

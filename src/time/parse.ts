@@ -146,10 +146,15 @@ function clock(wall: number): { date: string; time: string } {
   return { date: `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`, time };
 }
 
+/** `+05:30`, `-05:00`. */
+function offsetText(offsetMs: number): string {
+  const a = Math.abs(offsetMs) / 60_000;
+  return `${offsetMs < 0 ? "-" : "+"}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+
 function withOffset(wall: number, offsetMs: number): string {
   const { date, time } = clock(wall);
-  const a = Math.abs(offsetMs) / 60_000;
-  return `${date}T${time}${offsetMs < 0 ? "-" : "+"}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  return `${date}T${time}${offsetText(offsetMs)}`;
 }
 
 /** UTC as ISO 8601 without zero milliseconds: 2026-11-24T13:00:00Z. */
@@ -162,4 +167,10 @@ export function localAndUtc(t: number, zone: string): string {
   const { wall, name } = wallParts(t, zone);
   const { date, time } = clock(wall);
   return `${date} ${time} ${name} (${utcText(t)})`;
+}
+
+/** ISO 8601 in the zone, with milliseconds and its offset: 2026-11-24T08:00:00.000-05:00. */
+export function isoInZone(t: number, zone: string): string {
+  const { wall } = wallParts(t, zone);
+  return `${new Date(wall).toISOString().slice(0, 23)}${offsetText(wall - t)}`;
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Db, openCatalog } from "../../src/catalog/catalog.js";
+import { CameraIdentities } from "../../src/catalog/footage/camera-identities.js";
 import { ClockSamples } from "../../src/catalog/footage/clock-samples.js";
 import { Gaps } from "../../src/catalog/footage/gaps.js";
 import { ReadinessProbe } from "../../src/catalog/footage/readiness-probe.js";
@@ -181,5 +182,39 @@ describe("readiness probe", () => {
     } finally {
       readOnly.close();
     }
+  });
+});
+
+describe("camera identities and clock samples, as an export reads them", () => {
+  it("keep an identity once per change, and answer which one was in force at an instant", () => {
+    const { db } = fresh();
+    const ids = new CameraIdentities(db);
+    const sim = { manufacturer: "PSCS Sim", model: "SIM-PTZ-1", serial: "S1", firmware: "1.0.0" };
+    ids.record("cam1", sim, T);
+    ids.record("cam1", sim, T + 1_000); // a reconnect, same camera: no new row
+    ids.record("cam1", { ...sim, firmware: "1.1.0" }, T + 5_000);
+    expect(ids.latestAt("cam1", T + 4_000)).toEqual({ ...sim, seenAt: T });
+    expect(ids.latestAt("cam1", T + 5_000)).toEqual({ ...sim, firmware: "1.1.0", seenAt: T + 5_000 });
+    expect(ids.latestAt("cam1", T - 1)).toBeUndefined();
+    expect(ids.firstAfter("cam1", T - 1)).toEqual({ ...sim, seenAt: T });
+    expect(ids.latestAt("cam2", T + 9_000)).toBeUndefined();
+  });
+
+  it("give the last sample before a span, every one inside it and the first after it", () => {
+    const { db } = fresh();
+    const clock = new ClockSamples(db);
+    for (const [at, off] of [
+      [T - 20_000, 1],
+      [T - 10_000, 2],
+      [T, 3],
+      [T + 5_000, 4],
+      [T + 20_000, 5],
+      [T + 30_000, 6],
+    ] as const)
+      clock.record("cam1", { sampledAt: at, offsetMs: off, rttMs: 8 });
+    clock.record("cam2", { sampledAt: T + 1, offsetMs: 99, rttMs: 8 });
+    expect(clock.around("cam1", T, T + 10_000).map((s) => s.offsetMs)).toEqual([2, 3, 4, 5]);
+    expect(clock.around("cam1", T + 40_000, T + 50_000).map((s) => s.offsetMs)).toEqual([6]);
+    expect(clock.around("cam3", T, T + 1)).toEqual([]);
   });
 });

@@ -1,4 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -43,6 +51,10 @@ describe("pscsd with simulated cameras", () => {
       onvif: { heartbeatSeconds: 1, streamingHeartbeatSeconds: 1, requestTimeoutSeconds: 2 },
       cameras: simCameraConfigs(sim),
     });
+    // What a pscsd killed while producing an export leaves: a partial folder beside a finished package.
+    mkdirSync(join(dir, "exports", ".partial-3-0a1b2c", "clips"), { recursive: true });
+    writeFileSync(join(dir, "exports", ".partial-3-0a1b2c", "clips", "cam1.mp4"), "half");
+    mkdirSync(join(dir, "exports", "export-2"), { recursive: true });
     const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
     try {
       for (const id of ["cam1", "cam2"]) {
@@ -51,6 +63,20 @@ describe("pscsd with simulated cameras", () => {
           20_000,
         );
       }
+      // At start: the export key made beside the config (0600, fingerprint logged, never the key), the
+      // partial package swept, the finished one left.
+      const keyFile = join(dir, "export-signing.key");
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const made = entries(daemon.lines).find((e) => e.msg === "export signing key created");
+      expect(made?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+      const keyBody = readFileSync(keyFile, "utf8").split("\n")[1] as string;
+      expect(daemon.lines.join("\n")).not.toContain(keyBody);
+      expect(entries(daemon.lines).find((e) => e.msg === "unfinished export packages removed")?.removed).toBe(
+        1,
+      );
+      expect(readdirSync(join(dir, "exports"))).toEqual(["export-2"]);
+      expect(existsSync(join(dir, "exports", ".partial-3-0a1b2c"))).toBe(false);
+
       const connected = entries(daemon.lines).filter((e) => e.msg === "camera connected");
       const cam1 = connected.find((e) => e.camera === "cam1");
       expect(cam1?.device).toMatchObject({ manufacturer: "PSCS Sim", model: "SIM-PTZ-1" });
@@ -111,7 +137,20 @@ describe("pscsd with simulated cameras", () => {
     const samples = db
       .prepare("SELECT camera, offset_ms FROM camera_clock_samples ORDER BY sampled_at")
       .all() as { camera: string; offset_ms: number }[];
+    // What each camera said it is, once: cam1's reconnect reported the same identity.
+    const identities = db
+      .prepare("SELECT camera, manufacturer, model, serial, firmware FROM camera_identities ORDER BY camera")
+      .all();
     db.close();
+    expect(identities).toEqual(
+      ["cam1", "cam2"].map((camera) => ({
+        camera,
+        manufacturer: "PSCS Sim",
+        model: "SIM-PTZ-1",
+        serial: expect.stringMatching(/^SIM-[0-9A-F]{10}$/),
+        firmware: "1.0.0",
+      })),
+    );
     expect(new Set(samples.map((s) => s.camera))).toEqual(new Set(["cam1", "cam2"]));
     expect(Math.abs((samples.find((s) => s.camera === "cam2")?.offset_ms ?? 0) - 42_000)).toBeLessThan(1_500);
   });

@@ -2,7 +2,6 @@ import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { fingerprintOf } from "../../src/audit/checkpoint.js";
 import {
   CUSTODY_FILE,
   MANIFEST_FILE,
@@ -14,6 +13,7 @@ import {
   VIEWER_FILE,
 } from "../../src/exports/package-format.js";
 import { folderSources, planZip } from "../../src/exports/zip.js";
+import { fingerprintOf } from "../../src/keys/ed25519-file.js";
 
 /**
  * A package that follows the contract in src/exports/package-format.ts, made without the producer:

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  CheckpointKeyError,
   CheckpointSigner,
   checkpointFromLine,
   readPublicKey,
   signatureProblem,
 } from "../../src/audit/checkpoint.js";
+import { KeyFileError } from "../../src/keys/ed25519-file.js";
 
 const keyFile = () => join(mkdtempSync(join(tmpdir(), "pscs-cpkey-")), "audit-checkpoint.key");
 const HEAD = { seq: 41, hash: "c0ffee".padEnd(64, "0") };
@@ -42,7 +42,7 @@ describe("audit checkpoints", () => {
     expect(again.created).toBe(false);
     expect(again.signer.fingerprint).toBe(first.signer.fingerprint);
     chmodSync(file, 0o640);
-    expect(() => CheckpointSigner.open(file)).toThrow(CheckpointKeyError);
+    expect(() => CheckpointSigner.open(file)).toThrow(KeyFileError);
     expect(() => CheckpointSigner.open(file)).toThrow(/readable by others \(mode 640\): chmod 600 it$/);
     const rsa = keyFile();
     writeFileSync(

@@ -38,6 +38,15 @@ describe("config", () => {
       requestTimeoutSeconds: 30,
     });
     expect(cfg.storage.catalog).toBe("/etc/pscs/db/catalog.db");
+    // Packages beside the evidence tree; their key beside the config file, outside every tree.
+    expect(cfg.storage.exports).toBe("/etc/pscs/exports");
+    expect(cfg.exports).toEqual({ signingKey: "/etc/pscs/export-signing.key" });
+    expect(
+      parseConfig(
+        `${good.replace("evidence: ev", "evidence: /srv/ev, exports: out")}exports: { signingKey: k/e.key }\n`,
+        "/etc/pscs/test.yaml",
+      ),
+    ).toMatchObject({ storage: { exports: "/etc/pscs/out" }, exports: { signingKey: "/etc/pscs/k/e.key" } });
     expect(cfg.cameras[0]?.onvif.password).toBe("Secr3t!pw");
     expect(cfg.cameras[0]?.required).toBe(true);
     // The checkpoint key beside the config file, not beside the catalog.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { isTimeZone, localAndUtc, parseTime } from "../../src/time/parse.js";
+import { isoInZone, isTimeZone, localAndUtc, parseTime } from "../../src/time/parse.js";
 
 const ok = (text: string, zone: string) => {
   const r = parseTime(text, zone);
@@ -89,6 +89,18 @@ describe("times typed by people (src/time/parse.ts)", () => {
     expect(localAndUtc(Date.UTC(2026, 10, 24, 13), "UTC")).toBe(
       "2026-11-24 13:00 UTC (2026-11-24T13:00:00Z)",
     );
+  });
+
+  it("states an instant as ISO 8601 in the site's zone, milliseconds and offset always, as a manifest does", () => {
+    expect(isoInZone(Date.UTC(2026, 10, 24, 13), "America/New_York")).toBe("2026-11-24T08:00:00.000-05:00");
+    expect(isoInZone(Date.UTC(2026, 6, 1, 12, 0, 30, 250), "America/New_York")).toBe(
+      "2026-07-01T08:00:30.250-04:00",
+    );
+    expect(isoInZone(Date.UTC(2026, 0, 1, 0, 0, 0, 1), "Asia/Kolkata")).toBe("2026-01-01T05:30:00.001+05:30");
+    expect(isoInZone(Date.UTC(2026, 0, 1), "UTC")).toBe("2026-01-01T00:00:00.000+00:00");
+    // Read back, each is the same instant.
+    for (const t of [Date.UTC(2026, 2, 8, 7, 30), Date.UTC(2026, 10, 1, 5, 30)])
+      expect(Date.parse(isoInZone(t, "America/New_York"))).toBe(t);
   });
 
   it("site.timezone is an IANA zone Intl knows, UTC by default", () => {

@@ -18,4 +18,27 @@ export class ClockSamples {
       "INSERT OR REPLACE INTO camera_clock_samples (camera, sampled_at, offset_ms, rtt_ms) VALUES (?, ?, ?, ?)",
     ).run(camera, s.sampledAt, s.offsetMs, s.rttMs);
   }
+
+  /**
+   * The samples that say what the camera's clock was during [fromMs, toMs]: the last one before it,
+   * every one inside it, the first one after it; in time order.
+   */
+  around(
+    camera: string,
+    fromMs: number,
+    toMs: number,
+  ): Pick<ClockSample, "sampledAt" | "offsetMs" | "rttMs">[] {
+    const cols = "sampled_at AS sampledAt, offset_ms AS offsetMs, rtt_ms AS rttMs";
+    type Row = Pick<ClockSample, "sampledAt" | "offsetMs" | "rttMs">;
+    const before = this.sql<[string, number], Row>(
+      `SELECT ${cols} FROM camera_clock_samples WHERE camera = ? AND sampled_at < ? ORDER BY sampled_at DESC LIMIT 1`,
+    ).get(camera, fromMs);
+    const inside = this.sql<[string, number, number], Row>(
+      `SELECT ${cols} FROM camera_clock_samples WHERE camera = ? AND sampled_at >= ? AND sampled_at <= ? ORDER BY sampled_at`,
+    ).all(camera, fromMs, toMs);
+    const after = this.sql<[string, number], Row>(
+      `SELECT ${cols} FROM camera_clock_samples WHERE camera = ? AND sampled_at > ? ORDER BY sampled_at LIMIT 1`,
+    ).get(camera, toMs);
+    return [...(before ? [before] : []), ...inside, ...(after ? [after] : [])];
+  }
 }
