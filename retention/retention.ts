@@ -16,7 +16,7 @@ import type {
   PurgeTrigger,
 } from "../src/purge/service.js";
 import { EvidenceTree } from "./evidence.js";
-import { ExportService } from "./export/desk.js";
+import { ExportService, type ExportServiceOptions } from "./export/desk.js";
 import { DEFAULT_HOLD_LIMITS, type HoldLimits, overdueCutoff } from "./hold-rules.js";
 import { HoldService } from "./holds.js";
 import { type DiskPressure, Purger } from "./purger.js";
@@ -48,6 +48,8 @@ export interface RetentionOptions {
   /** The site's IANA zone: a form's received date is checked against the site's today. */
   timeZone?: string;
   pressure?: Omit<DiskPressure, "action">;
+  /** Told after an export is approved or cancelled (see ExportServiceOptions.onChange). */
+  onExportChange?: ExportServiceOptions["onChange"];
   now?: () => number;
 }
 
@@ -63,6 +65,7 @@ export function retentionFromConfig(
   audit: AuditLog,
   log: Logger,
   pressure?: RetentionOptions["pressure"],
+  onExportChange?: RetentionOptions["onExportChange"],
 ): Retention {
   return new Retention({
     db,
@@ -80,6 +83,7 @@ export function retentionFromConfig(
     timeZone: config.site.timezone,
     onDiskPressure: pressure ? config.retention.onDiskPressure : "alert",
     ...(pressure ? { pressure } : {}),
+    ...(onExportChange ? { onExportChange } : {}),
   });
 }
 
@@ -121,6 +125,7 @@ export class Retention implements PurgeDesk {
       cameras: o.cameras,
       limits: o.holdLimits ?? DEFAULT_HOLD_LIMITS,
       ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+      ...(o.onExportChange ? { onChange: o.onExportChange } : {}),
       now: this.now,
     });
     this.purger = new Purger({

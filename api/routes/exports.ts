@@ -138,7 +138,7 @@ export function exportRoutes(exports: ExportDesk, audit: AuditLog, zone: string)
             "Approve an export (a commander other than the one who entered it, its hold active): it is queued for production",
           refuse: "Refuse an export request, with the reason",
           cancel:
-            "Cancel an export while requested or queued (the requester or a commander), with the reason",
+            "Cancel an export while requested, queued or running (the requester or a commander), with the reason",
         }[verb],
         tag: "exports",
         access: { permission: verb === "cancel" ? "exports.cancel" : "exports.approve" },

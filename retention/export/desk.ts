@@ -30,7 +30,7 @@ import { basisRule, checkBasis, POLICY } from "./basis.js";
  *   request), and a criminal export of unheld footage, having no written request, is refused;
  * - two-person rule: only a commander approves or refuses it, never the person who entered it
  *   (not even one holding both roles), and only once its hold is active; approval queues it for
- *   production;
+ *   production (./jobs.ts runs it); a cancellation while it runs stops the production;
  * - every request, decision and cancellation, and every refused attempt at one, is audited
  *   (`export:<id>`, with basis, hold, recipient and purpose); a change commits with its entry.
  */
@@ -45,6 +45,11 @@ export interface ExportServiceOptions {
   limits?: HoldLimits;
   /** The site's IANA zone: a request's or order's date is checked against the site's today. */
   timeZone?: string;
+  /**
+   * Told after an approval (`queued`) or a cancellation (`cancelled`) committed: how the job runner
+   * hears of it at once (pscsd), or is woken from another process (the CLI). Must not throw.
+   */
+  onChange?: (id: number, status: "queued" | "cancelled") => void;
   now?: () => number;
 }
 
@@ -320,7 +325,9 @@ export class ExportService implements ExportDesk {
       };
       const who = this.actorProblem(row, verb, by);
       if (who) return deny("forbidden", who);
-      const from: readonly ExportStatus[] = verb === "cancel" ? ["requested", "queued"] : ["requested"];
+      // A running export can be cancelled too: the job runner sees the row and aborts its production.
+      const from: readonly ExportStatus[] =
+        verb === "cancel" ? ["requested", "queued", "running"] : ["requested"];
       if (!from.includes(row.status)) {
         return deny("conflict", `it is ${row.status}; this needs it to be ${from.join(" or ")}`, {
           exportStatus: row.status,
@@ -359,6 +366,7 @@ export class ExportService implements ExportDesk {
       return undefined;
     });
     if (result) throw result;
+    if (verb !== "refuse") this.o.onChange?.(id, verb === "approve" ? "queued" : "cancelled");
     return this.get(id, by);
   }
 

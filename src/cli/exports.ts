@@ -233,7 +233,7 @@ export function exportCommands(program: Command): void {
             "approve an export (a commander who did not enter it; its hold active): queued for production",
           refuse: "refuse an export request (commander), with the reason",
           cancel:
-            "cancel an export while requested or queued (its requester or a commander), with the reason",
+            "cancel an export while requested, queued or running (its requester or a commander), with the reason",
         }[verb],
       ),
     );

@@ -72,6 +72,7 @@ export function healthCommand(program: Command): void {
             cameras: { id: string; state: string; lastError?: string; clockOff?: string }[];
             storage: { volume: string; freeBytes: number; daysLeft: number | null; low: boolean }[];
             audit: { entries: number; chain: { result: { ok: boolean; reason?: string } } | null };
+            exports?: { on: boolean; detail?: string };
           };
           lines.push(`status: ${d.status}`);
           for (const c of d.cameras)
@@ -85,6 +86,7 @@ export function healthCommand(program: Command): void {
           lines.push(
             `  audit   ${d.audit.entries} entries, chain ${d.audit.chain ? (d.audit.chain.result.ok ? "ok" : `BROKEN: ${d.audit.chain.result.reason}`) : "not yet checked"}`,
           );
+          if (d.exports && !d.exports.on) lines.push(`  exports OFF: ${d.exports.detail ?? ""}`);
         } else lines.push("(detail needs an ops token: --token-file or PSCS_TOKEN)");
         return lines.join("\n");
       });

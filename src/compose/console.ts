@@ -6,6 +6,7 @@ import { type Db, openCatalog } from "../catalog/catalog.js";
 import type { Directory } from "../catalog/directory/directory.js";
 import { SqliteDirectory } from "../catalog/directory/sqlite.js";
 import type { Config } from "../config/load.js";
+import { wakeExportJobs } from "../exports/job-wake.js";
 import type { Logger } from "../log/logger.js";
 
 /**
@@ -51,7 +52,11 @@ export function openConsole(config: Config): ConsoleServices {
       directory,
       audit,
       auth,
-      retention: (log) => retentionFromConfig(config, db, directory, audit, log),
+      // An export approved or cancelled here is pscsd's to produce or stop: it is woken at once.
+      retention: (log) =>
+        retentionFromConfig(config, db, directory, audit, log, undefined, () =>
+          wakeExportJobs(config.storage.exports),
+        ),
       close: () => db.close(),
     };
   } catch (e) {

@@ -3,6 +3,7 @@ import { listen, type RunningServer } from "../../api/server.js";
 import { auditReconcile } from "../../recorder/reconcile-audit.js";
 import type { Recorder } from "../../recorder/recorder.js";
 import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { ExportJobs } from "../../retention/export/jobs.js";
 import { type FolderPackageProducer, packageProducerFromConfig } from "../../retention/export/producer.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { SYSTEM_ACTOR } from "../audit/actors.js";
@@ -12,6 +13,7 @@ import type { CameraConnection } from "../cameras/connection.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
 import { auditDaemonStart } from "../config/changes.js";
 import type { Config } from "../config/load.js";
+import { watchExportJobWakes } from "../exports/job-wake.js";
 import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
@@ -23,8 +25,9 @@ import { wireRecording } from "./recording.js";
 
 /**
  * pscsd's composition root: the one place that wires src/ services into recorder/, retention/ and
- * api/. Start order is catalog → audit → HTTP → cameras → recorders; stop order is the reverse, so
- * nothing outlives what it depends on.
+ * api/. Start order is catalog → audit → HTTP → (stale partial exports swept) → cameras →
+ * recorders → purge schedule → export jobs; stop order is the reverse, so nothing outlives what it
+ * depends on.
  */
 
 export interface Pscsd {
@@ -34,6 +37,8 @@ export interface Pscsd {
   retention: Retention;
   /** Builds export packages; undefined when the export key could not be made (exports are off, logged). */
   exportProducer: FolderPackageProducer | undefined;
+  /** Runs approved exports; undefined with the producer (queued exports then wait, health says so). */
+  exportJobs: ExportJobs | undefined;
   stop(): Promise<void>;
 }
 
@@ -71,7 +76,17 @@ async function wire(
   const freeBytes = async () =>
     (await storage.sample()).find((v) => v.volume === "recordings" && !v.error)?.freeBytes ??
     Number.POSITIVE_INFINITY;
-  const retention = retentionFromConfig(config, db, directory, audit, log, { floorBytes, freeBytes });
+  // The desk tells the jobs of approvals and cancels at once; the jobs are made below, with the producer.
+  let exportJobs: ExportJobs | undefined;
+  const retention = retentionFromConfig(
+    config,
+    db,
+    directory,
+    audit,
+    log,
+    { floorBytes, freeBytes },
+    (id, status) => exportJobs?.changed(id, status),
+  );
   const pressure = new DiskPressurePolicy({
     onDiskPressure: config.retention.onDiskPressure,
     floorGiB: config.health.storageFloorGiB,
@@ -101,9 +116,20 @@ async function wire(
     playback,
     cameras,
     startedAt,
+    exportsOn: exportSigner !== undefined,
   });
   const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
-  return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer };
+  if (exportProducer) {
+    exportJobs = new ExportJobs({
+      directory,
+      audit,
+      producer: exportProducer,
+      exportsRoot: config.storage.exports,
+      evidenceRoot: config.storage.evidence,
+      log: log.child({ component: "exports" }),
+    });
+  }
+  return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer, exportJobs };
 }
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
@@ -138,7 +164,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     db.close();
     throw e;
   }
-  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer } = d;
+  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer, exportJobs } =
+    d;
   // A package a killed pscsd left half-written is never completed: its job is failed or redone.
   const unfinished = await exportProducer?.sweep();
   if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
@@ -147,7 +174,14 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   await auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
   retention.schedule.start();
+  // After the sweep: what was running when pscsd stopped is failed, then the queue runs. Another
+  // process (pscs export approve|cancel) wakes the jobs through a watched file, and the minute timer
+  // looks too; a poll every second or two would break pscsd's idle wake-up budget
+  // (test/e2e/idle-wakeups.test.ts).
+  await exportJobs?.start();
+  const wakes = exportJobs && watchExportJobWakes(config.storage.exports, () => exportJobs.wake());
   const minute = setInterval(() => {
+    exportJobs?.wake();
     if (watch.periodMs === MINUTE_MS) void watch.check();
     if (!pressure.sampleEveryMs) pressure.check();
     reconciler.sweep().then(
@@ -168,8 +202,12 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     recorder,
     retention,
     exportProducer,
+    exportJobs,
     async stop() {
       for (const t of timers) clearInterval(t);
+      wakes?.close();
+      // A production still running is aborted (its partial folder removed) and failed as stopped.
+      await exportJobs?.stop();
       await retention.schedule.stop();
       await server.close();
       await recorder.stop();

@@ -25,6 +25,8 @@ export interface Served {
   playback: Recordings;
   cameras: () => CameraHealth[];
   startedAt: number;
+  /** False when the export key could not be made (health reports exports off). */
+  exportsOn: boolean;
 }
 
 export function wireHttp(config: Config, log: Logger, s: Served) {
@@ -48,6 +50,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     startedAt,
     purge,
     chain,
+    exportsOn: s.exportsOn,
   });
   const lockouts = () => auth.lockoutState();
   const metrics = createMetrics({ cameras, storage, health, audit, purge, version: VERSION, lockouts });

@@ -120,7 +120,7 @@ export interface ExportDesk {
   /** Only a commander who did not enter it; the hold must be active. Queues it for production. */
   approve(id: number, note: string, by: ActionContext): Promise<ExportRecord>;
   refuse(id: number, reason: string, by: ActionContext): Promise<ExportRecord>;
-  /** The requester or a commander, while it is requested or queued. */
+  /** The requester or a commander, while it is requested, queued or running (the production is stopped). */
   cancel(id: number, reason: string, by: ActionContext): Promise<ExportRecord>;
   get(id: number, by: ActionContext): Promise<ExportRecord>;
   /** Newest first. */

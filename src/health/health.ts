@@ -90,6 +90,8 @@ export interface HealthSources {
   purge: () => Promise<PurgeHealth>;
   /** The audit watch's latest finding (null before its first walk). */
   chain: () => AuditChainState | null;
+  /** False when the export signing key could not be made: approved exports wait, unproduced. */
+  exportsOn?: boolean;
   now?: () => number;
 }
 
@@ -115,6 +117,8 @@ export interface HealthReport {
   storage: VolumeStatus[];
   purge: PurgeHealth;
   audit: { entries: number; chain: AuditChainState | null };
+  /** Off (degraded) when the export key could not be made: approved exports stay queued. */
+  exports: { on: boolean; detail?: string };
 }
 
 export class HealthService {
@@ -146,7 +150,9 @@ export class HealthService {
     const chain = this.src.chain();
     const chainBroken = chain !== null && !chain.result.ok;
     const purge = await this.src.purge();
+    const exportsOn = this.src.exportsOn ?? true;
     const degraded =
+      !exportsOn ||
       cameras.some(
         (c) =>
           c.state !== "connected" ||
@@ -168,6 +174,13 @@ export class HealthService {
       storage,
       purge,
       audit: { entries: await this.src.audit.headSeq(), chain },
+      exports: exportsOn
+        ? { on: true }
+        : {
+            on: false,
+            detail:
+              "the export signing key could not be made (see pscsd's log): approved exports wait, queued",
+          },
     };
   }
 
