@@ -14,10 +14,11 @@ import {
   print,
 } from "./common.js";
 import { asNamedUser } from "./named-user.js";
+import { progressLine } from "./progress.js";
 import { cliTimes, parseRange } from "./times.js";
 
 /**
- * `pscs export request|list|show|approve|refuse|cancel`: export requests at the server's console,
+ * `pscs export request|list|show|wait|approve|refuse|cancel`: export requests at the server's console,
  * each as a named user holding the permission the API would demand (./named-user.ts). The rules
  * (legal basis, hold, two-person rule) are the export desk's; a refusal names the option typed and
  * quotes the policy rule.
@@ -89,6 +90,11 @@ function exportText(e: ExportRecord): string {
       ? `  ${e.status === "refused" ? "refused" : "approved"} by ${e.decidedBy} at ${iso(e.decidedAt)}${e.decisionNote ? `: ${e.decisionNote}` : ""}`
       : "  awaiting a commander (not the one who entered it)",
     ...(e.error ? [`  ${e.error}`] : []),
+    ...(e.packagePath
+      ? [
+          `  package ${e.packagePath} (${e.packageBytes} bytes) produced at ${iso(e.producedAt)}, manifest sha256 ${e.manifestSha256}`,
+        ]
+      : []),
     ...e.downloads.map(
       (d) =>
         `  downloaded by ${d.by} from ${d.from} at ${iso(d.at)}: ${d.bytes} bytes${d.complete ? "" : " (incomplete)"}`,
@@ -225,6 +231,21 @@ export function exportCommands(program: Command): void {
       print(!!o.json, e, () => exportText(e));
     },
   );
+  common(
+    ex
+      .command("wait <id>")
+      .description(
+        "follow an export's production (progress on stderr) until it ends: exit 0 when done, 1 when failed, refused or cancelled",
+      )
+      .option("--every <ms>", "how often to look, in ms", "500"),
+  ).action(async (id: string, o: { config: string; as?: string; json?: boolean; every: string }) => {
+    const n = idOf("<id>", id);
+    const every = Math.max(100, Number(o.every) || 500);
+    const e = await withSignIn(o, "exports.read", ({ exports }, by) => follow(exports, n, by, every));
+    print(!!o.json, e, () => exportText(e));
+    if (e.status !== "done")
+      throw new CliError(`export ${e.id} ${e.status}: ${e.error ?? "no reason given"}`);
+  });
   for (const verb of ["approve", "refuse", "cancel"] as const) {
     const c = common(
       ex.command(`${verb} <id>`).description(
@@ -258,6 +279,39 @@ export function exportCommands(program: Command): void {
         print(!!o.json, e, () => exportText(e));
       },
     );
+  }
+}
+
+/**
+ * Reads the export every `every` ms until it ends, drawing its progress on stderr: redrawn in place
+ * on a terminal, else one line per change (a log reads it).
+ */
+async function follow(
+  exports: ExportDesk,
+  id: number,
+  by: ActionContext,
+  every: number,
+): Promise<ExportRecord> {
+  const tty = process.stderr.isTTY === true;
+  let shown = "";
+  for (;;) {
+    const e = await exports.get(id, by);
+    const ended = ["done", "failed", "refused", "cancelled"].includes(e.status);
+    const line =
+      e.status === "running" && e.progress
+        ? progressLine(e.progress)
+        : e.status === "done" && e.progress
+          ? progressLine({ ...e.progress, bytesDone: e.progress.bytesTotal, etaMs: 0 })
+          : e.status;
+    if (line !== shown) {
+      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      shown = line;
+    }
+    if (ended) {
+      if (tty) process.stderr.write("\n");
+      return e;
+    }
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
