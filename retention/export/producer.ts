@@ -25,6 +25,7 @@ import {
   VIEWER_FILE,
 } from "../../src/exports/package-format.js";
 import type { ExportSigner } from "../../src/exports/signing-key.js";
+import { isAlive, processesMatching } from "../../src/proc/tree.js";
 import { fsyncPath } from "../../src/storage/durable.js";
 import { VERSION } from "../../src/version.js";
 import { type ClipPlan, checkSources, makeClip, planClip } from "./clips.js";
@@ -39,7 +40,8 @@ import { viewerHtml } from "./viewer.js";
  * manifest.json (listing every other file's SHA-256) and manifest.sig are written last, the folder
  * fsynced, and only then renamed to `export-<export>` (and the root fsynced).
  * Invariant: a folder named `export-<id>` is complete and signed; a crash or abort leaves only a
- * `.partial-` folder, which an abort removes at once and `sweep()` at the next start.
+ * `.partial-` folder, which an abort removes at once and `sweep()` at the next start (killing any
+ * ffmpeg the dead pscsd left writing into it).
  */
 
 export const PARTIAL_PREFIX = ".partial-";
@@ -95,7 +97,13 @@ export class FolderPackageProducer implements PackageProducer {
       throw e;
     }
     const stale = names.filter((n) => n.startsWith(PARTIAL_PREFIX) && !this.writing.has(n));
-    for (const n of stale) await rm(join(this.o.root, n), { recursive: true, force: true });
+    for (const n of stale) {
+      // A killed pscsd's remux may still be writing into it: stopped first, so nothing writes there after.
+      const writers = processesMatching("ffmpeg", `${join(this.o.root, n)}/`);
+      for (const pid of writers) process.kill(pid, "SIGKILL");
+      for (let i = 0; i < 50 && writers.some(isAlive); i++) await new Promise((r) => setTimeout(r, 20));
+      await rm(join(this.o.root, n), { recursive: true, force: true });
+    }
     if (stale.length) await fsyncPath(this.o.root);
     return stale.length;
   }

@@ -116,7 +116,7 @@ export async function seedActiveHold(d: TestDaemonDir, minutes: number): Promise
 
 /** A criminal export request body for the API over cam1's first `minutes`, on hold `hold`. */
 export const exportBody = (hold: number, minutes: number) => ({
-  basis: { type: "criminal", caseNumber: "26-000777", requestingOfficer: "Det. A. Example" },
+  basis: { type: "criminal" as const, caseNumber: "26-000777", requestingOfficer: "Det. A. Example" },
   recipient: { name: "ADA B. Example", organisation: "State's Attorney", delivery: "download" },
   purpose: "Prosecution of case 26-000777",
   ranges: [{ camera: "cam1", from: FOOTAGE_START + 1_500, to: FOOTAGE_START + minutes * MIN - 1_500 }],
