@@ -163,9 +163,10 @@ describe("an export approved by `pscs export approve` in another process", () =>
 });
 
 describe("a cancel while the export runs", () => {
-  it("stops the production (its ffmpeg killed), ends cancelled with no package, audited", async () => {
+  it("stops the production (its ffmpeg killed), ends cancelled with no package, audited; one runs at a time", async () => {
     const id = await requestExport();
     await approve(id);
+    const next = await requestExport();
     // The clip's stream copy, caught and paused: the production is running and cannot finish.
     let ff: number | undefined;
     for (let i = 0; i < 2_000 && ff === undefined; i++) {
@@ -177,6 +178,12 @@ describe("a cancel while the export runs", () => {
     try {
       const running = await row(id);
       expect(running.status).toBe("running");
+      // One production at a time: approved now, the next waits queued, and is cancelled before it starts.
+      await approve(next);
+      await sleep(300);
+      expect((await row(next)).status).toBe("queued");
+      const early = await commander.request("POST", `/api/exports/${next}/cancel`, { reason: "duplicate" });
+      expect(((await early.json()) as ExportRecord).status).toBe("cancelled");
       const res = await records.request("POST", `/api/exports/${id}/cancel`, { reason: "entered in error" });
       expect(res.status, await res.clone().text()).toBe(200);
       expect(((await res.json()) as ExportRecord).status).toBe("cancelled");
@@ -192,6 +199,11 @@ describe("a cancel while the export runs", () => {
       expect(isAlive(ff as number)).toBe(false);
       expect(leftovers(id)).toEqual([]);
       expect((await row(id)).status).toBe("cancelled");
+      expect((await trail(next)).map((e) => e.action)).toEqual([
+        "export.request",
+        "export.approve",
+        "export.cancel",
+      ]);
     } finally {
       if (isAlive(ff as number)) process.kill(ff as number, "SIGKILL");
     }
