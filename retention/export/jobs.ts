@@ -73,6 +73,8 @@ export class ExportJobs {
   /** A wake-up came while the loop was finishing: look again. */
   private again = false;
   private stopping = false;
+  /** Nothing runs before recover(): it would take what this process had just started for a crash's. */
+  private started = false;
 
   constructor(private readonly o: ExportJobsOptions) {
     this.now = o.now ?? Date.now;
@@ -82,6 +84,7 @@ export class ExportJobs {
   /** At pscsd's start, after the producer's sweep: fails what a stopped pscsd left running, then runs the queue. */
   async start(): Promise<void> {
     await this.recover();
+    this.started = true;
     this.wake();
   }
 
@@ -90,7 +93,7 @@ export class ExportJobs {
    * exports, and stops the running one if its row is no longer `running`.
    */
   wake(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     if (this.current) void this.checkCurrent();
     if (this.loop) {
       this.again = true;

@@ -154,6 +154,7 @@ describe("/api/health", () => {
         ],
         purge: { retentionDays: 30, schedule: "0 * * * *" },
         audit: { chain: { result: { ok: true } } },
+        exports: { on: true },
       });
       await daemon.stop();
       const db = new Database(join(d.dir, "catalog.db"));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
@@ -17,6 +17,7 @@ import { flipByte, listFiles } from "../helpers/export-package.js";
 import { runPscs } from "../helpers/process.js";
 import {
   type Client,
+  client,
   daemonDir,
   type LocalCatalog,
   login,
@@ -251,6 +252,45 @@ describe("a production that cannot be done", () => {
       expect(out.stderr).toContain(`export ${id} failed: segment`);
     } finally {
       flipByte(changed);
+    }
+  }, 60_000);
+});
+
+describe("pscsd whose export key could not be made", () => {
+  it("leaves approved exports queued and says in health that exports are off", async () => {
+    const off = await daemonDir({}, { exports: { signingKey: join("blocked", "etc", "export.key") } });
+    writeFileSync(join(off.dir, "blocked"), "a file where the key's folder should be");
+    const offLocal = openLocalCatalog(off.configFile);
+    let offDaemon: Pscsd | undefined;
+    try {
+      await seedUsers(offLocal, { records1: ["records"], commander1: ["commander"] });
+      seedFootage(off, segmentFiles.slice(0, 1));
+      const offHold = await seedActiveHold(off, 1);
+      const token = await offLocal.auth.createToken(
+        { name: "monitor", role: "ops" },
+        { actor: "local:test", role: "admin", client: "cli" },
+      );
+      offDaemon = await startInProcess(off);
+      expect(offDaemon.exportJobs).toBeUndefined();
+      const r = await login(offDaemon.url, "records1");
+      const c = await login(offDaemon.url, "commander1");
+      const made = await r.request("POST", "/api/exports", exportBody(offHold, 1));
+      const { id } = (await made.json()) as { id: number };
+      expect((await c.request("POST", `/api/exports/${id}/approve`, { note: "ok" })).status).toBe(200);
+      await sleep(500);
+      expect((await offLocal.directory.read((x) => x.exports.get(id)))?.status).toBe("queued");
+      const health = (await (
+        await client(offDaemon.url, { bearer: token.secret }).request("GET", "/api/health")
+      ).json()) as { status: string; exports: { on: boolean; detail: string } };
+      expect(health.status).toBe("degraded");
+      expect(health.exports).toMatchObject({
+        on: false,
+        detail: expect.stringMatching(/signing key could not be made/),
+      });
+    } finally {
+      await offDaemon?.stop();
+      offLocal.close();
+      rmSync(off.dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
