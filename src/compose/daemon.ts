@@ -166,7 +166,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   }
   const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer, exportJobs } =
     d;
-  // A package a killed pscsd left half-written is never completed: its job is failed or redone.
+  // A package a killed pscsd left half-written is never completed: the export jobs fail its export.
   const unfinished = await exportProducer?.sweep();
   if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
   for (const c of connections) c.start();
