@@ -10,6 +10,7 @@
 // copied 60 times (real copies) with their catalog rows. Every run is warm: the sources are read
 // once before the first run, and after each run its output is removed and `sync` run (untimed), so
 // no run pays for writing back the previous one's dirty pages.
+// The package measured is checked as a recipient would (`pscs verify` of the folder and of the zip).
 // Options: --runs 3 --download-runs 5 --minutes 60 --size 1280x720 --fps 15 --bitrate 3M
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -262,6 +263,10 @@ try {
   await pipeline(zip.stream(), createWriteStream(staticFile));
   if (statSync(staticFile).size !== zip.bytes) throw new Error("zip stream length differs from its plan");
   run("unzip", ["-tq", staticFile]); // a real archive: every entry's CRC checks
+  // What was measured is a package a recipient accepts: folder and zip verify, against the key.
+  const pscs = join(root, "dist/src/bin/pscs.js");
+  for (const pkg of [last.dir, staticFile])
+    run(process.execPath, [pscs, "verify", pkg, "--fingerprint", signer.fingerprint]);
   settle();
   warm([staticFile, ...sources.map((s) => s.file)]);
   // The zip as the route will send it (CRC-32 computed while streaming), and with every CRC-32 known
