@@ -93,6 +93,8 @@ const child = (cmd, args, o = {}) =>
   });
 
 const work = mkdtempSync(join(tmpdir(), "pscs-bench-export-"));
+// Removed however the run ends (an error thrown from an event handler skips the finally below).
+process.once("exit", () => rmSync(work, { recursive: true, force: true }));
 const rec = join(work, "rec");
 const exportsRoot = join(work, "exports");
 try {
