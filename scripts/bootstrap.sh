@@ -27,6 +27,9 @@ need_cmd gst-inspect-1.0 gstreamer1.0-tools
 need_cmd chromium chromium
 # The package zip tests check that a stock unzip accepts what pscs writes.
 need_cmd unzip unzip
+# The export benchmark downloads with curl and hashes its baseline with openssl beside sha256sum.
+need_cmd curl curl
+need_cmd openssl openssl
 if command -v gst-inspect-1.0 >/dev/null 2>&1; then
   need_gst udpsrc gstreamer1.0-plugins-good
   need_gst rtph264depay gstreamer1.0-plugins-good
