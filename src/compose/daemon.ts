@@ -3,6 +3,7 @@ import { listen, type RunningServer } from "../../api/server.js";
 import { auditReconcile } from "../../recorder/reconcile-audit.js";
 import type { Recorder } from "../../recorder/recorder.js";
 import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { ExportPackageService } from "../../retention/export/downloads.js";
 import { type FolderPackageProducer, packageProducerFromConfig } from "../../retention/export/producer.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { SYSTEM_ACTOR } from "../audit/actors.js";
@@ -91,6 +92,15 @@ async function wire(
   });
   pressure.onPauseChange(() => recording.recorder.pauseChanged());
   const { playback, cameraHealth: cameras } = recording;
+  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
+  const exportPackages =
+    exportProducer &&
+    new ExportPackageService({
+      directory,
+      audit,
+      root: config.storage.exports,
+      key: () => exportProducer.key(),
+    });
   const app = wireHttp(config, log, {
     db,
     audit,
@@ -99,10 +109,10 @@ async function wire(
     storage,
     retention,
     playback,
+    exportPackages,
     cameras,
     startedAt,
   });
-  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
   return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer };
 }
 
