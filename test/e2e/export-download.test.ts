@@ -377,7 +377,10 @@ describe("pscs export download, key, verify", () => {
 
 describe("exports off", () => {
   it("answers the package routes 503 when pscsd could not make its key", async () => {
-    const off = await daemonDir({}, { exports: { signingKey: "/proc/pscs-no-such-dir/export.key" } });
+    // Its folder is a file: the key can be neither read nor made.
+    const notDir = join(d.dir, "not-a-folder");
+    writeFileSync(notDir, "");
+    const off = await daemonDir({}, { exports: { signingKey: join(notDir, "export.key") } });
     const l = openLocalCatalog(off.configFile);
     await seedUsers(l, { records1: ["records"] });
     l.close();
