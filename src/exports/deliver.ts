@@ -1,4 +1,4 @@
-import { Transform, type Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { PackageDownload } from "./export.js";
 
@@ -14,15 +14,13 @@ export async function deliver(
   out: Writable,
 ): Promise<{ sent: number; complete: boolean; error?: unknown }> {
   let sent = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      sent += chunk.length;
-      done(null, chunk);
-    },
+  // Counted as the chunks pass to `out` (a listener, not another stream stage to copy through).
+  p.stream.on("data", (chunk: Buffer) => {
+    sent += chunk.length;
   });
   let error: unknown;
   try {
-    await pipeline(p.stream, counter, out);
+    await pipeline(p.stream, out);
   } catch (e) {
     error = e;
   }
