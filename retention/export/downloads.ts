@@ -14,6 +14,7 @@ import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/exports/package-format.
 import { type VerifyReport, verifyPackage } from "../../src/exports/verify.js";
 import { folderSources, planZip, type ZipSource, ZipWriteError } from "../../src/exports/zip.js";
 import { packageDirName } from "./producer.js";
+import { withKnownCrcs } from "./zip-crcs.js";
 
 /**
  * The finished packages as they leave the building: the zip download, the server-side check, and
@@ -72,7 +73,10 @@ export class ExportPackageService implements ExportPackages {
     }
     // `export-<id>`, as the folder is named: the zip's one top folder and its file name.
     const name = packageDirName(row.id);
-    const plan = planZip(sources, { top: name, time: new Date(row.producedAt ?? 0) });
+    const plan = planZip(await withKnownCrcs(dir, sources), {
+      top: name,
+      time: new Date(row.producedAt ?? 0),
+    });
     let recorded = false;
     return {
       name: `${name}.zip`,

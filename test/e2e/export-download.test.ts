@@ -375,6 +375,36 @@ describe("pscs export download, key, verify", () => {
   });
 });
 
+/** How many of the zip's entries have a data descriptor (CRC-32 computed while streaming). */
+async function descriptors(zip: string): Promise<number> {
+  const { stdout } = await run("zipinfo", ["-v", zip]);
+  return (stdout.match(/extended local header:\s+yes/g) ?? []).length;
+}
+
+describe("the CRC-32s recorded at production", () => {
+  it("make the download a plain copy, and are dropped for a file changed since: its CRC-32 is then the one of the bytes sent", async () => {
+    expect(await descriptors(join(d.dir, "api.zip"))).toBe(0);
+    const readme = join(local.config.storage.exports, `export-${real.id}`, "README.txt");
+    const text = readFileSync(readme);
+    text[0] = (text[0] ?? 0) ^ 0x20; // same size, other bytes, a new modification time
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(readme, text);
+    const res = await records.request("GET", `/api/exports/${real.id}/download`);
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get("content-length"))).toBe(bytes.length);
+    const zip = join(d.dir, "changed.zip");
+    writeFileSync(zip, bytes);
+    expect(await descriptors(zip)).toBe(1);
+    expect((await run("unzip", ["-t", zip])).stdout).toMatch(/No errors detected/);
+    const v = await run(process.execPath, [PSCS, "verify", zip]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((v as { code: number }).code).toBe(1);
+    expect((v as { stderr: string }).stderr).toMatch(/README\.txt/);
+  });
+});
+
 describe("exports off", () => {
   it("answers the package routes 503 when pscsd could not make its key", async () => {
     // Its folder is a file: the key can be neither read nor made.
