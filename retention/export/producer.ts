@@ -39,7 +39,8 @@ import { recordCrcs } from "./zip-crcs.js";
  * Builds export packages in the exports root (the layout of src/exports/package-format.ts).
  * Write protocol: everything is written into `.partial-<export>-<random>/`, each file fsynced;
  * manifest.json (listing every other file's SHA-256) and manifest.sig are written last, the folder
- * fsynced, and only then renamed to `export-<export>` (and the root fsynced).
+ * fsynced, and only then renamed to `export-<export>` (and the root fsynced); then each file's CRC-32,
+ * from the read that hashed it, is recorded beside the folder for the download's zip (./zip-crcs.ts).
  * Invariant: a folder named `export-<id>` is complete and signed; a crash or abort leaves only a
  * `.partial-` folder, which an abort removes at once and `sweep()` at the next start.
  */
