@@ -21,7 +21,7 @@ interface Recorded {
   crc32: number;
 }
 
-export const crcFileOf = (packageDir: string): string => `${packageDir}.crc32.json`;
+const crcFileOf = (packageDir: string): string => `${packageDir}.crc32.json`;
 
 /** Records the CRC-32s of the finished folder `dir` (paths inside it), with each file's identity now. */
 export async function recordCrcs(dir: string, crcs: ReadonlyMap<string, number>): Promise<void> {
