@@ -5,7 +5,7 @@ import { pinoHttp } from "pino-http";
 import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
 import type { Auth } from "../src/auth/service.js";
-import type { ExportDesk } from "../src/exports/export.js";
+import type { ExportDesk, ExportPackages } from "../src/exports/export.js";
 import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
@@ -50,6 +50,8 @@ export interface ApiServices {
   recordings: Recordings;
   holds: HoldDesk;
   exports: ExportDesk;
+  /** The finished packages; undefined when pscsd has no export key (those routes answer 503). */
+  exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
@@ -72,7 +74,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
-    ...exportRoutes(s.exports, s.audit, s.timeZone),
+    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;

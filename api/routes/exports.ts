@@ -1,14 +1,18 @@
 import { z } from "zod";
 import type { AuditLog } from "../../src/audit/log.js";
-import type { BasisInput, ExportDesk } from "../../src/exports/export.js";
+import { deliver } from "../../src/exports/deliver.js";
+import type { BasisInput, ExportDesk, ExportPackages } from "../../src/exports/export.js";
 import { PURPOSE_MAX } from "../../src/footage/purpose.js";
+import type { Logger } from "../../src/log/logger.js";
+import { problem } from "../http/problem.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { rangesSchema, toRanges } from "./schemas.js";
 
 /**
  * Export requests (records) on a legal basis, the commander's approval or refusal, cancellation,
  * and the export list. The desk checks every field of the basis itself (naming it and quoting the
- * policy rule it enforces), so the schema here only bounds what a request may carry.
+ * policy rule it enforces), so the schema here only bounds what a request may carry. The finished
+ * package: its zip download, the server's check of it, and the key a recipient pins.
  */
 
 const exportId = z.strictObject({
@@ -50,7 +54,21 @@ function requestBody(zone: string) {
   });
 }
 
-export function exportRoutes(exports: ExportDesk, audit: AuditLog, zone: string): AnyRoute[] {
+/** `packages` is undefined when pscsd has no export key: those routes answer 503. */
+export function exportRoutes(
+  exports: ExportDesk,
+  packages: ExportPackages | undefined,
+  audit: AuditLog,
+  log: Logger,
+  zone: string,
+): AnyRoute[] {
+  const shelf = (): ExportPackages => {
+    if (packages) return packages;
+    throw problem(
+      503,
+      "exports are off: pscsd could not make its export signing key (exports.signingKey; see its log)",
+    );
+  };
   return [
     defineRoute({
       method: "post",
@@ -113,6 +131,21 @@ export function exportRoutes(exports: ExportDesk, audit: AuditLog, zone: string)
       responses: { 200: { description: "exports" } },
       handler: async ({ action }) => ({ exports: await exports.list(action) }),
     }),
+    // Declared before /api/exports/{id}, which would take `key` for an id.
+    defineRoute({
+      method: "get",
+      path: "/api/exports/key",
+      operationId: "exportKey",
+      summary:
+        "The department's export signing key: its fingerprint (SHA-256 of the SPKI DER), which a recipient pins with `pscs verify --fingerprint`, and its public key PEM",
+      tag: "exports",
+      access: { permission: "exports.read" },
+      responses: {
+        200: { description: "fingerprint and publicKeyPem" },
+        503: { description: "exports are off (no signing key)" },
+      },
+      handler: () => shelf().key(),
+    }),
     defineRoute({
       method: "get",
       path: "/api/exports/{id}",
@@ -171,5 +204,59 @@ export function exportRoutes(exports: ExportDesk, audit: AuditLog, zone: string)
         },
       }),
     ),
+    defineRoute({
+      method: "get",
+      path: "/api/exports/{id}/download",
+      operationId: "downloadExport",
+      summary:
+        "The finished package as a stored zip (records, commander); recorded in the export's downloads and audited with the bytes sent, complete or not",
+      tag: "exports",
+      access: { permission: "exports.download" },
+      params: exportId,
+      // The permission test's catalog has export 4 done (test/helpers/pscsd.ts).
+      example: { params: { id: "4" } },
+      responses: {
+        200: { description: "application/zip, Content-Length known", contentType: "application/zip" },
+        409: { description: "not done, or its package folder no longer matches its manifest" },
+        503: { description: "exports are off (no signing key)" },
+      },
+      handler: async ({ params, action, res }) => {
+        const p = await shelf().download(params.id, action);
+        res.status(200).set({
+          "Content-Type": "application/zip",
+          "Content-Length": String(p.bytes),
+          "Content-Disposition": `attachment; filename="${p.name}"`,
+          "Cache-Control": "no-store",
+        });
+        const r = await deliver(p, res);
+        if (!r.error) return;
+        // A client that goes away mid-download is an incomplete download (recorded), not a failure.
+        if ((r.error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE") {
+          log.info(
+            { export: params.id, actor: action.actor, sent: r.sent, of: p.bytes },
+            "export download ended by the client",
+          );
+          return;
+        }
+        throw r.error;
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/exports/{id}/verify",
+      operationId: "verifyExport",
+      summary:
+        "Check the stored package as a recipient would (signature, this key, every file's size and SHA-256, nothing added); audited with the outcome",
+      tag: "exports",
+      access: { permission: "exports.read" },
+      params: exportId,
+      example: { params: { id: "4" } },
+      responses: {
+        200: { description: "the report: ok, and every problem naming its file or field" },
+        409: { description: "not done: no package yet" },
+        503: { description: "exports are off (no signing key)" },
+      },
+      handler: ({ params, action }) => shelf().verify(params.id, action),
+    }),
   ];
 }

@@ -1,7 +1,7 @@
 import { extname } from "node:path";
 import type { AuditLog } from "../../src/audit/log.js";
 import { auditIn } from "../../src/auth/acting.js";
-import { isRole, type Permission, ROLE_PERMISSIONS } from "../../src/auth/roles.js";
+import { type Permission, roleGrants } from "../../src/auth/roles.js";
 import type { ActionContext } from "../../src/auth/service.js";
 import type { Directory } from "../../src/catalog/directory/directory.js";
 import type { StoredExport } from "../../src/catalog/directory/exports.js";
@@ -67,9 +67,7 @@ function covers(hold: readonly HoldRange[], r: HoldRange): boolean {
   return hold.some((h) => h.camera === r.camera && h.fromMs <= r.fromMs && h.toMs >= r.toMs);
 }
 
-function grants(by: ActionContext, permission: Permission): boolean {
-  return !!by.role && isRole(by.role) && ROLE_PERMISSIONS[by.role].includes(permission);
-}
+const grants = (by: ActionContext, permission: Permission): boolean => roleGrants(by.role, permission);
 
 /** What every audit entry of an export says of it. */
 function summary(e: {

@@ -10,7 +10,7 @@ import type {
   PackageFile,
   SpanText,
 } from "../../src/exports/package-format.js";
-import { syncSizeHash } from "../../src/storage/durable.js";
+import { syncSizeHash, syncSizeHashCrc } from "../../src/storage/durable.js";
 import { isoInZone } from "../../src/time/parse.js";
 
 /**
@@ -55,12 +55,25 @@ export function clockFor(
   }));
 }
 
-/** Each file (relative to `dir`) fsynced, with its SHA-256 and size, in the order given. */
-export async function listFiles(dir: string, paths: readonly string[]): Promise<PackageFile[]> {
+/**
+ * Each file (relative to `dir`) fsynced, with its SHA-256 and size, in the order given; its CRC-32
+ * from the same read into `crcs`, when given (for the download's zip: ./zip-crcs.ts).
+ */
+export async function listFiles(
+  dir: string,
+  paths: readonly string[],
+  crcs?: Map<string, number>,
+): Promise<PackageFile[]> {
   const files: PackageFile[] = [];
   for (const path of paths) {
-    const { bytes, sha256 } = await syncSizeHash(join(dir, path));
-    files.push({ path, sha256, bytes });
+    if (crcs) {
+      const { bytes, sha256, crc32 } = await syncSizeHashCrc(join(dir, path));
+      crcs.set(path, crc32);
+      files.push({ path, sha256, bytes });
+    } else {
+      const { bytes, sha256 } = await syncSizeHash(join(dir, path));
+      files.push({ path, sha256, bytes });
+    }
   }
   return files;
 }

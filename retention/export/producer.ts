@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { Db } from "../../src/catalog/catalog.js";
 import { CameraIdentities } from "../../src/catalog/footage/camera-identities.js";
 import { ClockSamples } from "../../src/catalog/footage/clock-samples.js";
@@ -33,12 +34,14 @@ import { custodyHtml, readmeText } from "./custody.js";
 import { clockFor, identityFor, instant, listFiles, manifestBytes, spanText } from "./manifest.js";
 import { progressMeter } from "./progress.js";
 import { viewerHtml } from "./viewer.js";
+import { recordCrcs } from "./zip-crcs.js";
 
 /**
  * Builds export packages in the exports root (the layout of src/exports/package-format.ts).
  * Write protocol: everything is written into `.partial-<export>-<random>/`, each file fsynced;
  * manifest.json (listing every other file's SHA-256) and manifest.sig are written last, the folder
- * fsynced, and only then renamed to `export-<export>` (and the root fsynced).
+ * fsynced, and only then renamed to `export-<export>` (and the root fsynced); then each file's CRC-32,
+ * from the read that hashed it, is recorded beside the folder for the download's zip (./zip-crcs.ts).
  * Invariant: a folder named `export-<id>` is complete and signed; a crash or abort leaves only a
  * `.partial-` folder, which an abort removes at once and `sweep()` at the next start (killing any
  * ffmpeg the dead pscsd left writing into it).
@@ -125,11 +128,13 @@ export class FolderPackageProducer implements PackageProducer {
     this.writing.add(name);
     try {
       await mkdir(join(tmp, CLIPS_DIR), { recursive: true });
-      const manifest = await this.write(tmp, input, clips, o);
+      const crcs = new Map<string, number>();
+      const manifest = await this.write(tmp, input, clips, o, crcs);
       const bytes = manifestBytes(manifest);
       await writeFile(join(tmp, MANIFEST_FILE), bytes);
       const signature = `${this.o.signer.sign(bytes)}\n`;
       await writeFile(join(tmp, SIGNATURE_FILE), signature);
+      crcs.set(MANIFEST_FILE, crc32(bytes)).set(SIGNATURE_FILE, crc32(signature));
       await fsyncPath(join(tmp, MANIFEST_FILE));
       await fsyncPath(join(tmp, SIGNATURE_FILE));
       await fsyncPath(tmp);
@@ -137,6 +142,8 @@ export class FolderPackageProducer implements PackageProducer {
       o.signal?.throwIfAborted();
       await rename(tmp, final);
       await fsyncPath(root);
+      // After the rename: the package is complete without it (downloads then compute CRC-32 as they stream).
+      await recordCrcs(final, crcs).catch(() => undefined);
       const total = manifest.files.reduce((n, f) => n + f.bytes, 0) + bytes.length + signature.length;
       const manifestSha256 = createHash("sha256").update(bytes).digest("hex");
       return { dir: final, manifest, manifestSha256, bytes: total };
@@ -154,6 +161,7 @@ export class FolderPackageProducer implements PackageProducer {
     input: PackageInput,
     clips: ClipPlan[],
     o: { onProgress?: (p: ExportProgress) => void; signal?: AbortSignal },
+    crcs: Map<string, number>,
   ): Promise<Manifest> {
     const { site, recordings } = this.o;
     const zone = site.timezone;
@@ -182,7 +190,7 @@ export class FolderPackageProducer implements PackageProducer {
         sources: made.sources,
       });
     }
-    const documents = await this.copyScans(tmp, input);
+    const documents = await this.copyScans(tmp, input, crcs);
     await writeFile(join(tmp, PUBLIC_KEY_FILE), this.o.signer.publicKeyPem);
     const ranges = input.ranges;
     const actualFrom = Math.min(...cameras.map((c) => Date.parse(c.actual.from.utc)));
@@ -203,7 +211,7 @@ export class FolderPackageProducer implements PackageProducer {
       ),
       actual: spanText(actualFrom, actualTo, zone),
       cameras,
-      files: await listFiles(tmp, [...clipPaths, ...documents, PUBLIC_KEY_FILE]),
+      files: await listFiles(tmp, [...clipPaths, ...documents, PUBLIC_KEY_FILE], crcs),
       requestedBy: { user: input.requestedBy.user, at: iso(input.requestedBy.at) },
       approvedBy: { user: input.approvedBy.user, at: iso(input.approvedBy.at) },
       producedBy: { by: this.o.producedBy ?? "system", at: instant(at, zone).utc },
@@ -212,18 +220,18 @@ export class FolderPackageProducer implements PackageProducer {
     };
     // README and the custody sheet list what exists before them; the viewer embeds all but itself.
     await writeFile(join(tmp, README_FILE), readmeText(manifest));
-    manifest.files.push(...(await listFiles(tmp, [README_FILE])));
+    manifest.files.push(...(await listFiles(tmp, [README_FILE], crcs)));
     await writeFile(join(tmp, CUSTODY_FILE), custodyHtml(manifest));
-    manifest.files.push(...(await listFiles(tmp, [CUSTODY_FILE])));
+    manifest.files.push(...(await listFiles(tmp, [CUSTODY_FILE], crcs)));
     await writeFile(join(tmp, VIEWER_FILE), viewerHtml(manifest));
-    manifest.files.push(...(await listFiles(tmp, [VIEWER_FILE])));
+    manifest.files.push(...(await listFiles(tmp, [VIEWER_FILE], crcs)));
     for (const d of [join(tmp, CLIPS_DIR), ...(documents.length ? [join(tmp, "documents")] : [])])
       await fsyncPath(d);
     return manifest;
   }
 
   /** The basis's scan, copied to where its ScanRef says; returns the package paths written. */
-  private async copyScans(tmp: string, input: PackageInput): Promise<string[]> {
+  private async copyScans(tmp: string, input: PackageInput, crcs: Map<string, number>): Promise<string[]> {
     if (input.basis.type === "criminal") return [];
     const { file } = input.basis.scan;
     const from = input.scanFiles[file];
@@ -232,7 +240,7 @@ export class FolderPackageProducer implements PackageProducer {
       throw new PackageError(`basis.scan.file: ${file} is not a file under documents/`);
     await mkdir(join(tmp, "documents"), { recursive: true });
     await copyFile(from, join(tmp, file));
-    const [copied] = await listFiles(tmp, [file]);
+    const [copied] = await listFiles(tmp, [file], crcs);
     if (copied?.sha256 !== input.basis.scan.sha256 || copied.bytes !== input.basis.scan.bytes)
       throw new PackageError(
         `basis.scan: the stored scan ${from} does not match its record (SHA-256 ${copied?.sha256}, recorded ${input.basis.scan.sha256})`,

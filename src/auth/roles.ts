@@ -1,8 +1,9 @@
 /**
  * Roles and what each may do. Routes declare a permission, never a role, so a role's reach is read
  * in one place: here.
- * Invariant: only dispatcher, records and commander hold a video permission; ops, auditor and admin
- * see no footage unless a person is also given one of those roles.
+ * Invariant: only dispatcher, records and commander hold a video permission (`video.*`, `ptz.control`,
+ * `exports.download`: a package is footage); ops, auditor and admin see no footage unless a person is
+ * also given one of those roles.
  */
 
 export const ROLES = ["dispatcher", "records", "commander", "ops", "auditor", "admin"] as const;
@@ -21,6 +22,7 @@ export const PERMISSIONS = [
   "exports.approve",
   "exports.cancel",
   "exports.read",
+  "exports.download",
   "cameras.read",
   "health.read",
   "metrics.read",
@@ -41,6 +43,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "exports.create",
     "exports.cancel",
     "exports.read",
+    "exports.download",
     "cameras.read",
   ],
   commander: [
@@ -50,6 +53,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "exports.approve",
     "exports.cancel",
     "exports.read",
+    "exports.download",
     "purge.read",
     "purge.run",
     "cameras.read",
@@ -78,4 +82,9 @@ export function roleGranting(roles: readonly Role[], permission: Permission): Ro
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
+}
+
+/** Whether the role someone acts through (an ActionContext's) grants the permission. */
+export function roleGrants(role: string | null, permission: Permission): boolean {
+  return !!role && isRole(role) && ROLE_PERMISSIONS[role].includes(permission);
 }

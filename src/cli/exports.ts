@@ -1,8 +1,14 @@
-import { readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Permission } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
+import { exportPublicKey } from "../compose/console.js";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { deliver } from "../exports/deliver.js";
 import type { BasisInput, ExportDesk, ExportRecord } from "../exports/export.js";
+import { KeyFileError } from "../keys/ed25519-file.js";
 import { createLogger } from "../log/logger.js";
 import {
   asCliError,
@@ -18,10 +24,10 @@ import { progressLine } from "./progress.js";
 import { cliTimes, parseRange } from "./times.js";
 
 /**
- * `pscs export request|list|show|wait|approve|refuse|cancel`: export requests at the server's console,
- * each as a named user holding the permission the API would demand (./named-user.ts). The rules
- * (legal basis, hold, two-person rule) are the export desk's; a refusal names the option typed and
- * quotes the policy rule.
+ * `pscs export request|list|show|wait|approve|refuse|cancel|download|verify`: exports at the server's
+ * console, each as a named user holding the permission the API would demand (./named-user.ts). The
+ * rules (legal basis, hold, two-person rule, who downloads) are the services'; a refusal names the
+ * option typed and quotes the policy rule. `pscs export key` needs no sign-in: the key is public.
  */
 
 const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString());
@@ -44,8 +50,23 @@ function withSignIn<T>(
   permission: Permission,
   f: (x: Opened, by: ActionContext) => Promise<T>,
   options: OptionsByField = {},
+  check?: () => void,
 ): Promise<T> {
-  return asNamedUser(o, permission, open, (x, by) => f(x, by).catch((e: unknown) => asCliError(e, options)));
+  return asNamedUser(
+    o,
+    permission,
+    open,
+    (x, by) => f(x, by).catch((e: unknown) => asCliError(e, options)),
+    check,
+  );
+}
+
+/** The fingerprint in groups of four hex digits, eight to a line: for reading aloud and comparing. */
+function groupedFingerprint(hex: string): string {
+  const groups = hex.match(/.{1,4}/g) ?? [];
+  const lines: string[] = [];
+  for (let i = 0; i < groups.length; i += 8) lines.push(groups.slice(i, i + 8).join(" "));
+  return lines.join("\n");
 }
 
 /** `pscs export request`'s options, by the request field each one fills. */
@@ -280,6 +301,93 @@ export function exportCommands(program: Command): void {
       },
     );
   }
+  packageCommands(ex);
+}
+
+/** `pscs export download|verify|key`: the finished package and the key a recipient pins. */
+function packageCommands(ex: Command): void {
+  common(
+    ex
+      .command("download <id>")
+      .description("write a done export's package as a zip (records, commander); recorded and audited")
+      .option("-o, --output <file>", "where to write it (default: export-<id>.zip here); never overwritten"),
+  ).action(async (id: string, o: { config: string; as?: string; json?: boolean; output?: string }) => {
+    const n = idOf("<id>", id);
+    const file = resolve(o.output ?? `export-${n}.zip`);
+    const exists = () => {
+      if (existsSync(file)) throw new CliError(`--output: ${file} exists; pscs never overwrites a file`, 1);
+    };
+    const r = await withSignIn(
+      o,
+      "exports.download",
+      async ({ local }, by) => {
+        const p = await local.exportPackages().download(n, by);
+        // "wx": a file made meanwhile is not overwritten either.
+        const sent = await deliver(p, createWriteStream(file, { flags: "wx" }));
+        if (sent.error) {
+          await rm(file, { force: true });
+          throw new CliError(`export ${n}: download failed after ${sent.sent} bytes: ${String(sent.error)}`);
+        }
+        return { export: n, file, bytes: sent.sent };
+      },
+      {},
+      exists,
+    );
+    print(
+      !!o.json,
+      r,
+      () =>
+        `wrote ${r.file}: ${r.bytes} bytes (export ${n}); check it with 'pscs verify ${r.file} --fingerprint <pscs export key>'`,
+    );
+  });
+  common(
+    ex
+      .command("verify <id>")
+      .description("check a done export's stored package against the department's key; audited"),
+  ).action(async (id: string, o: { config: string; as?: string; json?: boolean }) => {
+    const n = idOf("<id>", id);
+    const r = await withSignIn(o, "exports.read", ({ local }, by) => local.exportPackages().verify(n, by));
+    if (!r.ok) {
+      if (o.json) print(true, r, () => "");
+      throw new CliError(
+        [
+          `export ${n}: its stored package does NOT verify (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"})`,
+          ...r.problems.map((p) => `  ${p.subject}: ${p.problem}`),
+        ].join("\n"),
+      );
+    }
+    print(
+      !!o.json,
+      r,
+      () =>
+        `export ${n}: its stored package verifies: ${r.files} files, ${r.bytes} bytes, signed by the department's key ${r.keyFingerprint}`,
+    );
+  });
+  ex.command("key")
+    .description(
+      "the department's export signing key: its fingerprint, for recipients to pin (`pscs verify --fingerprint`); no sign-in, the key is public",
+    )
+    .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
+    .option("--pem", "print the public key (PEM) too")
+    .option("--json", "machine-readable output")
+    .action((o: { config: string; pem?: boolean; json?: boolean }) => {
+      let key: { fingerprint: string; publicKeyPem: string };
+      try {
+        key = exportPublicKey(loadConfig(o.config));
+      } catch (e) {
+        if (e instanceof ConfigError) throw new CliError(e.message, 78);
+        if (e instanceof KeyFileError)
+          throw new CliError(`${e.message} (pscsd makes the key at first start)`);
+        throw e;
+      }
+      print(!!o.json, key, () =>
+        [
+          "export signing key fingerprint (SHA-256 of the public key):",
+          groupedFingerprint(key.fingerprint),
+          ...(o.pem ? ["", key.publicKeyPem.trimEnd()] : []),
+        ].join("\n"),
+      );
+    });
 }
 
 /**

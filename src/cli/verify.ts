@@ -28,7 +28,7 @@ export function verifyCommand(program: Command): void {
     .argument("<package>", "the package folder, or its .zip")
     .option(
       "--fingerprint <hex>",
-      "the department's export key fingerprint (SHA-256, as `pscs export key` prints it; colons allowed)",
+      "the department's export key fingerprint (SHA-256, as `pscs export key` prints it; colons or spaces allowed)",
     )
     .option("--json", "machine-readable output")
     .action(async (path: string, o: { fingerprint?: string; json?: boolean }) => {

@@ -1,3 +1,4 @@
+import { ExportPackageService } from "../../retention/export/downloads.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { auditAnchorFile } from "../audit/anchor.js";
 import { AuditLog } from "../audit/log.js";
@@ -6,7 +7,10 @@ import { type Db, openCatalog } from "../catalog/catalog.js";
 import type { Directory } from "../catalog/directory/directory.js";
 import { SqliteDirectory } from "../catalog/directory/sqlite.js";
 import type { Config } from "../config/load.js";
+import type { ExportPackages } from "../exports/export.js";
 import { wakeExportJobs } from "../exports/job-wake.js";
+import { EXPORT_KEY_FIELD } from "../exports/signing-key.js";
+import { fingerprintOf, publicKeyFile, publicKeyPem, readPublicKeyFile } from "../keys/ed25519-file.js";
 import type { Logger } from "../log/logger.js";
 
 /**
@@ -26,6 +30,12 @@ export interface ConsoleServices {
    * Made when a command asks: making it creates the evidence folder, which other commands leave alone.
    */
   retention(log: Logger): Retention;
+  /**
+   * The finished packages at the console: downloads and checks as the API makes them (audited,
+   * client `cli`), against the key's public half (`<exports.signingKey>.pub`; the private key is
+   * pscsd's alone). The public key is read when first asked for (a KeyFileError when absent).
+   */
+  exportPackages(): ExportPackages;
   close(): void;
 }
 
@@ -57,10 +67,23 @@ export function openConsole(config: Config): ConsoleServices {
         retentionFromConfig(config, db, directory, audit, log, undefined, () =>
           wakeExportJobs(config.storage.exports),
         ),
+      exportPackages: () =>
+        new ExportPackageService({
+          directory,
+          audit,
+          root: config.storage.exports,
+          key: () => exportPublicKey(config),
+        }),
       close: () => db.close(),
     };
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+/** The export key's public half as pscsd wrote it beside the key: all `pscs export key` needs. */
+export function exportPublicKey(config: Config): { fingerprint: string; publicKeyPem: string } {
+  const key = readPublicKeyFile(publicKeyFile(config.exports.signingKey), EXPORT_KEY_FIELD);
+  return { fingerprint: fingerprintOf(key), publicKeyPem: publicKeyPem(key) };
 }

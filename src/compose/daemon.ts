@@ -3,6 +3,7 @@ import { listen, type RunningServer } from "../../api/server.js";
 import { auditReconcile } from "../../recorder/reconcile-audit.js";
 import type { Recorder } from "../../recorder/recorder.js";
 import { DiskPressurePolicy } from "../../retention/disk-pressure.js";
+import { ExportPackageService } from "../../retention/export/downloads.js";
 import { ExportJobs } from "../../retention/export/jobs.js";
 import { type FolderPackageProducer, packageProducerFromConfig } from "../../retention/export/producer.js";
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
@@ -106,6 +107,15 @@ async function wire(
   });
   pressure.onPauseChange(() => recording.recorder.pauseChanged());
   const { playback, cameraHealth: cameras } = recording;
+  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
+  const exportPackages =
+    exportProducer &&
+    new ExportPackageService({
+      directory,
+      audit,
+      root: config.storage.exports,
+      key: () => exportProducer.key(),
+    });
   const app = wireHttp(config, log, {
     db,
     audit,
@@ -114,11 +124,11 @@ async function wire(
     storage,
     retention,
     playback,
+    exportPackages,
     cameras,
     startedAt,
     exportsOn: exportSigner !== undefined,
   });
-  const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
   if (exportProducer) {
     exportJobs = new ExportJobs({
       directory,

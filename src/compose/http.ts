@@ -6,6 +6,7 @@ import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
 import type { Db } from "../catalog/catalog.js";
 import type { Config } from "../config/load.js";
+import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
@@ -23,6 +24,8 @@ export interface Served {
   storage: StorageMonitor;
   retention: Retention;
   playback: Recordings;
+  /** Undefined when the export key could not be made: exports are off. */
+  exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
@@ -66,6 +69,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     cameras,
     holds: retention.holds,
     exports: retention.exports,
+    exportPackages: s.exportPackages,
     purge: retention,
     timeZone: config.site.timezone,
     recordings: s.playback,

@@ -1,6 +1,7 @@
 import type { ActionContext } from "../auth/acting.js";
 import type { HoldRange } from "../holds/hold.js";
 import type { BasisFields, Manifest, Recipient } from "./package-format.js";
+import type { VerifyReport } from "./verify.js";
 
 /**
  * What an export is, as every caller sees it (API, CLI, the export service, the package producer).
@@ -127,17 +128,24 @@ export interface ExportDesk {
   list(by: ActionContext): Promise<ExportRecord[]>;
 }
 
+/** One download of a finished package, as `ExportPackages.download` hands it out. */
+export interface PackageDownload {
+  /** `export-<id>.zip`. */
+  name: string;
+  bytes: number;
+  stream: NodeJS.ReadableStream;
+  /** Records the download (called once, however it ended): the bytes handed over, whether all were. */
+  finished: (sent: number, complete: boolean) => Promise<void>;
+}
+
 /** The finished packages: what leaves the building, and the key a recipient pins. */
 export interface ExportPackages {
-  /** The finished package as a stored zip stream; the download is audited when it ends (bytes, complete). */
-  download(
-    id: number,
-    by: ActionContext,
-  ): Promise<{
-    name: string;
-    bytes: number;
-    stream: NodeJS.ReadableStream;
-    finished: (sent: number, complete: boolean) => Promise<void>;
-  }>;
+  /**
+   * The finished package as a stored zip stream (`bytes` long, known before the first byte); the
+   * download is recorded and audited when the caller says it ended (bytes sent, complete).
+   */
+  download(id: number, by: ActionContext): Promise<PackageDownload>;
+  /** The stored package checked as a recipient would (src/exports/verify.ts) against this key; audited. */
+  verify(id: number, by: ActionContext): Promise<VerifyReport>;
   key(): { fingerprint: string; publicKeyPem: string };
 }

@@ -44,9 +44,12 @@ export interface VerifyReport {
   problems: VerifyProblem[];
 }
 
-/** The fingerprint as typed (hex, colons allowed, any case), normalised; undefined when it is not one. */
+/**
+ * The fingerprint as typed (hex, any case, colons or spaces allowed: `pscs export key` prints it in
+ * groups for reading aloud), normalised; undefined when it is not one.
+ */
 export function parseFingerprint(typed: string): string | undefined {
-  const hex = typed.trim().replaceAll(":", "").toLowerCase();
+  const hex = typed.replace(/[\s:]/g, "").toLowerCase();
   return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
 }
 
@@ -74,7 +77,7 @@ export async function verifyPackage(path: string, o: { fingerprint?: string } = 
   if (o.fingerprint !== undefined && !pinned)
     throw new ServiceError(
       "invalid",
-      "fingerprint: expected 64 hex digits (SHA-256), colons allowed",
+      "fingerprint: expected 64 hex digits (SHA-256), colons or spaces allowed",
       "fingerprint",
     );
   const contents = await openContents(path);

@@ -10,6 +10,7 @@ import {
   login,
   openLocalCatalog,
   sampleSegment,
+  seedDoneExport,
   seedExports,
   seedHolds,
   seedSegment,
@@ -70,6 +71,9 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   approveExport: ["commander"],
   refuseExport: ["commander"],
   cancelExport: ["records", "commander"],
+  exportKey: ["records", "commander", "auditor"],
+  downloadExport: ["records", "commander"],
+  verifyExport: ["records", "commander", "auditor"],
   purgePlan: ["commander", "ops", "auditor"],
   purgeNow: ["commander"],
   destructionLog: ["commander", "ops", "auditor"],
@@ -81,6 +85,8 @@ const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
  * permitted caller gets a fresh daemon and catalog, so the second is not answered "already cancelled".
  */
 const ONCE_PER_CALLER = new Set(["cancelExport"]);
+/** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
+const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
 
 /** The callers in groups with at most one permitted caller each (the refused ones change nothing). */
 function onePermittedEach(op: string): Caller[][] {
@@ -157,7 +163,9 @@ describe("permission matrix (from /api/openapi.json)", () => {
   it("no role but dispatcher, records and commander holds a video permission", () => {
     for (const r of ["ops", "auditor", "admin"] as const) {
       expect(
-        ROLE_PERMISSIONS[r].filter((p) => p.startsWith("video.") || p === "ptz.control"),
+        ROLE_PERMISSIONS[r].filter(
+          (p) => p.startsWith("video.") || p === "ptz.control" || p === "exports.download",
+        ),
         r,
       ).toEqual([]);
     }
@@ -168,7 +176,7 @@ describe("permission matrix (from /api/openapi.json)", () => {
   it("answers every operation × caller as the table says", async () => {
     const failures: string[] = [];
     /** A daemon over a fresh catalog holding the users, tokens, footage, holds and exports the examples name. */
-    const fresh = async () => {
+    const fresh = async (op: string) => {
       const d = await daemonDir();
       const local = openLocalCatalog(d.configFile);
       await seedUsers(local, { ...Object.fromEntries(ROLES.map((r) => [`${r}1`, [r]])), jdoe: ["records"] });
@@ -182,6 +190,7 @@ describe("permission matrix (from /api/openapi.json)", () => {
       seedSegment(d, sample); // what the recording examples ask for
       await seedHolds(d); // and the hold examples
       await seedExports(d); // and the export examples
+      if (NEEDS_PACKAGE.has(op)) await seedDoneExport(d);
       return { daemon: await startInProcess(d), tokens };
     };
     // One fresh daemon and catalog per operation: every caller's request is the example, so writes
@@ -189,7 +198,7 @@ describe("permission matrix (from /api/openapi.json)", () => {
     for (const op of operations) {
       const groups = ONCE_PER_CALLER.has(op.operationId) ? onePermittedEach(op.operationId) : [CALLERS];
       for (const callers of groups) {
-        const { daemon, tokens } = await fresh();
+        const { daemon, tokens } = await fresh(op.operationId);
         try {
           for (const caller of callers) {
             // The login example signs jdoe in; everything else needs its own fresh signed-in caller.

@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { Writable } from "node:stream";
+import { packageProducerFromConfig } from "../../retention/export/producer.js";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
@@ -11,6 +12,8 @@ import { Segments } from "../../src/catalog/footage/segments.js";
 import { type ConsoleServices, openConsole } from "../../src/compose/console.js";
 import { type Pscsd, startPscsd } from "../../src/compose/daemon.js";
 import { loadConfig } from "../../src/config/load.js";
+import type { ExportRecord } from "../../src/exports/export.js";
+import { ExportSigner } from "../../src/exports/signing-key.js";
 import { segmentPath } from "../../src/footage/layout.js";
 import { createLogger } from "../../src/log/logger.js";
 import { writeDaemonConfig } from "./config.js";
@@ -239,4 +242,72 @@ export async function seedExports(d: TestDaemonDir): Promise<void> {
   } finally {
     local.close();
   }
+}
+
+const SEED_RECORDS = { actor: "user:records1", role: "records", client: "test" };
+const SEED_COMMANDER = { actor: "user:commander1", role: "commander", client: "test" };
+
+/**
+ * An export on hold 3 requested by records1, approved by commander1 and marked done, its package
+ * made by `makePackage` in the exports root under `export-<id>` (returning its manifest's SHA-256
+ * and bytes): the job runner's part, done by hand. Call after seedHolds.
+ */
+export async function seedDone(
+  d: TestDaemonDir,
+  range: { fromMs: number; toMs: number },
+  makePackage: (
+    e: ExportRecord,
+    local: LocalCatalog,
+  ) => Promise<{ dir: string; manifestSha256: string; bytes: number; at: number }>,
+): Promise<ExportRecord> {
+  const local = openConsole(loadConfig(d.configFile));
+  try {
+    const { exports } = local.retention(createLogger({ name: "seed", level: "error" }));
+    const asked = await exports.request(
+      {
+        basis: { type: "criminal", caseNumber: "26-000124", requestingOfficer: "Det. A. Example" },
+        recipient: { name: "ADA B. Example", organisation: "State's Attorney", delivery: "download" },
+        purpose: "Prosecution of case 26-000124",
+        ranges: [{ camera: "cam1", ...range }],
+        hold: 3,
+      },
+      SEED_RECORDS,
+    );
+    const e = await exports.approve(asked.id, "seeded", SEED_COMMANDER);
+    const made = await makePackage(e, local);
+    const packagePath = relative(local.config.storage.exports, made.dir);
+    await local.directory.tx((x) => x.exports.markProduced(e.id, { ...made, packagePath }));
+    return await exports.get(e.id, SEED_RECORDS);
+  } finally {
+    local.close();
+  }
+}
+
+/**
+ * Export 4, done: a real package produced with the department's key (made here, where pscsd makes
+ * it at first start) from the seeded 2 s segment, as the download and verify examples expect.
+ * Call after seedExports.
+ */
+export function seedDoneExport(d: TestDaemonDir): Promise<ExportRecord> {
+  return seedDone(d, { fromMs: SAMPLE_START, toMs: SAMPLE_START + 2_000 }, async (e, local) => {
+    const { config } = local;
+    const { recordings, evidence, exports } = config.storage;
+    const signer = ExportSigner.open(config.exports.signingKey, [recordings, evidence, exports]);
+    const producer = packageProducerFromConfig(config, local.db, signer);
+    const made = await producer.produce(
+      {
+        exportId: e.id,
+        hold: e.hold,
+        basis: e.basis,
+        scanFiles: {},
+        recipient: e.recipient,
+        purpose: e.purpose,
+        ranges: e.ranges,
+        requestedBy: { user: e.requestedBy, at: e.requestedAt },
+        approvedBy: { user: e.decidedBy ?? "", at: e.decidedAt ?? 0 },
+      },
+      {},
+    );
+    return { ...made, at: Date.parse(made.manifest.producedBy.at) };
+  });
 }

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
+import { crc32 } from "node:zlib";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SourceChangedError } from "../../retention/export/clips.js";
@@ -233,7 +234,17 @@ describe("export package", () => {
     pkg = made.dir;
     manifest = made.manifest;
     expect(pkg).toBe(join(exportsRoot, "export-7"));
-    expect(readdirSync(exportsRoot)).toEqual(["export-7"]);
+    expect(readdirSync(exportsRoot)).toEqual(["export-7", "export-7.crc32.json"]);
+    // Beside it, every file's CRC-32 for the download's zip, computed as the file was hashed.
+    const crcs = JSON.parse(readFileSync(join(exportsRoot, "export-7.crc32.json"), "utf8")) as {
+      files: Record<string, { crc32: number; size: number }>;
+    };
+    const all = [...manifest.files.map((f) => f.path), "manifest.json", "manifest.sig"].sort();
+    expect(Object.keys(crcs.files).sort()).toEqual(all);
+    for (const path of all) {
+      const bytes = readFileSync(join(pkg, path));
+      expect(crcs.files[path], path).toMatchObject({ crc32: crc32(bytes), size: bytes.length });
+    }
     expect(swept).toBe(0);
     const clip = join(pkg, "clips", "cam1.mp4");
     const source = join(rec, segmentPath("cam1", T));
@@ -430,7 +441,7 @@ describe("export package", () => {
       },
     });
     await expect(copying).rejects.toThrow("cancelled by test");
-    expect(readdirSync(exportsRoot)).toEqual(["export-7"]);
+    expect(readdirSync(exportsRoot)).toEqual(["export-7", "export-7.crc32.json"]);
     expect(descendants(process.pid).filter((p) => procName(p) === "ffmpeg")).toEqual([]);
   });
 
@@ -439,7 +450,7 @@ describe("export package", () => {
     mkdirSync(join(partial, "clips"), { recursive: true });
     writeFileSync(join(partial, "clips", "cam1.mp4"), "half");
     expect(await producer.sweep()).toBe(1);
-    expect(readdirSync(exportsRoot)).toEqual(["export-7"]);
+    expect(readdirSync(exportsRoot)).toEqual(["export-7", "export-7.crc32.json"]);
     await expect(producer.produce(input(7), {})).rejects.toThrow(/export-7 already exists/);
   });
 
@@ -465,7 +476,7 @@ describe("export package", () => {
     await expect(producer.produce(wrongScan, {})).rejects.toThrow(
       /^basis\.scan: the stored scan .* does not match/,
     );
-    expect(readdirSync(exportsRoot)).toEqual(["export-7"]);
+    expect(readdirSync(exportsRoot)).toEqual(["export-7", "export-7.crc32.json"]);
     expect(existsSync(join(exportsRoot, "export-10"))).toBe(false);
     expect(statSync(join(dir, "etc", "export-signing.key")).mode & 0o777).toBe(0o600);
   });
