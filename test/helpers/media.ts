@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -125,4 +126,25 @@ export function changedShare(a: Uint8Array, b: Uint8Array, width: number, y0: nu
     total++;
   }
   return changed / total;
+}
+
+/** The coded pictures (slice NAL units, types 1 and 5) of a file's H.264, each as its SHA-256. */
+export async function codedPictures(args: string[]): Promise<string[]> {
+  const { stdout } = await run(
+    "ffmpeg",
+    ["-hide_banner", "-loglevel", "error", ...args, "-map", "0:v:0", "-c", "copy", "-f", "h264", "-"],
+    { encoding: "buffer", maxBuffer: 256 << 20 },
+  );
+  const out: string[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i + 2 < stdout.length; i++)
+    if (stdout[i] === 0 && stdout[i + 1] === 0 && stdout[i + 2] === 1) starts.push(i + 3);
+  starts.forEach((s, k) => {
+    let end = k + 1 < starts.length ? (starts[k + 1] as number) - 3 : stdout.length;
+    while (end > s && stdout[end - 1] === 0) end--; // a 4-byte start code's leading zero
+    const type = (stdout[s] as number) & 0x1f;
+    if (type === 1 || type === 5)
+      out.push(createHash("sha256").update(stdout.subarray(s, end)).digest("hex"));
+  });
+  return out;
 }

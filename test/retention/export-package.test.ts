@@ -29,6 +29,7 @@ import type { Manifest } from "../../src/exports/package-format.js";
 import { ExportSigner } from "../../src/exports/signing-key.js";
 import { segmentPath } from "../../src/footage/layout.js";
 import { descendants, procName } from "../../src/proc/tree.js";
+import { codedPictures } from "../helpers/media.js";
 
 /**
  * The package producer with real ffmpeg on real MPEG-TS segments cut the way the recorder cuts them
@@ -150,27 +151,6 @@ function input(exportId: number): PackageInput {
   };
 }
 
-/** The coded pictures (slice NAL units, types 1 and 5) of a file's H.264, each as its SHA-256. */
-async function slices(args: string[]): Promise<string[]> {
-  const { stdout } = await run(
-    "ffmpeg",
-    ["-hide_banner", "-loglevel", "error", ...args, "-map", "0:v:0", "-c", "copy", "-f", "h264", "-"],
-    { encoding: "buffer", maxBuffer: 256 << 20 },
-  );
-  const out: string[] = [];
-  const starts: number[] = [];
-  for (let i = 0; i + 2 < stdout.length; i++)
-    if (stdout[i] === 0 && stdout[i + 1] === 0 && stdout[i + 2] === 1) starts.push(i + 3);
-  starts.forEach((s, k) => {
-    let end = k + 1 < starts.length ? (starts[k + 1] as number) - 3 : stdout.length;
-    while (end > s && stdout[end - 1] === 0) end--; // a 4-byte start code's leading zero
-    const type = (stdout[s] as number) & 0x1f;
-    if (type === 1 || type === 5)
-      out.push(createHash("sha256").update(stdout.subarray(s, end)).digest("hex"));
-  });
-  return out;
-}
-
 async function videoStream(file: string): Promise<Record<string, unknown>> {
   const { stdout } = await run("ffprobe", [
     ...["-v", "error", "-select_streams", "v:0", "-show_entries"],
@@ -255,9 +235,11 @@ describe("export package", () => {
     expect(boxes(clip).filter((b) => b !== "free")).toEqual(["ftyp", "moov", "mdat"]);
     // Not re-encoded: its coded pictures are the sources' own, in order, from the keyframe at 30 s.
     const sourcePictures = (
-      await Promise.all([0, 1, 2, 3].map((i) => slices(["-i", join(rec, segmentPath("cam1", T + i * MIN))])))
+      await Promise.all(
+        [0, 1, 2, 3].map((i) => codedPictures(["-i", join(rec, segmentPath("cam1", T + i * MIN))])),
+      )
     ).flat();
-    const clipPictures = await slices(["-i", clip]);
+    const clipPictures = await codedPictures(["-i", clip]);
     const first = 30 * FPS;
     expect(clipPictures.length).toBe(1805); // 30.0 s … 210.4 s at 10 fps
     expect(clipPictures).toEqual(sourcePictures.slice(first, first + clipPictures.length));
