@@ -175,12 +175,16 @@ export class ExportJobs {
       const id = /^export-(\d{1,12})$/.exec(name)?.[1];
       if (id === undefined) continue;
       const row = await this.o.directory.read((d) => d.exports.get(Number(id)));
-      if (row?.status !== "done") {
+      // A folder no export row accounts for is not pscsd's to delete (a restored or copied catalog):
+      // it stays, and an export of that id fails rather than overwrite it.
+      if (!row) {
+        this.o.log.warn({ export: Number(id) }, "package folder without an export record left in place");
+      } else if (row.status !== "done") {
         this.o.log.warn(
-          { export: Number(id), status: row?.status },
+          { export: row.id, status: row.status },
           "package folder of an export not done removed",
         );
-        await this.removePackage(Number(id));
+        await this.removePackage(row.id);
       }
     }
   }

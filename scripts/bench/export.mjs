@@ -31,7 +31,6 @@ import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { crc32 } from "node:zlib";
 import { FolderPackageProducer } from "../../dist/retention/export/producer.js";
 import { openCatalog } from "../../dist/src/catalog/catalog.js";
 import { CameraIdentities } from "../../dist/src/catalog/footage/camera-identities.js";
@@ -39,6 +38,7 @@ import { ClockSamples } from "../../dist/src/catalog/footage/clock-samples.js";
 import { Segments } from "../../dist/src/catalog/footage/segments.js";
 import { ExportSigner } from "../../dist/src/exports/signing-key.js";
 import { folderSources, planZip } from "../../dist/src/exports/zip.js";
+import { withKnownCrcs } from "../../dist/retention/export/zip-crcs.js";
 import { segmentPath } from "../../dist/src/footage/layout.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -271,12 +271,9 @@ try {
     run(process.execPath, [pscs, "verify", pkg, "--fingerprint", signer.fingerprint]);
   settle();
   warm([staticFile, ...sources.map((s) => s.file)]);
-  // The zip as the route will send it (CRC-32 computed while streaming), and with every CRC-32 known
-  // beforehand (what the producer could hand over), so the stream is a plain copy.
-  const known = planZip(
-    sources.map((s) => ({ ...s, crc32: crc32(readFileSync(s.file)) })),
-    { top, time },
-  );
+  // The zip with every CRC-32 computed while streaming (no record of them), and as the download
+  // route sends it: with the CRC-32s the producer recorded (withKnownCrcs), so the stream is a copy.
+  const known = planZip(await withKnownCrcs(last.dir, sources), { top, time });
   if (known.bytes !== zip.bytes - 16 * sources.length) throw new Error("known-CRC zip: unexpected length");
   const routes = {
     // A static file as Node serves one: default 64 KiB reads (express.static, send), and 1 MiB reads
@@ -284,9 +281,9 @@ try {
     static: () => createReadStream(staticFile),
     "static-1m": () => createReadStream(staticFile, { highWaterMark: 1 << 20 }),
     zip: () => zip.stream(),
-    "zip-known-crc": () => known.stream(),
+    "zip-route": () => known.stream(),
   };
-  const lengths = { static: zip.bytes, "static-1m": zip.bytes, zip: zip.bytes, "zip-known-crc": known.bytes };
+  const lengths = { static: zip.bytes, "static-1m": zip.bytes, zip: zip.bytes, "zip-route": known.bytes };
   // The server's CPU seconds per response (this process does nothing else meanwhile): steadier than
   // throughput on a shared machine, and where the zip's extra work shows.
   let served;
@@ -380,7 +377,9 @@ try {
       zipVsStatic: r2(median(dl.zip) / median(dl.static)),
       // The stronger baseline: the same read size as the zip stream.
       zipVsStatic1MiB: r2(median(dl.zip) / median(dl["static-1m"])),
-      zipKnownCrcVsStatic1MiB: r2(median(dl["zip-known-crc"]) / median(dl["static-1m"])),
+      // As the download route sends it (the producer's recorded CRC-32s): the figure the goal is judged on.
+      routeVsStatic: r2(median(dl["zip-route"]) / median(dl.static)),
+      routeVsStatic1MiB: r2(median(dl["zip-route"]) / median(dl["static-1m"])),
       goalVsStatic: 0.8,
     },
   };
@@ -401,7 +400,8 @@ try {
             `  ${k.padEnd(14)} ${String(d.medianMBps[k]).padStart(5)} MB/s  (${d.medianServerCpuSeconds[k]} s CPU)\n`,
         )
         .join("") +
-      `  zip = ${d.zipVsStatic}x static (64 KiB reads), ${d.zipVsStatic1MiB}x static (1 MiB reads); goal >= 0.8\n`,
+      `  zip, CRC-32 while streaming = ${d.zipVsStatic}x static (64 KiB reads), ${d.zipVsStatic1MiB}x static (1 MiB reads)\n` +
+      `  zip as the route sends it   = ${d.routeVsStatic}x static (64 KiB reads), ${d.routeVsStatic1MiB}x static (1 MiB reads); goal >= 0.8\n`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
