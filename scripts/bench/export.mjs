@@ -32,13 +32,13 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { FolderPackageProducer } from "../../dist/retention/export/producer.js";
+import { withKnownCrcs } from "../../dist/retention/export/zip-crcs.js";
 import { openCatalog } from "../../dist/src/catalog/catalog.js";
 import { CameraIdentities } from "../../dist/src/catalog/footage/camera-identities.js";
 import { ClockSamples } from "../../dist/src/catalog/footage/clock-samples.js";
 import { Segments } from "../../dist/src/catalog/footage/segments.js";
 import { ExportSigner } from "../../dist/src/exports/signing-key.js";
 import { folderSources, planZip } from "../../dist/src/exports/zip.js";
-import { withKnownCrcs } from "../../dist/retention/export/zip-crcs.js";
 import { segmentPath } from "../../dist/src/footage/layout.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
