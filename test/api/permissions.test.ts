@@ -52,7 +52,7 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   exportAudit: ["auditor"],
   verifyAudit: ["auditor"],
   sampleAudit: ["auditor"],
-  listCameras: ["dispatcher", "records", "commander", "ops"],
+  listCameras: ["dispatcher", "supervisor", "records", "commander", "ops"],
   timeline: ["records", "commander"],
   playback: ["records", "commander"],
   segmentFile: ["records", "commander"],
@@ -160,11 +160,11 @@ describe("permission matrix (from /api/openapi.json)", () => {
     }
   });
 
-  it("no role but dispatcher, records and commander holds a video permission", () => {
+  it("no role but dispatcher, supervisor, records and commander holds a video permission", () => {
     for (const r of ["ops", "auditor", "admin"] as const) {
       expect(
         ROLE_PERMISSIONS[r].filter(
-          (p) => p.startsWith("video.") || p === "ptz.control" || p === "exports.download",
+          (p) => p.startsWith("video.") || p.startsWith("ptz.") || p === "exports.download",
         ),
         r,
       ).toEqual([]);
