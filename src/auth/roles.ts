@@ -13,6 +13,8 @@ export const PERMISSIONS = [
   "video.live",
   "ptz.control",
   "ptz.supervise",
+  /** PTZ sessions and their commands: who moved which camera, why (no video). */
+  "ptz-sessions.read",
   "video.playback",
   "holds.request",
   "holds.approve",
@@ -37,7 +39,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   dispatcher: ["video.live", "ptz.control", "cameras.read"],
-  supervisor: ["video.live", "ptz.control", "ptz.supervise", "cameras.read"],
+  supervisor: ["video.live", "ptz.control", "ptz.supervise", "ptz-sessions.read", "cameras.read"],
   records: [
     "video.playback",
     "holds.request",
@@ -61,7 +63,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "cameras.read",
   ],
   ops: ["health.read", "metrics.read", "purge.read", "cameras.read"],
-  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read"],
+  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read", "ptz-sessions.read"],
   admin: ["users.manage", "tokens.manage", "config.read"],
 };
 

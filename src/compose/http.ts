@@ -11,6 +11,7 @@ import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
+import type { PtzService } from "../ptz/service.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
 
@@ -27,6 +28,7 @@ export interface Served {
   /** Undefined when the export key could not be made: exports are off. */
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
+  ptz: PtzService;
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
   exportsOn: boolean;
@@ -71,6 +73,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exports: retention.exports,
     exportPackages: s.exportPackages,
     purge: retention,
+    ptz: s.ptz,
     timeZone: config.site.timezone,
     recordings: s.playback,
     secureCookie: secureCookie(config, log),

@@ -415,14 +415,9 @@ export class PtzService {
     return found;
   }
 
-  /** Supervisors and auditors review sessions. */
+  /** Supervisors and auditors review sessions (ptz-sessions.read). */
   private reviewer(by: ActionContext): void {
-    if (!roleGrants(by.role, "ptz.supervise") && !roleGrants(by.role, "audit.read")) {
-      throw new ServiceError(
-        "forbidden",
-        `${by.actor} may not review PTZ sessions: it needs ptz.supervise or audit.read`,
-      );
-    }
+    this.require(by, "ptz-sessions.read");
   }
 
   /**
