@@ -126,6 +126,8 @@ const PAST_AUTH_ONLY = new Set([
   "setPtzHome",
   "getPtzSession",
 ]);
+/** Routes whose example changes nothing for any caller: they share one daemon (each start costs ~1 s). */
+const SHARED_DAEMON = new Set([...PAST_AUTH_ONLY, "ptzLock", "ptzEvents", "listPtzSessions"]);
 /** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
 const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
 
@@ -236,10 +238,13 @@ describe("permission matrix (from /api/openapi.json)", () => {
     };
     // One fresh daemon and catalog per operation: every caller's request is the example, so writes
     // (add a user, revoke a token) must not see each other's effects.
+    let sharedDaemon: Awaited<ReturnType<typeof fresh>> | undefined;
     for (const op of operations) {
       const groups = ONCE_PER_CALLER.has(op.operationId) ? onePermittedEach(op.operationId) : [CALLERS];
       for (const callers of groups) {
-        const { daemon, tokens } = await fresh(op.operationId);
+        const shared = SHARED_DAEMON.has(op.operationId);
+        if (shared) sharedDaemon ??= await fresh(op.operationId);
+        const { daemon, tokens } = shared && sharedDaemon ? sharedDaemon : await fresh(op.operationId);
         try {
           for (const caller of callers) {
             // The login example signs jdoe in; everything else needs its own fresh signed-in caller.
@@ -276,10 +281,11 @@ describe("permission matrix (from /api/openapi.json)", () => {
             }
           }
         } finally {
-          await daemon.stop();
+          if (!shared) await daemon.stop();
         }
       }
     }
+    await sharedDaemon?.daemon.stop();
     expect(failures).toEqual([]);
   }, 180_000);
 
