@@ -6,6 +6,7 @@ import type { Simulator } from "../../sim/simulator.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
+import { runPscs } from "../helpers/process.js";
 import {
   type Client,
   login,
@@ -28,6 +29,7 @@ let disp2: Client;
 let sup1: Client;
 let aud1: Client;
 let cam: string;
+let configFile: string;
 const CAD = { purpose: { kind: "incident", reference: "CAD-2026-0042" } };
 
 const model = () => {
@@ -51,7 +53,7 @@ const json = async (res: Response) => ({
 beforeAll(async () => {
   sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
   writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-  const configFile = writeDaemonConfig(dir, {
+  configFile = writeDaemonConfig(dir, {
     httpPort: await freePort(),
     cameras: simCameraConfigs(sim),
     onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
@@ -173,5 +175,34 @@ describe("PTZ control over HTTP", () => {
       "continuous",
       "deadman-stop",
     ]);
+  });
+
+  it("`pscs ptz` moves, reports and goes home as a named user with a purpose, and releases control", async () => {
+    const as = (user: string, args: string[]) =>
+      runPscs(["ptz", ...args, "--as", user, "-c", configFile, "--url", daemon.url], "Example-Passw0rd!\n");
+    const noPurpose = await as("disp2", ["move", cam, "--to", "0,0"]);
+    expect(noPurpose.code).not.toBe(0);
+    expect(noPurpose.stderr).toContain("--purpose");
+    const badPurpose = await as("disp2", ["move", cam, "--to", "0,0", "--purpose", "incident"]);
+    expect(badPurpose).toMatchObject({ code: 2 });
+    expect(badPurpose.stderr).toContain("body.purpose.reference");
+    const moved = await as("disp2", [
+      "move",
+      cam,
+      "--to",
+      "-0.25,0.5,0.1",
+      "--purpose",
+      "incident:CAD-2026-0077",
+    ]);
+    expect(moved).toMatchObject({ code: 0 });
+    expect(await settled()).toEqual({ pan: -0.25, tilt: 0.5, zoom: 0.1 });
+    const status = await as("disp2", ["status", cam, "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ position: { pan: -0.25 }, lock: null });
+    const home = await as("disp2", ["home", cam, "--purpose", "emergency"]);
+    expect(home).toMatchObject({ code: 0 });
+    await settled();
+    expect(model().position().pan).not.toBe(-0.25);
+    const auditor = await as("aud1", ["status", cam]);
+    expect(auditor.code).toBe(77);
   });
 });
