@@ -60,21 +60,37 @@ export class ContinuousMoves {
     return r ? { ...r.move } : undefined;
   }
 
-  /** Starts a move: the first ContinuousMove is sent at once and awaited (its failure is the caller's). */
+  /**
+   * Starts a move: the first ContinuousMove is sent at once and awaited (its failure is the caller's,
+   * and no move is left running). Updates arriving meanwhile wait for it (it is the call in flight).
+   */
   async start(move: Omit<ContinuousMove, "updates" | "calls" | "failures" | "startedAt">): Promise<void> {
     this.end(move.camera);
     const now = this.o.now();
-    await move.ptz.continuousMove(move.velocity, this.o.cameraTimeoutMs);
+    const first = move.ptz.continuousMove(move.velocity, this.o.cameraTimeoutMs);
     const r: Running = {
       move: { ...move, startedAt: now, updates: 0, calls: 1, failures: 0 },
       sent: move.velocity,
-      lastSentAt: this.o.now(),
-      lastKeepAlive: this.o.now(),
+      lastSentAt: now,
+      lastKeepAlive: now,
       inFlight: undefined,
       flushTimer: undefined,
       deadTimer: this.armDeadman(move.camera, this.o.deadmanMs),
     };
     this.running.set(move.camera, r);
+    r.inFlight = first.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await first;
+    } catch (e) {
+      if (this.running.get(move.camera) === r) this.end(move.camera);
+      throw e;
+    } finally {
+      r.inFlight = undefined;
+    }
+    if (this.running.get(move.camera) === r) this.flush(move.camera, r);
   }
 
   /** A new velocity for the running move, sent when the camera's rate allows; false if none runs. */

@@ -180,6 +180,8 @@ export class PtzService {
   private readonly rate: UserRate;
   /** How each person's last control of each camera ended, for the 409 their next command gets. */
   private readonly lastEnd = new Map<string, { reason: PtzEndReason; by?: string; at: number }>();
+  /** Cameras whose control is being granted (its session row being written): no second grant meanwhile. */
+  private readonly granting = new Set<string>();
 
   constructor(private readonly o: PtzServiceOptions) {
     this.limits = { ...DEFAULT_PTZ_LIMITS, ...o.limits };
@@ -264,11 +266,16 @@ export class PtzService {
     const purpose = ptzPurpose(purposeInput);
     const held = this.locks.get(camera);
     if (!held || held.holder.actor === by.actor) return this.take(camera, purposeInput, by);
-    const move = await this.moves.endSettled(camera);
-    if (move) await move.ptz.stop().catch(() => undefined);
-    this.locks.drop(camera);
-    await this.endSession(held, "taken-over", by, move);
-    return this.granted(await this.open(camera, purpose, by, held.session));
+    // The camera is being granted from here on: nobody takes it in the gap between the two sessions.
+    return this.granted(
+      await this.open(camera, purpose, by, async () => {
+        const move = await this.moves.endSettled(camera);
+        if (move) await move.ptz.stop().catch(() => undefined);
+        this.locks.drop(camera);
+        await this.endSession(held, "taken-over", by, move);
+        return held.session;
+      }),
+    );
   }
 
   async release(camera: string, by: ActionContext): Promise<void> {
@@ -613,6 +620,25 @@ export class PtzService {
   }
 
   private async open(
+    camera: string,
+    purpose: PtzPurpose,
+    by: ActionContext,
+    /** For a takeover: ends the holder's session first; returns its id. */
+    endHolder?: () => Promise<number>,
+  ): Promise<ControlLock> {
+    if (this.granting.has(camera)) {
+      throw new ServiceError("conflict", `control of '${camera}' is being given to someone else`, "camera");
+    }
+    this.granting.add(camera);
+    try {
+      const from = await endHolder?.();
+      return await this.grant(camera, purpose, by, from);
+    } finally {
+      this.granting.delete(camera);
+    }
+  }
+
+  private async grant(
     camera: string,
     purpose: PtzPurpose,
     by: ActionContext,

@@ -258,4 +258,13 @@ describe("PTZ service against the simulated camera", () => {
     expect(await service.session(held?.session ?? 0, sam)).toMatchObject({ endReason: "expired" });
     expect(await refusal(service.stopMove("cam1", dana))).toMatchObject({ kind: "conflict" });
   });
+
+  it("grants one of two operators asking at the same moment, never both", async () => {
+    const asked = await Promise.allSettled([service.take("cam1", CAD, dana), service.take("cam1", CAD, lee)]);
+    expect(asked.map((a) => a.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const winner = asked.find((a) => a.status === "fulfilled")?.value.actor;
+    expect(service.lock("cam1", dana)?.actor).toBe(winner);
+    const open = await directory.read((d) => d.ptzSessions.unended());
+    expect(open.map((s) => s.actor)).toEqual([winner]);
+  });
 });
