@@ -136,6 +136,7 @@ async function wire(
     });
   const app = wireHttp(config, log, {
     db,
+    directory,
     audit,
     auth,
     watch,

@@ -5,6 +5,7 @@ import type { AuditLog } from "../audit/log.js";
 import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
 import type { Db } from "../catalog/catalog.js";
+import type { Directory } from "../catalog/directory/directory.js";
 import type { Config } from "../config/load.js";
 import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
@@ -19,6 +20,7 @@ import { VERSION } from "../version.js";
 
 export interface Served {
   db: Db;
+  directory: Directory;
   audit: AuditLog;
   auth: AuthService;
   watch: AuditWatch;
@@ -65,7 +67,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     log,
     auth,
     audit,
-    auditInspection: new AuditInspectionService(audit),
+    auditInspection: new AuditInspectionService(audit, s.directory),
     health,
     metrics,
     cameras,

@@ -205,4 +205,21 @@ describe("PTZ control over HTTP", () => {
     const auditor = await as("aud1", ["status", cam]);
     expect(auditor.code).toBe(77);
   });
+
+  it("shows a PTZ session drawn by the audit sample in full: who, purpose, end, every command", async () => {
+    const drawn = await json(await aud1.request("POST", "/api/audit/sample", { count: 50 }));
+    expect(drawn.status).toBe(200);
+    const items = drawn.body.items as { kind: string; ptzSession?: Record<string, unknown> }[];
+    const ptz = items.filter((i) => i.kind === "ptz-session");
+    expect(ptz.length).toBeGreaterThanOrEqual(2);
+    const first = ptz.find(
+      (i) => i.ptzSession?.actor === "user:disp1" && i.ptzSession.endReason === "taken-over",
+    );
+    expect(first?.ptzSession).toMatchObject({ camera: cam, purpose: CAD.purpose, endedBy: "user:sup1" });
+    expect((first?.ptzSession?.commands as { kind: string }[]).map((c) => c.kind)).toEqual([
+      "absolute",
+      "continuous",
+      "deadman-stop",
+    ]);
+  });
 });
