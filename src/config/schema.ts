@@ -242,6 +242,11 @@ export const configSchema = z
         /** PTZ commands per second per person (sustained; bursts of twice as many). */
         commandsPerSecond: z.number().min(1).max(100).default(5),
       })
+      // A client keeping to keepAliveMs must never trip the dead-man.
+      .refine((p) => p.keepAliveMs < p.deadmanMs, {
+        path: ["keepAliveMs"],
+        message: "must be shorter than deadmanMs",
+      })
       .default({
         leaseSeconds: 30,
         deadmanMs: 1_000,

@@ -1,7 +1,8 @@
 /**
  * Commands per person: a token bucket (`perSecond` sustained, `burst` at once). A refused command is
  * not audited on its own (a stuck joystick would flood the log); the count of refusals since the
- * person's last accepted command goes into that command's entry instead.
+ * person's last accepted command goes into that command's entry instead. One bucket per person who
+ * has sent a command: bounded by the named accounts.
  */
 export class UserRate {
   private readonly buckets = new Map<string, { tokens: number; at: number; refused: number }>();
@@ -29,8 +30,6 @@ export class UserRate {
     b.tokens -= 1;
     const refusedSince = b.refused;
     b.refused = 0;
-    // A full bucket says nothing a fresh one would not: forget it, so the map stays small.
-    if (b.tokens >= this.burst - 1 && refusedSince === 0) this.buckets.delete(actor);
     return { refused: false, refusedSince, retryAfterSeconds: 0 };
   }
 }

@@ -267,4 +267,28 @@ describe("PTZ service against the simulated camera", () => {
     const open = await directory.read((d) => d.ptzSessions.unended());
     expect(open.map((s) => s.actor)).toEqual([winner]);
   });
+
+  it("rate limits a person's commands; the refusals are counted into the next accepted command's entry", async () => {
+    const own = new SqliteDirectory(openCatalog(":memory:"));
+    const limited = new PtzService({
+      directory: own,
+      audit: new AuditLog(own),
+      cameras: { ids: new Set(["cam1"]), ptz: () => ptz },
+      log,
+      limits: { commandsPerSecond: 2, commandBurst: 2 },
+    });
+    await limited.take("cam1", CAD, lee);
+    await limited.relative("cam1", { pan: 0.01 }, undefined, lee);
+    await limited.relative("cam1", { pan: 0.01 }, undefined, lee);
+    const refusals = [];
+    for (let i = 0; i < 5; i++)
+      refusals.push(await refusal(limited.relative("cam1", { pan: 0.01 }, undefined, lee)));
+    expect(refusals.map((r) => r.kind)).toEqual(Array(5).fill("throttled"));
+    await sleep(600);
+    await limited.relative("cam1", { pan: 0.01 }, undefined, lee);
+    const moves = await own.read((d) => d.audit.list({ action: "ptz.relative", order: "asc" }));
+    expect(moves).toHaveLength(3);
+    expect(JSON.parse(moves[2]?.details ?? "{}")).toMatchObject({ throttledBefore: 5 });
+    await limited.stop();
+  });
 });
