@@ -15,7 +15,7 @@ import type { Logger } from "../log/logger.js";
 export interface ContinuousMove {
   camera: string;
   ptz: PtzCamera;
-  /** The session and seq of the command row that started the move. */
+  /** The session and seq of the command row that started the move (0 until written: see attach()). */
   session: number;
   seq: number;
   startedAt: number;
@@ -64,12 +64,14 @@ export class ContinuousMoves {
    * Starts a move: the first ContinuousMove is sent at once and awaited (its failure is the caller's,
    * and no move is left running). Updates arriving meanwhile wait for it (it is the call in flight).
    */
-  async start(move: Omit<ContinuousMove, "updates" | "calls" | "failures" | "startedAt">): Promise<void> {
+  async start(
+    move: Omit<ContinuousMove, "seq" | "updates" | "calls" | "failures" | "startedAt">,
+  ): Promise<void> {
     this.end(move.camera);
     const now = this.o.now();
     const first = move.ptz.continuousMove(move.velocity, this.o.cameraTimeoutMs);
     const r: Running = {
-      move: { ...move, startedAt: now, updates: 0, calls: 1, failures: 0 },
+      move: { ...move, seq: 0, startedAt: now, updates: 0, calls: 1, failures: 0 },
       sent: move.velocity,
       lastSentAt: now,
       lastKeepAlive: now,
@@ -91,6 +93,12 @@ export class ContinuousMoves {
       r.inFlight = undefined;
     }
     if (this.running.get(move.camera) === r) this.flush(move.camera, r);
+  }
+
+  /** The command row recorded for the move that started (written after its first call succeeded). */
+  attach(camera: string, session: number, seq: number): void {
+    const r = this.running.get(camera);
+    if (r && r.move.session === session && r.move.seq === 0) r.move.seq = seq;
   }
 
   /** A new velocity for the running move, sent when the camera's rate allows; false if none runs. */

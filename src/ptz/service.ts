@@ -340,10 +340,11 @@ export class PtzService {
     this.checkTarget(camera, "continuous", { velocity });
     this.locks.renew(camera);
     if (this.moves.update(camera, velocity)) return { coalesced: true };
-    await this.command(held, by, "continuous", { velocity }, async (ptz, seq) => {
-      await this.moves.start({ camera, ptz, session: held.session, seq, velocity });
+    const seq = await this.command(held, by, "continuous", { velocity }, async (ptz) => {
+      await this.moves.start({ camera, ptz, session: held.session, velocity });
       return undefined;
     });
+    this.moves.attach(camera, held.session, seq);
     return { coalesced: false };
   }
 
@@ -466,8 +467,8 @@ export class PtzService {
     by: ActionContext,
     kind: PtzCommandKind,
     params: Record<string, unknown>,
-    send: (ptz: PtzCamera, seq: number) => Promise<Record<string, unknown> | undefined>,
-  ): Promise<void> {
+    send: (ptz: PtzCamera) => Promise<Record<string, unknown> | undefined>,
+  ): Promise<number> {
     const throttled = this.rate.take(by.actor);
     if (throttled.refused) {
       throw new ServiceError(
@@ -480,33 +481,21 @@ export class PtzService {
       );
     }
     const ptz = this.connected(held.camera);
-    // The row goes first so a continuous move knows its seq; its outcome is settled after the call.
     const at = this.now();
-    const seq = await this.o.directory.tx((d) =>
-      d.ptzSessions.addCommand({
-        session: held.session,
-        at,
-        kind,
-        params,
-        outcome: "success",
-        updates: 1,
-        error: null,
-      }),
-    );
     let outcome: Outcome = "success";
     let error: string | null = null;
     let result: Record<string, unknown> | undefined;
     try {
-      result = await send(ptz, seq);
+      result = await send(ptz);
     } catch (e) {
       outcome = "failure";
       error = e instanceof Error ? e.message : String(e);
     }
     const recorded = { ...params, ...result };
-    await this.o.directory.tx(async (d) => {
-      await d.ptzSessions.updateCommand({
+    // The row and its entry commit together, after the camera answered: no row without its entry.
+    const seq = await this.o.directory.tx(async (d) => {
+      const n = await d.ptzSessions.addCommand({
         session: held.session,
-        seq,
         at,
         kind,
         params: recorded,
@@ -522,9 +511,11 @@ export class PtzService {
         ...(throttled.refusedSince > 0 ? { throttledBefore: throttled.refusedSince } : {}),
         ...(error ? { error } : {}),
       });
+      return n;
     });
     if (error)
       throw new ServiceError("conflict", `camera '${held.camera}' refused ${kind}: ${error}`, "camera");
+    return seq;
   }
 
   private moveSummary(move: ContinuousMove) {
@@ -537,8 +528,9 @@ export class PtzService {
     };
   }
 
-  /** Writes a finished continuous move's counts into its command row. */
+  /** Writes a finished continuous move's counts into its command row (once it has one). */
   private async closeMove(move: ContinuousMove): Promise<void> {
+    if (move.seq === 0) return;
     await this.o.directory.tx(async (d) => {
       const row = (await d.ptzSessions.commands(move.session)).find((c) => c.seq === move.seq);
       if (!row) return;

@@ -216,7 +216,7 @@ describe("PTZ control over HTTP", () => {
       (i) => i.ptzSession?.actor === "user:disp1" && i.ptzSession.endReason === "taken-over",
     );
     expect(first?.ptzSession).toMatchObject({ camera: cam, purpose: CAD.purpose, endedBy: "user:sup1" });
-    expect((first?.ptzSession?.commands as { kind: string }[]).map((c) => c.kind)).toEqual([
+    expect(((first?.ptzSession?.commands ?? []) as { kind: string }[]).map((c) => c.kind)).toEqual([
       "absolute",
       "continuous",
       "deadman-stop",

@@ -248,6 +248,13 @@ describe("PTZ service against the simulated camera", () => {
     expect(stop).toMatchObject({ camera: "cam1", holder: "dana", ended: { updates: 40 } });
     expect(stop.ended.calls).toBeLessThanOrEqual(1 + Math.ceil((stop.ended.durationMs / 1000) * 5) + 1);
     expect(service.events.after(0).at(-1)).toMatchObject({ kind: "deadman-stop", actor: "dana" });
+    const session = service.lock("cam1", dana)?.session ?? 0;
+    const rows = await directory.read((d) => d.ptzSessions.commands(session));
+    expect(rows.map((r) => [r.kind, r.updates])).toEqual([
+      ["absolute", 1],
+      ["continuous", 41],
+      ["deadman-stop", 1],
+    ]);
   });
 
   it("ends control that is left idle past the lease", async () => {
