@@ -11,6 +11,7 @@ import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
+import type { PtzService } from "../src/ptz/service.js";
 import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
@@ -23,6 +24,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { exportRoutes } from "./routes/exports.js";
 import { holdRoutes } from "./routes/holds.js";
 import { opsRoutes } from "./routes/ops.js";
+import { ptzRoutes } from "./routes/ptz.js";
 import { purgeRoutes } from "./routes/purge.js";
 import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
@@ -53,6 +55,7 @@ export interface ApiServices {
   /** The finished packages; undefined when pscsd has no export key (those routes answer 503). */
   exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
+  ptz: PtzService;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;
@@ -76,6 +79,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...holdRoutes(s.holds, s.audit, s.timeZone),
     ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
+    ...ptzRoutes(s.ptz, s.timeZone),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

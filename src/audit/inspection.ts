@@ -2,6 +2,7 @@ import type { Writable } from "node:stream";
 import { z } from "zod";
 import { isRole, roleGranting } from "../auth/roles.js";
 import type { ActionContext } from "../auth/service.js";
+import type { Directory } from "../catalog/directory/directory.js";
 import { ServiceError } from "../errors/service-error.js";
 import { writeAuditCsv } from "./csv.js";
 import type { AuditEntry, AuditFilter, AuditLog, VerifyOptions, VerifyResult } from "./log.js";
@@ -92,7 +93,11 @@ export interface AuditInspection {
 }
 
 export class AuditInspectionService implements AuditInspection {
-  constructor(private readonly audit: AuditLog) {}
+  constructor(
+    private readonly audit: AuditLog,
+    /** Where drawn PTZ sessions are read in full from. */
+    private readonly directory?: Directory,
+  ) {}
 
   async list(request: AuditListRequest, by: ActionContext): Promise<AuditPage> {
     await this.permitted(by, "audit.read", "audit.list");
@@ -119,7 +124,7 @@ export class AuditInspectionService implements AuditInspection {
   async sample(request: SampleRequest, by: ActionContext): Promise<Sample> {
     await this.permitted(by, "audit.sample", "audit.sample");
     const r = valid(SAMPLE_REQUEST, request);
-    const sample = await drawSample(this.audit, r);
+    const sample = await drawSample(this.audit, r, this.directory);
     await this.audit.append({
       ...by,
       action: "audit.sample",

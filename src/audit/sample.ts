@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { Directory } from "../catalog/directory/directory.js";
+import type { PtzCommandRecord, PtzSessionRecord } from "../catalog/directory/ptz-sessions.js";
 import type { AuditLog } from "./log.js";
 
 /**
@@ -21,6 +23,8 @@ export interface SampleItem {
   actors: string[];
   actions: string[];
   checklist: string[];
+  /** A PTZ session in full (who, camera, purpose, start, end and how, every command), when drawn. */
+  ptzSession?: PtzSessionRecord & { commands: PtzCommandRecord[] };
 }
 
 export interface Sample {
@@ -95,7 +99,12 @@ export interface SampleOptions {
   to?: number | undefined;
 }
 
-export async function drawSample(audit: AuditLog, opts: SampleOptions): Promise<Sample> {
+/** Draws the sample; with the directory, each PTZ session drawn comes with its record and commands. */
+export async function drawSample(
+  audit: AuditLog,
+  opts: SampleOptions,
+  directory?: Directory,
+): Promise<Sample> {
   const seed = opts.seed ?? randomBytes(8).toString("hex");
   const byTarget = new Map<string, SampleItem>();
   for await (const e of audit.iterate({ from: opts.from, to: opts.to })) {
@@ -138,6 +147,20 @@ export async function drawSample(audit: AuditLog, opts: SampleOptions): Promise<
     from: opts.from ?? null,
     to: opts.to ?? null,
     population: counts,
-    items: population.slice(0, n),
+    items: directory ? await withSessions(directory, population.slice(0, n)) : population.slice(0, n),
   };
+}
+
+async function withSessions(directory: Directory, items: SampleItem[]): Promise<SampleItem[]> {
+  return directory.read(async (d) => {
+    const out: SampleItem[] = [];
+    for (const item of items) {
+      const id = item.kind === "ptz-session" ? Number(item.target.slice("ptz-session:".length)) : Number.NaN;
+      const session = Number.isSafeInteger(id) ? await d.ptzSessions.get(id) : undefined;
+      out.push(
+        session ? { ...item, ptzSession: { ...session, commands: await d.ptzSessions.commands(id) } } : item,
+      );
+    }
+    return out;
+  });
 }

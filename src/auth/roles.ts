@@ -1,17 +1,20 @@
 /**
  * Roles and what each may do. Routes declare a permission, never a role, so a role's reach is read
  * in one place: here.
- * Invariant: only dispatcher, records and commander hold a video permission (`video.*`, `ptz.control`,
- * `exports.download`: a package is footage); ops, auditor and admin see no footage unless a person is
- * also given one of those roles.
+ * Invariant: only dispatcher, supervisor, records and commander hold a video permission (`video.*`,
+ * `ptz.*`, `exports.download`: a package is footage); ops, auditor and admin see no footage unless a
+ * person is also given one of those roles.
  */
 
-export const ROLES = ["dispatcher", "records", "commander", "ops", "auditor", "admin"] as const;
+export const ROLES = ["dispatcher", "supervisor", "records", "commander", "ops", "auditor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
   "video.live",
   "ptz.control",
+  "ptz.supervise",
+  /** PTZ sessions and their commands: who moved which camera, why (no video). */
+  "ptz-sessions.read",
   "video.playback",
   "holds.request",
   "holds.approve",
@@ -36,6 +39,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   dispatcher: ["video.live", "ptz.control", "cameras.read"],
+  supervisor: ["video.live", "ptz.control", "ptz.supervise", "ptz-sessions.read", "cameras.read"],
   records: [
     "video.playback",
     "holds.request",
@@ -59,7 +63,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "cameras.read",
   ],
   ops: ["health.read", "metrics.read", "purge.read", "cameras.read"],
-  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read"],
+  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read", "ptz-sessions.read"],
   admin: ["users.manage", "tokens.manage", "config.read"],
 };
 
@@ -68,6 +72,7 @@ export const TOKEN_ROLES = ["ops", "auditor"] as const satisfies readonly Role[]
 
 export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   dispatcher: "live view and PTZ control",
+  supervisor: "dispatch supervisor: live view, PTZ control, takes over PTZ control, reviews PTZ sessions",
   records: "playback, hold requests, exports",
   commander: "Records Service Division Commander: approves and releases holds and exports, owns the hold log",
   ops: "health, camera and storage status; no video",

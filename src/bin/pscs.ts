@@ -6,6 +6,7 @@ import { cameraCommands } from "../cli/cameras.js";
 import { CliError, print } from "../cli/common.js";
 import { exportCommands } from "../cli/exports.js";
 import { healthCommand } from "../cli/health.js";
+import { ptzCommands } from "../cli/ptz.js";
 import { recordingCommands } from "../cli/recordings.js";
 import { retentionCommands } from "../cli/retention.js";
 import { tokenCommands } from "../cli/tokens.js";
@@ -57,6 +58,7 @@ recordingCommands(program);
 retentionCommands(program);
 verifyCommand(program);
 exportCommands(program);
+ptzCommands(program);
 
 /**
  * A command name nobody defined is a usage error (exit 2) even beside --help, which commander would

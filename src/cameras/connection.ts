@@ -4,6 +4,7 @@ import { scrubText } from "../log/redact.js";
 import { type BackoffPolicy, backoffDelay, sleep } from "../retry/backoff.js";
 import { ClockCheck, describeClockOffset } from "./clock-check.js";
 import { type ClockSample, type DeviceInfo, OnvifCamera } from "./onvif-client.js";
+import { PtzCamera } from "./ptz.js";
 
 /**
  * Keeps one camera's ONVIF session alive: connect with backoff, then a heartbeat that doubles as the
@@ -170,6 +171,11 @@ export class CameraConnection {
         }
       }
     }
+  }
+
+  /** The camera's PTZ commands over the current session; undefined while it is not connected. */
+  ptz(): PtzCamera | undefined {
+    return this.session ? new PtzCamera(this.session) : undefined;
   }
 
   /**

@@ -35,12 +35,6 @@ export interface ClockSample {
   sampledAt: number;
 }
 
-export interface PtzVector {
-  x: number;
-  y: number;
-  zoom: number;
-}
-
 export class OnvifError extends Error {
   constructor(
     readonly camera: string,
@@ -67,7 +61,7 @@ export class CameraTextError extends Error {
 }
 
 /** ONVIF's ReferenceToken is at most 64 characters; no RTSP URI of a real camera comes near 2048. */
-const MAX_TOKEN_CHARS = 64;
+export const MAX_TOKEN_CHARS = 64;
 const MAX_URI_CHARS = 2048;
 const MAX_SHOWN_CHARS = 256;
 
@@ -76,7 +70,7 @@ const MAX_SHOWN_CHARS = 256;
  * as UTF-8, turning bytes that are not into U+FFFD, so U+FFFD is refused here too (a URI or token
  * has no business holding one).
  */
-function actedOn(field: string, value: unknown, max: number): string {
+export function actedOn(field: string, value: unknown, max: number): string {
   const s = String(value);
   const fault =
     s.length > max
@@ -97,7 +91,7 @@ function shown(value: unknown): string {
   return s.replaceAll("\0", "\ufffd").slice(0, MAX_SHOWN_CHARS).toWellFormed();
 }
 
-type Callback<T> = (err: Error | null, result?: T) => void;
+export type Callback<T> = (err: Error | null, result?: T) => void;
 
 export class OnvifCamera {
   private readonly cam: Cam;
@@ -118,19 +112,31 @@ export class OnvifCamera {
     });
   }
 
-  private call<T>(operation: string, fn: (cb: Callback<T>) => void): Promise<T> {
+  private call<T>(operation: string, fn: (cb: Callback<T>) => void, emptyOk = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       try {
         fn((err, result) => {
           if (err) reject(new OnvifError(this.label, operation, err));
-          else if (result === undefined)
+          else if (result === undefined && !emptyOk)
             reject(new OnvifError(this.label, operation, new Error("empty response")));
-          else resolve(result);
+          else resolve(result as T);
         });
       } catch (e) {
         reject(new OnvifError(this.label, operation, e));
       }
     });
+  }
+
+  /**
+   * One request through the client for the PTZ commands (./ptz.ts), bounded like every other call;
+   * `emptyOk` for the operations whose answer has no content (moves, Stop, presets).
+   */
+  request<T>(operation: string, fn: (cam: Cam, cb: Callback<T>) => void, emptyOk = false): Promise<T> {
+    return this.call<T>(operation, (cb) => fn(this.cam, cb), emptyOk);
+  }
+
+  get name(): string {
+    return this.label;
   }
 
   /** Fetches capabilities, profiles and PTZ nodes; must precede every other call. */

@@ -311,4 +311,40 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: "PTZ sessions and their commands",
+    sql: `
+      -- Who controlled which camera, why, from when to when, and how control ended: every movement
+      -- can be explained later (policy, Use Procedures 7).
+      CREATE TABLE ptz_sessions (
+        id           INTEGER PRIMARY KEY,
+        camera       TEXT    NOT NULL,
+        actor        TEXT    NOT NULL,
+        role         TEXT,
+        purpose_kind TEXT    NOT NULL CHECK (purpose_kind IN ('incident', 'event', 'emergency', 'investigation')),
+        purpose_ref  TEXT,
+        purpose_note TEXT,
+        started_at   INTEGER NOT NULL, -- UTC epoch ms
+        ended_at     INTEGER,
+        end_reason   TEXT CHECK (end_reason IN ('released', 'expired', 'taken-over', 'stopped')),
+        ended_by     TEXT,             -- the supervisor who took over, for 'taken-over'
+        CHECK ((ended_at IS NULL) = (end_reason IS NULL))
+      ) STRICT;
+      CREATE INDEX ptz_sessions_by_start ON ptz_sessions(started_at);
+      CREATE INDEX ptz_sessions_open ON ptz_sessions(camera) WHERE ended_at IS NULL;
+      -- Every command of a session, in order; a continuous move's coalesced updates are one row.
+      CREATE TABLE ptz_commands (
+        session INTEGER NOT NULL REFERENCES ptz_sessions(id),
+        seq     INTEGER NOT NULL,
+        at      INTEGER NOT NULL,
+        kind    TEXT    NOT NULL,
+        params  TEXT    NOT NULL, -- JSON
+        outcome TEXT    NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+        updates INTEGER NOT NULL DEFAULT 1,
+        error   TEXT,
+        PRIMARY KEY (session, seq)
+      ) STRICT;
+    `,
+  },
 ];

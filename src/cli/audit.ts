@@ -10,6 +10,7 @@ import {
 } from "../audit/checkpoint.js";
 import { AuditInspectionService, SAMPLE_MAX } from "../audit/inspection.js";
 import type { VerifyResult } from "../audit/log.js";
+import type { SampleItem } from "../audit/sample.js";
 import { ServiceError } from "../errors/service-error.js";
 import { KeyFileError, publicKeyFile } from "../keys/ed25519-file.js";
 import {
@@ -39,7 +40,7 @@ const OPTIONS = {
   actor: "--actor",
 };
 
-const inspection = (local: Local) => new AuditInspectionService(local.audit);
+const inspection = (local: Local) => new AuditInspectionService(local.audit, local.directory);
 
 const optionalTime = (times: CliTimes, flag: string, value: string | undefined) =>
   value === undefined ? undefined : times.read(flag, value);
@@ -200,7 +201,7 @@ export function auditCommands(program: Command): void {
             return `${head}${short}\n${s.items
               .map(
                 (it, i) =>
-                  `\n${i + 1}. ${it.target}  (${it.kind}; ${it.events} audit entries ${iso(it.firstAt)} … ${iso(it.lastAt)}; by ${it.actors.join(", ")})\n   actions: ${it.actions.join(", ")}\n${it.checklist.map((c) => `   [ ] ${c}`).join("\n")}`,
+                  `\n${i + 1}. ${it.target}  (${it.kind}; ${it.events} audit entries ${iso(it.firstAt)} … ${iso(it.lastAt)}; by ${it.actors.join(", ")})\n   actions: ${it.actions.join(", ")}${it.ptzSession ? `\n${ptzSessionLines(it.ptzSession)}` : ""}\n${it.checklist.map((c) => `   [ ] ${c}`).join("\n")}`,
               )
               .join("\n")}`;
           });
@@ -256,4 +257,20 @@ export function auditCommands(program: Command): void {
         }
       },
     );
+}
+
+/** A drawn PTZ session in full, for the inspector: who, why, when, how it ended, every command. */
+function ptzSessionLines(s: NonNullable<SampleItem["ptzSession"]>): string {
+  const why = `${s.purpose.kind}${s.purpose.reference ? ` ${s.purpose.reference}` : ""}${s.purpose.note ? ` (${s.purpose.note})` : ""}`;
+  const end =
+    s.endedAt === null
+      ? "still open"
+      : `${iso(s.endedAt)} ${s.endReason}${s.endedBy ? ` by ${s.endedBy}` : ""}`;
+  return [
+    `   session: ${s.actor} on ${s.camera} for ${why}; ${iso(s.startedAt)} … ${end}`,
+    ...s.commands.map(
+      (c) =>
+        `     ${c.seq}. ${iso(c.at)} ${c.kind} ${JSON.stringify(c.params)} ${c.outcome}${c.updates > 1 ? ` (${c.updates} updates)` : ""}${c.error ? `: ${c.error}` : ""}`,
+    ),
+  ].join("\n");
 }

@@ -18,6 +18,7 @@ import { watchExportJobWakes } from "../exports/job-wake.js";
 import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
+import { PtzService } from "../ptz/service.js";
 import { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
 import { catalogServices } from "./console.js";
@@ -107,6 +108,23 @@ async function wire(
   });
   pressure.onPauseChange(() => recording.recorder.pauseChanged());
   const { playback, cameraHealth: cameras } = recording;
+  const byId = new Map(recording.connections.map((c) => [c.status().id, c]));
+  const ptz = new PtzService({
+    directory,
+    audit,
+    cameras: { ids: new Set(byId.keys()), ptz: (camera) => byId.get(camera)?.ptz() },
+    log: log.child({ component: "ptz" }),
+    limits: {
+      leaseMs: config.ptz.leaseSeconds * 1000,
+      deadmanMs: config.ptz.deadmanMs,
+      keepAliveMs: config.ptz.keepAliveMs,
+      cameraCallsPerSecond: config.ptz.cameraCallsPerSecond,
+      commandsPerSecond: config.ptz.commandsPerSecond,
+      commandBurst: 2 * config.ptz.commandsPerSecond,
+    },
+  });
+  // PTZ sessions a stopped pscsd left open end as stopped before HTTP listens (no one holds control yet).
+  await ptz.start();
   const exportProducer = exportSigner && packageProducerFromConfig(config, db, exportSigner);
   const exportPackages =
     exportProducer &&
@@ -118,6 +136,7 @@ async function wire(
     });
   const app = wireHttp(config, log, {
     db,
+    directory,
     audit,
     auth,
     watch,
@@ -126,6 +145,7 @@ async function wire(
     playback,
     exportPackages,
     cameras,
+    ptz,
     startedAt,
     exportsOn: exportSigner !== undefined,
   });
@@ -139,7 +159,7 @@ async function wire(
       log: log.child({ component: "exports" }),
     });
   }
-  return { ...recording, audit, auth, watch, retention, pressure, app, exportProducer, exportJobs };
+  return { ...recording, audit, auth, watch, retention, pressure, app, ptz, exportProducer, exportJobs };
 }
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
@@ -174,8 +194,18 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     db.close();
     throw e;
   }
-  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer, exportJobs } =
-    d;
+  const {
+    audit,
+    watch,
+    connections,
+    recorder,
+    reconciler,
+    retention,
+    pressure,
+    ptz,
+    exportProducer,
+    exportJobs,
+  } = d;
   // A package a killed pscsd left half-written is never completed: the export jobs fail its export.
   const unfinished = await exportProducer?.sweep();
   if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
@@ -220,6 +250,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await exportJobs?.stop();
       await retention.schedule.stop();
       await server.close();
+      // Cameras still moving are stopped while their ONVIF sessions are up.
+      await ptz.stop();
       await recorder.stop();
       await Promise.all(connections.map((c) => c.stop()));
       await audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });

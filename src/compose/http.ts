@@ -5,12 +5,14 @@ import type { AuditLog } from "../audit/log.js";
 import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
 import type { Db } from "../catalog/catalog.js";
+import type { Directory } from "../catalog/directory/directory.js";
 import type { Config } from "../config/load.js";
 import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
+import type { PtzService } from "../ptz/service.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
 
@@ -18,6 +20,7 @@ import { VERSION } from "../version.js";
 
 export interface Served {
   db: Db;
+  directory: Directory;
   audit: AuditLog;
   auth: AuthService;
   watch: AuditWatch;
@@ -27,6 +30,7 @@ export interface Served {
   /** Undefined when the export key could not be made: exports are off. */
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
+  ptz: PtzService;
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
   exportsOn: boolean;
@@ -63,7 +67,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     log,
     auth,
     audit,
-    auditInspection: new AuditInspectionService(audit),
+    auditInspection: new AuditInspectionService(audit, s.directory),
     health,
     metrics,
     cameras,
@@ -71,6 +75,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exports: retention.exports,
     exportPackages: s.exportPackages,
     purge: retention,
+    ptz: s.ptz,
     timeZone: config.site.timezone,
     recordings: s.playback,
     secureCookie: secureCookie(config, log),

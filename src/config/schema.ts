@@ -229,6 +229,31 @@ export const configSchema = z
         requestTimeoutSeconds: 10,
         clockOffsetLimitSeconds: 2,
       }),
+    ptz: z
+      .strictObject({
+        /** A PTZ operator lock lapses after this long without a command or keep-alive. */
+        leaseSeconds: z.number().min(5).max(3600).default(30),
+        /** A continuous move is stopped by pscsd when its client's keep-alives lapse this long. */
+        deadmanMs: z.int().min(200).max(10_000).default(1_000),
+        /** How often a client sends keep-alives during a continuous move (told to it with control). */
+        keepAliveMs: z.int().min(100).max(5_000).default(500),
+        /** Camera calls per second per camera for a continuous move's coalesced updates. */
+        cameraCallsPerSecond: z.number().min(1).max(50).default(5),
+        /** PTZ commands per second per person (sustained; bursts of twice as many). */
+        commandsPerSecond: z.number().min(1).max(100).default(5),
+      })
+      // A client keeping to keepAliveMs must never trip the dead-man.
+      .refine((p) => p.keepAliveMs < p.deadmanMs, {
+        path: ["keepAliveMs"],
+        message: "must be shorter than deadmanMs",
+      })
+      .default({
+        leaseSeconds: 30,
+        deadmanMs: 1_000,
+        keepAliveMs: 500,
+        cameraCallsPerSecond: 5,
+        commandsPerSecond: 5,
+      }),
     auth: z
       .strictObject({
         /** Re-authentication after inactivity (policy: no unattended logged-in consoles). */

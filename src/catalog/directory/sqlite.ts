@@ -5,6 +5,7 @@ import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.j
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
 import { SqliteExportRepository } from "./exports.js";
 import { SqliteHoldRepository } from "./holds.js";
+import { SqlitePtzSessionRepository } from "./ptz-sessions.js";
 import { SqliteSessionRepository } from "./sessions.js";
 import { SqliteTokenRepository } from "./tokens.js";
 import { SqliteUserRepository } from "./users.js";
@@ -35,6 +36,7 @@ export class SqliteDirectory implements Directory {
       holds: new SqliteHoldRepository(prepare),
       evidenceLinks: new SqliteEvidenceLinkRepository(prepare),
       exports: new SqliteExportRepository(prepare),
+      ptzSessions: new SqlitePtzSessionRepository(prepare),
     };
   }
 

@@ -9,6 +9,7 @@ import { auditRepositoryContract } from "./contract/audit.js";
 import { evidenceLinkRepositoryContract } from "./contract/evidence-links.js";
 import { exportRepositoryContract } from "./contract/exports.js";
 import { holdRepositoryContract } from "./contract/holds.js";
+import { ptzSessionRepositoryContract } from "./contract/ptz-sessions.js";
 import { sessionRepositoryContract } from "./contract/sessions.js";
 import { tokenRepositoryContract } from "./contract/tokens.js";
 import { entry, sqliteTurnContract, unitOfWorkContract } from "./contract/unit-of-work.js";
@@ -67,3 +68,4 @@ describe("SQLite directory: export repository", () => exportRepositoryContract(o
 describe("SQLite directory: user repository", () => userRepositoryContract(open));
 describe("SQLite directory: session repository", () => sessionRepositoryContract(open));
 describe("SQLite directory: token repository", () => tokenRepositoryContract(open));
+describe("SQLite directory: PTZ session repository", () => ptzSessionRepositoryContract(open));
