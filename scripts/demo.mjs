@@ -148,6 +148,7 @@ const DEMO_USERS = [
   { username: "clerk", role: "records", name: "Demo Records Clerk" },
   { username: "commander", role: "commander", name: "Demo Commander" },
   { username: "dispatcher", role: "dispatcher", name: "Demo Dispatcher" },
+  { username: "supervisor", role: "supervisor", name: "Demo Dispatch Supervisor" },
   { username: "ops", role: "ops", name: "Demo Operations" },
   { username: "auditor", role: "auditor", name: "Demo Auditor" },
   { username: "admin", role: "admin", name: "Demo Administrator" },

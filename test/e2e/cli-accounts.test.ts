@@ -35,7 +35,7 @@ describe("pscs user", () => {
     const role = await pscs(["user", "add", "x1", "--role", "janitor", "-c", c], "Head-Pass-2026!\n");
     expect(role.code).toBe(2);
     expect(role.stderr).toMatch(
-      /--role: unknown role 'janitor' \(expected dispatcher, records, commander, ops, auditor, admin\)/,
+      /--role: unknown role 'janitor' \(expected dispatcher, supervisor, records, commander, ops, auditor, admin\)/,
     );
     const dup = await pscs(["user", "add", "chief", "--role", "ops", "-c", c], "Other-Pass-2026!\n");
     expect(dup.code).toBe(1);

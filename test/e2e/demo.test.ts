@@ -12,6 +12,7 @@ const ROLES: Record<string, string> = {
   clerk: "records",
   commander: "commander",
   dispatcher: "dispatcher",
+  supervisor: "supervisor",
   ops: "ops",
   auditor: "auditor",
   admin: "admin",
