@@ -1,0 +1,182 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccessUnit, annexB, nalType } from "../../recorder/live/rtp-h264.js";
+import { RtspError, RtspSession } from "../../recorder/live/rtsp-client.js";
+import type { Simulator } from "../../sim/simulator.js";
+import { decodeTimecode } from "../../sim/video/timecode.js";
+import { startTestCameras } from "../helpers/sim.js";
+
+// pscsd's RTSP client against the simulator's real gst-rtsp-server (Digest demanded), real ffmpeg decoding.
+const USER = "recorder";
+const PASSWORD = "Live-Pw-1!@:/";
+const FPS = 10;
+let sim: Simulator;
+let url1: string;
+let url2: string;
+
+beforeAll(async () => {
+  sim = await startTestCameras(mkdtempSync(join(tmpdir(), "live-rtsp-")), {
+    user: USER,
+    password: PASSWORD,
+    fps: FPS,
+  });
+  [url1, url2] = sim.describe().map((c) => c.rtsp) as [string, string];
+});
+afterAll(async () => {
+  await sim?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The first picture of an Annex B stream, decoded by ffmpeg, as RGBA. */
+function decodeFirst(stream: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const ff = spawn("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "h264",
+      "-i",
+      "-",
+      "-frames:v",
+      "1",
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "rgba",
+      "-",
+    ]);
+    const out: Buffer[] = [];
+    let err = "";
+    ff.stdout.on("data", (d: Buffer) => out.push(d));
+    ff.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    ff.on("error", reject);
+    ff.on("close", (code) =>
+      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg ${code}: ${err}`)),
+    );
+    ff.stdin.end(stream);
+  });
+}
+
+describe("RTSP client", () => {
+  it("plays the camera's H.264 at its rate, starting at a decodable key frame, with sub-second latency", async () => {
+    const units: AccessUnit[] = [];
+    const session = await RtspSession.open(
+      { camera: "cam1", url: url1, user: USER, password: PASSWORD },
+      (au) => units.push(au),
+    );
+    await sleep(3_000);
+    await session.stop();
+    expect(await session.done).toBeUndefined();
+
+    const first = units[0] as AccessUnit;
+    expect(first.keyframe).toBe(true);
+    // SPS and PPS (in-band, or remembered from the SDP) before the IDR.
+    const types = first.nals.map(nalType);
+    expect(types.indexOf(7)).toBeGreaterThanOrEqual(0);
+    expect(types.indexOf(8)).toBeGreaterThan(types.indexOf(7));
+    expect(types.indexOf(5)).toBeGreaterThan(types.indexOf(8));
+    // From the first key frame on (≤ 1 s GOP), every frame at the simulator's rate.
+    const span = ((units.at(-1) as AccessUnit).receivedAt - first.receivedAt) / 1000;
+    expect(units.length).toBeGreaterThan(span * FPS - 2);
+    expect(units.length).toBeLessThan(span * FPS + 4);
+    expect(units.filter((u) => u.keyframe).length).toBeGreaterThanOrEqual(Math.floor(span));
+    // 90 kHz timestamps, one frame interval apart on average (the server stamps on arrival: jitter).
+    const ticks = ((units.at(-1) as AccessUnit).rtpTime - first.rtpTime) >>> 0;
+    expect(ticks / (units.length - 1)).toBeGreaterThan((90_000 / FPS) * 0.9);
+    expect(ticks / (units.length - 1)).toBeLessThan((90_000 / FPS) * 1.1);
+    expect(session.bytes).toBeGreaterThan(units.reduce((s, u) => s + u.bytes, 0) * 0.9);
+
+    // The first unit alone decodes; its burned-in time is close to when it arrived.
+    const rgba = await decodeFirst(annexB(first));
+    expect(rgba.length).toBe(320 * 180 * 4);
+    const shown = decodeTimecode(new Uint8Array(rgba), 320, 180);
+    expect(shown).not.toBeNull();
+    const latency = first.receivedAt - (shown as number);
+    expect(latency).toBeGreaterThan(-50);
+    expect(latency).toBeLessThan(1_000);
+    // And the whole received stream decodes as one.
+    const whole = await decodeFirst(Buffer.concat(units.map(annexB)));
+    expect(decodeTimecode(new Uint8Array(whole), 320, 180)).toBe(shown);
+  });
+
+  it("a wrong password is a typed auth error naming the camera, without the password", async () => {
+    const wrong = "Not-The-Pw-9";
+    const err = await RtspSession.open(
+      { camera: "cam1", url: url1, user: USER, password: wrong },
+      () => {},
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RtspError);
+    expect(err).toMatchObject({ kind: "auth", camera: "cam1", status: 401 });
+    const text = `${(err as Error).message} ${(err as Error).stack}`;
+    expect(text).toContain("cam1");
+    expect(text).toContain(USER);
+    expect(text).not.toContain(wrong);
+    // Credentials in the URL are used, never shown.
+    const inUrl = new URL(url1);
+    inUrl.username = USER;
+    inUrl.password = encodeURIComponent(wrong);
+    const err2 = (await RtspSession.open({ camera: "cam1", url: inUrl.toString() }, () => {}).catch(
+      (e: unknown) => e,
+    )) as RtspError;
+    expect(err2.kind).toBe("auth");
+    expect(`${err2.message} ${err2.stack}`).not.toContain(encodeURIComponent(wrong));
+  });
+
+  it("a camera that stops sending ends the session with a timeout error", async () => {
+    const session = await RtspSession.open(
+      { camera: "cam2", url: url2, user: USER, password: PASSWORD },
+      () => {},
+      { mediaTimeoutMs: 1_500 },
+    );
+    const stopped = Date.now();
+    await fetch(`${sim.controlUrl}/cameras/cam2/stream`, {
+      method: "POST",
+      body: JSON.stringify({ up: false }),
+    });
+    try {
+      const why = await session.done;
+      expect(why).toBeInstanceOf(RtspError);
+      expect(why).toMatchObject({ kind: "timeout", camera: "cam2" });
+      expect(Date.now() - stopped).toBeLessThan(1_500 + 1_500);
+    } finally {
+      await fetch(`${sim.controlUrl}/cameras/cam2/stream`, {
+        method: "POST",
+        body: JSON.stringify({ up: true }),
+      });
+    }
+  });
+
+  it("a server that accepts but never answers is a timeout; an oversized head a protocol error", async () => {
+    const silent: Server = createServer(() => {});
+    const chatty: Server = createServer((s) => s.write(`RTSP/1.0 200 OK\r\nX: ${"a".repeat(20_000)}`));
+    const port = (srv: Server) =>
+      new Promise<number>((r) =>
+        srv.listen(0, "127.0.0.1", () => r((srv.address() as { port: number }).port)),
+      );
+    try {
+      const p1 = await port(silent);
+      const t0 = Date.now();
+      const e1 = (await RtspSession.open({ camera: "cam9", url: `rtsp://127.0.0.1:${p1}/s` }, () => {}, {
+        replyTimeoutMs: 500,
+      }).catch((e: unknown) => e)) as RtspError;
+      expect(e1).toMatchObject({ kind: "timeout", camera: "cam9", method: "OPTIONS" });
+      expect(Date.now() - t0).toBeLessThan(1_500);
+      const p2 = await port(chatty);
+      const e2 = (await RtspSession.open({ camera: "cam9", url: `rtsp://127.0.0.1:${p2}/s` }, () => {}).catch(
+        (e: unknown) => e,
+      )) as RtspError;
+      expect(e2).toBeInstanceOf(RtspError);
+      expect(e2.kind).toBe("protocol");
+    } finally {
+      silent.close();
+      chatty.close();
+    }
+  });
+});
