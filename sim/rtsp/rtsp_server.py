@@ -15,7 +15,9 @@ Commands (stdin, one JSON object per line):
                                                   also drops the clients already connected.
   {"cmd": "path", "port": N, "path": "/p"}       serve the stream at another path (a camera whose
                                                   media profile was reconfigured); drops the clients.
-Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...},
+  {"cmd": "stats", "port": N}                    nothing changed: the answer's counts are the point.
+Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...} (every "ok" carries
+the port's "clients": RTSP connections open, and "sessions": RTSP sessions set up and not torn down),
 {"event": "error", "message": ...}. Exits when stdin closes or on SIGTERM/SIGINT.
 """
 import json
@@ -76,6 +78,18 @@ class CameraServer:
         self.path = cam.get("path", "/stream")
         self.server = None
         self.source_id = None
+        # Tests count what a camera sees: one connection per client, however many sessions it sets up.
+        self.clients = 0
+
+    def on_client(self, _server, client):
+        self.clients += 1
+        client.connect("closed", self.on_closed)
+
+    def on_closed(self, _client):
+        self.clients -= 1
+
+    def sessions(self):
+        return self.server.get_session_pool().get_n_sessions() if self.server is not None else 0
 
     def accept(self):
         if self.server is not None:
@@ -84,6 +98,7 @@ class CameraServer:
         server.set_address(self.address)
         server.set_service(str(self.port))
         server.set_auth(self.auth)
+        server.connect("client-connected", self.on_client)
         server.get_mount_points().add_factory(self.path, self.factory)
         source = server.create_source(None)
         self.source_id = source.attach(None)
@@ -141,9 +156,18 @@ def main():
                 cam.refuse() if msg["on"] else cam.accept()
             elif msg["cmd"] == "path" and str(msg["path"]).startswith("/"):
                 cam.move(str(msg["path"]))
-            else:
+            elif msg["cmd"] != "stats":
                 raise ValueError(f"unknown cmd {msg['cmd']!r} or bad path")
-            emit({"event": "ok", "port": cam.port, "accepting": cam.server is not None, "path": cam.path})
+            emit(
+                {
+                    "event": "ok",
+                    "port": cam.port,
+                    "accepting": cam.server is not None,
+                    "path": cam.path,
+                    "clients": cam.clients,
+                    "sessions": cam.sessions(),
+                }
+            )
         except (ValueError, KeyError, TypeError, GLib.Error) as e:
             emit({"event": "error", "message": f"bad command {line.strip()!r}: {e}"})
         return True
