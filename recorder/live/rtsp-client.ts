@@ -14,7 +14,15 @@ import { type AccessUnit, H264Depacketizer, spropParameterSets } from "./rtp-h26
  * ever hashed into a Digest answer, or Basic when that is all a server offers).
  */
 
-export type RtspErrorKind = "auth" | "timeout" | "network" | "protocol" | "status" | "unsupported" | "closed";
+export type RtspErrorKind =
+  | "auth"
+  | "timeout"
+  | "network"
+  | "protocol"
+  | "status"
+  | "unsupported"
+  | "closed"
+  | "offline"; // no stream URI yet: the ONVIF connection is not up
 
 export class RtspError extends Error {
   constructor(

@@ -126,6 +126,7 @@ async function wire(
     playback,
     exportPackages,
     cameras,
+    live: () => recording.live.stats(),
     startedAt,
     exportsOn: exportSigner !== undefined,
   });
@@ -174,8 +175,18 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     db.close();
     throw e;
   }
-  const { audit, watch, connections, recorder, reconciler, retention, pressure, exportProducer, exportJobs } =
-    d;
+  const {
+    audit,
+    watch,
+    connections,
+    recorder,
+    live,
+    reconciler,
+    retention,
+    pressure,
+    exportProducer,
+    exportJobs,
+  } = d;
   // A package a killed pscsd left half-written is never completed: the export jobs fail its export.
   const unfinished = await exportProducer?.sweep();
   if (unfinished) log.warn({ removed: unfinished }, "unfinished export packages removed");
@@ -220,6 +231,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await exportJobs?.stop();
       await retention.schedule.stop();
       await server.close();
+      await live.stop();
       await recorder.stop();
       await Promise.all(connections.map((c) => c.stop()));
       await audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });

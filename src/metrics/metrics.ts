@@ -19,6 +19,19 @@ export interface MetricsSources {
   version: string;
   /** Account lockouts since start, and whether many accounts were locked within a short window. */
   lockouts: () => { lockouts: number; storm: boolean };
+  /** Each camera's live view (one camera session shared by its viewers), counted since start. */
+  live: () => LiveCameraStats[];
+}
+
+/** What metrics read of a camera's live view (`recorder/live/live-source.ts` keeps it). */
+export interface LiveCameraStats {
+  camera: string;
+  viewers: number;
+  open: boolean;
+  sessionsOpened: number;
+  bytesIn: number;
+  bytesOut: number;
+  drops: number;
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
@@ -322,6 +335,58 @@ export function createMetrics(src: MetricsSources): Metrics {
       this.set(src.lockouts().storm ? 1 : 0);
     },
   });
+
+  new Gauge({
+    name: "pscs_live_viewers",
+    help: "Viewers watching the camera live now (all share one camera session)",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of src.live()) this.set({ camera: l.camera }, l.viewers);
+    },
+  });
+  new Gauge({
+    name: "pscs_live_session_open",
+    help: "1 while pscsd holds a live RTSP session with the camera (besides the recorder's), else 0",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of src.live()) this.set({ camera: l.camera }, l.open ? 1 : 0);
+    },
+  });
+  const liveCounter = (name: string, help: string, value: (l: LiveCameraStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["camera"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of src.live()) this.inc({ camera: l.camera }, value(l));
+      },
+    });
+  liveCounter(
+    "pscs_live_sessions_opened_total",
+    "Live RTSP sessions pscsd opened with the camera",
+    (l) => l.sessionsOpened,
+  );
+  liveCounter(
+    "pscs_live_received_bytes_total",
+    "H.264 bytes received from the camera for live view",
+    (l) => l.bytesIn,
+  );
+  liveCounter(
+    "pscs_live_delivered_bytes_total",
+    "H.264 bytes handed to live viewers, all viewers summed",
+    (l) => l.bytesOut,
+  );
+  liveCounter(
+    "pscs_live_dropped_frames_total",
+    "Frames not given to a live viewer: it was past its queue bound (paused until the next key frame) or had not had its first key frame",
+    (l) => l.drops,
+  );
 
   return {
     registry,
