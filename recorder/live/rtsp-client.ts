@@ -52,6 +52,8 @@ export interface RtspLimits {
   replyTimeoutMs: number;
   /** No RTP for this long after PLAY: the camera stopped sending. */
   mediaTimeoutMs: number;
+  /** Keep-alive period; by default half the session timeout the camera states in SETUP. */
+  keepAliveMs?: number;
   maxHeaderBytes: number;
   maxBodyBytes: number;
   maxPacketBytes: number;
@@ -149,6 +151,7 @@ export class RtspSession {
   private lastMediaAt = 0;
   private depacketizer: H264Depacketizer | undefined;
   private ended: RtspError | undefined;
+  private stopping = false;
   private endedResolve: ((e: RtspError | undefined) => void) | undefined;
   private readonly requestUrl: string;
   private readonly user: string;
@@ -202,6 +205,10 @@ export class RtspSession {
   /** TEARDOWN (answered or not within a second), then the connection closed. Idempotent. */
   async stop(): Promise<void> {
     if (this.ended || !this.socket) return;
+    // From here the session ends as asked, whatever a keep-alive in flight is answered.
+    this.stopping = true;
+    clearInterval(this.keepAlive);
+    clearInterval(this.mediaCheck);
     if (this.session) {
       await Promise.race([
         this.request("TEARDOWN", this.aggregate, {}, 1_000).catch(() => undefined),
@@ -249,7 +256,7 @@ export class RtspSession {
     await this.request("PLAY", this.aggregate, { Range: "npt=0.000-" });
     this.lastMediaAt = Date.now();
     // Half the camera's session timeout, so one lost keep-alive still leaves time for the next.
-    const every = Math.max(1, Math.min(timeout, 120) / 2) * 1000;
+    const every = this.limits.keepAliveMs ?? Math.max(1, Math.min(timeout, 120) / 2) * 1000;
     this.keepAlive = setInterval(() => {
       this.request(this.keepAliveMethod, this.aggregate).catch((e: unknown) =>
         this.close(e instanceof RtspError ? e : this.error("protocol", String(e), this.keepAliveMethod)),
@@ -410,6 +417,7 @@ export class RtspSession {
 
   private close(why: RtspError | undefined): void {
     if (this.ended !== undefined || this.endedResolve === undefined) return;
+    if (this.stopping) why = undefined;
     this.ended = why ?? this.error("closed", "stopped");
     clearInterval(this.keepAlive);
     clearInterval(this.mediaCheck);

@@ -7,8 +7,9 @@ port, with shared media so that every client sees the one encode.
 Every mount demands RTSP Digest authentication with the camera's user and password, as real cameras
 do; it is checked per RTSP request (DESCRIBE, SETUP, PLAY), never per packet.
 
-Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "cameras": [{"id": "cam1",
-"rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; the password comes in the environment
+Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "sessionTimeout": 60, "cameras":
+[{"id": "cam1", "rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; a session not kept alive
+(any RTSP request on it) for sessionTimeout seconds is expired, as cameras do; the password comes in the environment
 (PSCS_SIM_RTSP_PASSWORD), since every user on the host can read a process's argv.
 Commands (stdin, one JSON object per line):
   {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
@@ -63,8 +64,9 @@ class CameraServer:
     """One camera's RTSP endpoint. Refusing closes the listening socket (clients get 'connection
     refused', as from a camera that is down), not merely an unanswered accept queue."""
 
-    def __init__(self, address, cam, auth):
+    def __init__(self, address, cam, auth, session_timeout):
         self.address = address
+        self.session_timeout = session_timeout
         self.auth = auth
         self.port = int(cam["rtspPort"])
         self.factory = GstRtspServer.RTSPMediaFactory()
@@ -84,6 +86,16 @@ class CameraServer:
     def on_client(self, _server, client):
         self.clients += 1
         client.connect("closed", self.on_closed)
+        client.connect("new-session", self.on_session)
+
+    def on_session(self, _client, session):
+        session.set_timeout(self.session_timeout)
+
+    def expire(self):
+        """Sessions not kept alive are removed (gst-rtsp-server leaves this to the application)."""
+        if self.server is not None:
+            self.server.get_session_pool().cleanup()
+        return True
 
     def on_closed(self, _client):
         self.clients -= 1
@@ -130,9 +142,10 @@ def main():
         emit({"event": "error", "message": "no RTSP credentials: config 'user' and PSCS_SIM_RTSP_PASSWORD"})
         sys.exit(1)
     auth = digest_auth(config["user"], password)
+    session_timeout = int(config.get("sessionTimeout", 60))
     cameras = {}
     for cam in config["cameras"]:
-        server = CameraServer(address, cam, auth)
+        server = CameraServer(address, cam, auth, session_timeout)
         try:
             server.accept()
         except GLib.Error as e:
@@ -140,6 +153,8 @@ def main():
             sys.exit(1)
         cameras[server.port] = server
     loop = GLib.MainLoop()
+    for cam in cameras.values():
+        GLib.timeout_add_seconds(1, cam.expire)
 
     def on_command(channel, condition):
         if condition & (GLib.IO_HUP | GLib.IO_ERR):

@@ -43,6 +43,8 @@ export class RtspServer {
     private readonly mounts: RtspMount[],
     private readonly credentials: { user: string; password: string },
     private readonly log: Logger,
+    /** A session without an RTSP request for this long is expired (cameras say 60 s in SETUP). */
+    private readonly sessionTimeoutSeconds = 60,
   ) {}
 
   get pid(): number | undefined {
@@ -53,6 +55,7 @@ export class RtspServer {
     const config = JSON.stringify({
       address: this.address,
       user: this.credentials.user,
+      sessionTimeout: this.sessionTimeoutSeconds,
       cameras: this.mounts,
     });
     const child = spawn(PYTHON, [SCRIPT, config], {
