@@ -71,6 +71,7 @@ export class Authenticator {
     private readonly challenge: Challenge,
     private readonly user: string,
     private readonly password: string,
+    private readonly cnonce: () => string = () => randomBytes(8).toString("hex"),
   ) {}
 
   /** The Authorization header for one request. */
@@ -96,7 +97,7 @@ export class Authenticator {
     if (qop) {
       this.nc += 1;
       const nc = this.nc.toString(16).padStart(8, "0");
-      const cnonce = randomBytes(8).toString("hex");
+      const cnonce = this.cnonce();
       parts.push(
         `response=${quote(md5(`${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`))}`,
         `qop=${qop}`,

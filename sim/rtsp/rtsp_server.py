@@ -9,7 +9,8 @@ do; it is checked per RTSP request (DESCRIBE, SETUP, PLAY), never per packet.
 
 Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "sessionTimeout": 60, "cameras":
 [{"id": "cam1", "rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; a session not kept alive
-(any RTSP request on it) for sessionTimeout seconds is expired, as cameras do; the password comes in the environment
+(any RTSP request on it) for sessionTimeout seconds is expired, as cameras do (gst-rtsp-server spares
+a session while it streams to it over TCP); the password comes in the environment
 (PSCS_SIM_RTSP_PASSWORD), since every user on the host can read a process's argv.
 Commands (stdin, one JSON object per line):
   {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
