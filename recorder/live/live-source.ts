@@ -1,4 +1,6 @@
+import type { LiveHealth } from "../../src/health/health.js";
 import type { Logger } from "../../src/log/logger.js";
+import { scrubText } from "../../src/log/redact.js";
 import { type BackoffPolicy, backoffDelay } from "../../src/retry/backoff.js";
 import type { AccessUnit } from "./rtp-h264.js";
 import type { RtspError } from "./rtsp-client.js";
@@ -37,18 +39,9 @@ export const DEFAULT_LIVE: LiveOptions = {
   retry: { baseMs: 500, capMs: 15_000, jitter: "equal" },
 };
 
-export interface LiveStats {
+/** One camera's live view as health and metrics show it. */
+export interface LiveStats extends LiveHealth {
   camera: string;
-  viewers: number;
-  /** Camera sessions opened since start. */
-  sessionsOpened: number;
-  open: boolean;
-  /** Access-unit bytes received from the camera, and delivered to viewers. */
-  bytesIn: number;
-  bytesOut: number;
-  /** Frames dropped for viewers past their bound (or before their first key frame). */
-  drops: number;
-  lastError: string | undefined;
 }
 
 export class LiveSource {
@@ -155,7 +148,8 @@ export class LiveSource {
         if (why) throw why;
         this.log.info({ camera: this.camera }, "live session closed");
       } catch (e) {
-        this.stats_.lastError = e instanceof Error ? e.message : String(e);
+        // Scrubbed here, where the text is made: it is shown in health (RtspError's already is).
+        this.stats_.lastError = scrubText(e instanceof Error ? e.message : String(e));
         this.log.warn({ camera: this.camera, err: e }, "live session failed");
       } finally {
         this.stream = undefined;

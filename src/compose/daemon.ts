@@ -126,7 +126,6 @@ async function wire(
     playback,
     exportPackages,
     cameras,
-    live: () => recording.live.stats(),
     startedAt,
     exportsOn: exportSigner !== undefined,
   });

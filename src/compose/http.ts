@@ -10,7 +10,7 @@ import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
 import type { Logger } from "../log/logger.js";
-import { createMetrics, type LiveCameraStats } from "../metrics/metrics.js";
+import { createMetrics } from "../metrics/metrics.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
 
@@ -27,8 +27,6 @@ export interface Served {
   /** Undefined when the export key could not be made: exports are off. */
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
-  /** Each camera's live view counts, for metrics. */
-  live: () => LiveCameraStats[];
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
   exportsOn: boolean;
@@ -66,7 +64,6 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     purge,
     version: VERSION,
     lockouts,
-    live: s.live,
   });
   return createApp({
     version: VERSION,

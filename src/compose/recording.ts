@@ -90,14 +90,20 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
     ffmpegPath: config.recording.ffmpeg,
     ffprobePath: config.recording.ffprobe,
   });
-  const cameraHealth = (): CameraHealth[] => {
-    const recording = new Map(recorder.status().map(({ camera, ...r }) => [camera, r]));
-    return cameras.map((c) =>
-      toCameraHealth(c.connection.status(), c.config.required, recording.get(c.config.id)),
-    );
-  };
   // Live view takes its own camera session, opened only while someone watches: never the recorder's.
   const live = new LiveView(cameras, log);
+  const cameraHealth = (): CameraHealth[] => {
+    const recording = new Map(recorder.status().map(({ camera, ...r }) => [camera, r]));
+    const views = new Map(live.stats().map(({ camera, ...l }) => [camera, l]));
+    return cameras.map((c) =>
+      toCameraHealth(
+        c.connection.status(),
+        c.config.required,
+        recording.get(c.config.id),
+        views.get(c.config.id),
+      ),
+    );
+  };
   const connections = cameras.map((c) => c.connection);
   return { connections, recorder, live, reconciler, playback, cameraHealth };
 }

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../audit/log.js";
-import type { CameraHealth, HealthService, PurgeHealth } from "../health/health.js";
+import type { CameraHealth, HealthService, LiveHealth, PurgeHealth } from "../health/health.js";
 import { RECORDING_STATES } from "../health/recording-state.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 
@@ -19,19 +19,6 @@ export interface MetricsSources {
   version: string;
   /** Account lockouts since start, and whether many accounts were locked within a short window. */
   lockouts: () => { lockouts: number; storm: boolean };
-  /** Each camera's live view (one camera session shared by its viewers), counted since start. */
-  live: () => LiveCameraStats[];
-}
-
-/** What metrics read of a camera's live view (`recorder/live/live-source.ts` keeps it). */
-export interface LiveCameraStats {
-  camera: string;
-  viewers: number;
-  open: boolean;
-  sessionsOpened: number;
-  bytesIn: number;
-  bytesOut: number;
-  drops: number;
 }
 
 const CAMERA_STATES = ["connecting", "connected", "offline"] as const;
@@ -343,7 +330,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const l of src.live()) this.set({ camera: l.camera }, l.viewers);
+      for (const c of src.cameras()) if (c.live) this.set({ camera: c.id }, c.live.viewers);
     },
   });
   new Gauge({
@@ -353,10 +340,10 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const l of src.live()) this.set({ camera: l.camera }, l.open ? 1 : 0);
+      for (const c of src.cameras()) if (c.live) this.set({ camera: c.id }, c.live.open ? 1 : 0);
     },
   });
-  const liveCounter = (name: string, help: string, value: (l: LiveCameraStats) => number) =>
+  const liveCounter = (name: string, help: string, value: (l: LiveHealth) => number) =>
     new Counter({
       name,
       help,
@@ -364,7 +351,7 @@ export function createMetrics(src: MetricsSources): Metrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const l of src.live()) this.inc({ camera: l.camera }, value(l));
+        for (const c of src.cameras()) if (c.live) this.inc({ camera: c.id }, value(c.live));
       },
     });
   liveCounter(

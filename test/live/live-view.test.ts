@@ -8,7 +8,7 @@ import { AuditLog } from "../../src/audit/log.js";
 import { CameraConnection } from "../../src/cameras/connection.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
-import { HealthService } from "../../src/health/health.js";
+import { HealthService, type PurgeHealth, toCameraHealth } from "../../src/health/health.js";
 import { createLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { StorageMonitor } from "../../src/storage/monitor.js";
@@ -47,34 +47,46 @@ afterAll(async () => {
 });
 
 function metrics() {
+  // As pscsd's composition does it (src/compose/recording.ts): the live view in the camera's health.
+  const cameras = () =>
+    live.stats().map(({ camera: _, ...l }) => toCameraHealth(conn.status(), true, undefined, l));
   const db = openCatalog(join(work, "catalog.db"));
   const audit = new AuditLog(new SqliteDirectory(db));
   const storage = new StorageMonitor({ recordings: work }, 0);
-  const purge = () => Promise.reject(new Error("not read"));
+  const purge = async (): Promise<PurgeHealth> => ({
+    retentionDays: 30,
+    schedule: "0 * * * *",
+    onDiskPressure: "log",
+    lastRun: null,
+    nextRunAt: null,
+    oldestUnheldEndMs: null,
+    overdue: false,
+    holds: { requested: 0, active: 0, overdueRequests: 0, overdueAfterDays: 3, oldestOverdueEnteredAt: null },
+  });
   const health = new HealthService({
     db,
     audit,
     storage,
     writableDirs: { recordings: work },
-    cameras: () => [],
+    cameras,
     version: "test",
     startedAt: Date.now(),
     purge,
     chain: () => null,
   });
   const m = createMetrics({
-    cameras: () => [],
+    cameras,
     storage,
     health,
     audit,
     purge,
     version: "test",
     lockouts: () => ({ lockouts: 0, storm: false }),
-    live: () => live.stats(),
   });
   return {
     value: async (name: string) =>
       (await m.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.camera === "cam1")?.value,
+    health: () => health.report(),
     close: () => db.close(),
   };
 }
@@ -94,6 +106,8 @@ describe("live view of configured cameras", () => {
 
     const m = metrics();
     try {
+      const report = await m.health();
+      expect(report.cameras[0]?.live).toMatchObject({ viewers: 1, open: true, sessionsOpened: 1 });
       expect(await m.value("pscs_live_viewers")).toBe(1);
       expect(await m.value("pscs_live_session_open")).toBe(1);
       expect(await m.value("pscs_live_sessions_opened_total")).toBe(1);

@@ -44,7 +44,6 @@ describe("metric help texts", () => {
       purge,
       version: "test",
       lockouts: () => ({ lockouts: 0, storm: false }),
-      live: () => [],
     });
     // Only the chain's metrics are collected: the others read sources this test does not make.
     const audits = await Promise.all(
