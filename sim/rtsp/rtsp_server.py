@@ -155,7 +155,8 @@ def main():
         cameras[server.port] = server
     loop = GLib.MainLoop()
     for cam in cameras.values():
-        GLib.timeout_add_seconds(1, cam.expire)
+        # A session expires within a timeout and a half of its last request.
+        GLib.timeout_add_seconds(max(1, session_timeout // 2), cam.expire)
 
     def on_command(channel, condition):
         if condition & (GLib.IO_HUP | GLib.IO_ERR):
