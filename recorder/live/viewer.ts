@@ -5,6 +5,8 @@ import type { AccessUnit } from "./rtp-h264.js";
  * its own pace. Invariant: a queue never holds more than its bound (frames and bytes); a viewer past
  * it is paused — what it queued and what arrives are dropped — and resumed at the next key frame,
  * so it jumps to the present with a picture its decoder can start from, and nobody waits for it.
+ * Queues share the access units (never copied), so stalled viewers together hold no more than the
+ * camera's last `maxFrames` frames.
  */
 
 export interface ViewerBound {
