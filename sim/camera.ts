@@ -4,7 +4,7 @@ import type { Logger } from "../src/log/logger.js";
 import type { FaultState, FaultTarget } from "./control.js";
 import { type AuthMode, OnvifServer } from "./onvif/server.js";
 import { PtzModel } from "./ptz.js";
-import type { RtspServer } from "./rtsp/server.js";
+import type { RtspClients, RtspServer } from "./rtsp/server.js";
 import { Encoder } from "./video/encoder.js";
 import { Renderer } from "./video/renderer.js";
 
@@ -119,6 +119,11 @@ export class SimCamera implements FaultTarget {
   async setRtspAccepting(on: boolean): Promise<void> {
     await this.opts.rtsp.refuse(this.opts.rtspPort, !on);
     this.rtspAccepting = on;
+  }
+
+  /** The RTSP connections and sessions this camera's server has open now. */
+  rtspClients(): Promise<RtspClients> {
+    return this.opts.rtsp.clients(this.opts.rtspPort);
   }
 
   /** The stream moves to another RTSP path and GetStreamUri says so, as after a profile change. */

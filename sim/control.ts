@@ -32,6 +32,8 @@ export interface FaultTarget {
   setOnvifOnline(on: boolean): Promise<void>;
   reboot(seconds: number): Promise<void>;
   setClockSkew(ms: number): void;
+  /** Who is connected to its RTSP server: tests check how many sessions pscsd opens. */
+  rtspClients(): Promise<{ connections: number; sessions: number }>;
 }
 
 const bodies = {
@@ -157,6 +159,8 @@ export class ControlServer {
       );
     if (path.length === 2 && req.method === "GET")
       return this.send(res, 200, { ...cam.describe(), faults: cam.faults() });
+    if (path.length === 3 && path[2] === "rtsp-clients" && req.method === "GET")
+      return this.send(res, 200, await cam.rtspClients());
     const fault = path[2] as FaultName;
     if (path.length === 3 && fault in bodies) {
       if (req.method !== "POST") throw new HttpProblem(405, "Method Not Allowed", `use POST for ${fault}`);

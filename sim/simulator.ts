@@ -19,6 +19,8 @@ export interface SimulatorOptions
   basePort: number;
   /** Answer WS-Discovery probes on UDP 3702 (default true). */
   discovery?: boolean;
+  /** RTSP sessions not kept alive this long are expired (default 60, as cameras). */
+  rtspSessionTimeoutSeconds?: number;
 }
 
 export interface Simulator {
@@ -59,6 +61,7 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
     specs.map((s) => ({ id: s.id, rtspPort: s.rtsp, rtpPort: s.rtp, path: "/stream" })),
     { user: o.user, password: o.password },
     o.log.child({ component: "rtsp" }),
+    o.rtspSessionTimeoutSeconds,
   );
   await rtsp.start();
   const cameras = specs.map(

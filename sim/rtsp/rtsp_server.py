@@ -7,15 +7,19 @@ port, with shared media so that every client sees the one encode.
 Every mount demands RTSP Digest authentication with the camera's user and password, as real cameras
 do; it is checked per RTSP request (DESCRIBE, SETUP, PLAY), never per packet.
 
-Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "cameras": [{"id": "cam1",
-"rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; the password comes in the environment
+Config (argv[1], JSON): {"address": "127.0.0.1", "user": "admin", "sessionTimeout": 60, "cameras":
+[{"id": "cam1", "rtspPort": 18100, "rtpPort": 18200, "path": "/stream"}]}; a session not kept alive
+(any RTSP request on it) for sessionTimeout seconds is expired, as cameras do (gst-rtsp-server spares
+a session while it streams to it over TCP); the password comes in the environment
 (PSCS_SIM_RTSP_PASSWORD), since every user on the host can read a process's argv.
 Commands (stdin, one JSON object per line):
   {"cmd": "refuse", "port": N, "on": true|false}  stop/resume accepting RTSP on that port; refusing
                                                   also drops the clients already connected.
   {"cmd": "path", "port": N, "path": "/p"}       serve the stream at another path (a camera whose
                                                   media profile was reconfigured); drops the clients.
-Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...},
+  {"cmd": "stats", "port": N}                    nothing changed: the answer's counts are the point.
+Events (stdout, one JSON object per line): {"event": "ready"}, {"event": "ok", ...} (every "ok" carries
+the port's "clients": RTSP connections open, and "sessions": RTSP sessions set up and not torn down),
 {"event": "error", "message": ...}. Exits when stdin closes or on SIGTERM/SIGINT.
 """
 import json
@@ -61,8 +65,9 @@ class CameraServer:
     """One camera's RTSP endpoint. Refusing closes the listening socket (clients get 'connection
     refused', as from a camera that is down), not merely an unanswered accept queue."""
 
-    def __init__(self, address, cam, auth):
+    def __init__(self, address, cam, auth, session_timeout):
         self.address = address
+        self.session_timeout = session_timeout
         self.auth = auth
         self.port = int(cam["rtspPort"])
         self.factory = GstRtspServer.RTSPMediaFactory()
@@ -76,6 +81,28 @@ class CameraServer:
         self.path = cam.get("path", "/stream")
         self.server = None
         self.source_id = None
+        # Tests count what a camera sees: one connection per client, however many sessions it sets up.
+        self.clients = 0
+
+    def on_client(self, _server, client):
+        self.clients += 1
+        client.connect("closed", self.on_closed)
+        client.connect("new-session", self.on_session)
+
+    def on_session(self, _client, session):
+        session.set_timeout(self.session_timeout)
+
+    def expire(self):
+        """Sessions not kept alive are removed (gst-rtsp-server leaves this to the application)."""
+        if self.server is not None:
+            self.server.get_session_pool().cleanup()
+        return True
+
+    def on_closed(self, _client):
+        self.clients -= 1
+
+    def sessions(self):
+        return self.server.get_session_pool().get_n_sessions() if self.server is not None else 0
 
     def accept(self):
         if self.server is not None:
@@ -84,6 +111,7 @@ class CameraServer:
         server.set_address(self.address)
         server.set_service(str(self.port))
         server.set_auth(self.auth)
+        server.connect("client-connected", self.on_client)
         server.get_mount_points().add_factory(self.path, self.factory)
         source = server.create_source(None)
         self.source_id = source.attach(None)
@@ -115,9 +143,10 @@ def main():
         emit({"event": "error", "message": "no RTSP credentials: config 'user' and PSCS_SIM_RTSP_PASSWORD"})
         sys.exit(1)
     auth = digest_auth(config["user"], password)
+    session_timeout = int(config.get("sessionTimeout", 60))
     cameras = {}
     for cam in config["cameras"]:
-        server = CameraServer(address, cam, auth)
+        server = CameraServer(address, cam, auth, session_timeout)
         try:
             server.accept()
         except GLib.Error as e:
@@ -125,6 +154,9 @@ def main():
             sys.exit(1)
         cameras[server.port] = server
     loop = GLib.MainLoop()
+    for cam in cameras.values():
+        # A session expires within a timeout and a half of its last request.
+        GLib.timeout_add_seconds(max(1, session_timeout // 2), cam.expire)
 
     def on_command(channel, condition):
         if condition & (GLib.IO_HUP | GLib.IO_ERR):
@@ -141,9 +173,18 @@ def main():
                 cam.refuse() if msg["on"] else cam.accept()
             elif msg["cmd"] == "path" and str(msg["path"]).startswith("/"):
                 cam.move(str(msg["path"]))
-            else:
+            elif msg["cmd"] != "stats":
                 raise ValueError(f"unknown cmd {msg['cmd']!r} or bad path")
-            emit({"event": "ok", "port": cam.port, "accepting": cam.server is not None, "path": cam.path})
+            emit(
+                {
+                    "event": "ok",
+                    "port": cam.port,
+                    "accepting": cam.server is not None,
+                    "path": cam.path,
+                    "clients": cam.clients,
+                    "sessions": cam.sessions(),
+                }
+            )
         except (ValueError, KeyError, TypeError, GLib.Error) as e:
             emit({"event": "error", "message": f"bad command {line.strip()!r}: {e}"})
         return True

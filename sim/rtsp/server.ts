@@ -18,6 +18,11 @@ export interface RtspMount {
   path: string;
 }
 
+export interface RtspClients {
+  connections: number;
+  sessions: number;
+}
+
 export class RtspServerError extends Error {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
@@ -38,6 +43,8 @@ export class RtspServer {
     private readonly mounts: RtspMount[],
     private readonly credentials: { user: string; password: string },
     private readonly log: Logger,
+    /** A session without an RTSP request for this long is expired (cameras say 60 s in SETUP). */
+    private readonly sessionTimeoutSeconds = 60,
   ) {}
 
   get pid(): number | undefined {
@@ -48,6 +55,7 @@ export class RtspServer {
     const config = JSON.stringify({
       address: this.address,
       user: this.credentials.user,
+      sessionTimeout: this.sessionTimeoutSeconds,
       cameras: this.mounts,
     });
     const child = spawn(PYTHON, [SCRIPT, config], {
@@ -97,22 +105,30 @@ export class RtspServer {
   }
 
   /** Stops (on) or resumes (off) accepting RTSP connections on one camera's port. */
-  refuse(port: number, on: boolean): Promise<void> {
-    return this.command({ cmd: "refuse", port, on });
+  async refuse(port: number, on: boolean): Promise<void> {
+    await this.command({ cmd: "refuse", port, on });
   }
 
   /** Serves one camera's stream at another path, dropping its clients, as a reconfigured camera does. */
-  move(port: number, path: string): Promise<void> {
-    return this.command({ cmd: "path", port, path });
+  async move(port: number, path: string): Promise<void> {
+    await this.command({ cmd: "path", port, path });
   }
 
-  private command(cmd: { cmd: string; port: number } & Record<string, unknown>): Promise<void> {
+  /** What one camera's RTSP server sees now: connections open, sessions set up and not torn down. */
+  async clients(port: number): Promise<RtspClients> {
+    const msg = await this.command({ cmd: "stats", port });
+    return { connections: Number(msg.clients), sessions: Number(msg.sessions) };
+  }
+
+  private command(
+    cmd: { cmd: string; port: number } & Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     const child = this.child;
     if (!child?.stdin) return Promise.reject(new RtspServerError("RTSP server is not running"));
     return new Promise((resolve, reject) => {
       this.pending.push((msg) =>
         msg.event === "ok"
-          ? resolve()
+          ? resolve(msg)
           : reject(new RtspServerError(`${cmd.cmd} ${cmd.port}: ${String(msg.message)}`)),
       );
       child.stdin?.write(`${JSON.stringify(cmd)}\n`);

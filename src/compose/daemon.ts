@@ -199,6 +199,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     watch,
     connections,
     recorder,
+    live,
     reconciler,
     retention,
     pressure,
@@ -252,6 +253,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await server.close();
       // Cameras still moving are stopped while their ONVIF sessions are up.
       await ptz.stop();
+      await live.stop();
       await recorder.stop();
       await Promise.all(connections.map((c) => c.stop()));
       await audit.append({ ...SYSTEM_ACTOR, outcome: "success", action: "daemon.stop" });

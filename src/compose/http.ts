@@ -60,7 +60,15 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exportsOn: s.exportsOn,
   });
   const lockouts = () => auth.lockoutState();
-  const metrics = createMetrics({ cameras, storage, health, audit, purge, version: VERSION, lockouts });
+  const metrics = createMetrics({
+    cameras,
+    storage,
+    health,
+    audit,
+    purge,
+    version: VERSION,
+    lockouts,
+  });
   return createApp({
     version: VERSION,
     startedAt,

@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { LiveView } from "../../recorder/live/live.js";
 import { Reconciler } from "../../recorder/reconcile.js";
 import { Recorder } from "../../recorder/recorder.js";
 import type { AuditLog } from "../audit/log.js";
@@ -17,8 +18,8 @@ import type { Logger } from "../log/logger.js";
 
 /**
  * pscsd's recording side as the config describes it: one ONVIF connection per camera, paired with
- * its recorder by the camera's config (never by position), the reconciler, playback, and the
- * cameras' health as connection and recorder see it together. Nothing runs until pscsd starts it.
+ * its recorder and its live view by the camera's config (never by position), the reconciler,
+ * playback, and the cameras' health as connection and recorder see it together. Nothing runs until pscsd starts it.
  */
 
 export interface RecordingWiring {
@@ -89,12 +90,20 @@ export function wireRecording(config: Config, db: Db, audit: AuditLog, log: Logg
     ffmpegPath: config.recording.ffmpeg,
     ffprobePath: config.recording.ffprobe,
   });
+  // Live view takes its own camera session, opened only while someone watches: never the recorder's.
+  const live = new LiveView(cameras, log);
   const cameraHealth = (): CameraHealth[] => {
     const recording = new Map(recorder.status().map(({ camera, ...r }) => [camera, r]));
+    const views = new Map(live.stats().map(({ camera, ...l }) => [camera, l]));
     return cameras.map((c) =>
-      toCameraHealth(c.connection.status(), c.config.required, recording.get(c.config.id)),
+      toCameraHealth(
+        c.connection.status(),
+        c.config.required,
+        recording.get(c.config.id),
+        views.get(c.config.id),
+      ),
     );
   };
   const connections = cameras.map((c) => c.connection);
-  return { connections, recorder, reconciler, playback, cameraHealth };
+  return { connections, recorder, live, reconciler, playback, cameraHealth };
 }

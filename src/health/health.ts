@@ -66,15 +66,34 @@ export interface PurgeHealth {
 export interface CameraHealth extends Omit<CameraStatus, "streamUri"> {
   required: boolean;
   recording?: RecordingHealth;
+  live?: LiveHealth;
+}
+
+/**
+ * A camera's live view (recorder/live/ fills it): one camera session shared by its viewers, counted
+ * since start. It never degrades health: live view is on demand, recording is the duty.
+ */
+export interface LiveHealth {
+  viewers: number;
+  /** pscsd holds a live RTSP session with the camera now (besides the recorder's). */
+  open: boolean;
+  sessionsOpened: number;
+  /** Access-unit bytes from the camera, and handed to viewers (all summed). */
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames not given to a viewer past its bound, or before its first key frame. */
+  drops: number;
+  lastError?: string;
 }
 
 export function toCameraHealth(
   status: CameraStatus,
   required: boolean,
   recording: RecordingHealth | undefined,
+  live?: LiveHealth,
 ): CameraHealth {
   const { streamUri: _, ...shown } = status;
-  return { ...shown, required, ...(recording ? { recording } : {}) };
+  return { ...shown, required, ...(recording ? { recording } : {}), ...(live ? { live } : {}) };
 }
 
 export interface HealthSources {

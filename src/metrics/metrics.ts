@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../audit/log.js";
-import type { CameraHealth, HealthService, PurgeHealth } from "../health/health.js";
+import type { CameraHealth, HealthService, LiveHealth, PurgeHealth } from "../health/health.js";
 import { RECORDING_STATES } from "../health/recording-state.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 
@@ -322,6 +322,58 @@ export function createMetrics(src: MetricsSources): Metrics {
       this.set(src.lockouts().storm ? 1 : 0);
     },
   });
+
+  new Gauge({
+    name: "pscs_live_viewers",
+    help: "Viewers watching the camera live now (all share one camera session)",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) if (c.live) this.set({ camera: c.id }, c.live.viewers);
+    },
+  });
+  new Gauge({
+    name: "pscs_live_session_open",
+    help: "1 while pscsd holds a live RTSP session with the camera (besides the recorder's), else 0",
+    labelNames: ["camera"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.cameras()) if (c.live) this.set({ camera: c.id }, c.live.open ? 1 : 0);
+    },
+  });
+  const liveCounter = (name: string, help: string, value: (l: LiveHealth) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["camera"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of src.cameras()) if (c.live) this.inc({ camera: c.id }, value(c.live));
+      },
+    });
+  liveCounter(
+    "pscs_live_sessions_opened_total",
+    "Live RTSP sessions pscsd opened with the camera",
+    (l) => l.sessionsOpened,
+  );
+  liveCounter(
+    "pscs_live_received_bytes_total",
+    "H.264 bytes received from the camera for live view",
+    (l) => l.bytesIn,
+  );
+  liveCounter(
+    "pscs_live_delivered_bytes_total",
+    "H.264 bytes handed to live viewers, all viewers summed",
+    (l) => l.bytesOut,
+  );
+  liveCounter(
+    "pscs_live_dropped_frames_total",
+    "Frames not given to a live viewer: it was past its queue bound (paused until the next key frame) or had not had its first key frame",
+    (l) => l.drops,
+  );
 
   return {
     registry,

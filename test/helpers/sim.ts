@@ -6,7 +6,7 @@ import { freeSimBase } from "./ports.js";
 /** Two small simulated cameras (320x180, WS-Security auth) for daemon tests, state kept under `dir`. */
 export async function startTestCameras(
   dir: string,
-  o: { user: string; password: string; fps?: number },
+  o: { user: string; password: string; fps?: number; rtspSessionTimeoutSeconds?: number },
 ): Promise<Simulator> {
   return startSimulator({
     cameras: 2,
@@ -18,6 +18,7 @@ export async function startTestCameras(
     user: o.user,
     password: o.password,
     authMode: "wsse",
+    rtspSessionTimeoutSeconds: o.rtspSessionTimeoutSeconds,
     stateDir: join(dir, "sim"),
     log: createLogger({ name: "sim", level: "warn" }),
   });
