@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditLog } from "../audit/log.js";
-import type { CameraHealth, HealthService, LiveHealth, PurgeHealth } from "../health/health.js";
+import type { CameraHealth, HealthService, PurgeHealth } from "../health/health.js";
 import { RECORDING_STATES } from "../health/recording-state.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 
@@ -133,29 +133,8 @@ export function createMetrics(src: MetricsSources): Metrics {
       }
     },
   });
-  // Totals kept by the recorders themselves since start: exposed as counters through collect().
-  for (const [name, help, pick] of [
-    [
-      "pscs_recorded_segments_total",
-      "Segments finished (hashed, indexed) since pscsd started",
-      (r: NonNullable<CameraHealth["recording"]>) => r.segments,
-    ],
-    [
-      "pscs_recorded_bytes_total",
-      "Bytes of finished segments since pscsd started",
-      (r: NonNullable<CameraHealth["recording"]>) => r.bytes,
-    ],
-    [
-      "pscs_recorder_restarts_total",
-      "ffmpeg restarts since pscsd started",
-      (r: NonNullable<CameraHealth["recording"]>) => r.restarts,
-    ],
-    [
-      "pscs_segment_write_errors_total",
-      "Segments that could not be finished (ENOSPC, EIO, …)",
-      (r: NonNullable<CameraHealth["recording"]>) => r.writeErrors,
-    ],
-  ] as const) {
+  /** A total a camera's health carries, as a counter per camera read at scrape; absent: not shown. */
+  const cameraCounter = (name: string, help: string, value: (c: CameraHealth) => number | undefined) =>
     new Counter({
       name,
       help,
@@ -163,10 +142,33 @@ export function createMetrics(src: MetricsSources): Metrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const c of src.cameras()) if (c.recording) this.inc({ camera: c.id }, pick(c.recording));
+        for (const c of src.cameras()) {
+          const v = value(c);
+          if (v !== undefined) this.inc({ camera: c.id }, v);
+        }
       },
     });
-  }
+  // Totals kept by the recorders themselves since start.
+  cameraCounter(
+    "pscs_recorded_segments_total",
+    "Segments finished (hashed, indexed) since pscsd started",
+    (c) => c.recording?.segments,
+  );
+  cameraCounter(
+    "pscs_recorded_bytes_total",
+    "Bytes of finished segments since pscsd started",
+    (c) => c.recording?.bytes,
+  );
+  cameraCounter(
+    "pscs_recorder_restarts_total",
+    "ffmpeg restarts since pscsd started",
+    (c) => c.recording?.restarts,
+  );
+  cameraCounter(
+    "pscs_segment_write_errors_total",
+    "Segments that could not be finished (ENOSPC, EIO, …)",
+    (c) => c.recording?.writeErrors,
+  );
   for (const [name, help, pick] of [
     [
       "pscs_purge_last_run_timestamp_seconds",
@@ -343,36 +345,25 @@ export function createMetrics(src: MetricsSources): Metrics {
       for (const c of src.cameras()) if (c.live) this.set({ camera: c.id }, c.live.open ? 1 : 0);
     },
   });
-  const liveCounter = (name: string, help: string, value: (l: LiveHealth) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ["camera"],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const c of src.cameras()) if (c.live) this.inc({ camera: c.id }, value(c.live));
-      },
-    });
-  liveCounter(
+  cameraCounter(
     "pscs_live_sessions_opened_total",
     "Live RTSP sessions pscsd opened with the camera",
-    (l) => l.sessionsOpened,
+    (c) => c.live?.sessionsOpened,
   );
-  liveCounter(
+  cameraCounter(
     "pscs_live_received_bytes_total",
     "H.264 bytes received from the camera for live view",
-    (l) => l.bytesIn,
+    (c) => c.live?.bytesIn,
   );
-  liveCounter(
+  cameraCounter(
     "pscs_live_delivered_bytes_total",
     "H.264 bytes handed to live viewers, all viewers summed",
-    (l) => l.bytesOut,
+    (c) => c.live?.bytesOut,
   );
-  liveCounter(
+  cameraCounter(
     "pscs_live_dropped_frames_total",
     "Frames not given to a live viewer: it was past its queue bound (paused until the next key frame) or had not had its first key frame",
-    (l) => l.drops,
+    (c) => c.live?.drops,
   );
 
   return {
