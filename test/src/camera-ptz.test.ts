@@ -1,52 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OnvifServer } from "../../sim/onvif/server.js";
-import { PtzModel } from "../../sim/ptz.js";
-import { OnvifCamera } from "../../src/cameras/onvif-client.js";
-import { PtzCamera } from "../../src/cameras/ptz.js";
-import { createLogger } from "../../src/log/logger.js";
+import type { PtzCamera } from "../../src/cameras/ptz.js";
+import { simPtzCamera } from "../helpers/ptz-camera.js";
 
 // pscsd's PTZ commands through the real `onvif` client, moving the simulated mechanism (its position
 // read from the model itself, not from what the client says).
-const log = createLogger({ name: "test", level: "silent" });
 const FAST = { pan: 4, tilt: 4, zoom: 4 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("PTZ commands against the simulated camera", () => {
-  const model = new PtzModel({ maxSpeed: FAST });
-  const server = new OnvifServer({
-    name: "PTZ Cam",
-    host: "127.0.0.1",
-    port: 0,
-    user: "admin",
-    password: "Sim-Passw0rd!",
-    rtspPort: 8554,
-    width: 640,
-    height: 360,
-    fps: 15,
-    ptz: model,
-    log,
-  });
+  const cam = simPtzCamera(FAST);
+  const { model, server } = cam;
+  const settled = () => cam.settled();
   let ptz: PtzCamera;
-  const settled = async () => {
-    for (let i = 0; i < 100; i++) {
-      const s = model.status().moveStatus;
-      if (s.panTilt === "IDLE" && s.zoom === "IDLE") return model.position();
-      await sleep(20);
-    }
-    throw new Error("still moving");
-  };
 
   beforeAll(async () => {
-    await server.start();
-    const session = new OnvifCamera({
-      host: "127.0.0.1",
-      port: server.port,
-      user: "admin",
-      password: "Sim-Passw0rd!",
-      timeoutMs: 3000,
-    });
-    await session.connect();
-    ptz = new PtzCamera(session);
+    ptz = await cam.connect();
   });
   afterAll(() => server.stop());
 

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OnvifServer } from "../../sim/onvif/server.js";
-import { PtzModel } from "../../sim/ptz.js";
 import { AuditLog } from "../../src/audit/log.js";
 import type { ActionContext } from "../../src/auth/acting.js";
-import { OnvifCamera } from "../../src/cameras/onvif-client.js";
-import { PtzCamera } from "../../src/cameras/ptz.js";
+import type { PtzCamera } from "../../src/cameras/ptz.js";
 import { openCatalog } from "../../src/catalog/catalog.js";
 import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import { createLogger } from "../../src/log/logger.js";
 import { PtzService } from "../../src/ptz/service.js";
+import { simPtzCamera } from "../helpers/ptz-camera.js";
 
 // The PTZ service's rules with real parts: the `onvif` client moving the simulated camera, a real
 // SQLite directory and audit chain.
@@ -32,44 +30,17 @@ async function refusal(p: Promise<unknown> | (() => unknown)): Promise<ServiceEr
 }
 
 describe("PTZ service against the simulated camera", () => {
-  const model = new PtzModel({ maxSpeed: { pan: 2, tilt: 2, zoom: 2 } });
-  const server = new OnvifServer({
-    name: "PTZ Cam",
-    host: "127.0.0.1",
-    port: 0,
-    user: "admin",
-    password: "Sim-Passw0rd!",
-    rtspPort: 8554,
-    width: 640,
-    height: 360,
-    fps: 15,
-    ptz: model,
-    log,
-  });
+  const cam = simPtzCamera({ pan: 2, tilt: 2, zoom: 2 });
+  const { model, server } = cam;
   const directory = new SqliteDirectory(openCatalog(":memory:"));
   const audit = new AuditLog(directory);
   let ptz: PtzCamera;
   let service: PtzService;
   const entries = () => directory.read((d) => d.audit.list({ action: "ptz.", order: "asc" }));
-  const settled = async () => {
-    for (let i = 0; i < 150; i++) {
-      const s = model.status().moveStatus;
-      if (s.panTilt === "IDLE" && s.zoom === "IDLE") return model.position();
-      await sleep(20);
-    }
-    throw new Error("still moving");
-  };
+  const settled = () => cam.settled(150);
 
   beforeAll(async () => {
-    await server.start();
-    const session = new OnvifCamera({
-      host: "127.0.0.1",
-      port: server.port,
-      user: "admin",
-      password: "Sim-Passw0rd!",
-    });
-    await session.connect();
-    ptz = new PtzCamera(session);
+    ptz = await cam.connect();
     service = new PtzService({
       directory,
       audit,
