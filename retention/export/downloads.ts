@@ -11,7 +11,7 @@ import type { StoredExport } from "../../src/catalog/directory/exports.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { ExportPackages } from "../../src/exports/export.js";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/exports/package-format.js";
-import { type VerifyReport, verifyPackage } from "../../src/exports/verify.js";
+import { type VerifyProblem, type VerifyReport, verifyPackage } from "../../src/exports/verify.js";
 import { folderSources, planZip, type ZipSource, ZipWriteError } from "../../src/exports/zip.js";
 import { packageDirName } from "./producer.js";
 import { withKnownCrcs } from "./zip-crcs.js";
@@ -23,10 +23,12 @@ import { withKnownCrcs } from "./zip-crcs.js";
  * - only a `done` export is downloaded, only by an `exports.download` holder (records, commander:
  *   a package is footage), and only while its folder still matches its manifest (the same files,
  *   sizes, and manifest.json hashing to the recorded SHA-256), so a download never hands out a
- *   package that was altered or partly removed;
- * - every download is recorded (`export_downloads`: who, from where, bytes, complete) and audited
- *   (`export.download`, with the export's purpose) in one unit of work when it ends, a partial one
- *   too; every refused download and every verification (`export.verify`, its problems) is audited.
+ *   package with a file added, removed or resized, or another manifest; a file's bytes changed in
+ *   place are found by `verify` (and by the recipient's `pscs verify`), not by the download;
+ * - every download is audited as it starts (`export.download.start`, before the first byte) and
+ *   recorded (`export_downloads`: who, from where, bytes, complete) and audited (`export.download`,
+ *   with the export's purpose) in one unit of work when it ends, a partial one too; every refused
+ *   download and every verification (`export.verify`, its problems) is audited.
  */
 
 export interface ExportPackageOptions {
@@ -77,6 +79,8 @@ export class ExportPackageService implements ExportPackages {
       top: name,
       time: new Date(row.producedAt ?? 0),
     });
+    // Footage leaves from the first byte: that it began is on the record before it does.
+    await this.audited(by, "export.download.start", row, "success", { of: plan.bytes, client: by.client });
     let recorded = false;
     return {
       name: `${name}.zip`,
@@ -118,7 +122,11 @@ export class ExportPackageService implements ExportPackages {
   async verify(id: number, by: ActionContext): Promise<VerifyReport> {
     const row = await this.finished(id, by, "export.verify", "exports.read", "verify");
     const { fingerprint } = this.o.key();
-    const report = await verifyPackage(this.folderOf(row), { fingerprint });
+    const dir = this.folderOf(row);
+    const found = await verifyPackage(dir, { fingerprint });
+    // A package that verifies on its own may still be another export's: it must be this record's.
+    const problems = [...found.problems, ...(await this.recordProblems(dir, row, found))];
+    const report = { ...found, ok: problems.length === 0, problems };
     await this.audited(by, "export.verify", row, report.ok ? "success" : "failure", {
       ok: report.ok,
       fingerprint,
@@ -128,6 +136,30 @@ export class ExportPackageService implements ExportPackages {
       problems: report.problems.slice(0, MAX_LISTED),
     });
     return report;
+  }
+
+  /** Where the package disagrees with the export's record: its id, its hold, the manifest produced. */
+  private async recordProblems(
+    dir: string,
+    row: StoredExport,
+    found: VerifyReport,
+  ): Promise<VerifyProblem[]> {
+    const out: VerifyProblem[] = [];
+    const m = found.manifest;
+    if (m && m.exportId !== row.id)
+      out.push({ subject: `${MANIFEST_FILE} exportId`, problem: `is ${m.exportId}, not export ${row.id}` });
+    if (m && m.hold !== row.hold)
+      out.push({
+        subject: `${MANIFEST_FILE} hold`,
+        problem: `is ${m.hold}, not this export's hold ${row.hold}`,
+      });
+    const bytes = await readFile(join(dir, MANIFEST_FILE)).catch(() => undefined);
+    if (bytes && createHash("sha256").update(bytes).digest("hex") !== row.manifestSha256)
+      out.push({
+        subject: MANIFEST_FILE,
+        problem: "is not the one produced (its SHA-256 differs from the record)",
+      });
+    return out;
   }
 
   /** The export, when `by` may act on it and it is done; otherwise the refusal, audited as denied. */

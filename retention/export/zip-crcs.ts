@@ -43,13 +43,17 @@ export async function withKnownCrcs(dir: string, sources: readonly ZipSource[]):
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return [...sources];
     throw e;
   }
+  // A record of another shape is no record: every CRC-32 is then computed from the bytes sent.
+  if (typeof files !== "object" || files === null || Array.isArray(files)) return [...sources];
   const out: ZipSource[] = [];
   for (const s of sources) {
     const r = Object.hasOwn(files, s.path) ? files[s.path] : undefined;
     const st = r && (await lstat(s.file));
     const same =
       r && st && st.size === r.size && st.size === s.size && st.mtimeMs === r.mtimeMs && st.ino === r.ino;
-    out.push(same && typeof r.crc32 === "number" ? { ...s, crc32: r.crc32 } : s);
+    const crc = r?.crc32;
+    const valid = typeof crc === "number" && Number.isInteger(crc) && crc >= 0 && crc <= 0xffffffff;
+    out.push(same && valid ? { ...s, crc32: crc } : s);
   }
   return out;
 }

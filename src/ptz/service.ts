@@ -3,6 +3,7 @@ import type { Outcome } from "../audit/chain.js";
 import type { AuditLog } from "../audit/log.js";
 import { type ActionContext, auditIn } from "../auth/acting.js";
 import { type Permission, roleGrants } from "../auth/roles.js";
+import { OnvifError } from "../cameras/onvif-client.js";
 import type { PtzCamera, PtzPosition, PtzPreset, PtzStatus } from "../cameras/ptz.js";
 import type { Directory } from "../catalog/directory/directory.js";
 import type {
@@ -489,7 +490,7 @@ export class PtzService {
       result = await send(ptz);
     } catch (e) {
       outcome = "failure";
-      error = e instanceof Error ? e.message : String(e);
+      error = cameraRefusal(e);
     }
     const recorded = { ...params, ...result };
     // The row and its entry commit together, after the camera answered: no row without its entry.
@@ -748,4 +749,16 @@ export class PtzService {
       "camera",
     );
   }
+}
+
+/**
+ * What the camera said, for the dispatcher and the record: an ONVIF error without the camera's
+ * network address (its own message starts with it), anything else as it is.
+ */
+function cameraRefusal(e: unknown): string {
+  if (e instanceof OnvifError) {
+    const cause = e.cause instanceof Error ? e.cause.message : String(e.cause);
+    return `ONVIF ${e.operation} failed: ${cause}`;
+  }
+  return e instanceof Error ? e.message : String(e);
 }

@@ -432,4 +432,35 @@ describe("exports off", () => {
       await p.stop();
     }
   });
+
+  it("streams a download whose CRC-32 record is garbled, its start on the record before the first byte", async () => {
+    const root = local.config.storage.exports;
+    writeFileSync(join(root, `export-${real.id}.crc32.json`), '{"files":null}\n');
+    const res = await records.request("GET", `/api/exports/${real.id}/download`);
+    expect(res.status).toBe(200);
+    const zip = join(d.dir, "garbled-crc.zip");
+    writeFileSync(zip, Buffer.from(await res.arrayBuffer()));
+    await run("unzip", ["-tq", zip]);
+    const trail = await local.audit.list({ order: "asc", action: "export.", target: `export:${real.id}` });
+    const last = trail.map((e) => e.action).slice(-2);
+    expect(last).toEqual(["export.download.start", "export.download"]);
+  });
+
+  it("server verify names a folder holding another export's package, which verifies on its own", async () => {
+    const root = local.config.storage.exports;
+    const mine = join(root, `export-${big.id}`);
+    rmSync(mine, { recursive: true });
+    await run("cp", ["-r", join(root, `export-${real.id}`), mine]);
+    const auditor = await login(daemon.url, "auditor1");
+    const r = (await (await auditor.request("POST", `/api/exports/${big.id}/verify`)).json()) as {
+      ok: boolean;
+      problems: { subject: string; problem: string }[];
+    };
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => p.subject)).toEqual(
+      expect.arrayContaining([`${MANIFEST_FILE} exportId`, MANIFEST_FILE]),
+    );
+    const entry = (await local.audit.list({ action: "export.verify", target: `export:${big.id}` })).at(0);
+    expect(entry?.outcome).toBe("failure");
+  });
 });

@@ -269,4 +269,23 @@ describe("PTZ service against the simulated camera", () => {
     expect(JSON.parse(moves[2]?.details ?? "{}")).toMatchObject({ throttledBefore: 5 });
     await limited.stop();
   });
+
+  it("tells the dispatcher and the record what the camera refused, without the camera's address", async () => {
+    const own = new SqliteDirectory(openCatalog(":memory:"));
+    const mine = new PtzService({
+      directory: own,
+      audit: new AuditLog(own),
+      cameras: { ids: new Set(["cam1"]), ptz: () => ptz },
+      log,
+    });
+    await mine.take("cam1", CAD, lee);
+    const gone = await refusal(mine.gotoPreset("cam1", "no-such-preset", lee));
+    expect(gone.message).toMatch(/refused preset\.goto: ONVIF/);
+    expect(gone.message).not.toContain("127.0.0.1");
+    const entry = (await own.read((d) => d.audit.list({ action: "ptz.preset.goto" }))).at(0);
+    expect(entry?.outcome).toBe("failure");
+    expect(entry?.details).toMatch(/ONVIF/);
+    expect(entry?.details).not.toContain("127.0.0.1");
+    await mine.stop();
+  });
 });
