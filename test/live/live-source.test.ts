@@ -161,6 +161,8 @@ describe("live source fan-out", () => {
     expect((await b.next())?.keyframe).toBe(true);
     expect(live.stats().sessionsOpened).toBe(1);
     await live.stop();
+    // The server counts a connection gone once it has seen it close, a moment after TEARDOWN.
+    await until("the live connection closed", async () => (await rtspClients("cam1")).connections === 1);
     expect(await rtspClients("cam1")).toEqual({ connections: 1, sessions: 1 });
   });
 });
