@@ -10,6 +10,7 @@ import {
   type LocalCatalog,
   login,
   openLocalCatalog,
+  problemBody,
   SAMPLE_START,
   sampleSegment,
   seedSegment,
@@ -101,10 +102,7 @@ const enter = async (c: Client, over: Record<string, unknown> = {}): Promise<Exp
   return (await res.json()) as Export;
 };
 
-const refusal = async (res: Response) => {
-  expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
-  return (await res.json()) as Problem;
-};
+const refusal = (res: Response) => problemBody<Problem>(res);
 
 const holdCount = () => (local.db.prepare("SELECT count(*) n FROM holds").get() as { n: number }).n;
 

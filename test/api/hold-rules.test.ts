@@ -8,6 +8,7 @@ import {
   type LocalCatalog,
   login,
   openLocalCatalog,
+  problemBody,
   SAMPLE_START,
   sampleSegment,
   seedSegment,
@@ -55,10 +56,7 @@ const enter = async (c: Client, over: Record<string, unknown> = {}): Promise<Hol
   return (await res.json()) as Hold;
 };
 
-const refusal = async (res: Response) => {
-  expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
-  return (await res.json()) as Problem;
-};
+const refusal = (res: Response) => problemBody<Problem>(res);
 
 beforeAll(async () => {
   d = await daemonDir();

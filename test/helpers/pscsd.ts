@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { Writable } from "node:stream";
+import { expect } from "vitest";
 import { packageProducerFromConfig } from "../../retention/export/producer.js";
 import { hashPassword } from "../../src/auth/password.js";
 import type { Role } from "../../src/auth/roles.js";
@@ -310,4 +311,10 @@ export function seedDoneExport(d: TestDaemonDir): Promise<ExportRecord> {
     );
     return { ...made, at: Date.parse(made.manifest.producedBy.at) };
   });
+}
+
+/** A refusal's body, once its type is problem+json as every API refusal's is. */
+export async function problemBody<T>(res: Response): Promise<T> {
+  expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
+  return (await res.json()) as T;
 }
