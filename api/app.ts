@@ -9,6 +9,7 @@ import type { ExportDesk, ExportPackages } from "../src/exports/export.js";
 import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
+import type { Live } from "../src/live/desk.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
 import type { PtzService } from "../src/ptz/service.js";
@@ -56,6 +57,8 @@ export interface ApiServices {
   exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
   ptz: PtzService;
+  /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
+  live: Live;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;

@@ -1,8 +1,8 @@
 import type { LiveHealth } from "../../src/health/health.js";
+import type { AccessUnit } from "../../src/live/feed.js";
 import type { Logger } from "../../src/log/logger.js";
 import { scrubText } from "../../src/log/redact.js";
 import { type BackoffPolicy, backoffDelay } from "../../src/retry/backoff.js";
-import type { AccessUnit } from "./rtp-h264.js";
 import type { RtspError } from "./rtsp-client.js";
 import { LiveViewer, type ViewerBound } from "./viewer.js";
 

@@ -1,5 +1,6 @@
 import type { CameraConnection } from "../../src/cameras/connection.js";
 import type { CameraConfig } from "../../src/config/load.js";
+import type { LiveFeed } from "../../src/live/feed.js";
 import type { Logger } from "../../src/log/logger.js";
 import { DEFAULT_LIVE, type LiveOptions, LiveSource, type LiveStats } from "./live-source.js";
 import { RtspError, RtspSession } from "./rtsp-client.js";
@@ -16,7 +17,7 @@ export interface LiveCamera {
   connection: CameraConnection;
 }
 
-export class LiveView {
+export class LiveView implements LiveFeed {
   private readonly sources: Map<string, LiveSource>;
 
   constructor(cameras: readonly LiveCamera[], log: Logger, o: LiveOptions = DEFAULT_LIVE) {

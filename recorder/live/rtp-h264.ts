@@ -7,6 +7,8 @@
  * emitted until the next key frame (a decoder fed a frame with holes shows garbage).
  */
 
+import type { AccessUnit } from "../../src/live/feed.js";
+
 export const MAX_ACCESS_UNIT = 4 * 1024 * 1024;
 
 const NAL_IDR = 5;
@@ -14,18 +16,6 @@ const NAL_SPS = 7;
 const NAL_PPS = 8;
 const STAP_A = 24;
 const FU_A = 28;
-
-export interface AccessUnit {
-  /** RTP timestamp, 90 kHz, as the camera stamped it (wraps at 2^32). */
-  rtpTime: number;
-  /** When its last packet arrived (epoch ms). */
-  receivedAt: number;
-  keyframe: boolean;
-  /** NAL units without start codes. */
-  nals: Buffer[];
-  /** Sum of the NAL units' lengths. */
-  bytes: number;
-}
 
 const START = Buffer.from([0, 0, 0, 1]);
 

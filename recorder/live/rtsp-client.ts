@@ -1,7 +1,8 @@
 import { connect, type Socket } from "node:net";
+import type { AccessUnit } from "../../src/live/feed.js";
 import { scrubText } from "../../src/log/redact.js";
 import { Authenticator, pickChallenge } from "./digest.js";
-import { type AccessUnit, H264Depacketizer, spropParameterSets } from "./rtp-h264.js";
+import { H264Depacketizer, spropParameterSets } from "./rtp-h264.js";
 
 /**
  * pscsd's own RTSP/1.0 client for live view: OPTIONS, DESCRIBE (SDP), SETUP with RTP over the RTSP

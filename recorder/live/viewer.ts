@@ -1,4 +1,4 @@
-import type { AccessUnit } from "./rtp-h264.js";
+import type { AccessUnit, LiveSubscription } from "../../src/live/feed.js";
 
 /**
  * One viewer's queue of access units: the producer pushes without ever waiting, the viewer pulls at
@@ -14,7 +14,7 @@ export interface ViewerBound {
   maxBytes: number;
 }
 
-export class LiveViewer implements AsyncIterable<AccessUnit> {
+export class LiveViewer implements LiveSubscription {
   private queue: AccessUnit[] = [];
   private queuedBytes = 0;
   private waitingForKey = true;

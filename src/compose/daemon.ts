@@ -16,6 +16,7 @@ import { auditDaemonStart } from "../config/changes.js";
 import type { Config } from "../config/load.js";
 import { watchExportJobWakes } from "../exports/job-wake.js";
 import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
+import { LiveDesk } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
 import { PtzService } from "../ptz/service.js";
@@ -109,6 +110,13 @@ async function wire(
   pressure.onPauseChange(() => recording.recorder.pauseChanged());
   const { playback, cameraHealth: cameras } = recording;
   const byId = new Map(recording.connections.map((c) => [c.status().id, c]));
+  const live = new LiveDesk({
+    feed: recording.live,
+    cameras: new Set(byId.keys()),
+    audit,
+    log: log.child({ component: "live" }),
+    maxPerUser: config.live.maxPerUser,
+  });
   const ptz = new PtzService({
     directory,
     audit,
@@ -146,6 +154,7 @@ async function wire(
     exportPackages,
     cameras,
     ptz,
+    live,
     startedAt,
     exportsOn: exportSigner !== undefined,
   });
@@ -159,7 +168,19 @@ async function wire(
       log: log.child({ component: "exports" }),
     });
   }
-  return { ...recording, audit, auth, watch, retention, pressure, app, ptz, exportProducer, exportJobs };
+  return {
+    ...recording,
+    liveDesk: live,
+    audit,
+    auth,
+    watch,
+    retention,
+    pressure,
+    app,
+    ptz,
+    exportProducer,
+    exportJobs,
+  };
 }
 
 export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
@@ -200,6 +221,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     connections,
     recorder,
     live,
+    liveDesk,
     reconciler,
     retention,
     pressure,
@@ -253,6 +275,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await server.close();
       // Cameras still moving are stopped while their ONVIF sessions are up.
       await ptz.stop();
+      // Each viewer's close entry is written while the audit log is open.
+      await liveDesk.stop();
       await live.stop();
       await recorder.stop();
       await Promise.all(connections.map((c) => c.stop()));

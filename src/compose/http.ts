@@ -10,6 +10,7 @@ import type { Config } from "../config/load.js";
 import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
+import type { Live } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
 import type { PtzService } from "../ptz/service.js";
@@ -31,6 +32,7 @@ export interface Served {
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
   ptz: PtzService;
+  live: Live;
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
   exportsOn: boolean;
@@ -84,6 +86,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exportPackages: s.exportPackages,
     purge: retention,
     ptz: s.ptz,
+    live: s.live,
     timeZone: config.site.timezone,
     recordings: s.playback,
     secureCookie: secureCookie(config, log),

@@ -204,6 +204,12 @@ export const configSchema = z
         stalledSeconds: z.number().min(1).max(3600).default(30),
       })
       .default({ maxPerUser: 3, stalledSeconds: 30 }),
+    live: z
+      .strictObject({
+        /** Live sessions one person may have open at once (a 16-tile wall and a spare screen). */
+        maxPerUser: z.int().min(1).max(64).default(20),
+      })
+      .default({ maxPerUser: 20 }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

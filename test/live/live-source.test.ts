@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIVE, LiveSource } from "../../recorder/live/live-source.js";
-import type { AccessUnit } from "../../recorder/live/rtp-h264.js";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { LiveViewer } from "../../recorder/live/viewer.js";
 import { rtspUrlWithCredentials } from "../../recorder/recorder.js";
 import type { Simulator } from "../../sim/simulator.js";
+import type { AccessUnit } from "../../src/live/feed.js";
 import { createLogger } from "../../src/log/logger.js";
 import { startTestCameras } from "../helpers/sim.js";
 

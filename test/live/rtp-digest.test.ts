@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Authenticator, pickChallenge } from "../../recorder/live/digest.js";
-import {
-  type AccessUnit,
-  H264Depacketizer,
-  nalType,
-  spropParameterSets,
-} from "../../recorder/live/rtp-h264.js";
+import { H264Depacketizer, nalType, spropParameterSets } from "../../recorder/live/rtp-h264.js";
+import type { AccessUnit } from "../../src/live/feed.js";
 
 // The parts the simulator's server does not exercise: Digest with qop (RFC 2617's own example) and
 // Basic, and RTP loss, which TCP on loopback never shows.

@@ -4,10 +4,11 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccessUnit, annexB, nalType } from "../../recorder/live/rtp-h264.js";
+import { annexB, nalType } from "../../recorder/live/rtp-h264.js";
 import { RtspError, RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { Simulator } from "../../sim/simulator.js";
 import { decodeTimecode } from "../../sim/video/timecode.js";
+import type { AccessUnit } from "../../src/live/feed.js";
 import { startTestCameras } from "../helpers/sim.js";
 
 // pscsd's RTSP client against the simulator's real gst-rtsp-server (Digest demanded), real ffmpeg decoding.
