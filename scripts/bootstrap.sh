@@ -95,8 +95,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # --- build -------------------------------------------------------------------------------------
-say "building (tsc)"
+say "building (tsc, esbuild)"
 npx tsc -p tsconfig.json >&2
+node scripts/build-web.mjs >&2
 chmod +x dist/src/bin/pscs.js dist/src/bin/pscsd.js dist/sim/main.js 2>/dev/null || true
 
 # --- commands ----------------------------------------------------------------------------------
