@@ -31,6 +31,7 @@ import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { webRoutes } from "./routes/web.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
@@ -63,6 +64,9 @@ export interface ApiServices {
   timeZone: string;
   secureCookie: boolean;
   sessionMaxHours: number;
+  sessionIdleMinutes: number;
+  /** The browser UI's build (dist/web). */
+  webRoot: string;
 }
 
 export function apiRoutes(s: ApiServices): AnyRoute[] {
@@ -73,6 +77,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
       metrics: s.metrics,
       secureCookie: s.secureCookie,
       sessionMaxHours: s.sessionMaxHours,
+      sessionIdleMinutes: s.sessionIdleMinutes,
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
@@ -83,6 +88,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
+    ...webRoutes(s.webRoot),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

@@ -26,5 +26,7 @@ await build({
   minify: true,
   sourcemap: true,
   target: "chrome120",
+  jsx: "automatic",
+  jsxImportSource: "preact",
   logLevel: "warning",
 });

@@ -18,9 +18,11 @@ const me = z.object({
   mustChangePassword: z.boolean().optional(),
   csrfToken: z.string().optional(),
   expiresAt: z.int().optional(),
+  /** The server ends the session this long after the last request it saw (the UI warns before). */
+  idleSeconds: z.int().optional(),
 });
 
-function describe(p: Principal): z.infer<typeof me> {
+function describe(p: Principal, idleSeconds: number): z.infer<typeof me> {
   return p.kind === "user"
     ? {
         kind: "user",
@@ -31,6 +33,7 @@ function describe(p: Principal): z.infer<typeof me> {
         mustChangePassword: p.mustChangePassword,
         csrfToken: p.session.csrfToken,
         expiresAt: p.session.expiresAt,
+        idleSeconds,
       }
     : { kind: "token", actor: p.actor, roles: p.roles };
 }
@@ -41,6 +44,7 @@ export interface SessionRouteOptions {
   /** Secure cookies need HTTPS, except on loopback where browsers accept them over HTTP. */
   secureCookie: boolean;
   sessionMaxHours: number;
+  sessionIdleMinutes: number;
 }
 
 function setCookie(res: Response, value: string, maxAgeSeconds: number, secure: boolean): void {
@@ -51,6 +55,7 @@ function setCookie(res: Response, value: string, maxAgeSeconds: number, secure: 
 }
 
 export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
+  const idleSeconds = Math.round(o.sessionIdleMinutes * 60);
   return [
     defineRoute({
       method: "post",
@@ -73,7 +78,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
           const { sessionId, principal } = await o.auth.login(body.username, body.password, client);
           o.metrics.logins.inc({ outcome: "success" });
           setCookie(res, sessionId, Math.round(o.sessionMaxHours * 3600), o.secureCookie);
-          return describe(principal);
+          return describe(principal, idleSeconds);
         } catch (e) {
           if (e instanceof ServiceError)
             o.metrics.logins.inc({ outcome: e.kind === "throttled" ? "throttled" : "failure" });
@@ -89,7 +94,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       tag: "session",
       access: { authenticated: true },
       responses: { 200: { description: "the caller", schema: me } },
-      handler: ({ principal }) => describe(principal as Principal),
+      handler: ({ principal }) => describe(principal as Principal, idleSeconds),
     }),
     defineRoute({
       method: "delete",

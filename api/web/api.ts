@@ -22,13 +22,30 @@ export class ApiProblem extends Error {
   }
 }
 
+/** The session's CSRF token (from sign-in or GET /api/session): every write carries it. */
+let csrfToken: string | undefined;
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
+}
+
+/** Each answered request: the session was seen now (the idle timer restarts). */
+let onAnswer: (() => void) | undefined;
+export function onApiAnswer(f: () => void): void {
+  onAnswer = f;
+}
+
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const method = init.method ?? (init.body === undefined ? "GET" : "POST");
+  const headers: Record<string, string> = {};
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
   const res = await fetch(path, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    method,
     credentials: "same-origin",
-    headers: init.body === undefined ? {} : { "content-type": "application/json" },
+    headers,
     body: init.body === undefined ? null : JSON.stringify(init.body),
   });
+  if (res.status !== 401) onAnswer?.();
   if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
   const body = (await res.json().catch(() => ({}))) as { detail?: string; errors?: FieldError[] };
   const retry = Number(res.headers.get("retry-after"));

@@ -1,30 +1,11 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { passwordProblems } from "./password-rules.js";
 
 /**
- * Password policy (the department's: 9+ characters mixing upper, lower, digits and symbols, not
- * containing the user name) and storage (scrypt, parameters stored with each hash so the cost can
- * rise without invalidating old hashes).
+ * Password policy (its rules in password-rules.ts, which the browser shows as one types) and
+ * storage (scrypt, parameters stored with each hash so the cost can rise without invalidating old
+ * hashes).
  */
-
-export const MIN_PASSWORD_LENGTH = 9;
-const MAX_PASSWORD_LENGTH = 256;
-
-/** Every rule the password breaks, in words a user can act on; empty when it is acceptable. */
-export function passwordProblems(username: string, password: string): string[] {
-  const problems: string[] = [];
-  if (password.length < MIN_PASSWORD_LENGTH)
-    problems.push(`must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH)
-    problems.push(`must be at most ${MAX_PASSWORD_LENGTH} characters`);
-  if (!/\p{Lu}/u.test(password)) problems.push("must contain an upper-case letter");
-  if (!/\p{Ll}/u.test(password)) problems.push("must contain a lower-case letter");
-  if (!/\p{Nd}/u.test(password)) problems.push("must contain a digit");
-  if (!/[^\p{L}\p{Nd}\s]/u.test(password)) problems.push("must contain a symbol");
-  if (username.length > 0 && password.toLowerCase().includes(username.toLowerCase())) {
-    problems.push("must not contain the user name");
-  }
-  return problems;
-}
 
 export class PasswordPolicyError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { createApp } from "../../api/app.js";
 import type { Retention } from "../../retention/retention.js";
 import { AuditInspectionService } from "../audit/inspection.js";
@@ -15,7 +16,7 @@ import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
 import type { PtzService } from "../ptz/service.js";
 import type { StorageMonitor } from "../storage/monitor.js";
-import { VERSION } from "../version.js";
+import { packageRoot, VERSION } from "../version.js";
 
 /** What pscsd serves: health, metrics and the HTTP API over the services it was handed. */
 
@@ -91,6 +92,8 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
+    sessionIdleMinutes: config.auth.sessionIdleMinutes,
+    webRoot: join(packageRoot(), "dist", "web"),
   });
 }
 

@@ -33,6 +33,8 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   readiness: "public",
   openapi: "public",
   docs: "public",
+  ui: "public",
+  uiAsset: "public",
   login: "public",
   whoami: "signed-in",
   logout: "signed-in",

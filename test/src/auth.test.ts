@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, passwordProblems, verifyPassword } from "../../src/auth/password.js";
+import { hashPassword, verifyPassword } from "../../src/auth/password.js";
+import { passwordProblems } from "../../src/auth/password-rules.js";
 import { authService as service } from "../helpers/auth.js";
 
 const ctx = { actor: "local:test", role: "admin", client: "cli" };

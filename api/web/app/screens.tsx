@@ -1,0 +1,19 @@
+import type { ComponentType } from "preact";
+import type { Permission } from "../../../src/auth/roles.js";
+import { Cameras } from "./cameras.js";
+import type { Me } from "./session.js";
+
+/**
+ * Every screen, the permission it needs and where it lives (`#/<id>`). The menu shows a person only
+ * the screens their roles grant; the API refuses the rest all the same.
+ */
+export interface Screen {
+  id: string;
+  title: string;
+  permission: Permission;
+  component: ComponentType<{ me: Me }>;
+}
+
+export const SCREENS: readonly Screen[] = [
+  { id: "cameras", title: "Cameras", permission: "cameras.read", component: Cameras },
+];

@@ -1,0 +1,151 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { packageRoot } from "../../src/version.js";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import {
+  daemonDir,
+  type LocalCatalog,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+  startInProcess,
+  type TestDaemonDir,
+} from "../helpers/pscsd.js";
+import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+
+/**
+ * The browser UI's shell in Debian's chromium against a real pscsd: sign-in (its failure message),
+ * the menu a role gets, the password screen checking the rules as one types, the forced change,
+ * the idle warning and the sign-out it leads to; no console error or CSP violation, and axe-core
+ * finds no serious or critical violation on any of these screens.
+ */
+
+const IDLE_S = 4;
+
+let d: TestDaemonDir;
+let pscsd: Pscsd;
+let local: LocalCatalog;
+let browser: BrowserSession;
+
+beforeAll(async () => {
+  d = await daemonDir({ sessionIdleMinutes: IDLE_S / 60 });
+  local = openLocalCatalog(d.configFile);
+  await seedUsers(local, { ops1: ["ops"], admin1: ["admin"], disp1: ["dispatcher"] });
+  await local.auth.addUser(
+    {
+      username: "newbie",
+      displayName: "New Person",
+      roles: ["ops"],
+      password: PASSWORD,
+      mustChangePassword: true,
+    },
+    { actor: "local:test", role: "admin", client: "cli" },
+  );
+  pscsd = await startInProcess(d);
+  browser = await openBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await pscsd?.stop();
+  local?.close();
+  rmSync(d.dir, { recursive: true, force: true });
+});
+
+describe("the web UI shell", () => {
+  it("is served under a CSP with no inline script or style", async () => {
+    const res = await fetch(pscsd.url);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
+    expect((await fetch(new URL("/web/app.js", pscsd.url))).headers.get("content-type")).toMatch(
+      /^text\/javascript/,
+    );
+    const missing = await fetch(new URL("/web/..%2Fpackage.json", pscsd.url));
+    expect(missing.status).toBe(400);
+    expect((await fetch(new URL("/web/nothing.js", pscsd.url))).status).toBe(404);
+  });
+
+  it("refuses a wrong password with a message, then signs in to the screens the role allows", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "ops1", "Wrong-Passw0rd!");
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Sign-in failed");
+    expect(await page.getByLabel("Password", { exact: true }).inputValue()).toBe("");
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "sign-in");
+
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const nav = page.getByRole("navigation", { name: "Screens" });
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    await expect.poll(() => page.locator("tr[data-camera=cam1]").count()).toBe(1);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "cameras");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count()).toBe(1);
+    expect((await page.context().cookies()).filter((c) => c.name === "pscs_session" && c.value)).toEqual([]);
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it("shows an admin no screen it may not use", async () => {
+    const { page } = await tab(browser);
+    await signIn(page, pscsd.url, "admin1");
+    await expect.poll(() => page.getByText("Your roles give you no screens here.").count()).toBe(1);
+    expect(await page.getByRole("navigation", { name: "Screens" }).getByRole("link").count()).toBe(0);
+    await page.close();
+  });
+
+  it("forces a password change, checking the rules as one types", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "newbie");
+    await expect.poll(() => page.getByText("must be changed before you go on").count()).toBe(1);
+    expect(await page.getByRole("navigation", { name: "Screens" }).getByRole("link").count()).toBe(0);
+    const rules = page.locator("#newPassword-rules li");
+    await page.getByLabel("New password", { exact: true }).fill("newbie-abc");
+    const met = async () => rules.evaluateAll((lis) => lis.filter((l) => l.classList.contains("met")).length);
+    const unmet = async () =>
+      rules.evaluateAll((lis) => lis.filter((l) => !l.classList.contains("met")).map((l) => l.textContent));
+    expect(await unmet()).toEqual(["✗ an upper-case letter", "✗ a digit", "✗ not your user name"]);
+    await page.getByLabel("New password", { exact: true }).fill("Fresh-Passw0rd!");
+    expect(await unmet()).toEqual([]);
+    expect(await met()).toBeGreaterThanOrEqual(6);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "password");
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByLabel("New password again").fill("Fresh-Passw0rd?");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect.poll(() => page.locator("#again-error").textContent()).toContain("does not match");
+    await page.getByLabel("New password again").fill("Fresh-Passw0rd!");
+    await page.getByRole("button", { name: "Change password" }).click();
+    const nav = page.getByRole("navigation", { name: "Screens" });
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it("warns before the idle timeout and then shows the sign-in screen saying why", async () => {
+    const { page } = await tab(browser);
+    await signIn(page, pscsd.url, "disp1");
+    await expect.poll(() => page.getByRole("alertdialog", { name: "Inactivity" }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByRole("alert").textContent(), { timeout: (IDLE_S + 5) * 1000 })
+      .toContain("signed out after a period of inactivity");
+    // The server agrees: the session the page held is gone.
+    const cookie = (await page.context().cookies()).find((c) => c.name === "pscs_session");
+    const res = await fetch(new URL("/api/session", pscsd.url), {
+      headers: { cookie: `pscs_session=${cookie?.value}` },
+    });
+    expect(res.status).toBe(401);
+    expect(browser.errors.filter((e) => !e.includes("401"))).toEqual([]);
+    await page.close();
+  });
+});
