@@ -218,6 +218,7 @@ export class CameraRecorder {
       finished: (rowId, bytes) => {
         this.current.segments++;
         this.current.bytes += bytes;
+        this.current.lastSegmentAt = Date.now();
         this.o.onSegment?.(rowId);
       },
       writeFailed: (err) => {

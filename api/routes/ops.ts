@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { HealthService } from "../../src/health/health.js";
 import type { Metrics } from "../../src/metrics/metrics.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
+import { intQuery } from "./schemas.js";
 
 /** Liveness, readiness, the detailed health document and Prometheus metrics. */
 export function opsRoutes(s: {
@@ -52,6 +53,18 @@ export function opsRoutes(s: {
       access: { permission: "health.read" },
       responses: { 200: { description: "health document" } },
       handler: () => s.health.report(),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/health/history",
+      operationId: "healthHistory",
+      summary: "One sample a minute of free space, camera connection, bytes recorded and live viewers",
+      tag: "ops",
+      access: { permission: "health.read" },
+      query: z.strictObject({ hours: intQuery(1, 24).optional() }),
+      example: { query: { hours: "24" } },
+      responses: { 200: { description: "samples, oldest first (kept 24 h, in memory)" } },
+      handler: ({ query }) => ({ samples: s.health.history(Date.now() - (query.hours ?? 24) * 3_600_000) }),
     }),
     defineRoute({
       method: "get",

@@ -16,6 +16,7 @@ import { auditDaemonStart } from "../config/changes.js";
 import type { Config } from "../config/load.js";
 import { watchExportJobWakes } from "../exports/job-wake.js";
 import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
+import { HealthHistory } from "../health/history.js";
 import { LiveDesk } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
@@ -142,6 +143,7 @@ async function wire(
       root: config.storage.exports,
       key: () => exportProducer.key(),
     });
+  const history = new HealthHistory();
   const app = wireHttp(config, log, {
     db,
     directory,
@@ -157,6 +159,7 @@ async function wire(
     live,
     startedAt,
     exportsOn: exportSigner !== undefined,
+    history,
   });
   if (exportProducer) {
     exportJobs = new ExportJobs({
@@ -171,6 +174,8 @@ async function wire(
   return {
     ...recording,
     liveDesk: live,
+    history,
+    storage,
     audit,
     auth,
     watch,
@@ -222,6 +227,9 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     recorder,
     live,
     liveDesk,
+    history,
+    storage,
+    cameraHealth,
     reconciler,
     retention,
     pressure,
@@ -237,6 +245,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   await auditReconcile(audit, await reconciler.startup(), "startup");
   recorder.start();
   retention.schedule.start();
+  history.record(Date.now(), cameraHealth(), storage.status());
   // After the sweep: what was running when pscsd stopped is failed, then the queue runs. Another
   // process (pscs export approve|cancel) wakes the jobs through a watched file, and the minute timer
   // looks too; a poll every second or two would break pscsd's idle wake-up budget
@@ -244,6 +253,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
   await exportJobs?.start();
   const wakes = exportJobs && watchExportJobWakes(config.storage.exports, () => exportJobs.wake());
   const minute = setInterval(() => {
+    history.record(Date.now(), cameraHealth(), storage.status());
     exportJobs?.wake();
     if (watch.periodMs === MINUTE_MS) void watch.check();
     if (!pressure.sampleEveryMs) pressure.check();

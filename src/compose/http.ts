@@ -11,6 +11,7 @@ import type { Config } from "../config/load.js";
 import type { ExportPackages } from "../exports/export.js";
 import type { Recordings } from "../footage/recordings.js";
 import { type CameraHealth, HealthService, type PurgeHealth } from "../health/health.js";
+import type { HealthHistory } from "../health/history.js";
 import type { Live } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
@@ -37,6 +38,7 @@ export interface Served {
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
   exportsOn: boolean;
+  history: HealthHistory;
 }
 
 export function wireHttp(config: Config, log: Logger, s: Served) {
@@ -61,6 +63,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     purge,
     chain,
     exportsOn: s.exportsOn,
+    history: s.history,
   });
   const lockouts = () => auth.lockoutState();
   const metrics = createMetrics({

@@ -6,6 +6,7 @@ import type { CameraStatus } from "../cameras/connection.js";
 import type { Db } from "../catalog/catalog.js";
 import { ReadinessProbe } from "../catalog/footage/readiness-probe.js";
 import type { StorageMonitor, VolumeStatus } from "../storage/monitor.js";
+import type { HealthHistory, HistorySample } from "./history.js";
 import type { RecordingState } from "./recording-state.js";
 
 /**
@@ -21,6 +22,8 @@ export interface RecordingHealth {
   restarts: number;
   segments: number;
   bytes: number;
+  /** When the last segment was indexed (epoch ms); absent before the first since start. */
+  lastSegmentAt?: number;
   writeErrors: number;
   lastError?: string;
 }
@@ -111,6 +114,8 @@ export interface HealthSources {
   chain: () => AuditChainState | null;
   /** False when the export signing key could not be made: approved exports wait, unproduced. */
   exportsOn?: boolean;
+  /** The last day, a sample a minute (pscsd's minute timer records it). */
+  history?: HealthHistory;
   now?: () => number;
 }
 
@@ -126,8 +131,18 @@ export interface Readiness {
 
 export type { AuditChainState };
 
+/** One reason the report is not ok, in words an engineer paged at night can act on. */
+export interface HealthAlert {
+  severity: "failing" | "degraded";
+  /** What it is about: `camera:<id>`, `storage:<volume>`, `purge`, `holds`, `audit`, `exports`, `readiness`. */
+  subject: string;
+  text: string;
+}
+
 export interface HealthReport {
   status: "ok" | "degraded" | "failing";
+  /** Every reason status is not ok; empty when it is. */
+  alerts: HealthAlert[];
   version: string;
   startedAt: number;
   uptimeSeconds: number;
@@ -147,6 +162,10 @@ export class HealthService {
   constructor(private readonly src: HealthSources) {
     this.now = src.now ?? Date.now;
     this.probe = new ReadinessProbe(src.db);
+  }
+
+  history(fromMs: number): HistorySample[] {
+    return this.src.history?.since(fromMs) ?? [];
   }
 
   auditChain(): AuditChainState | null {
@@ -170,21 +189,10 @@ export class HealthService {
     const chainBroken = chain !== null && !chain.result.ok;
     const purge = await this.src.purge();
     const exportsOn = this.src.exportsOn ?? true;
-    const degraded =
-      !exportsOn ||
-      cameras.some(
-        (c) =>
-          c.state !== "connected" ||
-          (c.recording && c.recording.state !== "recording") ||
-          c.clockOff !== undefined,
-      ) ||
-      storage.some((v) => v.low || v.error !== undefined) ||
-      purge.overdue ||
-      purge.holds.overdueRequests > 0 ||
-      chain?.checkpointProblem !== undefined ||
-      (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0));
+    const alerts = healthAlerts(readiness, cameras, storage, purge, chain, exportsOn);
     return {
-      status: !readiness.ready || chainBroken ? "failing" : degraded ? "degraded" : "ok",
+      status: alerts.some((a) => a.severity === "failing") ? "failing" : alerts.length ? "degraded" : "ok",
+      alerts,
       version: this.src.version,
       startedAt: this.src.startedAt,
       uptimeSeconds: Math.round((this.now() - this.src.startedAt) / 1000),
@@ -233,4 +241,54 @@ export class HealthService {
     }
     return failures.length ? { ok: false, detail: `not writable: ${failures.join("; ")}` } : { ok: true };
   }
+}
+
+/**
+ * Why health is not ok. Failing: not ready (catalog, storage or a required camera) or the audit
+ * chain broken. Degraded: anything else that needs a person, though recording goes on.
+ */
+function healthAlerts(
+  readiness: Readiness,
+  cameras: readonly CameraHealth[],
+  storage: readonly VolumeStatus[],
+  purge: PurgeHealth,
+  chain: AuditChainState | null,
+  exportsOn: boolean,
+): HealthAlert[] {
+  const alerts: HealthAlert[] = [];
+  const add = (severity: HealthAlert["severity"], subject: string, text: string) =>
+    alerts.push({ severity, subject, text });
+  for (const [name, check] of Object.entries(readiness.checks))
+    if (!check.ok) add("failing", "readiness", check.detail ?? `${name} not ready`);
+  if (chain !== null && !chain.result.ok)
+    add("failing", "audit", "the audit chain is broken: run pscs audit verify and see the breaks");
+  if (chain?.checkpointProblem !== undefined) add("degraded", "audit", chain.checkpointProblem);
+  for (const c of cameras) {
+    const subject = `camera:${c.id}`;
+    if (c.state !== "connected")
+      add("degraded", subject, `${c.id} is ${c.state}${c.lastError ? `: ${c.lastError}` : ""}`);
+    else if (c.recording && c.recording.state !== "recording")
+      add("degraded", subject, `${c.id} is not recording (${c.recording.state})`);
+    if (c.clockOff !== undefined) add("degraded", subject, c.clockOff);
+  }
+  for (const v of storage) {
+    if (v.error !== undefined) add("degraded", `storage:${v.volume}`, `${v.volume}: ${v.error}`);
+    else if (v.low) add("degraded", `storage:${v.volume}`, `${v.volume} is below its free-space floor`);
+  }
+  if (purge.overdue) add("degraded", "purge", "footage past retention is still on disk: the purge is behind");
+  if (purge.lastRun !== null && (purge.lastRun.error !== null || purge.lastRun.failures > 0))
+    add(
+      "degraded",
+      "purge",
+      `the last purge run ${purge.lastRun.error ? `failed: ${purge.lastRun.error}` : `could not destroy ${purge.lastRun.failures} segment(s)`}`,
+    );
+  if (purge.holds.overdueRequests > 0)
+    add(
+      "degraded",
+      "holds",
+      `${purge.holds.overdueRequests} hold request(s) pending more than ${purge.holds.overdueAfterDays} days`,
+    );
+  if (!exportsOn)
+    add("degraded", "exports", "the export signing key could not be made: approved exports wait, queued");
+  return alerts;
 }

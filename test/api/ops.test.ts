@@ -156,6 +156,14 @@ describe("/api/health", () => {
         audit: { chain: { result: { ok: true } } },
         exports: { on: true },
       });
+      // Each reason it is not ok is named, and nothing else is.
+      expect(ok.alerts).toEqual([
+        {
+          severity: "degraded",
+          subject: "camera:cam1",
+          text: expect.stringMatching(/^cam1 is (connecting|offline)/),
+        },
+      ]);
       await daemon.stop();
       const db = new Database(join(d.dir, "catalog.db"));
       db.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 1;");
@@ -165,6 +173,11 @@ describe("/api/health", () => {
       expect(broken).toMatchObject({
         status: "failing",
         audit: { chain: { result: { ok: false, brokenSeq: 1 } } },
+      });
+      expect(broken.alerts).toContainEqual({
+        severity: "failing",
+        subject: "audit",
+        text: expect.stringContaining("the audit chain is broken"),
       });
       expect(await (await c().request("GET", "/metrics")).text()).toMatch(/^pscs_audit_chain_ok 0$/m);
     } finally {

@@ -34,6 +34,7 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   openapi: "public",
   docs: "public",
   ui: "public",
+  healthHistory: ["ops"],
   uiAsset: "public",
   login: "public",
   whoami: "signed-in",

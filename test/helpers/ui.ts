@@ -22,6 +22,8 @@ export async function tab(browser: BrowserSession): Promise<{ page: Page; violat
 }
 
 export async function signIn(page: Page, url: string, username: string, password = PASSWORD): Promise<void> {
+  // One profile per browser: whoever signed in before in it is signed out first.
+  await page.context().clearCookies();
   await page.goto(url);
   await page.getByLabel("User name").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
+import { ago } from "./format.js";
 import { usePoll } from "./use-poll.js";
 
 interface CameraRow {
@@ -60,11 +61,4 @@ export function Cameras() {
       </table>
     </section>
   );
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 90) return `${s} s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  return `${Math.round(s / 3600)} h ago`;
 }

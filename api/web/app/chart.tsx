@@ -1,0 +1,41 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+}
+
+/** A time chart (uPlot): x in epoch ms, one line per series, its unit on the y axis. */
+export function Chart(p: { title: string; times: number[]; series: ChartSeries[]; unit: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const palette = ["#5cb3ff", "#4cc38a", "#f0b429", "#ff6b6b", "#c792ea", "#89ddff"];
+    const plot = new uPlot(
+      {
+        title: p.title,
+        width: Math.max(320, el.clientWidth),
+        height: 220,
+        axes: [
+          { stroke: "#9fb0c0", grid: { stroke: "#2c3844" } },
+          { stroke: "#9fb0c0", grid: { stroke: "#2c3844" }, label: p.unit, size: 70 },
+        ],
+        series: [
+          { value: (_u, v) => (v == null ? "—" : new Date(v * 1000).toLocaleTimeString()) },
+          ...p.series.map((s, i) => ({
+            label: s.label,
+            stroke: palette[i % palette.length] as string,
+            width: 2,
+          })),
+        ],
+      },
+      [p.times.map((t) => t / 1000), ...p.series.map((s) => s.values)] as uPlot.AlignedData,
+      el,
+    );
+    return () => plot.destroy();
+  }, [p.title, p.times, p.series, p.unit]);
+  return <div class="chart" ref={box} role="img" aria-label={`${p.title} (${p.unit}) over time`} />;
+}

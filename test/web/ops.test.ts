@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import {
+  type LocalCatalog,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+
+/**
+ * The operations screen against a real pscsd recording a simulated camera: the camera row shows it
+ * connected with its last segment; when the simulator drops the camera the row and the alerts say
+ * so, and both clear when it comes back. Roles without health.read get no such screen.
+ */
+
+const work = mkdtempSync(join(tmpdir(), "pscs-web-ops-"));
+let sim: Simulator;
+let pscsd: Pscsd;
+let local: LocalCatalog;
+let browser: BrowserSession;
+
+beforeAll(async () => {
+  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
+  writeFileSync(join(work, "cam.pw"), PASSWORD);
+  const configFile = writeDaemonConfig(work, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim).slice(0, 1),
+    onvif: { heartbeatSeconds: 1, streamingHeartbeatSeconds: 1, requestTimeoutSeconds: 1 },
+    extra: { auth: TEST_AUTH, recording: { segmentSeconds: 2, stallSeconds: 3 } },
+  });
+  local = openLocalCatalog(configFile);
+  await seedUsers(local, { ops1: ["ops"], disp1: ["dispatcher"] });
+  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
+  browser = await openBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await pscsd?.stop();
+  local?.close();
+  await sim?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("the operations screen", () => {
+  it("shows a camera go offline when the simulator drops it, and come back", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "ops1");
+    const row = page.locator("tr[data-camera=cam1]").first();
+    await expect
+      .poll(() => row.locator(".badge").first().textContent(), { timeout: 20_000 })
+      .toBe("connected");
+    await expect.poll(() => row.locator("td").nth(2).textContent(), { timeout: 20_000 }).toMatch(/s ago/);
+    expect(await page.locator(".alert").count()).toBe(0);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "ops");
+
+    const down = await fetch(`${sim.controlUrl}/cameras/cam1/reboot`, {
+      method: "POST",
+      body: JSON.stringify({ seconds: 12 }),
+    });
+    expect(down.status).toBe(200);
+    await expect
+      .poll(() => row.locator(".badge").first().textContent(), { timeout: 20_000 })
+      .toMatch(/offline|connecting/);
+    // A required camera down: pscsd is not ready (failing), and the camera itself is named.
+    await expect
+      .poll(() => page.locator(".alert").allTextContents(), { timeout: 10_000 })
+      .toEqual([
+        "failing required camera(s) not connected: cam1",
+        expect.stringMatching(/^degraded cam1 is (offline|connecting)/),
+      ]);
+    expect(await page.locator("h2 .badge").textContent()).toBe("failing");
+    await shoot(page, "ops-camera-down");
+
+    await expect
+      .poll(() => row.locator(".badge").first().textContent(), { timeout: 40_000 })
+      .toBe("connected");
+    await expect.poll(() => page.locator(".alert").count(), { timeout: 20_000 }).toBe(0);
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("is not offered to a dispatcher, and the API refuses it", async () => {
+    const { page } = await tab(browser);
+    await signIn(page, pscsd.url, "disp1");
+    const nav = page.getByRole("navigation", { name: "Screens" });
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    const status = await page.evaluate(async () => (await fetch("/api/health")).status);
+    expect(status).toBe(403);
+    await page.close();
+  });
+});
