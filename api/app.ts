@@ -59,6 +59,8 @@ export interface ApiServices {
   ptz: PtzService;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
+  /** playback.stalledSeconds in ms: a download whose client has read nothing this long is cut off. */
+  stalledMs: number;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;
@@ -80,7 +82,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
-    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
+    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone, s.stalledMs),
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
   ];

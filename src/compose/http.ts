@@ -88,6 +88,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     ptz: s.ptz,
     live: s.live,
     timeZone: config.site.timezone,
+    stalledMs: config.playback.stalledSeconds * 1000,
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
