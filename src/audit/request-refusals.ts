@@ -52,7 +52,7 @@ export class RequestRefusals {
     const held: Held = { by, operationId, request };
     const paced = this.pace.take(`${by.actor}|${operationId}`, this.now(), held);
     if (paced.write) return this.write(held, 1 + paced.unwritten);
-    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.nextDueIn()));
+    this.arm();
   }
 
   /** Writes every refusal still held (at pscsd's stop, while the audit log is open). */
@@ -62,16 +62,16 @@ export class RequestRefusals {
     await this.writeDue(this.now(), true);
   }
 
-  private nextDueIn(): number {
-    return (this.pace.nextDue() ?? this.now()) - this.now();
+  /** One timer, and only while some refusal is held: an idle pscsd is not woken for nothing. */
+  private arm(): void {
+    const due = this.pace.nextDue();
+    if (this.timer || due === undefined) return;
+    this.timer = setTimeout(() => this.flush(), Math.max(0, due - this.now()));
   }
 
   private flush(): void {
     this.timer = undefined;
-    void this.writeDue(this.now()).then(() => {
-      if (this.pace.nextDue() !== undefined && !this.timer)
-        this.timer = setTimeout(() => this.flush(), Math.max(0, this.nextDueIn()));
-    });
+    void this.writeDue(this.now()).then(() => this.arm());
   }
 
   private async writeDue(now: number, all = false): Promise<void> {
