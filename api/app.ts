@@ -4,7 +4,8 @@ import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { AuditInspection } from "../src/audit/inspection.js";
 import type { AuditLog } from "../src/audit/log.js";
-import type { Auth } from "../src/auth/service.js";
+import type { RequestRefusals } from "../src/audit/request-refusals.js";
+import type { Auth, Principal } from "../src/auth/service.js";
 import type { ExportDesk, ExportPackages } from "../src/exports/export.js";
 import type { Recordings } from "../src/footage/recordings.js";
 import type { CameraHealth, HealthService } from "../src/health/health.js";
@@ -17,7 +18,7 @@ import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
-import { HttpProblem, problem, sendProblem } from "./http/problem.js";
+import { type FieldError, HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
@@ -60,6 +61,10 @@ export interface ApiServices {
   ptz: PtzService;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
+  /** playback.stalledSeconds in ms: a download whose client has read nothing this long is cut off. */
+  stalledMs: number;
+  /** Requests refused for their form, audited as `http.invalid`, a client's repeats coalesced. */
+  requestRefusals: Pick<RequestRefusals, "invalid">;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;
@@ -85,7 +90,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...cameraRoutes(s.cameras),
     ...recordingRoutes(s.recordings, s.timeZone),
     ...holdRoutes(s.holds, s.audit, s.timeZone),
-    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
+    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone, s.stalledMs),
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
     ...webRoutes(s.webRoot),
@@ -189,6 +194,12 @@ export function createApp(s: ApiServices): Express {
           (err: unknown) =>
             s.log.error({ err, route: route.operationId, reason }, "refused request not audited"),
         ),
+    invalid: (req: Request, principal: Principal, route: AnyRoute, refusal: HttpProblem) =>
+      s.requestRefusals.invalid(
+        { actor: principal.actor, role: null, client: clientOf(req) },
+        route.operationId,
+        { method: req.method, path: req.path, status: refusal.status, errors: fieldsOf(refusal) },
+      ),
   };
   for (const route of routes) {
     const handler = mountRoute(route, hooks);
@@ -223,16 +234,6 @@ export function createApp(s: ApiServices): Express {
     if (hasBody && !req.complete) res.set("Connection", "close");
     if (err instanceof HttpProblem) return sendProblem(res, err, id);
     const e = err as { type?: string; status?: number; message?: string };
-    // body-parser's own errors: too large, malformed JSON, unsupported charset or encoding.
-    if (e.type === "entity.too.large") {
-      const limit = (e as { limit?: number }).limit;
-      return sendProblem(
-        res,
-        problem(413, `body: larger than ${limit ? `${Math.round(limit / 1024)} KiB` : "allowed"}`),
-        id,
-      );
-    }
-    if (e.type === "entity.parse.failed") return sendProblem(res, problem(400, "body: not valid JSON"), id);
     // The router could not percent-decode a path segment (bytes that are not UTF-8).
     if (err instanceof URIError && e.status === 400) {
       return sendProblem(res, pathDecodeProblem(routePaths, req), id);
@@ -245,6 +246,19 @@ export function createApp(s: ApiServices): Express {
   };
   app.use(onError);
   return app;
+}
+
+/** Where and why a problem says the request was wrong: its `errors`, else its detail's own field. */
+function fieldsOf(p: HttpProblem): FieldError[] {
+  const listed = p.extra.errors as FieldError[] | undefined;
+  if (listed?.length) return listed;
+  const field = /^(path|query|body)\b/.exec(p.detail)?.[0];
+  return [
+    {
+      field: field ?? "request",
+      message: field ? p.detail.slice(field.length).replace(/^[.:]\s*/, "") : p.detail,
+    },
+  ];
 }
 
 /**

@@ -105,6 +105,17 @@ export function validationProblem(where: InputPlace, error: z.ZodError): HttpPro
   return problem(400, `${first.field}: ${first.message}`, { errors });
 }
 
+/** body-parser's own refusals (too large, malformed JSON, unsupported charset or encoding) as problems. */
+export function bodyParserProblem(err: unknown): HttpProblem | undefined {
+  const e = err as { type?: string; status?: number; limit?: number } | null;
+  if (e?.type === "entity.too.large")
+    return problem(413, `body: larger than ${e.limit ? `${Math.round(e.limit / 1024)} KiB` : "allowed"}`);
+  if (e?.type === "entity.parse.failed") return problem(400, "body: not valid JSON");
+  if (typeof e?.type === "string" && typeof e.status === "number" && e.status >= 400 && e.status < 500)
+    return problem(e.status, `request refused: ${e.type}`);
+  return undefined;
+}
+
 export function sendProblem(res: Response, p: HttpProblem, requestId?: string): void {
   if (typeof p.extra.retryAfterSeconds === "number")
     res.set("Retry-After", String(p.extra.retryAfterSeconds));

@@ -5,7 +5,15 @@ import type { Permission, Role } from "../../src/auth/roles.js";
 import { roleGranting } from "../../src/auth/roles.js";
 import type { ActionContext, Principal } from "../../src/auth/service.js";
 import { inputTextProblem, rawQueryProblem } from "./input-text.js";
-import { fromServiceError, type InputPlace, isServiceError, problem, validationProblem } from "./problem.js";
+import {
+  bodyParserProblem,
+  fromServiceError,
+  HttpProblem,
+  type InputPlace,
+  isServiceError,
+  problem,
+  validationProblem,
+} from "./problem.js";
 
 /**
  * One declaration per route: method, path, who may call it, the zod schemas of its inputs and
@@ -13,7 +21,9 @@ import { fromServiceError, type InputPlace, isServiceError, problem, validationP
  * derived from this, so they cannot drift apart.
  * Invariant: a route cannot be declared without `access`, and routes are only mounted through
  * mountRoute(), which authenticates and authorizes before it reads the body, validates or runs
- * anything; a body above 64 KiB is read only for a route that declares a larger `bodyLimit`.
+ * anything; a body above 64 KiB is read only for a route that declares a larger `bodyLimit`; a
+ * request refused for its form (body, path, query, content type) once its caller was let in is
+ * audited (`hooks.invalid`), as the refusals before it are (`hooks.denied`).
  */
 
 export type Access =
@@ -100,6 +110,11 @@ export interface AuthzHooks {
   identify(req: Request): Promise<Identity>;
   /** Records a refused request in the audit log; the refusal is answered once it settles (never rejects). */
   denied(req: Request, principal: Principal | undefined, route: AnyRoute, reason: string): Promise<void>;
+  /**
+   * Records a request refused for its form once its caller was let in (never rejects; the audit
+   * log may coalesce a client's repeats).
+   */
+  invalid(req: Request, principal: Principal, route: AnyRoute, refusal: HttpProblem): Promise<void>;
 }
 
 /** The request's principal, set by the authentication middleware. */
@@ -129,8 +144,6 @@ function readJsonBody(parse: RequestHandler, req: Request, res: Response): Promi
 }
 
 export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
-  const params = paramsSchema(route);
-  const query = querySchema(route);
   const parseJson = express.json({ limit: route.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: true });
   const serve = async (req: Request, res: Response) => {
     let principal: Principal | undefined;
@@ -172,30 +185,18 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
         role = granting;
       }
     }
-    // Only now, for a caller allowed here: nobody makes the daemon parse a body it would refuse.
-    await readJsonBody(parseJson, req, res);
-    const p = checked("path", params, req.params);
-    if (!p.success) throw validationProblem("path", p.error);
-    const rawQuery = rawQueryProblem(req);
-    if (rawQuery) throw rawQuery;
-    const q = checked("query", query, req.query ?? {});
-    if (!q.success) throw validationProblem("query", q.error);
-    let body: unknown;
-    if (route.body) {
-      if (!req.is("application/json")) {
-        throw problem(415, "body: expected Content-Type application/json");
-      }
-      const b = checked("body", route.body, req.body);
-      if (!b.success) throw validationProblem("body", b.error);
-      body = b.data;
-    } else if (req.body !== undefined && Object.keys(req.body as object).length > 0) {
-      throw problem(400, "body: this route takes no request body");
+    let inputs: Inputs;
+    try {
+      inputs = await readInputs(route, parseJson, req, res);
+    } catch (e) {
+      // Refused for its form: audited for a caller let in, as the refusals above are.
+      const refusal = e instanceof HttpProblem ? e : bodyParserProblem(e);
+      if (refusal && principal) await hooks.invalid(req, principal, route, refusal);
+      throw refusal ?? e;
     }
     const client = clientOf(req);
     const result = await route.handler({
-      params: p.data,
-      query: q.data,
-      body,
+      ...inputs,
       principal,
       role,
       action: { actor: principal?.actor ?? "anonymous", role, client },
@@ -206,6 +207,37 @@ export function mountRoute(route: AnyRoute, hooks: AuthzHooks): RequestHandler {
     if (result !== undefined && !res.headersSent) res.json(result);
   };
   return (req, res) => namingInputs(route, () => serve(req, res));
+}
+
+type Inputs = { params: unknown; query: unknown; body: unknown };
+
+/** The request's path, query and body, each checked against the route's schemas, or the refusal. */
+async function readInputs(
+  route: AnyRoute,
+  parseJson: RequestHandler,
+  req: Request,
+  res: Response,
+): Promise<Inputs> {
+  // Only now, for a caller allowed here: nobody makes the daemon parse a body it would refuse.
+  await readJsonBody(parseJson, req, res);
+  const p = checked("path", paramsSchema(route), req.params);
+  if (!p.success) throw validationProblem("path", p.error);
+  const rawQuery = rawQueryProblem(req);
+  if (rawQuery) throw rawQuery;
+  const q = checked("query", querySchema(route), req.query ?? {});
+  if (!q.success) throw validationProblem("query", q.error);
+  let body: unknown;
+  if (route.body) {
+    if (!req.is("application/json")) {
+      throw problem(415, "body: expected Content-Type application/json");
+    }
+    const b = checked("body", route.body, req.body);
+    if (!b.success) throw validationProblem("body", b.error);
+    body = b.data;
+  } else if (req.body !== undefined && Object.keys(req.body as object).length > 0) {
+    throw problem(400, "body: this route takes no request body");
+  }
+  return { params: p.data, query: q.data, body };
 }
 
 /** One part of the request against its schema, once its text is known to be acceptable. */

@@ -61,6 +61,8 @@ export function exportRoutes(
   audit: AuditLog,
   log: Logger,
   zone: string,
+  /** A download whose client has read nothing this long is cut off (playback.stalledSeconds). */
+  stalledMs: number,
 ): AnyRoute[] {
   const shelf = (): ExportPackages => {
     if (packages) return packages;
@@ -228,8 +230,15 @@ export function exportRoutes(
           "Content-Disposition": `attachment; filename="${p.name}"`,
           "Cache-Control": "no-store",
         });
-        const r = await deliver(p, res);
+        const r = await deliver(p, res, stalledMs);
         if (!r.error) return;
+        if (r.stalled) {
+          log.info(
+            { export: params.id, actor: action.actor, sent: r.sent, of: p.bytes, stalledMs },
+            "export download stopped: the client read nothing for too long",
+          );
+          return;
+        }
         // A client that goes away mid-download is an incomplete download (recorded), not a failure.
         if ((r.error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE") {
           log.info(

@@ -7,8 +7,8 @@ import { purposeQuery, timeQuery } from "./schemas.js";
 
 /**
  * Timeline, playback and single segments: every playback and download is audited with camera,
- * range and the purpose the viewer stated; playbacks are bounded per person and stopped when their
- * viewer stops reading.
+ * range and the purpose the viewer stated; playbacks are bounded per person, and playbacks and
+ * segment downloads are stopped when their client stops reading.
  */
 
 const camera = cameraIdSchema;
@@ -78,17 +78,20 @@ export function recordingRoutes(recordings: Recordings, zone: string): AnyRoute[
       example: { params: { id: "1" }, query: { purpose: "case 26-001234" } },
       responses: { 200: { description: "video/mp2t", contentType: "video/mp2t" } },
       handler: async ({ params, query, action, req, res }) => {
-        const { row, file } = await recordings.segment(
+        await recordings.segment(
           params.id,
           query.purpose,
           action,
           req.get("range") ?? null,
-        );
-        res.setHeader("X-Content-SHA256", row.sha256 ?? "");
-        await new Promise<void>((resolve, reject) =>
-          res.sendFile(file, { headers: { "Content-Type": "video/mp2t" }, dotfiles: "deny" }, (err) =>
-            err && !res.headersSent ? reject(err) : resolve(),
-          ),
+          res,
+          (file, row) => {
+            res.setHeader("X-Content-SHA256", row.sha256 ?? "");
+            return new Promise<void>((resolve, reject) =>
+              res.sendFile(file, { headers: { "Content-Type": "video/mp2t" }, dotfiles: "deny" }, (err) =>
+                err && !res.headersSent ? reject(err) : resolve(),
+              ),
+            );
+          },
         );
       },
     }),

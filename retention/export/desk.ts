@@ -31,8 +31,10 @@ import { basisRule, checkBasis, POLICY } from "./basis.js";
  * - two-person rule: only a commander approves or refuses it, never the person who entered it
  *   (not even one holding both roles), and only once its hold is active; approval queues it for
  *   production (./jobs.ts runs it); a cancellation while it runs stops the production;
- * - every request, decision and cancellation, and every refused attempt at one, is audited
- *   (`export:<id>`, with basis, hold, recipient and purpose); a change commits with its entry.
+ * - every request, decision and cancellation, and every attempt at one this desk refuses, is
+ *   audited (`export:<id>`, with basis, hold, recipient and purpose); a change commits with its
+ *   entry. An attempt the API refuses for its form never reaches the desk: it is audited there
+ *   (`http.invalid` on the route, a client's repeats counted into one entry per 10 s).
  */
 
 export interface ExportServiceOptions {

@@ -27,8 +27,9 @@ import { withKnownCrcs } from "./zip-crcs.js";
  *   place are found by `verify` (and by the recipient's `pscs verify`), not by the download;
  * - every download is audited as it starts (`export.download.start`, before the first byte) and
  *   recorded (`export_downloads`: who, from where, bytes, complete) and audited (`export.download`,
- *   with the export's purpose) in one unit of work when it ends, a partial one too; every refused
- *   download and every verification (`export.verify`, its problems) is audited.
+ *   with the export's purpose) in one unit of work when it ends, a partial one too (`reason:
+ *   stalled` when pscsd cut off a client that read nothing); every refused download and every
+ *   verification (`export.verify`, its problems) is audited.
  */
 
 export interface ExportPackageOptions {
@@ -86,7 +87,7 @@ export class ExportPackageService implements ExportPackages {
       name: `${name}.zip`,
       bytes: plan.bytes,
       stream: plan.stream(),
-      finished: async (sent: number, complete: boolean) => {
+      finished: async (sent: number, complete: boolean, why?: "stalled") => {
         // Once per download, however the caller's stream ended.
         if (recorded) return;
         recorded = true;
@@ -112,6 +113,7 @@ export class ExportPackageService implements ExportPackages {
               of: plan.bytes,
               complete: whole,
               client: by.client,
+              ...(why ? { reason: why } : {}),
             },
           );
         });

@@ -9,6 +9,7 @@ import { type FolderPackageProducer, packageProducerFromConfig } from "../../ret
 import { type Retention, retentionFromConfig } from "../../retention/retention.js";
 import { SYSTEM_ACTOR } from "../audit/actors.js";
 import { openCheckpointKey } from "../audit/checkpoint.js";
+import { RequestRefusals } from "../audit/request-refusals.js";
 import { AuditWatch } from "../audit/watch.js";
 import type { CameraConnection } from "../cameras/connection.js";
 import { type Db, openCatalog } from "../catalog/catalog.js";
@@ -144,7 +145,10 @@ async function wire(
       key: () => exportProducer.key(),
     });
   const history = new HealthHistory();
+  // Before HTTP: its refusals of malformed requests are audited through it.
+  const requestRefusals = new RequestRefusals(audit, log.child({ component: "http" }));
   const app = wireHttp(config, log, {
+    requestRefusals,
     db,
     directory,
     audit,
@@ -182,6 +186,7 @@ async function wire(
     retention,
     pressure,
     app,
+    requestRefusals,
     ptz,
     exportProducer,
     exportJobs,
@@ -234,6 +239,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     retention,
     pressure,
     ptz,
+    requestRefusals,
     exportProducer,
     exportJobs,
   } = d;
@@ -283,6 +289,8 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
       await exportJobs?.stop();
       await retention.schedule.stop();
       await server.close();
+      // Refusals still held for their period are written while the audit log is open.
+      await requestRefusals.stop();
       // Cameras still moving are stopped while their ONVIF sessions are up.
       await ptz.stop();
       // Each viewer's close entry is written while the audit log is open.

@@ -3,6 +3,7 @@ import { createApp } from "../../api/app.js";
 import type { Retention } from "../../retention/retention.js";
 import { AuditInspectionService } from "../audit/inspection.js";
 import type { AuditLog } from "../audit/log.js";
+import type { RequestRefusals } from "../audit/request-refusals.js";
 import type { AuditWatch } from "../audit/watch.js";
 import type { AuthService } from "../auth/service.js";
 import type { Db } from "../catalog/catalog.js";
@@ -22,6 +23,7 @@ import { packageRoot, VERSION } from "../version.js";
 /** What pscsd serves: health, metrics and the HTTP API over the services it was handed. */
 
 export interface Served {
+  requestRefusals: RequestRefusals;
   db: Db;
   directory: Directory;
   audit: AuditLog;
@@ -92,7 +94,9 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     ptz: s.ptz,
     live: s.live,
     timeZone: config.site.timezone,
+    stalledMs: config.playback.stalledSeconds * 1000,
     recordings: s.playback,
+    requestRefusals: s.requestRefusals,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
     sessionIdleMinutes: config.auth.sessionIdleMinutes,

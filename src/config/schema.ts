@@ -200,7 +200,10 @@ export const configSchema = z
       .strictObject({
         /** Playbacks one user may have streaming at once (each is an ffmpeg); more are refused with 429. */
         maxPerUser: z.int().min(1).max(100).default(3),
-        /** A playback whose viewer has read nothing for this long is stopped (its ffmpeg killed). */
+        /**
+         * A playback whose viewer has read nothing for this long is stopped (its ffmpeg killed); a
+         * package or segment download whose client has read nothing for this long is cut off.
+         */
         stalledSeconds: z.number().min(1).max(3600).default(30),
       })
       .default({ maxPerUser: 3, stalledSeconds: 30 }),

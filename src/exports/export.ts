@@ -134,8 +134,11 @@ export interface PackageDownload {
   name: string;
   bytes: number;
   stream: NodeJS.ReadableStream;
-  /** Records the download (called once, however it ended): the bytes handed over, whether all were. */
-  finished: (sent: number, complete: boolean) => Promise<void>;
+  /**
+   * Records the download (called once, however it ended): the bytes handed over, whether all were,
+   * and `stalled` when pscsd cut off a client that read nothing for playback.stalledSeconds.
+   */
+  finished: (sent: number, complete: boolean, why?: "stalled") => Promise<void>;
 }
 
 /** The finished packages: what leaves the building, and the key a recipient pins. */

@@ -5,6 +5,7 @@ import type { ActionContext } from "../auth/service.js";
 import type { SegmentRow } from "../catalog/footage/segments.js";
 import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../log/logger.js";
+import { watchStalled } from "../stream/stalled.js";
 import { statedPurpose } from "./purpose.js";
 import { type PlaybackEnd, type PlaybackPlan, planPlayback, streamPlayback } from "./remux.js";
 import { type FootageRows, type Timeline, timeline } from "./timeline.js";
@@ -22,7 +23,7 @@ export interface RecordingsOptions extends FootageRows {
   log: Logger;
   /** Playbacks one person may have streaming at once (each holds an ffmpeg). */
   maxPlaybacksPerUser: number;
-  /** A playback whose viewer has read nothing for this long is stopped. */
+  /** A playback or segment download whose client has read nothing for this long is stopped. */
   stalledMs: number;
   ffmpegPath?: string;
   ffprobePath?: string;
@@ -139,25 +140,55 @@ export class RecordingsService {
   }
 
   /**
-   * One finished segment and where its file is, for `by` to download: audited (`video.segment`, with
-   * the byte range asked for and the purpose stated) before the file is handed out.
+   * One finished segment, its file handed to `send` to write into `out` (HTTP: with ranges), for
+   * `by` to download: audited (`video.segment`, with the byte range asked for and the purpose
+   * stated) before the file is handed out. A client that reads nothing for `stalledMs` is cut off,
+   * and that it got an incomplete download is audited too (`video.segment.stopped`).
    */
   async segment(
     id: number,
     statedAs: string,
     by: ActionContext,
     range: string | null,
-  ): Promise<{ row: SegmentRow; file: string }> {
+    out: Writable,
+    send: (file: string, row: SegmentRow) => Promise<void>,
+  ): Promise<"sent" | "stalled"> {
     const purpose = statedPurpose(statedAs);
     const row = this.o.segments.get(id);
     if (row?.state !== "complete") throw new ServiceError("not_found", `no finished segment ${id}`, "id");
+    const target = `camera:${row.camera}`;
     await this.o.audit.append({
       ...by,
       action: "video.segment",
-      target: `camera:${row.camera}`,
+      target,
       outcome: "success",
       details: { segment: row.id, from: row.startMs, to: row.endMs, sha256: row.sha256, range, purpose },
     });
-    return { row, file: join(this.o.root, row.path) };
+    let stalled = false;
+    watchStalled(out, this.o.stalledMs, () => {
+      stalled = true;
+      out.destroy();
+    });
+    await send(join(this.o.root, row.path), row);
+    if (!stalled) return "sent";
+    await this.o.audit.append({
+      ...by,
+      action: "video.segment.stopped",
+      target,
+      outcome: "success",
+      details: {
+        segment: row.id,
+        range,
+        purpose,
+        complete: false,
+        reason: "stalled",
+        stalledMs: this.o.stalledMs,
+      },
+    });
+    this.o.log.info(
+      { actor: by.actor, segment: row.id, stalledMs: this.o.stalledMs },
+      "segment download stopped: the client read nothing for too long",
+    );
+    return "stalled";
   }
 }

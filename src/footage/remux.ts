@@ -6,6 +6,7 @@ import type { Readable, Writable } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import type { SegmentRow, Segments } from "../catalog/footage/segments.js";
 import { ServiceError } from "../errors/service-error.js";
+import { watchStalled } from "../stream/stalled.js";
 import { keyframeTimes, probeSegment } from "./probe.js";
 
 /**
@@ -94,37 +95,14 @@ export async function writeAlignedList(
 /** How a playback ended: played to its end, the viewer went away, or the viewer stopped reading. */
 export type PlaybackEnd = "complete" | "viewer_left" | "stalled";
 
-/**
- * Copies ffmpeg's output to the viewer with backpressure, and calls `stalled` once the viewer has
- * taken nothing for `stalledMs` (the response's buffer full and not drained since).
- * Invariant: while the viewer reads, no timer runs; while it does not, exactly one does.
- */
-function pipeToViewer(src: Readable, out: Writable, stalledMs: number, stalled: () => void): void {
-  let timer: NodeJS.Timeout | undefined;
-  const clear = () => {
-    clearTimeout(timer);
-    timer = undefined;
-  };
-  const arm = () => {
-    timer ??= setTimeout(stalled, stalledMs);
-  };
+/** Copies ffmpeg's output to the viewer with backpressure: ffmpeg is read only as the viewer takes it. */
+function pipeToViewer(src: Readable, out: Writable): void {
   src.on("data", (chunk: Buffer) => {
     if (out.destroyed) return; // stopped: what ffmpeg still had in the pipe goes nowhere
-    if (!out.write(chunk)) {
-      src.pause();
-      arm();
-    }
+    if (!out.write(chunk)) src.pause();
   });
-  out.on("drain", () => {
-    clear();
-    src.resume();
-  });
-  src.once("end", () => {
-    out.end();
-    if (out.writableNeedDrain) arm();
-  });
-  out.once("finish", clear);
-  out.once("close", clear);
+  out.on("drain", () => src.resume());
+  src.once("end", () => out.end());
 }
 
 /**
@@ -168,10 +146,11 @@ export async function streamPlayback(
         cmd.kill("SIGKILL");
         resolve(why);
       };
-      pipeToViewer(cmd.pipe() as Readable, out, o.stalledMs, () => {
+      watchStalled(out, o.stalledMs, () => {
         stop("stalled");
         out.destroy();
       });
+      pipeToViewer(cmd.pipe() as Readable, out);
       out.once("finish", () => resolve("complete"));
       out.once("close", () => {
         if (!out.writableFinished) stop("viewer_left");

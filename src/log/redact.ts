@@ -14,6 +14,18 @@ export function scrubText(text: string): string {
   return text.replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`);
 }
 
+/**
+ * At most `max` characters of text from someone else (a refused request's message, which may quote
+ * garbage or a secret it was sent), scrubbed first and well-formed after the cut, so a record
+ * keeps enough to recognise it and not the value itself.
+ */
+export function scrubbedExcerpt(text: string, max: number): string {
+  const scrubbed = scrubText(text);
+  if (scrubbed.length <= max) return scrubbed.toWellFormed();
+  // A cut between the halves of a surrogate pair would leave one alone: toWellFormed replaces it.
+  return `${scrubbed.slice(0, max - 1).toWellFormed()}…`;
+}
+
 export function scrubValue(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return scrubText(value);
   if (value === null || typeof value !== "object" || depth > 8) return value;

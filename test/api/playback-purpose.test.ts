@@ -120,7 +120,13 @@ describe("a stated purpose for seeing footage", () => {
       await expect(
         service.playback("cam1", SAMPLE_START, SAMPLE_START + 1_000, purpose, by, out, () => {}),
       ).rejects.toMatchObject({ kind: "invalid", field: "purpose" });
-      await expect(service.segment(1, purpose, by, null)).rejects.toBeInstanceOf(ServiceError);
+      const sent: string[] = [];
+      await expect(
+        service.segment(1, purpose, by, null, out, async (file) => {
+          sent.push(file);
+        }),
+      ).rejects.toBeInstanceOf(ServiceError);
+      expect(sent).toEqual([]);
     }
     expect((await local.audit.list({ action: "video." })).length).toBe(before);
   });
