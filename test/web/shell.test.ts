@@ -84,10 +84,10 @@ describe("the web UI shell", () => {
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     const nav = page.getByRole("navigation", { name: "Screens" });
-    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Operations", "Cameras"]);
     await expect.poll(() => page.locator("tr[data-camera=cam1]").count()).toBe(1);
     expect(await axe(page)).toEqual([]);
-    await shoot(page, "cameras");
+    await shoot(page, "ops-home");
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count()).toBe(1);
@@ -127,7 +127,7 @@ describe("the web UI shell", () => {
     await page.getByLabel("New password again").fill("Fresh-Passw0rd!");
     await page.getByRole("button", { name: "Change password" }).click();
     const nav = page.getByRole("navigation", { name: "Screens" });
-    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Operations", "Cameras"]);
     expect(violations).toEqual([]);
     await page.close();
   });
