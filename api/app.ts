@@ -12,6 +12,7 @@ import type { HoldDesk } from "../src/holds/service.js";
 import type { Live } from "../src/live/desk.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
+import type { PrivacyZones } from "../src/ptz/privacy-zones.js";
 import type { PtzService } from "../src/ptz/service.js";
 import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
@@ -31,6 +32,7 @@ import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { zoneRoutes } from "./routes/zones.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
@@ -57,6 +59,7 @@ export interface ApiServices {
   exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
   ptz: PtzService;
+  zones: PrivacyZones;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
   /** site.timezone: times typed without an offset are read in it. */
@@ -83,6 +86,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
+    ...zoneRoutes(s.ptz, s.zones),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

@@ -19,6 +19,7 @@ import { type ExportSigner, openExportSigner } from "../exports/signing-key.js";
 import { LiveDesk } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
+import { PrivacyZones } from "../ptz/privacy-zones.js";
 import { PtzService } from "../ptz/service.js";
 import { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
@@ -117,10 +118,21 @@ async function wire(
     log: log.child({ component: "live" }),
     maxPerUser: config.live.maxPerUser,
   });
+  const zones = new PrivacyZones({
+    directory,
+    audit,
+    cameras: new Map(
+      config.cameras.map((c) => [
+        c.id,
+        { zones: c.privacyZones, fieldOfView: c.fieldOfView, speeds: c.ptzSpeed },
+      ]),
+    ),
+  });
   const ptz = new PtzService({
     directory,
     audit,
     cameras: { ids: new Set(byId.keys()), ptz: (camera) => byId.get(camera)?.ptz() },
+    zones,
     log: log.child({ component: "ptz" }),
     limits: {
       leaseMs: config.ptz.leaseSeconds * 1000,
@@ -154,6 +166,7 @@ async function wire(
     exportPackages,
     cameras,
     ptz,
+    zones,
     live,
     startedAt,
     exportsOn: exportSigner !== undefined,

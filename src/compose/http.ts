@@ -13,6 +13,7 @@ import { type CameraHealth, HealthService, type PurgeHealth } from "../health/he
 import type { Live } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
+import type { PrivacyZones } from "../ptz/privacy-zones.js";
 import type { PtzService } from "../ptz/service.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
@@ -32,6 +33,7 @@ export interface Served {
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
   ptz: PtzService;
+  zones: PrivacyZones;
   live: Live;
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
@@ -86,6 +88,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exportPackages: s.exportPackages,
     purge: retention,
     ptz: s.ptz,
+    zones: s.zones,
     live: s.live,
     timeZone: config.site.timezone,
     recordings: s.playback,
