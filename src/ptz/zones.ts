@@ -16,7 +16,7 @@ export interface PrivacyZone {
   id: string;
   pan: [number, number];
   tilt: [number, number];
-  /** The highest zoom at which any part of the zone may be in view (0: never in view). */
+  /** The highest zoom at which any part of the zone may be in view (0: only fully zoomed out). */
   maxZoom: number;
 }
 

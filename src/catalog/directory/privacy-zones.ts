@@ -50,10 +50,10 @@ export class SqlitePrivacyZoneRepository implements PrivacyZoneRepository {
   constructor(private readonly sql: Prepare) {}
 
   async list(camera?: string): Promise<StoredZone[]> {
-    return this.sql<[string | null], Row>(
-      `SELECT ${COLUMNS} FROM privacy_zones WHERE (?1 IS NULL OR camera = ?1) ORDER BY camera, id`,
+    return this.sql<[{ camera: string | null }], Row>(
+      `SELECT ${COLUMNS} FROM privacy_zones WHERE (@camera IS NULL OR camera = @camera) ORDER BY camera, id`,
     )
-      .all(camera ?? null)
+      .all({ camera: camera ?? null })
       .map(zone);
   }
 
