@@ -23,7 +23,16 @@ import { type PtzPurpose, ptzPurpose } from "./purpose.js";
 import { UserRate } from "./rate.js";
 import { type RefusalEntry, RefusalLog } from "./refusals.js";
 import { ZoneGuard } from "./zone-guard.js";
-import { brokenZone, inView, type PrivacyZone, targetOf, translated, viewHalf } from "./zones.js";
+import {
+  breaks,
+  inView,
+  maskIn,
+  type PrivacyZone,
+  pathBreak,
+  targetOf,
+  translated,
+  viewHalf,
+} from "./zones.js";
 
 /**
  * PTZ control bound by the policy (Use Procedures 7): who may move a camera, why, one at a time,
@@ -370,6 +379,7 @@ export class PtzService {
       zones: zones.map((z) => ({
         ...z,
         inView: position ? inView(z, position, fov) : null,
+        mask: (position && maskIn(z, position, fov)) ?? null,
       })),
     };
   }
@@ -439,7 +449,7 @@ export class PtzService {
       "absolute",
       { position, ...(speed ? { speed } : {}) },
       (ptz) => ptz.absoluteMove(position, speed),
-      async (ptz) => targetOf(await this.here(camera, ptz), position),
+      async (_ptz, here) => targetOf(here, position),
     );
   }
 
@@ -452,7 +462,7 @@ export class PtzService {
       "relative",
       { translation, ...(speed ? { speed } : {}) },
       (ptz) => ptz.relativeMove(translation, speed),
-      async (ptz) => translated(await this.here(camera, ptz), translation),
+      async (_ptz, here) => translated(here, translation),
     );
   }
 
@@ -499,7 +509,7 @@ export class PtzService {
         saved = await ptz.setPreset(name, token);
         return { token: saved };
       },
-      (ptz) => this.here(camera, ptz),
+      async (_ptz, here) => here,
     );
     return saved;
   }
@@ -539,9 +549,9 @@ export class PtzService {
         await ptz.setHome();
         return { position };
       },
-      async (ptz) => {
-        position = await this.here(camera, ptz);
-        return position;
+      async (_ptz, here) => {
+        position = here;
+        return here;
       },
       true,
     );
@@ -568,20 +578,22 @@ export class PtzService {
   }
 
   /**
-   * Where a command's result is checked before it reaches the camera: the position it ends at (or
-   * saves) must break no privacy zone. `target` says where that is: a position, "unknown" (refused
-   * when the camera has zones), or undefined (nothing to check: the camera refuses it itself).
-   * `always` reads the target even on a camera without zones (home.set records it).
+   * Where a command is checked before it reaches the camera: the position it ends at (or saves), and
+   * the way there from where the camera is, must break no privacy zone. `target` says where it ends:
+   * a position, "unknown" (refused when the camera has zones), or undefined (nothing to check: the
+   * camera refuses it itself). `always` reads it even on a camera without zones (home.set records it).
    */
   private async checkTarget(
     camera: string,
     kind: PtzCommandKind,
-    target: (ptz: PtzCamera) => Promise<PtzPosition | "unknown" | undefined>,
+    target: Target,
     always = false,
   ): Promise<void> {
     const zones = await this.o.zones.of(camera);
     if (zones.length === 0 && !always) return;
-    const at = await target(this.connected(camera));
+    const ptz = this.connected(camera);
+    const here = await this.here(camera, ptz);
+    const at = await target(ptz, here);
     if (zones.length === 0 || at === undefined) return;
     if (at === "unknown") {
       throw new ServiceError(
@@ -591,8 +603,9 @@ export class PtzService {
         { policy: PRIVACY_POLICY },
       );
     }
-    const zone = brokenZone(zones, at, this.o.zones.fieldOfView(camera));
-    if (zone) throw zoneRefusal(camera, kind, zone, at);
+    const fov = this.o.zones.fieldOfView(camera);
+    const zone = pathBreak(zones, here, at, this.o.zones.speeds(camera), fov);
+    if (zone) throw zoneRefusal(camera, kind, zone, at, !breaks(zone, at, fov));
   }
 
   /** A continuous move's first step (or a new velocity's) from where the camera was last seen. */
@@ -691,7 +704,7 @@ export class PtzService {
     kind: Exclude<PtzCommandKind, "continuous" | "control">,
     params: Record<string, unknown>,
     send: (ptz: PtzCamera) => Promise<unknown>,
-    target?: (ptz: PtzCamera) => Promise<PtzPosition | "unknown" | undefined>,
+    target?: Target,
     always = false,
   ): Promise<void> {
     this.require(by, "ptz.control");
@@ -1011,15 +1024,30 @@ export interface PrivacyZonesView {
   position: PtzPosition | null;
   /** The view's half-width and half-height in pan/tilt units at that zoom. */
   view: { pan: number; tilt: number } | null;
-  zones: (ZoneRecord & { inView: boolean | null })[];
+  /** Each zone, whether it is in view, and where to mask it in the picture (fractions, top left). */
+  zones: (ZoneRecord & {
+    inView: boolean | null;
+    mask: { x: number; y: number; w: number; h: number } | null;
+  })[];
 }
 
+/** Where a command ends, given the camera and where it points now (see checkTarget). */
+type Target = (ptz: PtzCamera, here: PtzPosition) => Promise<PtzPosition | "unknown" | undefined>;
+
 /** A privacy zone's refusal (403), naming the zone and quoting the policy. */
-function zoneRefusal(camera: string, kind: PtzCommandKind, zone: PrivacyZone, at: PtzPosition): ServiceError {
+function zoneRefusal(
+  camera: string,
+  kind: PtzCommandKind,
+  zone: PrivacyZone,
+  at: PtzPosition,
+  onTheWay = false,
+): ServiceError {
   const where = `pan ${at.pan.toFixed(3)}, tilt ${at.tilt.toFixed(3)}, zoom ${at.zoom.toFixed(3)}`;
   return new ServiceError(
     "forbidden",
-    `camera '${camera}': ${kind} refused: privacy zone '${zone.id}' (${where} would look into it)`,
+    onTheWay
+      ? `camera '${camera}': ${kind} refused: on its way to ${where} it would look into privacy zone '${zone.id}' (go around it)`
+      : `camera '${camera}': ${kind} refused: privacy zone '${zone.id}' (${where} would look into it)`,
     "zone",
     {
       zone: { id: zone.id, pan: zone.pan, tilt: zone.tilt, maxZoom: zone.maxZoom },

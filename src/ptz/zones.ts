@@ -111,6 +111,66 @@ export function brokenZone(
   return zones.find((z) => breaks(z, p, fov));
 }
 
+/**
+ * The first zone a move from `from` to `to` breaks on its way (the target itself included), on
+ * either of the paths a camera may take: a straight line, or each axis at its own speed (stopping as
+ * it arrives, as the simulator and many mechanisms do). Leaving a zone the camera is already in is
+ * not breaking it: the way out is checked from where the path is first clear.
+ */
+export function pathBreak(
+  zones: readonly PrivacyZone[],
+  from: PtzPosition,
+  to: PtzPosition,
+  speeds: AxisSpeeds,
+  fov: FieldOfView,
+): PrivacyZone | undefined {
+  if (zones.length === 0) return undefined;
+  const d = { pan: to.pan - from.pan, tilt: to.tilt - from.tilt, zoom: to.zoom - from.zoom };
+  const longest = Math.max(Math.abs(d.pan), Math.abs(d.tilt), Math.abs(d.zoom));
+  const steps = Math.max(1, Math.ceil(longest / STEP));
+  // Each axis at its own speed: its share of the move done at time fraction f of the slowest axis.
+  const time = (axis: keyof PtzPosition) => Math.abs(d[axis]) / speeds[axis];
+  const slowest = Math.max(time("pan"), time("tilt"), time("zoom"));
+  const byAxis = (f: number, axis: keyof PtzPosition) =>
+    from[axis] + Math.sign(d[axis]) * Math.min(Math.abs(d[axis]), f * slowest * speeds[axis]);
+  const paths = [
+    (f: number) => ({
+      pan: from.pan + f * d.pan,
+      tilt: from.tilt + f * d.tilt,
+      zoom: from.zoom + f * d.zoom,
+    }),
+    (f: number) => ({ pan: byAxis(f, "pan"), tilt: byAxis(f, "tilt"), zoom: byAxis(f, "zoom") }),
+  ];
+  for (const at of paths) {
+    let leaving = brokenZone(zones, from, fov) !== undefined;
+    for (let i = 1; i <= steps; i++) {
+      const zone = brokenZone(zones, at(i / steps), fov);
+      if (!zone) leaving = false;
+      else if (!leaving) return zone;
+    }
+  }
+  return brokenZone(zones, to, fov);
+}
+
+/**
+ * Where a zone in view lies in the picture, in fractions of its width and height from the top left
+ * (clipped to the picture): the mask a live view draws over it. Undefined when it is not in view.
+ */
+export function maskIn(
+  zone: PrivacyZone,
+  p: PtzPosition,
+  fov: FieldOfView,
+): { x: number; y: number; w: number; h: number } | undefined {
+  if (!inView(zone, p, fov)) return undefined;
+  const h = viewHalf(fov, p.zoom);
+  const fx = (pan: number) => Math.min(1, Math.max(0, (pan - (p.pan - h.pan)) / (2 * h.pan)));
+  // Tilt up is the top of the picture.
+  const fy = (tilt: number) => Math.min(1, Math.max(0, (p.tilt + h.tilt - tilt) / (2 * h.tilt)));
+  const x = fx(zone.pan[0]);
+  const y = fy(zone.tilt[1]);
+  return { x, y, w: fx(zone.pan[1]) - x, h: fy(zone.tilt[0]) - y };
+}
+
 /** A target given per axis: the axes left out stay where the camera is. */
 export function targetOf(here: PtzPosition, given: Partial<PtzPosition>): PtzPosition {
   return { pan: given.pan ?? here.pan, tilt: given.tilt ?? here.tilt, zoom: given.zoom ?? here.zoom };

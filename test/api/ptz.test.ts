@@ -264,8 +264,12 @@ describe("PTZ control over HTTP", () => {
     expect(zones.body).toMatchObject({
       position: { pan: 0, tilt: 0, zoom: 0 },
       view: { pan: 0.5, tilt: 2 },
-      zones: [{ id: "flats", inView: true }],
+      zones: [{ id: "flats", inView: true, mask: { y: 0.425 } }],
     });
+    // The mask a live view draws: the zone's part of the picture, right edge (pan 0.4..0.5 of -0.5..0.5).
+    const mask = (zones.body.zones as { mask: { x: number; w: number } }[])[0]?.mask;
+    expect(mask?.x).toBeCloseTo(0.9, 9);
+    expect(mask?.w).toBeCloseTo(0.1, 9);
     expect((await json(await disp1.request("GET", base()))).body).toMatchObject({ zonesInView: ["flats"] });
     const listed = await runPscs(
       ["ptz", "zones", cam, "--as", "disp2", "-c", configFile, "--url", daemon.url],

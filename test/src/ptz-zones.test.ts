@@ -15,7 +15,9 @@ import {
   DEFAULT_FIELD_OF_VIEW,
   firstBreak,
   inView,
+  maskIn,
   type PrivacyZone,
+  pathBreak,
   viewHalf,
 } from "../../src/ptz/zones.js";
 import { simPtzCamera } from "../helpers/ptz-camera.js";
@@ -87,6 +89,55 @@ describe("privacy zone geometry", () => {
   });
 });
 
+describe("privacy zone paths and masks", () => {
+  const speeds = DEFAULT_AXIS_SPEEDS;
+  it("refuses a way across a zone on either path a camera may take, but lets a camera leave one", () => {
+    const here = { pan: 0, tilt: 0, zoom: 0 };
+    expect(pathBreak([FLATS], here, { pan: 0.9, tilt: 0, zoom: 0 }, speeds, fov)?.id).toBe("flats");
+    expect(pathBreak([FLATS], here, { pan: 0.3, tilt: 0, zoom: 0 }, speeds, fov)).toBeUndefined();
+    // Straight from (0.2, 0.5) to (0.9, 0.35) passes above the zone (tilt > 0.3 all the way); pan
+    // and tilt each at full speed reach tilt 0.35 at pan 0.35, then pan runs on at tilt 0.35: clear.
+    expect(
+      pathBreak([FLATS], { pan: 0.2, tilt: 0.5, zoom: 0 }, { pan: 0.9, tilt: 0.35, zoom: 0 }, speeds, fov),
+    ).toBeUndefined();
+    // To (0.9, 0.1): straight, it enters the zone; axis by axis it reaches tilt 0.1 at pan 0.6: inside.
+    expect(
+      pathBreak([FLATS], { pan: 0.2, tilt: 0.5, zoom: 0 }, { pan: 0.9, tilt: 0.1, zoom: 0 }, speeds, fov)?.id,
+    ).toBe("flats");
+    // From (0.2, 0.2) to (0.9, 0.6) the straight line passes just above the zone (tilt 0.314 at pan
+    // 0.4), and so does the way axis by axis at equal speeds; with pan far faster than tilt, pan
+    // crosses the zone before tilt has risen: refused.
+    const rising = [
+      { pan: 0.2, tilt: 0.2, zoom: 0 },
+      { pan: 0.9, tilt: 0.6, zoom: 0 },
+    ] as const;
+    expect(pathBreak([FLATS], ...rising, speeds, fov)).toBeUndefined();
+    expect(pathBreak([FLATS], ...rising, { pan: 1, tilt: 0.05, zoom: 1 }, fov)?.id).toBe("flats");
+    expect(
+      pathBreak([FLATS], { pan: 0.3, tilt: 0.5, zoom: 0 }, { pan: 0.3, tilt: 0.5, zoom: 0 }, speeds, fov),
+    ).toBeUndefined();
+    // Inside already (a zone added since): the way out is allowed, a way deeper in or back is not.
+    const inside = { pan: 0.5, tilt: 0, zoom: 0 };
+    expect(pathBreak([FLATS], inside, { pan: 0, tilt: 0, zoom: 0 }, speeds, fov)).toBeUndefined();
+    expect(pathBreak([FLATS], inside, { pan: 0.6, tilt: 0, zoom: 0 }, speeds, fov)?.id).toBe("flats");
+  });
+
+  it("places a zone in view in the picture: fractions from the top left, clipped", () => {
+    // Pointing into it (refused, but a zone added since may be there): masked like any other.
+    expect(maskIn(FLATS, { pan: 0.55, tilt: 0, zoom: 0 }, fov)?.x).toBeCloseTo(0.35, 9);
+    // At pan 0.3 zoom 0: the view spans pan -0.2..0.8, tilt -2..2; the zone pan 0.4..0.7, tilt -0.3..0.3.
+    const m = maskIn(FLATS, { pan: 0.3, tilt: 0, zoom: 0 }, fov);
+    expect(m?.x).toBeCloseTo(0.6, 9);
+    expect(m?.w).toBeCloseTo(0.3, 9);
+    expect(m?.y).toBeCloseTo(0.425, 9);
+    expect(m?.h).toBeCloseTo(0.15, 9);
+    const clipped = maskIn(FLATS, { pan: 0.0, tilt: 0, zoom: 0 }, fov);
+    expect(clipped?.x).toBeCloseTo(0.9, 9);
+    expect(clipped?.w).toBeCloseTo(0.1, 9);
+    expect(maskIn(FLATS, { pan: -0.5, tilt: 0, zoom: 0 }, fov)).toBeUndefined();
+  });
+});
+
 describe("privacy zones enforced on the simulated camera through the onvif client", () => {
   const cam = simPtzCamera({ ...DEFAULT_AXIS_SPEEDS });
   const { model, server } = cam;
@@ -145,8 +196,23 @@ describe("privacy zones enforced on the simulated camera through the onvif clien
     // Beside it, zoomed in no more than its limit allows, and zoomed in where it is out of view: allowed.
     await service.absolute("cam1", { pan: 0.35, zoom: 0.3 }, undefined, dana);
     expect(await cam.settled(200)).toEqual({ pan: 0.35, tilt: 0, zoom: 0.3 });
-    await service.absolute("cam1", { pan: 0.2, zoom: 0.8 }, undefined, dana);
+    // Zooming in on the way away from it would show it closer than allowed: refused, go around.
+    const way = await refusal(service.absolute("cam1", { pan: 0.2, zoom: 0.8 }, undefined, dana));
+    expect(way.message).toMatch(/on its way .* privacy zone 'flats' \(go around it\)/);
+    await service.absolute("cam1", { pan: 0.2 }, undefined, dana);
+    await cam.settled(200);
+    await service.absolute("cam1", { zoom: 0.8 }, undefined, dana);
     expect(await cam.settled(200)).toEqual({ pan: 0.2, tilt: 0, zoom: 0.8 });
+    // Across it to the far side: the target is fine, the way there is not.
+    await service.absolute("cam1", { zoom: 0 }, undefined, dana);
+    await cam.settled(200);
+    expect(
+      (await refusal(service.absolute("cam1", { pan: 0.9 }, undefined, dana))).extra?.zone,
+    ).toMatchObject({
+      id: "flats",
+    });
+    await sleep(100);
+    expect(model.position()).toEqual({ pan: 0.2, tilt: 0, zoom: 0 });
     const entries = await refusedEntries();
     expect(entries[0]).toMatchObject({
       actor: "dana",
