@@ -141,6 +141,7 @@ async function wire(
       cameraCallsPerSecond: config.ptz.cameraCallsPerSecond,
       commandsPerSecond: config.ptz.commandsPerSecond,
       commandBurst: 2 * config.ptz.commandsPerSecond,
+      zoneWatchMs: config.ptz.zoneWatchMs,
     },
   });
   // PTZ sessions a stopped pscsd left open end as stopped before HTTP listens (no one holds control yet).

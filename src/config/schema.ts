@@ -275,6 +275,11 @@ export const configSchema = z
         cameraCallsPerSecond: z.number().min(1).max(50).default(5),
         /** PTZ commands per second per person (sustained; bursts of twice as many). */
         commandsPerSecond: z.number().min(1).max(100).default(5),
+        /**
+         * How often a continuous move's position is read (GetStatus) on a camera with privacy zones:
+         * it is stopped this far, and twice the call's time, ahead of a zone's edge (× 2 margin).
+         */
+        zoneWatchMs: z.int().min(20).max(1_000).default(100),
       })
       // A client keeping to keepAliveMs must never trip the dead-man.
       .refine((p) => p.keepAliveMs < p.deadmanMs, {
@@ -287,6 +292,7 @@ export const configSchema = z
         keepAliveMs: 500,
         cameraCallsPerSecond: 5,
         commandsPerSecond: 5,
+        zoneWatchMs: 100,
       }),
     auth: z
       .strictObject({
