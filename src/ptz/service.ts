@@ -140,7 +140,8 @@ export type PtzCommandKind =
   | "preset.delete"
   | "home.goto"
   | "home.set"
-  | "control";
+  | "control"
+  | "release";
 
 export interface MoveInput {
   pan?: unknown;
@@ -320,7 +321,7 @@ export class PtzService {
   async release(camera: string, by: ActionContext): Promise<void> {
     this.require(by, "ptz.control");
     this.camera(camera);
-    const held = this.mine(camera, by);
+    const held = await this.admitted(camera, by, "release", false, async () => undefined);
     const move = await this.moves.endSettled(camera);
     if (move) await move.ptz.stop().catch(() => undefined);
     this.locks.drop(camera);
@@ -701,7 +702,7 @@ export class PtzService {
   private async discrete(
     camera: string,
     by: ActionContext,
-    kind: Exclude<PtzCommandKind, "continuous" | "control">,
+    kind: Exclude<PtzCommandKind, "continuous" | "control" | "release">,
     params: Record<string, unknown>,
     send: (ptz: PtzCamera) => Promise<unknown>,
     target?: Target,

@@ -8,8 +8,8 @@ import { type AxisSpeeds, type FieldOfView, firstBreak, type PrivacyZone } from 
  * sends Stop when the path at the camera's velocity would break a zone before the next look could.
  * Invariants: one watch per camera; the look-ahead is (interval + twice the last GetStatus's time) ×
  * MARGIN, at the larger of the configured speed and the speed observed since the last look (a camera
- * faster than configured is caught at the next look); a GetStatus that fails stops the move too (a
- * move nobody can see is not left running). The watch ends with the move.
+ * faster than configured is caught at the next look); a GetStatus or a zones read that fails stops
+ * the move too (a move nobody can check is not left running). The watch ends with the move.
  */
 
 export const MARGIN = 2;
@@ -80,13 +80,27 @@ export class ZoneGuard {
   watch(w: Watched): void {
     if (this.watching.has(w.camera)) return;
     this.watching.add(w.camera);
-    void this.run(w).finally(() => {
-      this.watching.delete(w.camera);
-      this.looks.delete(w.camera);
-    });
+    void this.run(w);
   }
 
   private async run(w: Watched): Promise<void> {
+    try {
+      await this.follow(w);
+    } catch (err) {
+      // The zones could not be read: a move nobody can check is not left running either.
+      this.log.error(
+        { err, camera: w.camera },
+        "privacy zones unreadable during a continuous move: stopping it",
+      );
+      await w.stop({ error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+    } finally {
+      // In the same turn as the decision to stop watching: a move started next gets a watch of its own.
+      this.watching.delete(w.camera);
+      this.looks.delete(w.camera);
+    }
+  }
+
+  private async follow(w: Watched): Promise<void> {
     let before: Look | undefined;
     for (;;) {
       if (!w.velocities()) return;
