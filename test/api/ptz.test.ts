@@ -271,6 +271,19 @@ describe("PTZ control over HTTP", () => {
     expect(mask?.x).toBeCloseTo(0.9, 9);
     expect(mask?.w).toBeCloseTo(0.1, 9);
     expect((await json(await disp1.request("GET", base()))).body).toMatchObject({ zonesInView: ["flats"] });
+    // A continuous move toward it over HTTP stops at its edge: the simulator never points inside.
+    expect((await disp1.request("POST", `${base()}/continuous`, { velocity: { pan: 1 } })).status).toBe(200);
+    const seen: number[] = [];
+    for (let t = Date.now(); Date.now() - t < 1_200; ) {
+      seen.push(model().position().pan);
+      if (seen.length % 20 === 0) await disp1.request("POST", `${base()}/keepalive`);
+      await sleep(5);
+    }
+    expect(seen.filter((pan) => pan >= 0.4)).toEqual([]);
+    expect(model().status().moveStatus.panTilt).toBe("IDLE");
+    expect(model().position().pan).toBeGreaterThan(0.25);
+    await disp1.request("POST", `${base()}/absolute`, { position: { pan: 0 } });
+    await settled();
     const listed = await runPscs(
       ["ptz", "zones", cam, "--as", "disp2", "-c", configFile, "--url", daemon.url],
       "Example-Passw0rd!\n",
