@@ -13,6 +13,7 @@ import type { HoldDesk } from "../src/holds/service.js";
 import type { Live } from "../src/live/desk.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
+import type { PrivacyZones } from "../src/ptz/privacy-zones.js";
 import type { PtzService } from "../src/ptz/service.js";
 import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
@@ -33,6 +34,7 @@ import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { webRoutes } from "./routes/web.js";
+import { zoneRoutes } from "./routes/zones.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
@@ -59,6 +61,7 @@ export interface ApiServices {
   exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
   ptz: PtzService;
+  zones: PrivacyZones;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
   /** playback.stalledSeconds in ms: a download whose client has read nothing this long is cut off. */
@@ -94,6 +97,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
     ...webRoutes(s.webRoot),
+    ...zoneRoutes(s.ptz, s.zones),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

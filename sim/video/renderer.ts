@@ -20,9 +20,17 @@ export interface RendererOptions {
   viewport: () => Viewport;
 }
 
-/** At zoom 0 the view spans a third of the panorama; at zoom 1 a tenth of that. */
-const WIDEST = PANORAMA_W / 3;
-const MAX_ZOOM = 10;
+/**
+ * The field of view pscsd assumes by default (src/ptz/zones.ts DEFAULT_FIELD_OF_VIEW, which the
+ * simulator may not import; test/sim/video-frame.test.ts holds the two equal): the view's half-width
+ * in pan units and half-height in tilt units at zoom 0, narrowing as 1 / (1 + (magnification - 1) ×
+ * zoom). The panorama spans pan [-1 - halfWidth, 1 + halfWidth] and tilt [-1 - halfHeight,
+ * 1 + halfHeight] at every zoom, so a privacy zone is the same part of the street however far in the
+ * camera zooms, and the view at any position is exactly the one pscsd checks zones against.
+ */
+export const SIM_FIELD_OF_VIEW = { halfWidth: 0.5, halfHeight: 2, magnification: 10 };
+const PX_PER_PAN = PANORAMA_W / (2 + 2 * SIM_FIELD_OF_VIEW.halfWidth);
+const PX_PER_TILT = PANORAMA_H / (2 + 2 * SIM_FIELD_OF_VIEW.halfHeight);
 
 /**
  * Renders the camera's view: the viewport into its panorama chosen by pan/tilt/zoom, a passing car,
@@ -53,11 +61,12 @@ export class Renderer {
     const zoom = Math.min(1, Math.max(0, v.zoom));
     const pan = Math.min(1, Math.max(-1, v.pan));
     const tilt = Math.min(1, Math.max(-1, v.tilt));
-    const viewW = WIDEST / (1 + (MAX_ZOOM - 1) * zoom);
-    const viewH = Math.min(PANORAMA_H, (viewW * height) / width);
-    const cx = viewW / 2 + ((pan + 1) / 2) * (PANORAMA_W - viewW);
+    const narrowing = 1 + (SIM_FIELD_OF_VIEW.magnification - 1) * zoom;
+    const viewW = (2 * SIM_FIELD_OF_VIEW.halfWidth * PX_PER_PAN) / narrowing;
+    const viewH = (2 * SIM_FIELD_OF_VIEW.halfHeight * PX_PER_TILT) / narrowing;
+    const cx = (pan + 1 + SIM_FIELD_OF_VIEW.halfWidth) * PX_PER_PAN;
     // Tilt up (positive) looks at the sky: smaller panorama y.
-    const cy = viewH / 2 + ((1 - tilt) / 2) * (PANORAMA_H - viewH);
+    const cy = (1 + SIM_FIELD_OF_VIEW.halfHeight - tilt) * PX_PER_TILT;
     const x0 = cx - viewW / 2;
     const y0 = cy - viewH / 2;
     const sx = viewW / width;

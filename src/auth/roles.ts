@@ -15,6 +15,10 @@ export const PERMISSIONS = [
   "ptz.supervise",
   /** PTZ sessions and their commands: who moved which camera, why (no video). */
   "ptz-sessions.read",
+  /** Privacy zones' geometry (where a camera may not look), for masks and review; no video. */
+  "zones.read",
+  /** Adding, changing and removing privacy zones through the API. */
+  "zones.manage",
   "video.playback",
   "holds.request",
   "holds.approve",
@@ -38,8 +42,15 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  dispatcher: ["video.live", "ptz.control", "cameras.read"],
-  supervisor: ["video.live", "ptz.control", "ptz.supervise", "ptz-sessions.read", "cameras.read"],
+  dispatcher: ["video.live", "ptz.control", "cameras.read", "zones.read"],
+  supervisor: [
+    "video.live",
+    "ptz.control",
+    "ptz.supervise",
+    "ptz-sessions.read",
+    "cameras.read",
+    "zones.read",
+  ],
   records: [
     "video.playback",
     "holds.request",
@@ -63,8 +74,16 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "cameras.read",
   ],
   ops: ["health.read", "metrics.read", "purge.read", "cameras.read"],
-  auditor: ["audit.read", "audit.sample", "holds.log", "exports.read", "purge.read", "ptz-sessions.read"],
-  admin: ["users.manage", "tokens.manage", "config.read"],
+  auditor: [
+    "audit.read",
+    "audit.sample",
+    "holds.log",
+    "exports.read",
+    "purge.read",
+    "ptz-sessions.read",
+    "zones.read",
+  ],
+  admin: ["users.manage", "tokens.manage", "config.read", "zones.read", "zones.manage"],
 };
 
 /** Machine tokens act for monitoring and audit tools, never for a person watching video. */
@@ -77,7 +96,7 @@ export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   commander: "Records Service Division Commander: approves and releases holds and exports, owns the hold log",
   ops: "health, camera and storage status; no video",
   auditor: "audit log and reports; no video",
-  admin: "users, tokens and configuration; no video",
+  admin: "users, tokens, configuration and privacy zones; no video",
 };
 
 /** The first of the roles that grants the permission: recorded in the audit entry as the role used. */

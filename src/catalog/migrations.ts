@@ -347,4 +347,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: "privacy zones set through the API",
+    sql: `
+      -- Where a camera may not look (policy, Use Procedures 4), as admins set them; the config
+      -- file's zones are not here. Who set each and why is in the audit log.
+      CREATE TABLE privacy_zones (
+        camera     TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        pan_min    REAL    NOT NULL,
+        pan_max    REAL    NOT NULL,
+        tilt_min   REAL    NOT NULL,
+        tilt_max   REAL    NOT NULL,
+        max_zoom   REAL    NOT NULL,
+        set_at     INTEGER NOT NULL, -- UTC epoch ms
+        set_by     TEXT    NOT NULL,
+        CHECK (pan_min < pan_max AND tilt_min < tilt_max),
+        PRIMARY KEY (camera, id)
+      ) STRICT;
+    `,
+  },
 ];

@@ -4,10 +4,11 @@ import { PTZ_PURPOSE_KINDS, type PtzPurpose } from "../ptz/purpose.js";
 import { CliError, DEFAULT_CONFIG, print, readPassword } from "./common.js";
 
 /**
- * `pscs ptz status|presets|goto|move|home`: PTZ control at the console as a named user. Control
- * lives in the running pscsd (one controller per camera, the dead-man, the audit), so these talk to
- * its API, signed in as `--as` for the one command: a move takes control with `--purpose`, moves,
- * and releases, exactly as a dispatcher's screen would; every rule is pscsd's.
+ * `pscs ptz status|presets|goto|move|home|zones|zone-set|zone-remove`: PTZ control and privacy
+ * zones at the console as a named user. Control lives in the running pscsd (one controller per
+ * camera, the dead-man, the zones, the audit), so these talk to its API, signed in as `--as` for the
+ * one command: a move takes control with `--purpose`, moves, and releases, exactly as a dispatcher's
+ * screen would; an admin sets and removes zones with `--reason`; every rule is pscsd's.
  */
 
 interface Common {
@@ -72,6 +73,16 @@ function parseVector(option: string, text: string): Record<string, number> {
     out[axis] = n;
   });
   return out;
+}
+
+/** `min,max` for one axis of a zone. */
+function parseRange(option: string, text: string): [number, number] {
+  const parts = text.split(",").map((p) => Number(p.trim()));
+  const [lo, hi] = parts;
+  if (parts.length !== 2 || lo === undefined || hi === undefined || !parts.every(Number.isFinite)) {
+    throw new CliError(`${option}: expected min,max (two numbers)`, 2);
+  }
+  return [lo, hi];
 }
 
 /** The problem pscsd answered, as one line and the CLI's exit code for its status. */
@@ -231,6 +242,70 @@ export function ptzCommands(program: Command): void {
         }),
       );
     });
+  common(
+    ptz.command("zones <camera>").description("the camera's privacy zones, and which are in view now"),
+  ).action((camera: string, o: Common) =>
+    asUser(o, async (s) => {
+      const v = (await call(s, "GET", `/api/cameras/${encodeURIComponent(camera)}/privacy-zones`)) as {
+        zones: {
+          id: string;
+          source: string;
+          pan: [number, number];
+          tilt: [number, number];
+          maxZoom: number;
+          inView: boolean | null;
+        }[];
+      };
+      print(!!o.json, v, () =>
+        v.zones.length
+          ? v.zones
+              .map(
+                (z) =>
+                  `${z.id.padEnd(20)} pan ${fmt(z.pan[0])}..${fmt(z.pan[1])} tilt ${fmt(z.tilt[0])}..${fmt(z.tilt[1])} max zoom ${fmt(z.maxZoom)}  (${z.source}${z.inView === null ? "" : z.inView ? ", in view" : ""})`,
+              )
+              .join("\n")
+          : "no privacy zones",
+      );
+    }),
+  );
+  common(ptz.command("zone-set <camera> <zone>").description("add or change a privacy zone (admin)"))
+    .requiredOption("--pan <min,max>", "the zone's pan range, in [-1, 1]")
+    .requiredOption("--tilt <min,max>", "the zone's tilt range, in [-1, 1]")
+    .requiredOption("--max-zoom <zoom>", "the highest zoom at which the zone may be in view, in [0, 1]")
+    .requiredOption("--reason <text>", "why (recorded in the audit log)")
+    .action(
+      (
+        camera: string,
+        zone: string,
+        o: Common & { pan: string; tilt: string; maxZoom: string; reason: string },
+      ) => {
+        const body = {
+          pan: parseRange("--pan", o.pan),
+          tilt: parseRange("--tilt", o.tilt),
+          maxZoom: Number(o.maxZoom),
+          reason: o.reason,
+        };
+        if (!Number.isFinite(body.maxZoom)) throw new CliError("--max-zoom: expected a number", 2);
+        return asUser(o, async (s) => {
+          const path = `/api/cameras/${encodeURIComponent(camera)}/privacy-zones/${encodeURIComponent(zone)}`;
+          const saved = await call(s, "PUT", path, body);
+          print(!!o.json, saved, () => `${camera}: privacy zone ${zone} set`);
+        });
+      },
+    );
+  common(
+    ptz
+      .command("zone-remove <camera> <zone>")
+      .description("remove a privacy zone set through the API (admin)"),
+  )
+    .requiredOption("--reason <text>", "why (recorded in the audit log)")
+    .action((camera: string, zone: string, o: Common & { reason: string }) =>
+      asUser(o, async (s) => {
+        const path = `/api/cameras/${encodeURIComponent(camera)}/privacy-zones/${encodeURIComponent(zone)}`;
+        await call(s, "DELETE", path, { reason: o.reason });
+        print(!!o.json, { camera, zone }, () => `${camera}: privacy zone ${zone} removed`);
+      }),
+    );
   withPurpose(ptz.command("home <camera>").description("go to the home position")).action(
     (camera: string, o: Common & { purpose: string }) => {
       const purpose = parsePurpose(o.purpose);

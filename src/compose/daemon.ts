@@ -21,6 +21,7 @@ import { HealthHistory } from "../health/history.js";
 import { LiveDesk } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { checkTools } from "../proc/tools.js";
+import { PrivacyZones } from "../ptz/privacy-zones.js";
 import { PtzService } from "../ptz/service.js";
 import { StorageMonitor } from "../storage/monitor.js";
 import { VERSION } from "../version.js";
@@ -119,10 +120,21 @@ async function wire(
     log: log.child({ component: "live" }),
     maxPerUser: config.live.maxPerUser,
   });
+  const zones = new PrivacyZones({
+    directory,
+    audit,
+    cameras: new Map(
+      config.cameras.map((c) => [
+        c.id,
+        { zones: c.privacyZones, fieldOfView: c.fieldOfView, speeds: c.ptzSpeed },
+      ]),
+    ),
+  });
   const ptz = new PtzService({
     directory,
     audit,
     cameras: { ids: new Set(byId.keys()), ptz: (camera) => byId.get(camera)?.ptz() },
+    zones,
     log: log.child({ component: "ptz" }),
     limits: {
       leaseMs: config.ptz.leaseSeconds * 1000,
@@ -131,6 +143,7 @@ async function wire(
       cameraCallsPerSecond: config.ptz.cameraCallsPerSecond,
       commandsPerSecond: config.ptz.commandsPerSecond,
       commandBurst: 2 * config.ptz.commandsPerSecond,
+      zoneWatchMs: config.ptz.zoneWatchMs,
     },
   });
   // PTZ sessions a stopped pscsd left open end as stopped before HTTP listens (no one holds control yet).
@@ -160,6 +173,7 @@ async function wire(
     exportPackages,
     cameras,
     ptz,
+    zones,
     live,
     startedAt,
     exportsOn: exportSigner !== undefined,

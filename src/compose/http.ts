@@ -16,6 +16,7 @@ import type { HealthHistory } from "../health/history.js";
 import type { Live } from "../live/desk.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
+import type { PrivacyZones } from "../ptz/privacy-zones.js";
 import type { PtzService } from "../ptz/service.js";
 import type { StorageMonitor } from "../storage/monitor.js";
 import { packageRoot, VERSION } from "../version.js";
@@ -36,6 +37,7 @@ export interface Served {
   exportPackages: ExportPackages | undefined;
   cameras: () => CameraHealth[];
   ptz: PtzService;
+  zones: PrivacyZones;
   live: Live;
   startedAt: number;
   /** False when the export key could not be made (health reports exports off). */
@@ -92,6 +94,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     exportPackages: s.exportPackages,
     purge: retention,
     ptz: s.ptz,
+    zones: s.zones,
     live: s.live,
     timeZone: config.site.timezone,
     stalledMs: config.playback.stalledSeconds * 1000,

@@ -24,7 +24,10 @@ export class ConfigError extends Error {
   }
 }
 
-export interface CameraConfig extends Omit<CameraConfigFile, "onvif"> {
+/** A camera as pscsd runs it; the PTZ geometry is optional for callers that build one by hand (defaults). */
+export interface CameraConfig
+  extends Omit<CameraConfigFile, "onvif" | "privacyZones" | "fieldOfView" | "ptzSpeed">,
+    Partial<Pick<CameraConfigFile, "privacyZones" | "fieldOfView" | "ptzSpeed">> {
   onvif: { host: string; port: number; user: string; password: string; profile?: string | undefined };
 }
 

@@ -1,6 +1,13 @@
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
 import { cameraIdSchema } from "../cameras/camera-id.js";
+import {
+  axisSpeedsSchema,
+  DEFAULT_AXIS_SPEEDS,
+  DEFAULT_FIELD_OF_VIEW,
+  fieldOfViewSchema,
+  privacyZoneSchema,
+} from "../ptz/zones.js";
 import { isTimeZone } from "../time/parse.js";
 
 /**
@@ -54,8 +61,29 @@ export const cameraSchema = z
       /** Media profile token; the camera's first profile when absent. */
       profile: z.string().min(1).optional(),
     }),
+    /**
+     * Where this camera may not look (policy, Use Procedures 4): rectangles in pan/tilt space with a
+     * zoom limit, enforced by pscsd on every PTZ command (src/ptz/zones.ts). Read-only through the
+     * API; admins add more there.
+     */
+    privacyZones: z.array(privacyZoneSchema).max(100).default([]),
+    /** The view's half-width/half-height in pan/tilt units at zoom 0, and zoom 1's magnification. */
+    fieldOfView: fieldOfViewSchema.default(DEFAULT_FIELD_OF_VIEW),
+    /** Pan/tilt/zoom units per second at velocity 1 (for stopping a continuous move at a zone). */
+    ptzSpeed: axisSpeedsSchema.default(DEFAULT_AXIS_SPEEDS),
   })
   .superRefine((cam, ctx) => {
+    const ids = new Set<string>();
+    cam.privacyZones.forEach((zone, i) => {
+      if (ids.has(zone.id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["privacyZones", i, "id"],
+          message: `expected a unique zone id, '${zone.id}' is used twice`,
+        });
+      }
+      ids.add(zone.id);
+    });
     const { password, passwordFile } = cam.onvif;
     if ((password === undefined) === (passwordFile === undefined)) {
       ctx.addIssue({
@@ -250,6 +278,11 @@ export const configSchema = z
         cameraCallsPerSecond: z.number().min(1).max(50).default(5),
         /** PTZ commands per second per person (sustained; bursts of twice as many). */
         commandsPerSecond: z.number().min(1).max(100).default(5),
+        /**
+         * How often a continuous move's position is read (GetStatus) on a camera with privacy zones:
+         * it is stopped this far, and twice the call's time, ahead of a zone's edge (× 2 margin).
+         */
+        zoneWatchMs: z.int().min(20).max(1_000).default(100),
       })
       // A client keeping to keepAliveMs must never trip the dead-man.
       .refine((p) => p.keepAliveMs < p.deadmanMs, {
@@ -262,6 +295,7 @@ export const configSchema = z
         keepAliveMs: 500,
         cameraCallsPerSecond: 5,
         commandsPerSecond: 5,
+        zoneWatchMs: 100,
       }),
     auth: z
       .strictObject({

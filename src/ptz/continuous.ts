@@ -60,6 +60,13 @@ export class ContinuousMoves {
     return r ? { ...r.move } : undefined;
   }
 
+  /** The velocities the camera may be moving at: the last sent, and the last asked for if not sent yet. */
+  velocities(camera: string): Partial<PtzPosition>[] | undefined {
+    const r = this.running.get(camera);
+    if (!r) return undefined;
+    return same(r.sent, r.move.velocity) ? [r.sent] : [r.sent, r.move.velocity];
+  }
+
   /**
    * Starts a move: the first ContinuousMove is sent at once and awaited (its failure is the caller's,
    * and no move is left running). Updates arriving meanwhile wait for it (it is the call in flight).

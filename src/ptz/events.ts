@@ -1,10 +1,10 @@
 /**
  * What happened to PTZ control, for the UI: control taken, released, expired, taken over, a move
- * stopped by the dead-man timeout. Kept in memory (the audit log is the record), bounded, each with
+ * stopped by the dead-man timeout or at a privacy zone. Kept in memory (the audit log is the record), bounded, each with
  * an increasing id so a client asks for what came after the last one it saw.
  */
 
-export type PtzEventKind = "control" | "released" | "expired" | "taken-over" | "deadman-stop";
+export type PtzEventKind = "control" | "released" | "expired" | "taken-over" | "deadman-stop" | "zone-stop";
 
 export interface PtzEvent {
   id: number;

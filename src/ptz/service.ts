@@ -12,14 +12,27 @@ import type {
   PtzSessionFilter,
   PtzSessionRecord,
 } from "../catalog/directory/ptz-sessions.js";
-import { ServiceError } from "../errors/service-error.js";
+import { type PolicyQuote, ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../log/logger.js";
 import { textFault } from "../text/well-formed.js";
 import { type ContinuousMove, ContinuousMoves } from "./continuous.js";
 import { PtzEvents } from "./events.js";
 import { type ControlLock, ControlLocks, type Controller } from "./lock.js";
+import type { PrivacyZones, ZoneRecord } from "./privacy-zones.js";
 import { type PtzPurpose, ptzPurpose } from "./purpose.js";
 import { UserRate } from "./rate.js";
+import { type RefusalEntry, RefusalLog } from "./refusals.js";
+import { ZoneGuard } from "./zone-guard.js";
+import {
+  breaks,
+  inView,
+  maskIn,
+  type PrivacyZone,
+  pathBreak,
+  targetOf,
+  translated,
+  viewHalf,
+} from "./zones.js";
 
 /**
  * PTZ control bound by the policy (Use Procedures 7): who may move a camera, why, one at a time,
@@ -30,10 +43,15 @@ import { UserRate } from "./rate.js";
  *   holder); only `ptz.supervise` takes over, which ends the holder's session and tells them;
  * - a continuous move lives only while its client keeps it alive (./continuous.ts): pscsd sends
  *   Stop itself when keep-alives lapse;
- * - every command reaches the camera only through checkTarget() (where privacy zones will refuse a
- *   target) and is recorded in its session and audited with target `ptz-session:<id>` (user,
+ * - every command reaches the camera only through checkTarget(): a move, preset or home whose
+ *   result breaks a privacy zone (./zones.ts) is refused naming the zone, a preset or home is never
+ *   saved where it would break one, and a continuous move is watched (./zone-guard.ts) and stopped
+ *   before its path breaks one;
+ * - every command sent is recorded in its session and audited with target `ptz-session:<id>` (user,
  *   camera, command, parameters, purpose, outcome); a continuous move's updates are coalesced into
- *   its one entry, and a person's commands are rate limited (./rate.ts), so a stuck joystick floods
+ *   its one entry, and a person's commands are rate limited (./rate.ts);
+ * - every refused command (the lock another's or lost, too many, a privacy zone) is audited as
+ *   denied, coalesced per person per camera per second (./refusals.ts): a stuck joystick floods
  *   neither the camera nor the audit log.
  */
 
@@ -51,6 +69,10 @@ export interface PtzLimits {
   commandBurst: number;
   /** ContinuousMove's own Timeout, the camera's backstop should pscsd stop. */
   cameraTimeoutMs: number;
+  /** How often a continuous move's position is looked at against the camera's privacy zones. */
+  zoneWatchMs: number;
+  /** At most one denied entry per person per camera this often (the others counted into it). */
+  refusalWindowMs: number;
 }
 
 export const DEFAULT_PTZ_LIMITS: PtzLimits = {
@@ -61,6 +83,14 @@ export const DEFAULT_PTZ_LIMITS: PtzLimits = {
   commandsPerSecond: 5,
   commandBurst: 10,
   cameraTimeoutMs: 5_000,
+  zoneWatchMs: 100,
+  refusalWindowMs: 1_000,
+};
+
+/** The rule a privacy zone's refusal quotes. */
+export const PRIVACY_POLICY: PolicyQuote = {
+  rule: "Use Procedures 4",
+  text: "The use of the PSCS will not invade the privacy of individuals nor look into areas that could not been seen by the naked eye from a public space, or into areas where a reasonable expectation of privacy exists.",
 };
 
 /** The cameras pscsd has, and the PTZ commands of those connected now. */
@@ -73,6 +103,7 @@ export interface PtzServiceOptions {
   directory: Directory;
   audit: AuditLog;
   cameras: PtzCameras;
+  zones: PrivacyZones;
   log: Logger;
   limits?: Partial<PtzLimits>;
   now?: () => number;
@@ -108,7 +139,9 @@ export type PtzCommandKind =
   | "preset.save"
   | "preset.delete"
   | "home.goto"
-  | "home.set";
+  | "home.set"
+  | "control"
+  | "release";
 
 export interface MoveInput {
   pan?: unknown;
@@ -179,6 +212,8 @@ export class PtzService {
   private readonly locks: ControlLocks;
   private readonly moves: ContinuousMoves;
   private readonly rate: UserRate;
+  private readonly guard: ZoneGuard;
+  private readonly refusals: RefusalLog;
   /** How each person's last control of each camera ended, for the 409 their next command gets. */
   private readonly lastEnd = new Map<string, { reason: PtzEndReason; by?: string; at: number }>();
   /** Cameras whose control is being granted (its session row being written): no second grant meanwhile. */
@@ -194,9 +229,12 @@ export class PtzService {
       cameraTimeoutMs: this.limits.cameraTimeoutMs,
       now: this.now,
       log: o.log,
-      onLapse: (move, settled) => void this.deadman(move, settled),
+      onLapse: (move, settled) =>
+        void this.pscsdStop(move, settled, "deadman-stop", { deadmanMs: this.limits.deadmanMs }),
     });
     this.rate = new UserRate(this.limits.commandsPerSecond, this.limits.commandBurst, this.now);
+    this.guard = new ZoneGuard(this.limits.zoneWatchMs, this.now, o.log);
+    this.refusals = new RefusalLog(this.limits.refusalWindowMs, this.now, (e) => this.auditRefusals(e));
   }
 
   /** Sessions left open by a pscsd that stopped without ending them end as `stopped`. */
@@ -216,6 +254,7 @@ export class PtzService {
   /** Stops every continuous move and ends every session (pscsd stopping). */
   async stop(): Promise<void> {
     for (const move of this.moves.endAll()) await move.ptz.stop().catch(() => undefined);
+    await this.refusals.flush();
     for (const lock of this.locks.all()) {
       this.locks.drop(lock.camera);
       await this.endSession(lock, "stopped", SYSTEM_ACTOR);
@@ -256,7 +295,7 @@ export class PtzService {
       this.locks.renew(camera);
       return this.granted(this.locks.get(camera) ?? held);
     }
-    if (held) throw this.heldBy(held);
+    if (held) throw await this.refusal(camera, by, "control", this.heldBy(held));
     return this.granted(await this.open(camera, purpose, by));
   }
 
@@ -282,7 +321,7 @@ export class PtzService {
   async release(camera: string, by: ActionContext): Promise<void> {
     this.require(by, "ptz.control");
     this.camera(camera);
-    const held = this.mine(camera, by);
+    const held = await this.admitted(camera, by, "release", false, async () => undefined);
     const move = await this.moves.endSettled(camera);
     if (move) await move.ptz.stop().catch(() => undefined);
     this.locks.drop(camera);
@@ -299,7 +338,11 @@ export class PtzService {
     return { moving, leaseUntil: this.locks.get(camera)?.leaseUntil ?? 0 };
   }
 
-  async status(camera: string, by: ActionContext): Promise<PtzStatus & { lock: LockView | null }> {
+  /** Where the camera points, who controls it, and the privacy zones in view (ids). */
+  async status(
+    camera: string,
+    by: ActionContext,
+  ): Promise<PtzStatus & { lock: LockView | null; zonesInView: string[] }> {
     this.require(by, "ptz.control");
     this.camera(camera);
     const status = await this.connected(camera)
@@ -308,7 +351,38 @@ export class PtzService {
         throw this.cameraFailed(camera, e);
       });
     const l = this.locks.get(camera);
-    return { ...status, lock: l ? view(l) : null };
+    const zones = await this.o.zones.of(camera);
+    const fov = this.o.zones.fieldOfView(camera);
+    return {
+      ...status,
+      lock: l ? view(l) : null,
+      zonesInView: zones.filter((z) => inView(z, status.position, fov)).map((z) => z.id),
+    };
+  }
+
+  /**
+   * A camera's privacy zones and, when it is connected, which are in view from where it points: what
+   * a live view draws its masks from (`zones.read`).
+   */
+  async privacyZones(camera: string, by: ActionContext): Promise<PrivacyZonesView> {
+    const zones = await this.o.zones.list(camera, by);
+    const fov = this.o.zones.fieldOfView(camera);
+    const position = await this.o.cameras
+      .ptz(camera)
+      ?.status()
+      .then((s) => s.position)
+      .catch(() => undefined);
+    return {
+      camera,
+      fieldOfView: fov,
+      position: position ?? null,
+      view: position ? viewHalf(fov, position.zoom) : null,
+      zones: zones.map((z) => ({
+        ...z,
+        inView: position ? inView(z, position, fov) : null,
+        mask: (position && maskIn(z, position, fov)) ?? null,
+      })),
+    };
   }
 
   async presets(camera: string, by: ActionContext): Promise<PtzPreset[]> {
@@ -337,8 +411,9 @@ export class PtzService {
     }
     this.require(by, "ptz.control");
     this.camera(camera);
-    const held = this.mine(camera, by);
-    this.checkTarget(camera, "continuous", { velocity });
+    const held = await this.admitted(camera, by, "continuous", !this.moves.get(camera), () =>
+      this.checkPath(camera, velocity),
+    );
     this.locks.renew(camera);
     if (this.moves.update(camera, velocity)) return { coalesced: true };
     const seq = await this.command(held, by, "continuous", { velocity }, async (ptz) => {
@@ -346,6 +421,18 @@ export class PtzService {
       return undefined;
     });
     this.moves.attach(camera, held.session, seq);
+    const ptz = this.o.cameras.ptz(camera);
+    if (ptz && this.moves.get(camera)) {
+      this.guard.watch({
+        camera,
+        ptz,
+        fieldOfView: this.o.zones.fieldOfView(camera),
+        speeds: this.o.zones.speeds(camera),
+        velocities: () => this.moves.velocities(camera),
+        zones: () => this.o.zones.of(camera),
+        stop: (why) => this.zoneStop(camera, why),
+      });
+    }
     return { coalesced: false };
   }
 
@@ -357,16 +444,26 @@ export class PtzService {
   ): Promise<void> {
     const position = vectorOf(positionInput, "position", "position");
     const speed = speedInput === undefined ? undefined : vectorOf(speedInput, "speed", "speed");
-    await this.discrete(camera, by, "absolute", { position, ...(speed ? { speed } : {}) }, (ptz) =>
-      ptz.absoluteMove(position, speed),
+    await this.discrete(
+      camera,
+      by,
+      "absolute",
+      { position, ...(speed ? { speed } : {}) },
+      (ptz) => ptz.absoluteMove(position, speed),
+      async (_ptz, here) => targetOf(here, position),
     );
   }
 
   async relative(camera: string, byInput: unknown, speedInput: unknown, by: ActionContext): Promise<void> {
     const translation = vectorOf(byInput, "translation", "translation");
     const speed = speedInput === undefined ? undefined : vectorOf(speedInput, "speed", "speed");
-    await this.discrete(camera, by, "relative", { translation, ...(speed ? { speed } : {}) }, (ptz) =>
-      ptz.relativeMove(translation, speed),
+    await this.discrete(
+      camera,
+      by,
+      "relative",
+      { translation, ...(speed ? { speed } : {}) },
+      (ptz) => ptz.relativeMove(translation, speed),
+      async (_ptz, here) => translated(here, translation),
     );
   }
 
@@ -376,7 +473,22 @@ export class PtzService {
 
   async gotoPreset(camera: string, tokenInput: unknown, by: ActionContext): Promise<void> {
     const token = textOf(tokenInput, "token", TOKEN_MAX);
-    await this.discrete(camera, by, "preset.goto", { token }, (ptz) => ptz.gotoPreset(token));
+    await this.discrete(
+      camera,
+      by,
+      "preset.goto",
+      { token },
+      (ptz) => ptz.gotoPreset(token),
+      async (ptz) => {
+        const presets = await ptz.presets().catch((e: unknown) => {
+          throw this.cameraFailed(camera, e);
+        });
+        const preset = presets.find((p) => p.token === token);
+        // No such preset: the camera refuses it itself. One without a position cannot be checked.
+        if (!preset) return undefined;
+        return preset.position ?? "unknown";
+      },
+    );
   }
 
   /** Saves the camera's current position as a preset; returns its token. */
@@ -389,10 +501,17 @@ export class PtzService {
     const name = textOf(nameInput, "name", PRESET_NAME_MAX);
     const token = tokenInput === undefined ? undefined : textOf(tokenInput, "token", TOKEN_MAX);
     let saved = "";
-    await this.discrete(camera, by, "preset.save", { name, ...(token ? { token } : {}) }, async (ptz) => {
-      saved = await ptz.setPreset(name, token);
-      return { token: saved };
-    });
+    await this.discrete(
+      camera,
+      by,
+      "preset.save",
+      { name, ...(token ? { token } : {}) },
+      async (ptz) => {
+        saved = await ptz.setPreset(name, token);
+        return { token: saved };
+      },
+      async (_ptz, here) => here,
+    );
     return saved;
   }
 
@@ -401,12 +520,42 @@ export class PtzService {
     await this.discrete(camera, by, "preset.delete", { token }, (ptz) => ptz.removePreset(token));
   }
 
+  /**
+   * ONVIF cannot tell where home is: its target is the position recorded when home was last set
+   * through pscsd (that command's row); a home set otherwise is unknown, refused on a zoned camera.
+   */
   async gotoHome(camera: string, by: ActionContext): Promise<void> {
-    await this.discrete(camera, by, "home.goto", {}, (ptz) => ptz.gotoHome());
+    await this.discrete(
+      camera,
+      by,
+      "home.goto",
+      {},
+      (ptz) => ptz.gotoHome(),
+      async () => {
+        const set = await this.o.directory.read((d) => d.ptzSessions.lastSucceeded(camera, "home.set"));
+        return (set?.params.position as PtzPosition | undefined) ?? "unknown";
+      },
+    );
   }
 
+  /** Sets home where the camera points, recording that position (gotoHome's target). */
   async setHome(camera: string, by: ActionContext): Promise<void> {
-    await this.discrete(camera, by, "home.set", {}, (ptz) => ptz.setHome());
+    let position: PtzPosition | undefined;
+    await this.discrete(
+      camera,
+      by,
+      "home.set",
+      {},
+      async (ptz) => {
+        await ptz.setHome();
+        return { position };
+      },
+      async (_ptz, here) => {
+        position = here;
+        return here;
+      },
+      true,
+    );
   }
 
   async sessions(filter: PtzSessionFilter, by: ActionContext): Promise<PtzSessionRecord[]> {
@@ -430,23 +579,140 @@ export class PtzService {
   }
 
   /**
-   * Where a move's target is checked before it reaches the camera: today its kind against the
-   * command; privacy zones (issue 17, point 7) refuse a target here, naming the zone.
+   * Where a command is checked before it reaches the camera: the position it ends at (or saves), and
+   * the way there from where the camera is, must break no privacy zone. `target` says where it ends:
+   * a position, "unknown" (refused when the camera has zones), or undefined (nothing to check: the
+   * camera refuses it itself). `always` reads it even on a camera without zones (home.set records it).
    */
-  private checkTarget(_camera: string, _kind: PtzCommandKind, _params: Record<string, unknown>): void {}
+  private async checkTarget(
+    camera: string,
+    kind: PtzCommandKind,
+    target: Target,
+    always = false,
+  ): Promise<void> {
+    const zones = await this.o.zones.of(camera);
+    if (zones.length === 0 && !always) return;
+    const ptz = this.connected(camera);
+    const here = await this.here(camera, ptz);
+    const at = await target(ptz, here);
+    if (zones.length === 0 || at === undefined) return;
+    if (at === "unknown") {
+      throw new ServiceError(
+        "forbidden",
+        `camera '${camera}' has privacy zones and pscsd does not know where ${kind} ends: refused${kind === "home.goto" ? " (set home through pscsd first)" : ""}`,
+        "zone",
+        { policy: PRIVACY_POLICY },
+      );
+    }
+    const fov = this.o.zones.fieldOfView(camera);
+    const zone = pathBreak(zones, here, at, this.o.zones.speeds(camera), fov);
+    if (zone) throw zoneRefusal(camera, kind, zone, at, !breaks(zone, at, fov));
+  }
+
+  /** A continuous move's first step (or a new velocity's) from where the camera was last seen. */
+  private async checkPath(camera: string, velocity: Partial<PtzPosition>): Promise<void> {
+    const zones = await this.o.zones.of(camera);
+    if (zones.length === 0) return;
+    const ptz = this.connected(camera);
+    const moving = this.moves.get(camera) !== undefined;
+    const look =
+      (moving ? this.guard.lastLook(camera) : undefined) ??
+      (await this.guard.look(camera, ptz).catch((e: unknown) => {
+        throw this.cameraFailed(camera, e);
+      }));
+    const fov = this.o.zones.fieldOfView(camera);
+    const zone = this.guard.breaking(look, velocity, zones, fov, this.o.zones.speeds(camera));
+    if (!zone) return;
+    if (moving) await this.zoneStop(camera, { zone, position: look.position });
+    throw zoneRefusal(camera, "continuous", zone, look.position);
+  }
+
+  /** Where the camera points now. */
+  private async here(camera: string, ptz: PtzCamera): Promise<PtzPosition> {
+    const s = await ptz.status().catch((e: unknown) => {
+      throw this.cameraFailed(camera, e);
+    });
+    return s.position;
+  }
+
+  /**
+   * The caller's lock, the rate limit and `check`: a refusal by any of them (409, 429, a privacy
+   * zone's 403) is counted for the audit log (./refusals.ts) before it is thrown. `rated`: the
+   * command counts against the person's rate (a continuous move's updates do not: they are coalesced).
+   */
+  private async admitted(
+    camera: string,
+    by: ActionContext,
+    kind: PtzCommandKind,
+    rated: boolean,
+    check: () => Promise<void>,
+  ): Promise<ControlLock> {
+    try {
+      const held = this.mine(camera, by);
+      if (rated) this.throttle(by);
+      await check();
+      return held;
+    } catch (e) {
+      if (e instanceof ServiceError && ["conflict", "throttled", "forbidden"].includes(e.kind)) {
+        throw await this.refusal(camera, by, kind, e);
+      }
+      throw e;
+    }
+  }
+
+  /** Counts a refusal for the audit log; returns it to throw. */
+  private async refusal(camera: string, by: ActionContext, kind: PtzCommandKind, e: ServiceError) {
+    const zone = (e.extra?.zone as PrivacyZone | undefined)?.id;
+    await this.refusals.refused(by, camera, kind, e.message, zone);
+    return e;
+  }
+
+  private async auditRefusals(e: RefusalEntry): Promise<void> {
+    const by = { actor: e.actor, role: e.role, client: e.client };
+    try {
+      await this.o.directory.tx((d) =>
+        auditIn(this.o.audit, d, by, "ptz.refused", `camera:${e.camera}`, "denied", {
+          camera: e.camera,
+          refusals: e.refusals,
+          commands: e.commands,
+          reasons: e.reasons,
+          ...(e.zones.length ? { zones: e.zones } : {}),
+          firstAt: e.firstAt,
+          lastAt: e.lastAt,
+        }),
+      );
+    } catch (err) {
+      this.o.log.error({ err, camera: e.camera, actor: e.actor }, "PTZ refusals not audited");
+    }
+  }
+
+  private throttle(by: ActionContext): void {
+    const throttled = this.rate.take(by.actor);
+    if (throttled.refused) {
+      throw new ServiceError(
+        "throttled",
+        `too many PTZ commands: at most ${this.limits.commandsPerSecond} a second`,
+        undefined,
+        { retryAfterSeconds: throttled.retryAfterSeconds },
+      );
+    }
+  }
 
   /** A command other than a continuous move: any running move ends first (its updates counted). */
   private async discrete(
     camera: string,
     by: ActionContext,
-    kind: Exclude<PtzCommandKind, "continuous">,
+    kind: Exclude<PtzCommandKind, "continuous" | "control" | "release">,
     params: Record<string, unknown>,
     send: (ptz: PtzCamera) => Promise<unknown>,
+    target?: Target,
+    always = false,
   ): Promise<void> {
     this.require(by, "ptz.control");
     this.camera(camera);
-    const held = this.mine(camera, by);
-    this.checkTarget(camera, kind, params);
+    const held = await this.admitted(camera, by, kind, true, async () => {
+      if (target) await this.checkTarget(camera, kind, target, always);
+    });
     this.locks.renew(camera);
     const move = await this.moves.endSettled(camera);
     if (move) await this.closeMove(move);
@@ -462,7 +728,7 @@ export class PtzService {
     );
   }
 
-  /** Sends one command under the rate limit, then records it in its session and the audit log. */
+  /** Sends one admitted command, then records it in its session and the audit log. */
   private async command(
     held: ControlLock,
     by: ActionContext,
@@ -470,17 +736,6 @@ export class PtzService {
     params: Record<string, unknown>,
     send: (ptz: PtzCamera) => Promise<Record<string, unknown> | undefined>,
   ): Promise<number> {
-    const throttled = this.rate.take(by.actor);
-    if (throttled.refused) {
-      throw new ServiceError(
-        "throttled",
-        `too many PTZ commands: at most ${this.limits.commandsPerSecond} a second`,
-        undefined,
-        {
-          retryAfterSeconds: throttled.retryAfterSeconds,
-        },
-      );
-    }
     const ptz = this.connected(held.camera);
     const at = this.now();
     let outcome: Outcome = "success";
@@ -509,7 +764,6 @@ export class PtzService {
         command: kind,
         params: recorded,
         purpose: held.purpose,
-        ...(throttled.refusedSince > 0 ? { throttledBefore: throttled.refusedSince } : {}),
         ...(error ? { error } : {}),
       });
       return n;
@@ -548,8 +802,29 @@ export class PtzService {
     });
   }
 
-  /** The dead-man timeout lapsed: pscsd stops the camera itself, and says so. */
-  private async deadman(move: ContinuousMove, settled: Promise<void>): Promise<void> {
+  /** A continuous move about to break a privacy zone (or unwatchable): pscsd stops it, and says so. */
+  private async zoneStop(
+    camera: string,
+    why: { zone?: PrivacyZone; position?: PtzPosition; error?: string },
+  ): Promise<void> {
+    const move = await this.moves.endSettled(camera);
+    if (!move) return;
+    await this.pscsdStop(move, Promise.resolve(), "zone-stop", {
+      ...(why.zone ? { zone: why.zone.id } : { positionUnknown: why.error ?? true }),
+      ...(why.position ? { position: why.position } : {}),
+    });
+  }
+
+  /**
+   * pscsd stops a continuous move itself (the dead-man timeout lapsed, or a privacy zone is ahead),
+   * and says so: a command row, an entry, an event.
+   */
+  private async pscsdStop(
+    move: ContinuousMove,
+    settled: Promise<void>,
+    kind: "deadman-stop" | "zone-stop",
+    details: Record<string, unknown>,
+  ): Promise<void> {
     await settled;
     let outcome: Outcome = "success";
     let error: string | undefined;
@@ -558,7 +833,7 @@ export class PtzService {
     } catch (e) {
       outcome = "failure";
       error = e instanceof Error ? e.message : String(e);
-      this.o.log.error({ err: e, camera: move.camera }, "dead-man Stop failed");
+      this.o.log.error({ err: e, camera: move.camera, kind }, "pscsd's own Stop failed");
     }
     const held = this.locks.get(move.camera);
     try {
@@ -567,35 +842,27 @@ export class PtzService {
         await d.ptzSessions.addCommand({
           session: move.session,
           at: this.now(),
-          kind: "deadman-stop",
-          params: { ended: this.moveSummary(move) },
+          kind,
+          params: { ...details, ended: this.moveSummary(move) },
           outcome,
           updates: 1,
           error: error ?? null,
         });
-        await auditIn(
-          this.o.audit,
-          d,
-          SYSTEM_ACTOR,
-          "ptz.deadman-stop",
-          `ptz-session:${move.session}`,
-          outcome,
-          {
-            camera: move.camera,
-            holder: held?.holder.actor,
-            deadmanMs: this.limits.deadmanMs,
-            ended: this.moveSummary(move),
-            ...(held ? { purpose: held.purpose } : {}),
-            ...(error ? { error } : {}),
-          },
-        );
+        await auditIn(this.o.audit, d, SYSTEM_ACTOR, `ptz.${kind}`, `ptz-session:${move.session}`, outcome, {
+          camera: move.camera,
+          holder: held?.holder.actor,
+          ...details,
+          ended: this.moveSummary(move),
+          ...(held ? { purpose: held.purpose } : {}),
+          ...(error ? { error } : {}),
+        });
       });
     } catch (err) {
-      this.o.log.error({ err, camera: move.camera }, "dead-man stop not recorded");
+      this.o.log.error({ err, camera: move.camera, kind }, "pscsd's own stop not recorded");
     }
     this.events.emit({
       at: this.now(),
-      kind: "deadman-stop",
+      kind,
       camera: move.camera,
       session: move.session,
       actor: held?.holder.actor ?? "",
@@ -749,6 +1016,46 @@ export class PtzService {
       "camera",
     );
   }
+}
+
+export interface PrivacyZonesView {
+  camera: string;
+  fieldOfView: { halfWidth: number; halfHeight: number; magnification: number };
+  /** Where the camera points, null when it is not connected or did not answer. */
+  position: PtzPosition | null;
+  /** The view's half-width and half-height in pan/tilt units at that zoom. */
+  view: { pan: number; tilt: number } | null;
+  /** Each zone, whether it is in view, and where to mask it in the picture (fractions, top left). */
+  zones: (ZoneRecord & {
+    inView: boolean | null;
+    mask: { x: number; y: number; w: number; h: number } | null;
+  })[];
+}
+
+/** Where a command ends, given the camera and where it points now (see checkTarget). */
+type Target = (ptz: PtzCamera, here: PtzPosition) => Promise<PtzPosition | "unknown" | undefined>;
+
+/** A privacy zone's refusal (403), naming the zone and quoting the policy. */
+function zoneRefusal(
+  camera: string,
+  kind: PtzCommandKind,
+  zone: PrivacyZone,
+  at: PtzPosition,
+  onTheWay = false,
+): ServiceError {
+  const where = `pan ${at.pan.toFixed(3)}, tilt ${at.tilt.toFixed(3)}, zoom ${at.zoom.toFixed(3)}`;
+  return new ServiceError(
+    "forbidden",
+    onTheWay
+      ? `camera '${camera}': ${kind} refused: on its way to ${where} it would look into privacy zone '${zone.id}' (go around it)`
+      : `camera '${camera}': ${kind} refused: privacy zone '${zone.id}' (${where} would look into it)`,
+    "zone",
+    {
+      zone: { id: zone.id, pan: zone.pan, tilt: zone.tilt, maxZoom: zone.maxZoom },
+      at,
+      policy: PRIVACY_POLICY,
+    },
+  );
 }
 
 /**

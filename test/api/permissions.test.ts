@@ -99,6 +99,10 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   ptzEvents: ["dispatcher", "supervisor"],
   listPtzSessions: ["supervisor", "auditor"],
   getPtzSession: ["supervisor", "auditor"],
+  // Zones' geometry (no video) for the live view's masks and for review; admins manage them.
+  listPrivacyZones: ["dispatcher", "supervisor", "auditor", "admin"],
+  putPrivacyZone: ["admin"],
+  removePrivacyZone: ["admin"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
 const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
@@ -128,9 +132,16 @@ const PAST_AUTH_ONLY = new Set([
   "gotoPtzHome",
   "setPtzHome",
   "getPtzSession",
+  "removePrivacyZone",
 ]);
 /** Routes whose example changes nothing for any caller: they share one daemon (each start costs ~1 s). */
-const SHARED_DAEMON = new Set([...PAST_AUTH_ONLY, "ptzLock", "ptzEvents", "listPtzSessions"]);
+const SHARED_DAEMON = new Set([
+  ...PAST_AUTH_ONLY,
+  "ptzLock",
+  "ptzEvents",
+  "listPtzSessions",
+  "listPrivacyZones",
+]);
 /** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
 const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
 

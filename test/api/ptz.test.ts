@@ -28,6 +28,7 @@ let disp1: Client;
 let disp2: Client;
 let sup1: Client;
 let aud1: Client;
+let adm1: Client;
 let cam: string;
 let configFile: string;
 const CAD = { purpose: { kind: "incident", reference: "CAD-2026-0042" } };
@@ -65,13 +66,14 @@ beforeAll(async () => {
     disp2: ["dispatcher"],
     sup1: ["supervisor"],
     aud1: ["auditor"],
+    adm1: ["admin"],
   });
   local.close();
   daemon = await startInProcess({ dir, configFile, httpPort: 0 });
   cam = sim.describe()[0]?.id ?? "";
-  [disp1, disp2, sup1, aud1] = (await Promise.all(
-    ["disp1", "disp2", "sup1", "aud1"].map((u) => login(daemon.url, u)),
-  )) as [Client, Client, Client, Client];
+  [disp1, disp2, sup1, aud1, adm1] = (await Promise.all(
+    ["disp1", "disp2", "sup1", "aud1", "adm1"].map((u) => login(daemon.url, u)),
+  )) as [Client, Client, Client, Client, Client];
   for (let i = 0; ; i++) {
     const { body } = await json(await disp1.request("GET", "/api/cameras"));
     const state = (body.cameras as { id: string; state: string }[]).find((c) => c.id === cam)?.state;
@@ -221,5 +223,81 @@ describe("PTZ control over HTTP", () => {
       "continuous",
       "deadman-stop",
     ]);
+  });
+
+  it("refuses a move into a privacy zone an admin set (problem+json naming it); serves the zones in view", async () => {
+    const zonePath = `/api/cameras/${cam}/privacy-zones/flats`;
+    const noReason = await disp1.request("PUT", zonePath, {
+      pan: [0.4, 0.7],
+      tilt: [-0.3, 0.3],
+      maxZoom: 0.3,
+      reason: "",
+    });
+    expect(noReason.status).toBe(403); // a dispatcher may not set zones at all
+    const bad = await json(
+      await adm1.request("PUT", zonePath, { pan: [0.7, 0.4], tilt: [-0.3, 0.3], maxZoom: 0.3, reason: "x" }),
+    );
+    expect(bad.status).toBe(400);
+    const set = await json(
+      await adm1.request("PUT", zonePath, {
+        pan: [0.4, 0.7],
+        tilt: [-0.3, 0.3],
+        maxZoom: 0.3,
+        reason: "complaint 2026-113",
+      }),
+    );
+    expect(set).toMatchObject({ status: 200, body: { id: "flats", source: "api", setBy: "user:adm1" } });
+    expect((await json(await disp1.request("POST", `${base()}/control`, CAD))).status).toBe(200);
+    expect(
+      (await disp1.request("POST", `${base()}/absolute`, { position: { pan: 0, tilt: 0, zoom: 0 } })).status,
+    ).toBe(204);
+    await settled();
+    const into = await disp1.request("POST", `${base()}/absolute`, { position: { pan: 0.55, tilt: 0 } });
+    expect(into.status).toBe(403);
+    expect(into.headers.get("content-type")).toContain("application/problem+json");
+    const problem = (await into.json()) as Record<string, unknown>;
+    expect(problem.detail).toContain("privacy zone 'flats'");
+    expect(problem).toMatchObject({ zone: { id: "flats", maxZoom: 0.3 } });
+    await sleep(200);
+    expect(model().position()).toEqual({ pan: 0, tilt: 0, zoom: 0 });
+    const zones = await json(await disp1.request("GET", `/api/cameras/${cam}/privacy-zones`));
+    expect(zones.body).toMatchObject({
+      position: { pan: 0, tilt: 0, zoom: 0 },
+      view: { pan: 0.5, tilt: 2 },
+      zones: [{ id: "flats", inView: true, mask: { y: 0.425 } }],
+    });
+    // The mask a live view draws: the zone's part of the picture, right edge (pan 0.4..0.5 of -0.5..0.5).
+    const mask = (zones.body.zones as { mask: { x: number; w: number } }[])[0]?.mask;
+    expect(mask?.x).toBeCloseTo(0.9, 9);
+    expect(mask?.w).toBeCloseTo(0.1, 9);
+    expect((await json(await disp1.request("GET", base()))).body).toMatchObject({ zonesInView: ["flats"] });
+    // A continuous move toward it over HTTP stops at its edge: the simulator never points inside.
+    expect((await disp1.request("POST", `${base()}/continuous`, { velocity: { pan: 1 } })).status).toBe(200);
+    const seen: number[] = [];
+    for (let t = Date.now(); Date.now() - t < 1_200; ) {
+      seen.push(model().position().pan);
+      if (seen.length % 20 === 0) await disp1.request("POST", `${base()}/keepalive`);
+      await sleep(5);
+    }
+    expect(seen.filter((pan) => pan >= 0.4)).toEqual([]);
+    expect(model().status().moveStatus.panTilt).toBe("IDLE");
+    expect(model().position().pan).toBeGreaterThan(0.25);
+    await disp1.request("POST", `${base()}/absolute`, { position: { pan: 0 } });
+    await settled();
+    const listed = await runPscs(
+      ["ptz", "zones", cam, "--as", "disp2", "-c", configFile, "--url", daemon.url],
+      "Example-Passw0rd!\n",
+    );
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout).toMatch(/flats\s+pan 0\.400\.\.0\.700 .*\(api, in view\)/);
+    expect((await disp1.request("DELETE", `${base()}/control`)).status).toBe(204);
+    const removed = await adm1.request("DELETE", zonePath, { reason: "complaint withdrawn" });
+    expect(removed.status).toBe(204);
+    const changes = await json(await aud1.request("GET", "/api/audit?action=zones."));
+    expect(
+      (changes.body.entries as { action: string; details: string }[]).map((e) => e.action).sort(),
+    ).toEqual(["zones.put", "zones.remove"]);
+    const denied = await json(await aud1.request("GET", "/api/audit?action=ptz.refused"));
+    expect(JSON.stringify(denied.body)).toContain("flats");
   });
 });

@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { fillRect, RgbaFrame, rgb } from "../../sim/video/pixels.js";
-import { Renderer, type Viewport } from "../../sim/video/renderer.js";
+import { Renderer, SIM_FIELD_OF_VIEW, type Viewport } from "../../sim/video/renderer.js";
 import { decodeTimecode, drawTimecode, readTimecode, stripGeometry } from "../../sim/video/timecode.js";
 import { Yuv420Frame } from "../../sim/video/yuv.js";
+import { DEFAULT_FIELD_OF_VIEW, viewHalf } from "../../src/ptz/zones.js";
 import { changedShare } from "../helpers/media.js";
 
 const bytes = (px: Uint32Array) => new Uint8Array(px.buffer, px.byteOffset, px.byteLength);
@@ -81,6 +82,33 @@ describe("renderer", () => {
     ]) {
       vp.current = v;
       expect(changedShare(base, copy(r, now), 640, 20, 330)).toBeGreaterThan(0.2);
+    }
+  });
+
+  it("draws the view pscsd checks privacy zones against: the same street at pan p + w/2 at every zoom", () => {
+    expect(SIM_FIELD_OF_VIEW).toEqual(DEFAULT_FIELD_OF_VIEW);
+    const now = 1_764_000_006_000;
+    for (const zoom of [0, 0.4, 0.8]) {
+      // Shifted right by half the view's width (pscsd's model), the picture's column at 3/4 of
+      // the width must come back at 1/4: the same part of the street.
+      const w = viewHalf(DEFAULT_FIELD_OF_VIEW, zoom).pan;
+      const vp = { current: { pan: 0.1, tilt: 0.2, zoom } };
+      const r = renderer(vp);
+      const a = r.render(now);
+      const left = new Uint8Array(a.y);
+      vp.current = { pan: 0.1 + w, tilt: 0.2, zoom };
+      const b = r.render(now);
+      let same = 0;
+      let all = 0;
+      for (let y = 30; y < 320; y += 2) {
+        for (let dx = 0; dx < 100; dx += 5) {
+          all++;
+          const fa = left[y * 640 + 480 + dx] ?? -1;
+          const fb = b.y[y * 640 + 160 + dx] ?? -2;
+          if (Math.abs(fa - fb) <= 2) same++;
+        }
+      }
+      expect(same / all, `zoom ${zoom}`).toBeGreaterThan(0.9);
     }
   });
 

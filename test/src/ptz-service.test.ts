@@ -6,6 +6,7 @@ import { openCatalog } from "../../src/catalog/catalog.js";
 import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import { createLogger } from "../../src/log/logger.js";
+import { PrivacyZones } from "../../src/ptz/privacy-zones.js";
 import { PtzService } from "../../src/ptz/service.js";
 import { simPtzCamera } from "../helpers/ptz-camera.js";
 
@@ -45,6 +46,7 @@ describe("PTZ service against the simulated camera", () => {
       directory,
       audit,
       cameras: { ids: new Set(["cam1", "cam2"]), ptz: (c) => (c === "cam1" ? ptz : undefined) },
+      zones: new PrivacyZones({ directory, audit, cameras: new Map() }),
       log,
       limits: {
         leaseMs: 1_500,
@@ -107,6 +109,15 @@ describe("PTZ service against the simulated camera", () => {
     expect(moved.kind).toBe("conflict");
     expect(model.position().pan).toBeCloseTo(0.25, 6);
     expect(service.lock("cam1", lee)).toMatchObject({ actor: "dana", purpose: CAD });
+    // lee's refused take is audited at once, denied, with the reason; the move after it is counted
+    // into the next entry, written when the second is over.
+    const refused = (await entries()).filter((e) => e.action === "ptz.refused" && e.actor === "lee");
+    expect(refused).toMatchObject([{ actor: "lee", outcome: "denied", target: "camera:cam1" }]);
+    expect(JSON.parse(refused[0]?.details ?? "{}")).toMatchObject({
+      refusals: 1,
+      commands: { control: 1 },
+      reasons: [expect.stringContaining("controlled by dana")],
+    });
     // Out-of-range targets never reach the camera.
     expect(await refusal(service.absolute("cam1", { pan: 2 }, undefined, dana))).toMatchObject({
       field: "position/pan",
@@ -213,7 +224,8 @@ describe("PTZ service against the simulated camera", () => {
     await sleep(200);
     expect(model.position().pan).toBe(at);
     await sleep(50);
-    const added = (await entries()).slice(before);
+    // (lee's refusals counted in the first test are written meanwhile: not this move's)
+    const added = (await entries()).slice(before).filter((e) => e.action !== "ptz.refused");
     expect(added.map((e) => e.action)).toEqual(["ptz.continuous", "ptz.deadman-stop"]);
     const stop = JSON.parse(added[1]?.details ?? "{}");
     expect(stop).toMatchObject({ camera: "cam1", holder: "dana", ended: { updates: 40 } });
@@ -246,14 +258,16 @@ describe("PTZ service against the simulated camera", () => {
     expect(open.map((s) => s.actor)).toEqual([winner]);
   });
 
-  it("rate limits a person's commands; the refusals are counted into the next accepted command's entry", async () => {
+  it("rate limits a person's commands; the refusals are audited, one entry counting those of a second", async () => {
     const own = new SqliteDirectory(openCatalog(":memory:"));
+    const ownAudit = new AuditLog(own);
     const limited = new PtzService({
       directory: own,
-      audit: new AuditLog(own),
+      audit: ownAudit,
       cameras: { ids: new Set(["cam1"]), ptz: () => ptz },
+      zones: new PrivacyZones({ directory: own, audit: ownAudit, cameras: new Map() }),
       log,
-      limits: { commandsPerSecond: 2, commandBurst: 2 },
+      limits: { commandsPerSecond: 2, commandBurst: 2, refusalWindowMs: 500 },
     });
     await limited.take("cam1", CAD, lee);
     await limited.relative("cam1", { pan: 0.01 }, undefined, lee);
@@ -266,16 +280,29 @@ describe("PTZ service against the simulated camera", () => {
     await limited.relative("cam1", { pan: 0.01 }, undefined, lee);
     const moves = await own.read((d) => d.audit.list({ action: "ptz.relative", order: "asc" }));
     expect(moves).toHaveLength(3);
-    expect(JSON.parse(moves[2]?.details ?? "{}")).toMatchObject({ throttledBefore: 5 });
+    // The first refusal's entry at once; the four after it within the window, one entry when it closes.
+    const denied = await own.read((d) => d.audit.list({ action: "ptz.refused", order: "asc" }));
+    expect(denied.map((e) => e.outcome)).toEqual(["denied", "denied"]);
+    expect(denied.map((e) => JSON.parse(e.details ?? "{}"))).toMatchObject([
+      {
+        camera: "cam1",
+        refusals: 1,
+        commands: { relative: 1 },
+        reasons: [expect.stringMatching(/too many/)],
+      },
+      { camera: "cam1", refusals: 4, commands: { relative: 4 } },
+    ]);
     await limited.stop();
   });
 
   it("tells the dispatcher and the record what the camera refused, without the camera's address", async () => {
     const own = new SqliteDirectory(openCatalog(":memory:"));
+    const ownAudit = new AuditLog(own);
     const mine = new PtzService({
       directory: own,
-      audit: new AuditLog(own),
+      audit: ownAudit,
       cameras: { ids: new Set(["cam1"]), ptz: () => ptz },
+      zones: new PrivacyZones({ directory: own, audit: ownAudit, cameras: new Map() }),
       log,
     });
     await mine.take("cam1", CAD, lee);

@@ -2,6 +2,7 @@ import type { AuditRepository } from "./audit.js";
 import type { EvidenceLinkRepository } from "./evidence-links.js";
 import type { ExportRepository } from "./exports.js";
 import type { HoldRepository } from "./holds.js";
+import type { PrivacyZoneRepository } from "./privacy-zones.js";
 import type { PtzSessionRepository } from "./ptz-sessions.js";
 import type { SessionRepository } from "./sessions.js";
 import type { TokenRepository } from "./tokens.js";
@@ -9,7 +10,7 @@ import type { UserRepository } from "./users.js";
 
 /**
  * The directory: what every node of a site shares (people, sessions, tokens, holds, evidence links,
- * exports, PTZ sessions, the audit chain). Services reach it only through a unit of work whose repositories are async, so a
+ * exports, PTZ sessions, privacy zones, the audit chain). Services reach it only through a unit of work whose repositories are async, so a
  * PostgreSQL directory can replace the embedded SQLite one without touching a service.
  * Invariant: a unit of work awaits only its own repositories. File I/O, hashing, ffmpeg and other
  * services' units of work go before or after it (the SQLite implementation refuses one that yields
@@ -26,6 +27,7 @@ export interface DirectoryTx {
   readonly sessions: SessionRepository;
   readonly tokens: TokenRepository;
   readonly ptzSessions: PtzSessionRepository;
+  readonly privacyZones: PrivacyZoneRepository;
   /**
    * Runs once the unit of work has committed, in registration order, and never if it rolled back:
    * what must follow the rows (the audit anchor file, listeners) without being part of them.

@@ -59,6 +59,8 @@ export interface PtzSessionRepository {
   list(filter?: PtzSessionFilter): Promise<PtzSessionRecord[]>;
   /** Sessions never ended (pscsd stopped while they were open). */
   unended(): Promise<PtzSessionRecord[]>;
+  /** The camera's latest successful command of `kind` in any session (where home was last set). */
+  lastSucceeded(camera: string, kind: string): Promise<PtzCommandRecord | undefined>;
 }
 
 interface SessionRow {
@@ -189,5 +191,15 @@ export class SqlitePtzSessionRepository implements PtzSessionRepository {
     )
       .all()
       .map(session);
+  }
+
+  async lastSucceeded(camera: string, kind: string): Promise<PtzCommandRecord | undefined> {
+    const r = this.sql<[string, string], CommandRow>(
+      `SELECT c.session, c.seq, c.at, c.kind, c.params, c.outcome, c.updates, c.error
+         FROM ptz_commands c JOIN ptz_sessions s ON s.id = c.session
+         WHERE s.camera = ? AND c.kind = ? AND c.outcome = 'success'
+         ORDER BY c.at DESC, c.session DESC, c.seq DESC LIMIT 1`,
+    ).get(camera, kind);
+    return r ? { ...r, params: JSON.parse(r.params) as Record<string, unknown> } : undefined;
   }
 }

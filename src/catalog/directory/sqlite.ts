@@ -5,6 +5,7 @@ import { type Directory, type DirectoryTx, UnitOfWorkError } from "./directory.j
 import { SqliteEvidenceLinkRepository } from "./evidence-links.js";
 import { SqliteExportRepository } from "./exports.js";
 import { SqliteHoldRepository } from "./holds.js";
+import { SqlitePrivacyZoneRepository } from "./privacy-zones.js";
 import { SqlitePtzSessionRepository } from "./ptz-sessions.js";
 import { SqliteSessionRepository } from "./sessions.js";
 import { SqliteTokenRepository } from "./tokens.js";
@@ -37,6 +38,7 @@ export class SqliteDirectory implements Directory {
       evidenceLinks: new SqliteEvidenceLinkRepository(prepare),
       exports: new SqliteExportRepository(prepare),
       ptzSessions: new SqlitePtzSessionRepository(prepare),
+      privacyZones: new SqlitePrivacyZoneRepository(prepare),
     };
   }
 

@@ -9,6 +9,7 @@ import { auditRepositoryContract } from "./contract/audit.js";
 import { evidenceLinkRepositoryContract } from "./contract/evidence-links.js";
 import { exportRepositoryContract } from "./contract/exports.js";
 import { holdRepositoryContract } from "./contract/holds.js";
+import { privacyZoneRepositoryContract } from "./contract/privacy-zones.js";
 import { ptzSessionRepositoryContract } from "./contract/ptz-sessions.js";
 import { sessionRepositoryContract } from "./contract/sessions.js";
 import { tokenRepositoryContract } from "./contract/tokens.js";
@@ -69,3 +70,4 @@ describe("SQLite directory: user repository", () => userRepositoryContract(open)
 describe("SQLite directory: session repository", () => sessionRepositoryContract(open));
 describe("SQLite directory: token repository", () => tokenRepositoryContract(open));
 describe("SQLite directory: PTZ session repository", () => ptzSessionRepositoryContract(open));
+describe("SQLite directory: privacy zone repository", () => privacyZoneRepositoryContract(open));

@@ -85,6 +85,36 @@ export function ptzSessionRepositoryContract(open: () => Directory): void {
     expect(await dir.read((d) => d.ptzSessions.get(id + 1))).toBeUndefined();
   });
 
+  it("finds a camera's latest successful command of a kind across its sessions", async () => {
+    const dir = open();
+    const a = await dir.tx((d) => d.ptzSessions.open(opened({ startedAt: 1_000 })));
+    const b = await dir.tx((d) => d.ptzSessions.open(opened({ startedAt: 2_000 })));
+    const other = await dir.tx((d) => d.ptzSessions.open(opened({ camera: "cam2", startedAt: 3_000 })));
+    const home = (session: number, at: number, pan: number, outcome: "success" | "failure" = "success") =>
+      dir.tx((d) =>
+        d.ptzSessions.addCommand({
+          session,
+          at,
+          kind: "home.set",
+          params: { position: { pan, tilt: 0, zoom: 0 } },
+          outcome,
+          updates: 1,
+          error: null,
+        }),
+      );
+    expect(await dir.read((d) => d.ptzSessions.lastSucceeded("cam1", "home.set"))).toBeUndefined();
+    await home(a, 1_100, 0.1);
+    await home(b, 2_100, 0.2);
+    await home(b, 2_200, 0.3, "failure");
+    await home(other, 3_100, 0.9);
+    expect(await dir.read((d) => d.ptzSessions.lastSucceeded("cam1", "home.set"))).toMatchObject({
+      session: b,
+      at: 2_100,
+      params: { position: { pan: 0.2 } },
+    });
+    expect(await dir.read((d) => d.ptzSessions.lastSucceeded("cam1", "preset.save"))).toBeUndefined();
+  });
+
   it("lists newest first, filtered by camera, person and start", async () => {
     const dir = open();
     const a = await dir.tx((d) => d.ptzSessions.open(opened({ startedAt: 1_000 })));
