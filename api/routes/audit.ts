@@ -20,6 +20,7 @@ const filtersIn = (zone: string) => ({
   actor: AUDIT_FILTER_TEXT.actor.optional(),
   action: AUDIT_FILTER_TEXT.action.optional(),
   target: AUDIT_FILTER_TEXT.target.optional(),
+  camera: AUDIT_FILTER_TEXT.camera.optional(),
   outcome: AUDIT_FILTER_TEXT.outcome.optional(),
 });
 

@@ -26,6 +26,7 @@ export const AUDIT_FILTER_TEXT = {
     .string()
     .regex(/^[a-z][a-z0-9_.-]{0,63}$/, "expected an action such as 'auth.login' or a prefix such as 'auth.'"),
   target: z.string().min(1).max(200),
+  camera: z.string().min(1).max(64),
   outcome: z.enum(OUTCOMES),
 };
 
@@ -40,6 +41,7 @@ const filterShape = {
   actor: AUDIT_FILTER_TEXT.actor.optional(),
   action: AUDIT_FILTER_TEXT.action.optional(),
   target: AUDIT_FILTER_TEXT.target.optional(),
+  camera: AUDIT_FILTER_TEXT.camera.optional(),
   outcome: AUDIT_FILTER_TEXT.outcome.optional(),
 };
 const filterSchema = z.strictObject(filterShape);

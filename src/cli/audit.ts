@@ -38,6 +38,7 @@ const OPTIONS = {
   to: "--to",
   action: "--action",
   actor: "--actor",
+  camera: "--camera",
 };
 
 const inspection = (local: Local) => new AuditInspectionService(local.audit, local.directory);
@@ -217,6 +218,7 @@ export function auditCommands(program: Command): void {
     .option("--to <time>", "to")
     .option("--action <action>", "an action, or a prefix ending in '.' (auth.)")
     .option("--actor <actor>", "e.g. user:jdoe")
+    .option("--camera <id>", "entries about one camera (who saw it, moved it, held or exported its footage)")
     .option("-o, --output <file>", "write here instead of stdout")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .action(
@@ -225,6 +227,7 @@ export function auditCommands(program: Command): void {
         to?: string;
         action?: string;
         actor?: string;
+        camera?: string;
         output?: string;
         config: string;
       }) => {
@@ -234,6 +237,7 @@ export function auditCommands(program: Command): void {
           to: optionalTime(times, "--to", o.to),
           action: o.action,
           actor: o.actor,
+          camera: o.camera,
         };
         const local = openLocal(o.config);
         try {

@@ -18,6 +18,11 @@ export interface AuditFilter {
   /** Exact action, or a prefix ending in '.' ('auth.' matches 'auth.login', 'auth.logout', …). */
   action?: string;
   target?: string;
+  /**
+   * Entries about one camera: its own target (`camera:<id>`), or details naming it (`camera`, as
+   * PTZ commands carry, or one of `ranges[].camera`, as holds and exports do).
+   */
+  camera?: string;
   outcome?: Outcome;
   /** Cursor: entries with seq greater (asc) or smaller (desc) than this. */
   after?: number;
@@ -78,6 +83,12 @@ export class SqliteAuditRepository implements AuditRepository {
     add("actor = @actor", "actor", filter.actor);
     add("target = @target", "target", filter.target);
     add("outcome = @outcome", "outcome", filter.outcome);
+    add(
+      `(target = 'camera:' || @camera OR json_extract(details, '$.camera') = @camera OR EXISTS (
+         SELECT 1 FROM json_each(details, '$.ranges') r WHERE json_extract(r.value, '$.camera') = @camera))`,
+      "camera",
+      filter.camera,
+    );
     if (filter.action?.endsWith(".")) {
       // A range instead of LIKE: the action index serves it, and '_' or '%' in input mean nothing.
       add("action >= @actionLo", "actionLo", filter.action);

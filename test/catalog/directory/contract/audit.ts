@@ -57,4 +57,29 @@ export function auditRepositoryContract(open: () => Directory): void {
     expect(await seqs({ after: 18 })).toEqual([19, 20]);
     expect((await dir.read((d) => d.audit.after(15, 3))).map((e) => e.seq)).toEqual([16, 17, 18]);
   });
+
+  it("finds the entries about one camera: its target, details naming it, or one of its ranges", async () => {
+    const dir = open();
+    const about = [
+      entry(1, { target: "camera:gate" }),
+      entry(2, { target: "ptz-session:7", details: JSON.stringify({ camera: "gate", command: "absolute" }) }),
+      entry(3, {
+        target: "export:4",
+        details: JSON.stringify({ ranges: [{ camera: "lot" }, { camera: "gate" }] }),
+      }),
+      entry(4, { target: "camera:gatehouse" }),
+      entry(5, { target: "hold:2", details: JSON.stringify({ ranges: [{ camera: "lot" }] }) }),
+      entry(6, { target: "user:gate", details: JSON.stringify({ note: "camera:gate" }) }),
+      entry(7, { target: "camera:gate", details: "{}" }),
+    ];
+    await dir.tx(async (d) => {
+      for (const e of about) await d.audit.insert(e);
+    });
+    const seqs = async (f: AuditFilter) => (await dir.read((d) => d.audit.list(f))).map((e) => e.seq);
+    expect(await seqs({ camera: "gate" })).toEqual([1, 2, 3, 7]);
+    expect(await seqs({ camera: "lot" })).toEqual([3, 5]);
+    expect(await seqs({ camera: "gate", from: 2_000, to: 4_000 })).toEqual([2, 3]);
+    // Nothing in the value is SQL or a pattern.
+    expect(await seqs({ camera: "g%" })).toEqual([]);
+  });
 }
