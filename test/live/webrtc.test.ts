@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { AccessUnit } from "../../src/live/feed.js";
-import { type Client, client, login, problemBody } from "../helpers/pscsd.js";
+import { type Client, client, login, openLocalCatalog, problemBody } from "../helpers/pscsd.js";
 import { type LiveDaemon, recvonlyOffer, startLiveDaemon, weriftViewer } from "../helpers/webrtc.js";
 
 // WebRTC live view through a real pscsd: werift as the browser, the simulator as the camera, the
@@ -206,5 +206,22 @@ describe("WebRTC live view", () => {
     );
     expect(closed.d.reason).toMatch(/peer silent/);
     expect(closed.d.bytes as number).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("pscsd stopping ends every viewer, each audited with its reason and bytes", async () => {
+    const v = await weriftViewer(disp2, cam);
+    await v.connected;
+    await until("frames", () => v.units.length >= 3);
+    await live.stop();
+    await v.close();
+    const local = openLocalCatalog(live.configFile);
+    try {
+      const entries = await local.audit.list({ action: "video.live.close", actor: "user:disp2" });
+      const closed = entries.map((e) => JSON.parse(e.details ?? "{}") as Record<string, unknown>);
+      expect(closed.find((d) => d.session === v.session)).toMatchObject({ reason: "pscsd stopping" });
+      expect(closed.find((d) => d.session === v.session)?.bytes as number).toBeGreaterThan(0);
+    } finally {
+      local.close();
+    }
   }, 30_000);
 });
