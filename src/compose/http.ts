@@ -96,6 +96,11 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     ptz: s.ptz,
     zones: s.zones,
     live: s.live,
+    // ICE needs an address, not a name.
+    webrtc: {
+      ...config.live.webrtc,
+      host: config.live.webrtc.host ?? (config.http.host === "localhost" ? "127.0.0.1" : config.http.host),
+    },
     timeZone: config.site.timezone,
     stalledMs: config.playback.stalledSeconds * 1000,
     recordings: s.playback,

@@ -103,6 +103,8 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   listPrivacyZones: ["dispatcher", "supervisor", "auditor", "admin"],
   putPrivacyZone: ["admin"],
   removePrivacyZone: ["admin"],
+  liveWebRtc: ["dispatcher", "supervisor"],
+  liveEnd: ["dispatcher", "supervisor"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
 const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
@@ -133,6 +135,7 @@ const PAST_AUTH_ONLY = new Set([
   "setPtzHome",
   "getPtzSession",
   "removePrivacyZone",
+  "liveEnd",
 ]);
 /** Routes whose example changes nothing for any caller: they share one daemon (each start costs ~1 s). */
 const SHARED_DAEMON = new Set([
@@ -141,6 +144,7 @@ const SHARED_DAEMON = new Set([
   "ptzEvents",
   "listPtzSessions",
   "listPrivacyZones",
+  "liveWebRtc",
 ]);
 /** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
 const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
