@@ -186,7 +186,6 @@ export class HealthService {
     const storage = await this.src.storage.sample();
     const cameras = this.src.cameras();
     const chain = this.src.chain();
-    const chainBroken = chain !== null && !chain.result.ok;
     const purge = await this.src.purge();
     const exportsOn = this.src.exportsOn ?? true;
     const alerts = healthAlerts(readiness, cameras, storage, purge, chain, exportsOn);

@@ -1,10 +1,6 @@
-import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "playwright-core";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
-import { packageRoot } from "../../src/version.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
 import {
   daemonDir,

@@ -52,7 +52,8 @@ export function Dispatch(p: { me: Me }) {
   }
   return (
     <section class="wall" aria-label="Dispatch wall">
-      <div class="row" role="group" aria-label="Layout">
+      <fieldset class="row">
+        <legend class="sr-only">Layout</legend>
         {LAYOUTS.map((n, i) => (
           <button
             type="button"
@@ -64,7 +65,7 @@ export function Dispatch(p: { me: Me }) {
             {n === 1 ? "1 tile" : `${n} tiles`}
           </button>
         ))}
-      </div>
+      </fieldset>
       <div class={`tiles n${layout}`}>
         {cameras.slice(0, layout).map((c) => (
           <LiveTile key={c.id} camera={c.id} name={c.name} onOpen={() => setOpen(c.id)} />

@@ -118,7 +118,8 @@ export function PtzPanel(p: { camera: string; me: Me }) {
       {mine && (
         <>
           <Joystick onMove={(v) => act(() => client.move(v))} onStop={() => act(() => client.stop())} />
-          <div class="row" role="group" aria-label="Zoom">
+          <fieldset class="row">
+            <legend class="sr-only">Zoom</legend>
             <HoldButton
               label="Zoom in"
               onHold={() => act(() => client.move({ zoom: 0.5 }))}
@@ -135,14 +136,15 @@ export function PtzPanel(p: { camera: string; me: Me }) {
             <button type="button" onClick={() => act(() => client.stop())}>
               Stop
             </button>
-          </div>
-          <div class="row presets" role="group" aria-label="Presets">
+          </fieldset>
+          <fieldset class="row">
+            <legend class="sr-only">Presets</legend>
             {presets.map((pr) => (
               <button type="button" key={pr.token} onClick={() => act(() => client.gotoPreset(pr.token))}>
                 {pr.name}
               </button>
             ))}
-          </div>
+          </fieldset>
           <button
             type="button"
             onClick={() =>
@@ -241,8 +243,8 @@ function PurposeForm(p: {
 
 /** Drag inside the pad: velocity is the offset from its centre; letting go stops. Arrow keys too. */
 function Joystick(p: { onMove: (v: Velocity) => void; onStop: () => void }) {
-  const pad = useRef<HTMLDivElement>(null);
-  const knob = useRef<HTMLDivElement>(null);
+  const pad = useRef<HTMLButtonElement>(null);
+  const knob = useRef<HTMLSpanElement>(null);
   const held = useRef<Set<string>>(new Set());
   const place = (x: number, y: number) => {
     if (knob.current) knob.current.style.transform = `translate(${x * 50}%, ${y * 50}%)`;
@@ -263,12 +265,11 @@ function Joystick(p: { onMove: (v: Velocity) => void; onStop: () => void }) {
     ArrowDown: { tilt: -0.5 },
   };
   return (
-    <div
+    <button
+      type="button"
       class="joystick"
       ref={pad}
-      role="application"
       aria-label="Pan and tilt: drag, or hold the arrow keys"
-      tabIndex={0}
       onPointerDown={(e) => {
         e.currentTarget.setPointerCapture(e.pointerId);
         fromPointer(e);
@@ -294,8 +295,8 @@ function Joystick(p: { onMove: (v: Velocity) => void; onStop: () => void }) {
         else p.onStop();
       }}
     >
-      <div class="knob" ref={knob} />
-    </div>
+      <span class="knob" ref={knob} />
+    </button>
   );
 }
 
