@@ -107,7 +107,7 @@ export class PtzClient {
       while (this.moving && this.moving !== this.sent) {
         const v = this.moving;
         this.sent = v;
-        await api(this.path("/continuous"), { body: v });
+        await api(this.path("/continuous"), { body: { velocity: v } });
       }
     } finally {
       this.sending = false;

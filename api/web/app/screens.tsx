@@ -1,6 +1,7 @@
 import type { ComponentType } from "preact";
 import type { Permission } from "../../../src/auth/roles.js";
 import { Cameras } from "./cameras.js";
+import { Dispatch } from "./dispatch.js";
 import { Ops } from "./ops.js";
 import type { Me } from "./session.js";
 
@@ -16,6 +17,7 @@ export interface Screen {
 }
 
 export const SCREENS: readonly Screen[] = [
+  { id: "wall", title: "Live", permission: "video.live", component: Dispatch },
   { id: "ops", title: "Operations", permission: "health.read", component: Ops },
   { id: "cameras", title: "Cameras", permission: "cameras.read", component: Cameras },
 ];

@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import {
+  type LocalCatalog,
+  login,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+
+/**
+ * The dispatch wall in chromium against a real pscsd and two simulated cameras: live tiles that
+ * decode changing frames over WebRTC, a privacy zone in view drawn as a mask where pscsd says it
+ * falls, a tile opened large, control taken with a stated purpose (refused without its number),
+ * the arrow keys moving the simulated camera, and a supervisor's takeover told to the dispatcher.
+ */
+
+const work = mkdtempSync(join(tmpdir(), "pscs-web-wall-"));
+let sim: Simulator;
+let pscsd: Pscsd;
+let local: LocalCatalog;
+let browser: BrowserSession;
+
+beforeAll(async () => {
+  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
+  writeFileSync(join(work, "cam.pw"), PASSWORD);
+  const configFile = writeDaemonConfig(work, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim).map((c) => ({ ...c, required: false })),
+    onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
+    extra: { auth: TEST_AUTH, ptz: { deadmanMs: 1_000, keepAliveMs: 300 } },
+  });
+  local = openLocalCatalog(configFile);
+  await seedUsers(local, { disp1: ["dispatcher"], sup1: ["supervisor"], adm1: ["admin"] });
+  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
+  browser = await openBrowser();
+  const admin = await login(pscsd.url, "adm1");
+  const zone = await admin.request("PUT", "/api/cameras/cam1/privacy-zones/flats", {
+    pan: [0.3, 0.6],
+    tilt: [-0.2, 0.2],
+    maxZoom: 0.5,
+    reason: "apartment windows on Elm St",
+  });
+  expect(zone.status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await pscsd?.stop();
+  local?.close();
+  await sim?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A digest of what the tile's video shows now (drawn onto a canvas), or null before a frame. */
+function picture(page: Page, camera: string): Promise<number | null> {
+  return page.evaluate(`(() => {
+    const v = document.querySelector('figure[data-camera="${camera}"] video');
+    if (!v || v.videoWidth === 0) return null;
+    const c = document.createElement("canvas");
+    c.width = 64;
+    c.height = 36;
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(v, 0, 0, 64, 36);
+    let h = 0;
+    for (const b of g.getImageData(0, 0, 64, 36).data) h = (h * 31 + b) >>> 0;
+    return h;
+  })()`);
+}
+
+/** Where an element sits across its parent, as fractions of the parent's width. */
+function across(page: Page, selector: string): Promise<{ x: number; w: number }> {
+  return page.evaluate(`(() => {
+    const m = document.querySelector(${JSON.stringify(selector)});
+    const p = m.parentElement.getBoundingClientRect();
+    const r = m.getBoundingClientRect();
+    return { x: (r.left - p.left) / p.width, w: r.width / p.width };
+  })()`);
+}
+
+const position = () => {
+  const c = sim.cameras.find((x) => x.describe().id === "cam1");
+  if (!c) throw new Error("no cam1");
+  return c.ptz.position();
+};
+
+describe("the dispatch wall", () => {
+  it("shows every camera live, frames changing, with the privacy zone in view masked", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "disp1");
+    for (const cam of ["cam1", "cam2"]) {
+      await expect
+        .poll(() => page.locator(`figure[data-camera=${cam}]`).getAttribute("data-state"), {
+          timeout: 20_000,
+        })
+        .toBe("playing");
+      await expect.poll(() => picture(page, cam), { timeout: 10_000 }).not.toBeNull();
+      const first = await picture(page, cam);
+      await expect.poll(() => picture(page, cam), { timeout: 5_000 }).not.toBe(first);
+    }
+    const mask = page.locator("figure[data-camera=cam1] .mask");
+    await expect.poll(() => mask.count(), { timeout: 5_000 }).toBe(1);
+    // Where pscsd places it: the zone's pan 0.3–0.6 seen from pan 0 with a half-width of 0.5.
+    const box = await across(page, "figure[data-camera=cam1] .mask");
+    expect(box.x).toBeCloseTo(0.8, 1);
+    expect(box.w).toBeCloseTo(0.2, 1);
+    expect(await page.locator("figure[data-camera=cam2] .mask").count()).toBe(0);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "dispatch-wall");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("takes control for a stated purpose, moves the camera with the arrow keys, and is told of a takeover", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "disp1");
+    await page
+      .getByRole("button", { name: "Enlarge MAIN ST & BROADWAY" })
+      .or(page.locator("figure[data-camera=cam1] .tile-name"))
+      .first()
+      .click();
+    await page.getByRole("button", { name: "Take control" }).click();
+    // An incident needs its CAD number: pscsd refuses without it, and the form says so.
+    await page.getByRole("button", { name: "Take control" }).click();
+    await expect.poll(() => page.locator(".purpose .field-error").count()).toBeGreaterThan(0);
+    await page.getByLabel("CAD / incident number").fill("CAD-2026-1201");
+    await page.getByRole("button", { name: "Take control" }).click();
+    await expect
+      .poll(() => page.locator(".holder").textContent())
+      .toContain("You control this camera: incident · CAD-2026-1201");
+    expect(await axe(page)).toEqual([]);
+    await expect
+      .poll(() => page.locator("figure.big").getAttribute("data-state"), { timeout: 20_000 })
+      .toBe("playing");
+    await shoot(page, "dispatch-ptz");
+
+    const before = position();
+    const pad = page.getByRole("button", { name: "Pan and tilt: drag, or hold the arrow keys" });
+    await pad.focus();
+    await page.keyboard.down("ArrowLeft");
+    await expect.poll(() => position().pan, { timeout: 5_000 }).toBeLessThan(before.pan - 0.05);
+    await page.keyboard.up("ArrowLeft");
+    await expect.poll(() => sim.cameras[0]?.ptz.status().moveStatus.panTilt, { timeout: 5_000 }).toBe("IDLE");
+    const stopped = position().pan;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(position().pan).toBe(stopped);
+
+    const sup = await login(pscsd.url, "sup1");
+    const took = await sup.request("POST", "/api/cameras/cam1/ptz/takeover", {
+      purpose: { kind: "emergency", note: "officer needs assistance" },
+    });
+    expect(took.status).toBe(200);
+    await expect
+      .poll(() => page.getByRole("alert").allTextContents(), { timeout: 5_000 })
+      .toContainEqual(expect.stringContaining("taken over by user:sup1"));
+    await expect.poll(() => page.locator(".holder").textContent()).toContain("Controlled by sup1");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
