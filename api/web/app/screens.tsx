@@ -1,5 +1,6 @@
 import type { ComponentType } from "preact";
 import type { Permission } from "../../../src/auth/roles.js";
+import { Audit } from "./audit.js";
 import { Cameras } from "./cameras.js";
 import { Dispatch } from "./dispatch.js";
 import { Ops } from "./ops.js";
@@ -20,4 +21,5 @@ export const SCREENS: readonly Screen[] = [
   { id: "wall", title: "Live", permission: "video.live", component: Dispatch },
   { id: "ops", title: "Operations", permission: "health.read", component: Ops },
   { id: "cameras", title: "Cameras", permission: "cameras.read", component: Cameras },
+  { id: "audit", title: "Audit", permission: "audit.read", component: Audit },
 ];

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import {
+  type LocalCatalog,
+  login,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { axe, SCREENSHOTS, shoot, signIn, tab } from "../helpers/ui.js";
+
+/**
+ * The auditor's screen against a real pscsd: the chain shown verified; an investigation of one
+ * camera lists who moved it and why (the PTZ purpose), of one person everything they did, as a
+ * report that prints (PDF) without the screen's controls; the inspection sample drawn. A records
+ * clerk is offered no such screen.
+ */
+
+const work = mkdtempSync(join(tmpdir(), "pscs-web-audit-"));
+let sim: Simulator;
+let pscsd: Pscsd;
+let local: LocalCatalog;
+let browser: BrowserSession;
+
+beforeAll(async () => {
+  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
+  writeFileSync(join(work, "cam.pw"), PASSWORD);
+  const configFile = writeDaemonConfig(work, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim).map((c) => ({ ...c, required: false })),
+    onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
+    extra: { auth: TEST_AUTH },
+  });
+  local = openLocalCatalog(configFile);
+  await seedUsers(local, { disp1: ["dispatcher"], aud1: ["auditor"], rec1: ["records"] });
+  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
+  browser = await openBrowser();
+  const disp = await login(pscsd.url, "disp1");
+  for (let i = 0; ; i++) {
+    const take = await disp.request("POST", "/api/cameras/cam1/ptz/control", {
+      purpose: { kind: "incident", reference: "CAD-2026-7731" },
+    });
+    if (take.status === 200) break;
+    if (i > 40) throw new Error(`no PTZ control: ${take.status} ${await take.text()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(
+    (await disp.request("POST", "/api/cameras/cam1/ptz/absolute", { position: { pan: -0.4 } })).status,
+  ).toBe(204);
+  expect((await disp.request("DELETE", "/api/cameras/cam1/ptz/control")).status).toBe(204);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await pscsd?.stop();
+  local?.close();
+  await sim?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("the audit screen", () => {
+  it("shows the chain verified and prints an investigation of one camera with who moved it and why", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "aud1");
+    await page.getByRole("link", { name: "Audit" }).click();
+    await expect
+      .poll(() => page.locator("[data-chain]").getAttribute("data-chain"), { timeout: 10_000 })
+      .toBe("ok");
+
+    await page.getByLabel("Camera").fill("cam1");
+    await page.getByRole("button", { name: "Search" }).click();
+    const rows = page.locator("table.report tbody tr");
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(2);
+    const text = await rows.allTextContents();
+    expect(
+      text.some(
+        (t) =>
+          t.includes("ptz.absolute") && t.includes("user:disp1") && t.includes("incident · CAD-2026-7731"),
+      ),
+    ).toBe(true);
+    // Nothing about the other camera.
+    expect(text.some((t) => t.includes("cam2"))).toBe(false);
+    expect(await page.locator(".report-head").textContent()).toContain(
+      "everyone who saw, moved, held or exported camera cam1",
+    );
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "audit-investigation");
+
+    await page.emulateMedia({ media: "print" });
+    expect(await page.locator("form.filters").first().isVisible()).toBe(false);
+    expect(await page.locator("header.top").isVisible()).toBe(false);
+    expect(await page.locator("table.report").isVisible()).toBe(true);
+    const pdf = join(SCREENSHOTS, "audit-investigation.pdf");
+    await page.pdf({ path: pdf, format: "Letter" });
+    expect(readFileSync(pdf).subarray(0, 5).toString()).toBe("%PDF-");
+    await page.emulateMedia({ media: "screen" });
+
+    await page.getByLabel("Camera").fill("");
+    await page.getByLabel("Person").fill("user:disp1");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect
+      .poll(async () => (await rows.allTextContents()).every((t) => t.includes("user:disp1")))
+      .toBe(true);
+    expect(
+      (await rows.allTextContents()).some((t) => t.includes("ptz.take") || t.includes("ptz.control")),
+    ).toBe(true);
+
+    await page.getByLabel("Action").fill("not an action!");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => page.locator("#action-error").textContent()).toContain("expected an action");
+
+    await page.getByRole("button", { name: "Draw" }).click();
+    await expect.poll(() => page.locator("ol.sample > li").count()).toBeGreaterThan(0);
+    expect(await page.locator("ol.sample").textContent()).toContain("ptz-session:");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("is not offered to records, and the API refuses it", async () => {
+    const { page } = await tab(browser);
+    await signIn(page, pscsd.url, "rec1");
+    await expect.poll(() => page.getByRole("navigation", { name: "Screens" }).count()).toBe(1);
+    expect(await page.getByRole("link", { name: "Audit" }).count()).toBe(0);
+    expect(await page.evaluate(async () => (await fetch("/api/audit")).status)).toBe(403);
+    await page.close();
+  });
+});
