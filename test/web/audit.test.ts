@@ -91,7 +91,7 @@ describe("the audit screen", () => {
     // Nothing about the other camera.
     expect(text.some((t) => t.includes("cam2"))).toBe(false);
     expect(await page.locator(".report-head").textContent()).toContain(
-      "everyone who saw, moved, held or exported camera cam1",
+      "Everyone who saw, moved, held or exported camera cam1",
     );
     expect(await axe(page)).toEqual([]);
     await shoot(page, "audit-investigation");
