@@ -169,4 +169,36 @@ describe("the dispatch wall", () => {
     expect(violations).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it("lets a supervisor review a session's moves on the pan/tilt map and take the camera over", async () => {
+    const disp = await login(pscsd.url, "disp1");
+    const take = await disp.request("POST", "/api/cameras/cam2/ptz/control", {
+      purpose: { kind: "investigation", reference: "CASE-26-118" },
+    });
+    expect(take.status).toBe(200);
+    for (const pan of [-0.3, -0.6]) {
+      const moved = await disp.request("POST", "/api/cameras/cam2/ptz/absolute", { position: { pan } });
+      expect(moved.status).toBe(204);
+    }
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "sup1");
+    await page.getByRole("link", { name: "PTZ sessions" }).click();
+    const row = page.locator("tr", { hasText: "CASE-26-118" });
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+    expect(await row.textContent()).toContain("open");
+    await row.getByRole("button").click();
+    await expect.poll(() => page.locator(".move-map circle").count()).toBe(2);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "ptz-sessions");
+    await page.getByRole("button", { name: "Take over this camera" }).click();
+    await page.getByLabel("Purpose", { exact: true }).selectOption("emergency");
+    await page.getByRole("button", { name: "Take over control" }).click();
+    await expect.poll(() => page.locator(".ok").textContent()).toContain("You now control cam2");
+    const lock = (await (await disp.request("GET", "/api/cameras/cam2/ptz/control")).json()) as {
+      lock: { actor: string } | null;
+    };
+    expect(lock.lock?.actor).toBe("user:sup1");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

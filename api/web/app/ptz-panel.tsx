@@ -175,7 +175,7 @@ const KIND_LABELS: Record<PtzPurposeKind, string> = {
 };
 
 /** The purpose control is taken for: kept with the PTZ session and every command's audit entry. */
-function PurposeForm(p: {
+export function PurposeForm(p: {
   takeover: boolean;
   onSubmit: (purpose: PtzPurpose) => Promise<void>;
   onCancel: () => void;

@@ -4,6 +4,7 @@ import { Audit } from "./audit.js";
 import { Cameras } from "./cameras.js";
 import { Dispatch } from "./dispatch.js";
 import { Ops } from "./ops.js";
+import { PtzSessions } from "./ptz-sessions.js";
 import type { Me } from "./session.js";
 
 /**
@@ -21,5 +22,6 @@ export const SCREENS: readonly Screen[] = [
   { id: "wall", title: "Live", permission: "video.live", component: Dispatch },
   { id: "ops", title: "Operations", permission: "health.read", component: Ops },
   { id: "cameras", title: "Cameras", permission: "cameras.read", component: Cameras },
+  { id: "ptz-sessions", title: "PTZ sessions", permission: "ptz-sessions.read", component: PtzSessions },
   { id: "audit", title: "Audit", permission: "audit.read", component: Audit },
 ];
