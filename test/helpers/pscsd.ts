@@ -160,17 +160,17 @@ export async function sampleSegment(dir: string): Promise<string> {
 
 export const SAMPLE_START = Date.UTC(2026, 0, 1);
 
-/** Puts `sample` into a daemon dir's recordings as cam1's segment at SAMPLE_START, with its row. */
-export function seedSegment(d: TestDaemonDir, sample: string): void {
-  const rel = segmentPath("cam1", SAMPLE_START);
+/** Puts `sample` into a daemon dir's recordings as cam1's segment at `startMs`, with its row. */
+export function seedSegment(d: TestDaemonDir, sample: string, startMs = SAMPLE_START): void {
+  const rel = segmentPath("cam1", startMs);
   mkdirSync(dirname(join(d.dir, "rec", rel)), { recursive: true });
   copyFileSync(sample, join(d.dir, "rec", rel));
   const bytes = readFileSync(sample);
   const db = openCatalog(join(d.dir, "catalog.db"));
   new Segments(db).insertRecovered({
     camera: "cam1",
-    startMs: SAMPLE_START,
-    endMs: SAMPLE_START + 2_000,
+    startMs,
+    endMs: startMs + 2_000,
     path: rel,
     bytes: bytes.length,
     sha256: createHash("sha256").update(bytes).digest("hex"),

@@ -9,7 +9,9 @@ export function Field(p: {
   children: ComponentChildren;
   hint?: ComponentChildren;
 }) {
-  const mine = p.errors.filter((e) => e.field === `body.${p.id}` || e.field === p.id);
+  const mine = p.errors.filter(
+    (e) => e.field === `body.${p.id}` || e.field.startsWith(`body.${p.id}.`) || e.field === p.id,
+  );
   return (
     <div class={mine.length ? "field invalid" : "field"}>
       <label for={p.id}>{p.label}</label>

@@ -3,10 +3,14 @@ import { ApiProblem } from "../api.js";
 import { session } from "./session.js";
 
 /**
- * Calls `load` now and every `everyMs` while the screen is shown; the last answer and the last
+ * Calls `load` now, every `everyMs` while the screen is shown, and again when `deps` change; the last answer and the last
  * error (as words). A 401 means the session is gone: the store is told, and the sign-in screen shows.
  */
-export function usePoll<T>(load: () => Promise<T>, everyMs: number): [T | undefined, string | undefined] {
+export function usePoll<T>(
+  load: () => Promise<T>,
+  everyMs: number,
+  deps: readonly unknown[] = [],
+): [T | undefined, string | undefined] {
   const [value, setValue] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
@@ -30,6 +34,6 @@ export function usePoll<T>(load: () => Promise<T>, everyMs: number): [T | undefi
       stopped = true;
       clearInterval(t);
     };
-  }, []);
+  }, deps);
   return [value, error];
 }

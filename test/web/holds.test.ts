@@ -1,0 +1,140 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import {
+  daemonDir,
+  type LocalCatalog,
+  openLocalCatalog,
+  sampleSegment,
+  seedSegment,
+  seedUsers,
+  startInProcess,
+  type TestDaemonDir,
+} from "../helpers/pscsd.js";
+import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+
+/**
+ * Records and the commander in chromium against a real pscsd: a clerk files a hold request with
+ * every field and a scanned form (previewed), a missing field is named beside it; the commander
+ * sees it in the queue, approves it, and the hold shows active with its audit trail; a dispatcher
+ * gets no such screen.
+ */
+
+let d: TestDaemonDir;
+let pscsd: Pscsd;
+let local: LocalCatalog;
+let browser: BrowserSession;
+// Recent footage (whole seconds): pscsd's hourly purge must not take it if the test runs across the hour.
+const START = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
+/** A real 8×8 grey PNG: the scan's bytes are checked by type on the server. */
+function png(): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = (crcTable[(c ^ x) & 0xff] as number) ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(8, 0);
+  ihdr.writeUInt32BE(8, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  const rows = Buffer.concat(Array.from({ length: 8 }, () => Buffer.from([0, ...Array(8).fill(128)])));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+beforeAll(async () => {
+  d = await daemonDir({}, { site: { name: "Norwich PD", timezone: "UTC" } });
+  seedSegment(d, await sampleSegment(d.dir), START);
+  local = openLocalCatalog(d.configFile);
+  await seedUsers(local, { rec1: ["records"], cmd1: ["commander"], disp1: ["dispatcher"] });
+  pscsd = await startInProcess(d);
+  browser = await openBrowser();
+  writeFileSync(join(d.dir, "form.png"), png());
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await pscsd?.stop();
+  local?.close();
+  rmSync(d.dir, { recursive: true, force: true });
+});
+
+describe("the holds screens", () => {
+  it("files a request with its scan, which the commander approves", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "rec1");
+    await page.getByRole("link", { name: "Holds" }).click();
+    await page.getByRole("button", { name: "New hold request" }).click();
+    await page.getByLabel("Form number").fill("PSCS-H-0042");
+    await page.getByLabel("Requested by").fill("Det. R. Alvarez");
+    await page.getByLabel("Agency").fill("Norwich Police Department");
+    await page.getByLabel("Reason").fill("Armed robbery at the corner store");
+    // Site time is UTC here: the typed times are the footage's own.
+    const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+    await page.getByLabel("From").fill(typed(START - 60_000));
+    await page.getByLabel("To").fill(typed(START + 60_000));
+    await page.getByLabel("Scanned signed form (PDF or image)").setInputFiles(join(d.dir, "form.png"));
+    await expect.poll(() => page.locator(".scan img").count()).toBe(1);
+    // The case number is missing: named beside its field, nothing filed.
+    await page.getByRole("button", { name: "File the request" }).click();
+    await expect.poll(() => page.locator(".field.invalid #caseNumber").count()).toBe(1);
+    expect(await page.locator(".field.invalid .field-error").first().textContent()).toContain("case");
+    await page.getByLabel("Case or incident number").fill("26-004211");
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "hold-request");
+    await page.getByRole("button", { name: "File the request" }).click();
+    await expect.poll(() => page.locator("#hold-title").textContent()).toContain("PSCS-H-0042");
+    expect(await page.locator("#hold-title .badge").textContent()).toBe("requested");
+    expect(violations).toEqual([]);
+    await page.close();
+
+    const c = await tab(browser);
+    await signIn(c.page, pscsd.url, "cmd1");
+    await c.page.getByRole("link", { name: "Holds" }).click();
+    const queued = c.page.locator("section", { hasText: "Requests to decide" }).locator("tr[data-hold]");
+    await expect.poll(() => queued.count()).toBe(1);
+    await queued.getByRole("button").click();
+    await c.page.getByLabel("Note or reason (a refusal needs one)").fill("Basis and form in order");
+    await c.page.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => c.page.locator("#hold-title .badge").textContent()).toBe("active");
+    await expect.poll(() => c.page.locator("ol.trail").textContent()).toContain("hold.approve");
+    await c.page.getByRole("button", { name: "Verify evidence" }).click();
+    await expect.poll(() => c.page.locator("[data-verified]").getAttribute("data-verified")).toBe("ok");
+    expect(await axe(c.page)).toEqual([]);
+    await shoot(c.page, "hold-approved");
+    expect(c.violations).toEqual([]);
+    await c.page.close();
+  }, 90_000);
+
+  it("is not offered to a dispatcher", async () => {
+    const { page } = await tab(browser);
+    await signIn(page, pscsd.url, "disp1");
+    await expect
+      .poll(() => page.getByRole("navigation", { name: "Screens" }).getByRole("link").count())
+      .toBeGreaterThan(0);
+    expect(await page.getByRole("link", { name: "Holds" }).count()).toBe(0);
+    await page.close();
+  });
+});
