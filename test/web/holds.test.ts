@@ -137,4 +137,38 @@ describe("the holds screens", () => {
     expect(await page.getByRole("link", { name: "Holds" }).count()).toBe(0);
     await page.close();
   });
+
+  it("shows the held range on the playback timeline, and plays from a click only with a stated purpose", async () => {
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "rec1");
+    await page.getByRole("link", { name: "Playback" }).click();
+    await page
+      .getByLabel("Go to (your time)")
+      .fill(new Date(START - new Date(START).getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
+    await page.getByRole("button", { name: "Go" }).click();
+    // No purpose: nothing plays, and the field says why.
+    await expect.poll(() => page.locator("#pb-purpose-error").count()).toBe(1);
+    await page.getByRole("button", { name: "10 minutes" }).click();
+    await expect.poll(() => page.locator(".timeline .span").count()).toBe(1);
+    await expect.poll(() => page.locator(".timeline .held").count()).toBe(1);
+    await page.getByLabel("Purpose of viewing").fill("case 26-004211");
+    await page.getByRole("button", { name: "Go" }).click();
+    await expect
+      .poll(
+        () =>
+          page.locator("video.player").evaluate((v) => (v as unknown as { currentTime: number }).currentTime),
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBeGreaterThan(0.5);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "playback");
+    // "Hold this range" opens the request form with the camera and the range in view filled in.
+    await page.getByRole("link", { name: "Hold this range" }).click();
+    await expect.poll(() => page.locator("#camera-0").inputValue()).toBe("cam1");
+    expect(await page.locator("#from-0").inputValue()).not.toBe("");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -46,16 +46,24 @@ interface TrailEntry {
  * evidence verified, and release with the written reason.
  */
 export function Holds(p: { me: Me }) {
-  const [view, setView] = useState<{ kind: "log" } | { kind: "new" } | { kind: "hold"; id: number }>({
-    kind: "log",
-  });
+  // `#/holds/new?camera=…&from=…&to=…` (playback's "hold this range") opens the form pre-filled.
+  const [asked] = useState(prefilled);
+  const [view, setView] = useState<{ kind: "log" } | { kind: "new" } | { kind: "hold"; id: number }>(
+    asked ? { kind: "new" } : { kind: "log" },
+  );
   const [filter, setFilter] = useState({ status: "", case: "", camera: "" });
   const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v));
   const [log, error] = usePoll(() => api<{ holds: Hold[] }>(`/api/holds?${q}`), 10_000, [q.toString()]);
   const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 60_000);
 
   if (view.kind === "new")
-    return <HoldRequest cameras={cams?.cameras ?? []} onFiled={(id) => setView({ kind: "hold", id })} />;
+    return (
+      <HoldRequest
+        cameras={cams?.cameras ?? []}
+        {...(asked ? { prefill: asked } : {})}
+        onFiled={(id) => setView({ kind: "hold", id })}
+      />
+    );
   if (view.kind === "hold")
     return <HoldDetail id={view.id} me={p.me} onBack={() => setView({ kind: "log" })} />;
   const pending = (log?.holds ?? []).filter((h) => h.status === "requested");
@@ -118,6 +126,20 @@ export function Holds(p: { me: Me }) {
       </section>
     </div>
   );
+}
+
+/** The range a link asked the form to start with, in the form's own (local, to the second) terms. */
+function prefilled(): { camera: string; from: string; to: string } | undefined {
+  const m = /^#\/holds\/new\?(.*)$/.exec(location.hash);
+  if (!m) return undefined;
+  const q = new URLSearchParams(m[1]);
+  const local = (ms: number) =>
+    new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  const from = Number(q.get("from"));
+  const to = Number(q.get("to"));
+  const camera = q.get("camera");
+  if (!camera || !Number.isFinite(from) || !Number.isFinite(to)) return undefined;
+  return { camera, from: local(from), to: local(to) };
 }
 
 function withFormat(q: URLSearchParams, format: string): string {

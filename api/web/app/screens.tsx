@@ -5,6 +5,7 @@ import { Cameras } from "./cameras.js";
 import { Dispatch } from "./dispatch.js";
 import { Holds } from "./holds.js";
 import { Ops } from "./ops.js";
+import { Playback } from "./playback.js";
 import { PtzSessions } from "./ptz-sessions.js";
 import type { Me } from "./session.js";
 
@@ -24,6 +25,7 @@ export const SCREENS: readonly Screen[] = [
   { id: "ops", title: "Operations", permission: "health.read", component: Ops },
   { id: "cameras", title: "Cameras", permission: "cameras.read", component: Cameras },
   { id: "ptz-sessions", title: "PTZ sessions", permission: "ptz-sessions.read", component: PtzSessions },
+  { id: "playback", title: "Playback", permission: "video.playback", component: Playback },
   { id: "holds", title: "Holds", permission: "holds.log", component: Holds },
   { id: "audit", title: "Audit", permission: "audit.read", component: Audit },
 ];
