@@ -2,21 +2,14 @@ import { useState } from "preact/hooks";
 import { LEGAL_BASES, type LegalBasis } from "../../../src/holds/hold.js";
 import { ApiProblem, api, type FieldError } from "../api.js";
 import { Field } from "./field.js";
-import { bytes } from "./format.js";
+import { type RangeRow, RangesEditor, rangesBody } from "./ranges.js";
+import { readScan, ScanPreview } from "./scan.js";
 
 const BASIS_LABELS: Record<LegalBasis, string> = {
   criminal: "Criminal investigation or prosecution",
   agency_request: "Another agency's formal written request",
   court_order: "Court order",
 };
-
-interface RangeRow {
-  camera: string;
-  from: string;
-  to: string;
-}
-
-const MAX_SCAN = 20 * 1024 * 1024;
 
 /**
  * A written hold request as the department's form has it (policy, Storage 2): every field, the
@@ -62,24 +55,13 @@ export function HoldRequest(p: {
   );
 
   const pick = async (file: File | undefined) => {
-    if (!file) return setScan(undefined);
-    if (file.size > MAX_SCAN) {
-      setErrors([
-        { field: "body.form", message: `the scan is ${bytes(file.size)}; at most ${bytes(MAX_SCAN)}` },
-      ]);
-      return;
-    }
-    const buf = new Uint8Array(await file.arrayBuffer());
-    let bin = "";
-    for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
     setErrors(errors.filter((e) => e.field !== "body.form"));
-    setScan({
-      name: file.name,
-      type: file.type,
-      size: file.size,
-      data: btoa(bin),
-      ...(file.type.startsWith("image/") ? { preview: URL.createObjectURL(file) } : {}),
-    });
+    if (!file) return setScan(undefined);
+    try {
+      setScan(await readScan(file));
+    } catch (e) {
+      setErrors([...errors, { field: "body.form", message: e instanceof Error ? e.message : String(e) }]);
+    }
   };
 
   const submit = async (e: Event) => {
@@ -89,7 +71,7 @@ export function HoldRequest(p: {
       const hold = await api<{ id: number }>("/api/holds", {
         body: {
           ...f,
-          ranges: ranges.map((r) => ({ camera: r.camera, from: r.from, to: r.to })),
+          ranges: rangesBody(ranges),
           form: scan ? { contentType: scan.type, data: scan.data } : { data: "" },
         },
       });
@@ -127,70 +109,13 @@ export function HoldRequest(p: {
         </Field>
       </div>
       {text("reason", "Reason", { multiline: true })}
-      <fieldset class="ranges">
-        <legend>Footage to hold (site time)</legend>
-        {ranges.map((r, i) => {
-          const set = (patch: Partial<RangeRow>) =>
-            setRanges(ranges.map((x, j) => (j === i ? { ...x, ...patch } : x)));
-          const at = (k: string) =>
-            errors.filter((e) => e.field === (k ? `body.ranges[${i}].${k}` : `body.ranges[${i}]`));
-          return (
-            <div class="range" key={i}>
-              <label for={`camera-${i}`}>Camera</label>
-              <select
-                id={`camera-${i}`}
-                value={r.camera}
-                onChange={(e) => set({ camera: e.currentTarget.value })}
-              >
-                {p.cameras.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name}
-                  </option>
-                ))}
-              </select>
-              <label for={`from-${i}`}>From</label>
-              <input
-                id={`from-${i}`}
-                type="datetime-local"
-                step={1}
-                value={r.from}
-                onInput={(e) => set({ from: e.currentTarget.value })}
-              />
-              <label for={`to-${i}`}>To</label>
-              <input
-                id={`to-${i}`}
-                type="datetime-local"
-                step={1}
-                value={r.to}
-                onInput={(e) => set({ to: e.currentTarget.value })}
-              />
-              {ranges.length > 1 && (
-                <button type="button" onClick={() => setRanges(ranges.filter((_, j) => j !== i))}>
-                  Remove
-                </button>
-              )}
-              {[...at(""), ...at("camera"), ...at("from"), ...at("to")].map((e) => (
-                <p class="field-error" role="alert" key={e.field}>
-                  {e.field.replace(/^body\./, "")}: {e.message}
-                </p>
-              ))}
-            </div>
-          );
-        })}
-        {errors
-          .filter((e) => e.field === "body.ranges")
-          .map((e) => (
-            <p class="field-error" role="alert" key={e.message}>
-              {e.message}
-            </p>
-          ))}
-        <button
-          type="button"
-          onClick={() => setRanges([...ranges, { camera: p.cameras[0]?.id ?? "", from: "", to: "" }])}
-        >
-          Add a camera range
-        </button>
-      </fieldset>
+      <RangesEditor
+        cameras={p.cameras}
+        ranges={ranges}
+        onChange={setRanges}
+        errors={errors}
+        legend="Footage to hold (site time)"
+      />
       <Field id="form" label="Scanned signed form (PDF or image)" errors={errors}>
         <input
           id="form"
@@ -199,14 +124,7 @@ export function HoldRequest(p: {
           onChange={(e) => void pick(e.currentTarget.files?.[0])}
         />
       </Field>
-      {scan && (
-        <div class="scan" data-scan={scan.name}>
-          <p>
-            {scan.name}: {scan.type || "unknown type"}, {bytes(scan.size)}
-          </p>
-          {scan.preview && <img src={scan.preview} alt={`Preview of ${scan.name}`} />}
-        </div>
-      )}
+      {scan && <ScanPreview scan={scan} />}
       {errors
         .filter((e) => e.field === "body")
         .map((e) => (

@@ -5,6 +5,7 @@ import { Field } from "./field.js";
 import { bytes, when } from "./format.js";
 import { HoldRequest } from "./hold-request.js";
 import { may } from "./permissions.js";
+import { rangeFromHash } from "./ranges.js";
 import type { Me } from "./session.js";
 import { usePoll } from "./use-poll.js";
 
@@ -47,7 +48,7 @@ interface TrailEntry {
  */
 export function Holds(p: { me: Me }) {
   // `#/holds/new?camera=…&from=…&to=…` (playback's "hold this range") opens the form pre-filled.
-  const [asked] = useState(prefilled);
+  const [asked] = useState(() => rangeFromHash("holds"));
   const [view, setView] = useState<{ kind: "log" } | { kind: "new" } | { kind: "hold"; id: number }>(
     asked ? { kind: "new" } : { kind: "log" },
   );
@@ -126,20 +127,6 @@ export function Holds(p: { me: Me }) {
       </section>
     </div>
   );
-}
-
-/** The range a link asked the form to start with, in the form's own (local, to the second) terms. */
-function prefilled(): { camera: string; from: string; to: string } | undefined {
-  const m = /^#\/holds\/new\?(.*)$/.exec(location.hash);
-  if (!m) return undefined;
-  const q = new URLSearchParams(m[1]);
-  const local = (ms: number) =>
-    new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
-  const from = Number(q.get("from"));
-  const to = Number(q.get("to"));
-  const camera = q.get("camera");
-  if (!camera || !Number.isFinite(from) || !Number.isFinite(to)) return undefined;
-  return { camera, from: local(from), to: local(to) };
 }
 
 function withFormat(q: URLSearchParams, format: string): string {
