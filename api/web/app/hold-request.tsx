@@ -3,7 +3,7 @@ import { LEGAL_BASES, type LegalBasis } from "../../../src/holds/hold.js";
 import { ApiProblem, api, type FieldError } from "../api.js";
 import { Field } from "./field.js";
 import { type RangeRow, RangesEditor, rangesBody } from "./ranges.js";
-import { readScan, ScanPreview } from "./scan.js";
+import { readScan, type Scan, ScanPreview } from "./scan.js";
 
 const BASIS_LABELS: Record<LegalBasis, string> = {
   criminal: "Criminal investigation or prosecution",
@@ -33,9 +33,7 @@ export function HoldRequest(p: {
   const [ranges, setRanges] = useState<RangeRow[]>([
     p.prefill ?? { camera: p.cameras[0]?.id ?? "", from: "", to: "" },
   ]);
-  const [scan, setScan] = useState<
-    { name: string; type: string; size: number; data: string; preview?: string } | undefined
-  >(undefined);
+  const [scan, setScan] = useState<Scan | undefined>(undefined);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
 
