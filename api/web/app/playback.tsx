@@ -30,7 +30,7 @@ const FRAME_S = 1 / 15;
  * Playback of one camera: a timeline (day, hour, ten minutes, a minute) of what was recorded, the
  * gaps with their causes, what holds keep and what was destroyed; a click or a typed time plays from
  * there (a stated purpose first: every view is audited with it); frame steps; the range in view
- * handed to a hold request, pre-filled.
+ * handed to a hold request or an export, pre-filled.
  */
 export function Playback(p: { me: Me }) {
   const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 60_000);
@@ -263,6 +263,11 @@ export function Playback(p: { me: Me }) {
         {may(p.me, "holds.request") && (
           <a class="button" href={`#/holds/new?${prefill}`}>
             Hold this range
+          </a>
+        )}
+        {may(p.me, "exports.create") && (
+          <a class="button" href={`#/exports/new?${prefill}`}>
+            Export this range
           </a>
         )}
       </div>

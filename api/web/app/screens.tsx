@@ -3,6 +3,7 @@ import type { Permission } from "../../../src/auth/roles.js";
 import { Audit } from "./audit.js";
 import { Cameras } from "./cameras.js";
 import { Dispatch } from "./dispatch.js";
+import { Exports } from "./exports.js";
 import { Holds } from "./holds.js";
 import { Ops } from "./ops.js";
 import { Playback } from "./playback.js";
@@ -27,5 +28,6 @@ export const SCREENS: readonly Screen[] = [
   { id: "ptz-sessions", title: "PTZ sessions", permission: "ptz-sessions.read", component: PtzSessions },
   { id: "playback", title: "Playback", permission: "video.playback", component: Playback },
   { id: "holds", title: "Holds", permission: "holds.log", component: Holds },
+  { id: "exports", title: "Exports", permission: "exports.read", component: Exports },
   { id: "audit", title: "Audit", permission: "audit.read", component: Audit },
 ];

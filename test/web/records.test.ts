@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,7 +81,7 @@ afterAll(async () => {
   rmSync(d.dir, { recursive: true, force: true });
 });
 
-describe("the holds screens", () => {
+describe("the records and commander screens", () => {
   it("files a request with its scan, which the commander approves", async () => {
     const { page, violations } = await tab(browser);
     await signIn(page, pscsd.url, "rec1");
@@ -171,4 +171,64 @@ describe("the holds screens", () => {
     expect(violations).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("requests an export of the held footage in the wizard; another commander approves; it downloads and verifies", async () => {
+    const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+    const { page, violations } = await tab(browser);
+    await signIn(page, pscsd.url, "rec1");
+    await page.getByRole("link", { name: "Exports" }).click();
+    await page.getByRole("button", { name: "New export" }).click();
+    await page.getByLabel("From").fill(typed(START - 30_000));
+    await page.getByLabel("To").fill(typed(START + 30_000));
+    await page.getByRole("button", { name: "Next: legal basis" }).click();
+    // Exactly the criminal basis's fields; an agency's request asks for its scan instead.
+    expect(await page.getByLabel("Case number").count()).toBe(1);
+    await page.getByLabel("Legal basis").selectOption("agency_request");
+    expect(await page.getByLabel("The written request, scanned").count()).toBe(1);
+    expect(await page.getByLabel("Case number").count()).toBe(0);
+    await page.getByLabel("Legal basis").selectOption("criminal");
+    await page.getByLabel("Case number").fill("26-004211");
+    await page.getByRole("button", { name: "Next: recipient" }).click();
+    await page.getByLabel("Recipient").fill("ADA M. Chen");
+    await page.getByLabel("Organisation").fill("New London State's Attorney");
+    await page
+      .getByLabel("Purpose (kept with every audit entry of the export)")
+      .fill("Prosecution of 26-004211");
+    await page.getByRole("button", { name: "Next: review" }).click();
+    expect(await page.locator(".wizard").textContent()).toContain("1 segments present");
+    // The requesting officer is missing: pscsd refuses, and the wizard goes back to that field.
+    await page.getByRole("button", { name: "Request the export" }).click();
+    await expect.poll(() => page.locator(".field.invalid #requestingOfficer").count()).toBe(1);
+    expect(await page.locator(".field.invalid .field-error").textContent()).toContain("requesting officer");
+    await page.getByLabel("Requesting officer or prosecutor").fill("Det. R. Alvarez");
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "export-wizard");
+    await page.getByRole("button", { name: "Next: recipient" }).click();
+    await page.getByRole("button", { name: "Next: review" }).click();
+    await page.getByRole("button", { name: "Request the export" }).click();
+    const row = page.locator("tr[data-export]").first();
+    await expect.poll(() => row.locator(".badge").textContent()).toBe("requested");
+    // The one who entered it cannot approve it, and has no button to.
+    expect(await row.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(violations).toEqual([]);
+
+    const c = await tab(browser);
+    await signIn(c.page, pscsd.url, "cmd1");
+    await c.page.getByRole("link", { name: "Exports" }).click();
+    const theirs = c.page.locator("tr[data-export]").first();
+    await theirs.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => theirs.locator(".badge").textContent(), { timeout: 60_000 }).toBe("done");
+    const [download] = await Promise.all([
+      c.page.waitForEvent("download"),
+      theirs.getByRole("link", { name: "Download" }).click(),
+    ]);
+    const zip = await download.path();
+    expect(readFileSync(zip).subarray(0, 2).toString()).toBe("PK");
+    await theirs.getByRole("button", { name: "Verify" }).click();
+    await expect.poll(() => theirs.locator("[data-verified]").getAttribute("data-verified")).toBe("ok");
+    await shoot(c.page, "exports");
+    expect(c.violations).toEqual([]);
+    await c.page.close();
+    await page.close();
+  }, 120_000);
 });
