@@ -1,6 +1,9 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
+import { packageRoot } from "../../src/version.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
 import {
   daemonDir,
@@ -53,6 +56,14 @@ afterAll(async () => {
 });
 
 describe("the web UI shell", () => {
+  it("needs under 150 KB of JavaScript, gzipped, on first load", () => {
+    // The page loads app.js alone (every screen is in it; the stylesheet is apart).
+    const js = readFileSync(join(packageRoot(), "dist", "web", "app.js"));
+    const kb = gzipSync(js).length / 1024;
+    expect(kb).toBeGreaterThan(5);
+    expect(kb).toBeLessThan(150);
+  });
+
   it("is served under a CSP with no inline script or style", async () => {
     const res = await fetch(pscsd.url);
     expect(res.status).toBe(200);
