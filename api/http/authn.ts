@@ -19,6 +19,14 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /**
+ * A request the browser UI makes on its own (`X-PSCS-Background: 1`: a poll, a refresh): it does
+ * not count as the person being there (see AuthService.authenticateSession).
+ */
+export function isBackground(req: { headers: Record<string, string | string[] | undefined> }): boolean {
+  return req.headers["x-pscs-background"] === "1";
+}
+
+/**
  * Only routes that need a caller ask (mountRoute, before reading the body): a bad or revoked token
  * does not turn a public route (/healthz, /readyz) into a 401, nor write an audit entry there.
  */
@@ -32,7 +40,7 @@ export async function identify(auth: Auth, req: Request): Promise<Identity> {
   }
   const sid = cookieValue(req.get("cookie"), SESSION_COOKIE);
   if (sid && /^[A-Za-z0-9_-]{43}$/.test(sid)) {
-    const principal = await auth.authenticateSession(sid, client);
+    const principal = await auth.authenticateSession(sid, client, { presence: !isBackground(req) });
     if (principal) return { principal };
   }
   return {};

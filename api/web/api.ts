@@ -34,12 +34,18 @@ export function onApiAnswer(f: () => void): void {
   onAnswer = f;
 }
 
+/**
+ * `background`: a request the screen makes on its own (a refresh, a poll), not one a person asked
+ * for. It does not count as presence: pscsd does not extend the session's idle time for it, nor
+ * does the screen's idle clock restart, so an unattended screen still signs out.
+ */
 export async function api<T>(
   path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; background?: boolean } = {},
 ): Promise<T> {
   const method = init.method ?? (init.body === undefined ? "GET" : "POST");
   const headers: Record<string, string> = { ...init.headers };
+  if (init.background) headers["x-pscs-background"] = "1";
   if (init.body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
   const res = await fetch(path, {
@@ -48,7 +54,7 @@ export async function api<T>(
     headers,
     body: init.body === undefined ? null : JSON.stringify(init.body),
   });
-  if (res.status !== 401) onAnswer?.();
+  if (res.status !== 401 && !init.background) onAnswer?.();
   if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
   const body = (await res.json().catch(() => ({}))) as { detail?: string; errors?: FieldError[] };
   const retry = Number(res.headers.get("retry-after"));

@@ -58,7 +58,11 @@ export interface Auth {
     client: string,
   ): Promise<{ sessionId: string; principal: UserPrincipal }>;
   /** The principal behind a session cookie, or undefined (an expiry is audited once, when found). */
-  authenticateSession(sessionId: string, client: string): Promise<UserPrincipal | undefined>;
+  authenticateSession(
+    sessionId: string,
+    client: string,
+    o?: { presence?: boolean },
+  ): Promise<UserPrincipal | undefined>;
   logout(p: UserPrincipal, client: string): Promise<void>;
   changePassword(p: UserPrincipal, current: string, next: string, client: string): Promise<void>;
   createToken(
@@ -152,12 +156,21 @@ export class AuthService implements Auth {
   }
 
   /** A read for the common case (a valid session seen recently); a write only when one is due. */
-  async authenticateSession(sessionId: string, client: string): Promise<UserPrincipal | undefined> {
+  /**
+   * `presence: false` for a request a screen makes on its own (a poll, a live session's re-check):
+   * it is answered, but does not extend the session's idle time, so an unattended screen signs out.
+   */
+  async authenticateSession(
+    sessionId: string,
+    client: string,
+    o: { presence?: boolean } = {},
+  ): Promise<UserPrincipal | undefined> {
     const now = this.now();
-    const seen = await this.directory.read((d) => this.sessionIn(d, sessionId, client, now, false));
+    const presence = o.presence ?? true;
+    const seen = await this.directory.read((d) => this.sessionIn(d, sessionId, client, now, false, presence));
     if (seen !== NEEDS_WRITE) return seen;
     return this.directory.tx(async (d) => {
-      const done = await this.sessionIn(d, sessionId, client, now, true);
+      const done = await this.sessionIn(d, sessionId, client, now, true, presence);
       return done === NEEDS_WRITE ? undefined : done;
     });
   }
@@ -296,6 +309,7 @@ export class AuthService implements Auth {
     client: string,
     now: number,
     write: boolean,
+    presence: boolean,
   ): Promise<UserPrincipal | undefined | typeof NEEDS_WRITE> {
     const row = await d.sessions.get(sha256(sessionId));
     if (!row) return undefined;
@@ -322,7 +336,7 @@ export class AuthService implements Auth {
       await d.sessions.delete(row.idHash);
       return undefined;
     }
-    if (found.touch) {
+    if (found.touch && presence) {
       if (!write) return NEEDS_WRITE;
       await d.sessions.seen(row.idHash, now);
       found.session.lastSeenAt = now;

@@ -56,6 +56,15 @@ describe("sessions", () => {
     }
     now.t = start + 12 * 3_600_000;
     expect(await auth.authenticateSession(busy.sessionId, "1.2.3.4")).toBeUndefined();
+
+    // A screen polling on its own is answered but keeps nobody signed in: idle is idle.
+    const polled = await auth.login("jdoe", "Abcdefg1!", "1.2.3.4");
+    for (let m = 0; m < 25; m += 5) {
+      now.t += 5 * 60_000;
+      expect(await auth.authenticateSession(polled.sessionId, "1.2.3.4", { presence: false })).toBeDefined();
+    }
+    now.t += 5 * 60_000 + 1;
+    expect(await auth.authenticateSession(polled.sessionId, "1.2.3.4", { presence: false })).toBeUndefined();
   });
 });
 

@@ -16,7 +16,7 @@ interface CameraRow {
 
 /** Every configured camera, its connection and recording state, refreshed every 5 s. */
 export function Cameras() {
-  const [rows, error] = usePoll(() => api<{ cameras: CameraRow[] }>("/api/cameras"), 5_000);
+  const [rows, error] = usePoll((bg) => api<{ cameras: CameraRow[] }>("/api/cameras", bg), 5_000);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1_000);

@@ -14,7 +14,10 @@ type Layout = (typeof LAYOUTS)[number];
  * panel, Escape back to the wall. The layout is remembered on this computer.
  */
 export function Dispatch(p: { me: Me }) {
-  const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 30_000);
+  const [cams] = usePoll(
+    (bg) => api<{ cameras: { id: string; name: string }[] }>("/api/cameras", bg),
+    30_000,
+  );
   const [layout, setLayout] = useState<Layout>(() => {
     const saved = Number(localStorage.getItem("pscs.wall.layout"));
     return (LAYOUTS as readonly number[]).includes(saved) ? (saved as Layout) : 4;

@@ -65,8 +65,11 @@ interface Coverage {
 export function Exports(p: { me: Me }) {
   const [asked] = useState(() => rangeFromHash("exports"));
   const [wizard, setWizard] = useState(asked !== undefined);
-  const [list, error] = usePoll(() => api<{ exports: ExportRow[] }>("/api/exports"), 2_000);
-  const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 60_000);
+  const [list, error] = usePoll((bg) => api<{ exports: ExportRow[] }>("/api/exports", bg), 2_000);
+  const [cams] = usePoll(
+    (bg) => api<{ cameras: { id: string; name: string }[] }>("/api/cameras", bg),
+    60_000,
+  );
   if (wizard)
     return (
       <Wizard

@@ -54,8 +54,11 @@ export function Holds(p: { me: Me }) {
   );
   const [filter, setFilter] = useState({ status: "", case: "", camera: "" });
   const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v));
-  const [log, error] = usePoll(() => api<{ holds: Hold[] }>(`/api/holds?${q}`), 10_000, [q.toString()]);
-  const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 60_000);
+  const [log, error] = usePoll((bg) => api<{ holds: Hold[] }>(`/api/holds?${q}`, bg), 10_000, [q.toString()]);
+  const [cams] = usePoll(
+    (bg) => api<{ cameras: { id: string; name: string }[] }>("/api/cameras", bg),
+    60_000,
+  );
 
   if (view.kind === "new")
     return (
@@ -181,7 +184,9 @@ function HoldTable(p: { holds: Hold[]; open: (id: number) => void }) {
 
 function HoldDetail(p: { id: number; me: Me; onBack: () => void }) {
   const [tick, setTick] = useState(0);
-  const [hold] = usePoll(() => api<Hold & { trail: TrailEntry[] }>(`/api/holds/${p.id}`), 10_000, [tick]);
+  const [hold] = usePoll((bg) => api<Hold & { trail: TrailEntry[] }>(`/api/holds/${p.id}`, bg), 10_000, [
+    tick,
+  ]);
   const [verified, setVerified] = useState<{ ok: boolean; problems: unknown[]; files?: number } | undefined>(
     undefined,
   );

@@ -36,7 +36,9 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
   useEffect(() => {
     let stopped = false;
     const load = () =>
-      api<{ zones: Mask[] }>(`/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`).then(
+      api<{ zones: Mask[] }>(`/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`, {
+        background: true,
+      }).then(
         (r) => !stopped && setMasks(r.zones.filter((z) => z.mask)),
         () => undefined,
       );

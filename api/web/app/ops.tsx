@@ -63,9 +63,12 @@ interface Destroyed {
  * purge, the last destructions, and 24 h charts of free space and recorded bitrate.
  */
 export function Ops() {
-  const [health, error] = usePoll(() => api<Health>("/api/health"), 5_000);
-  const [history] = usePoll(() => api<{ samples: Sample[] }>("/api/health/history?hours=24"), 60_000);
-  const [destroyed] = usePoll(() => api<{ entries: Destroyed[] }>("/api/purge/destroyed?limit=10"), 60_000);
+  const [health, error] = usePoll((bg) => api<Health>("/api/health", bg), 5_000);
+  const [history] = usePoll((bg) => api<{ samples: Sample[] }>("/api/health/history?hours=24", bg), 60_000);
+  const [destroyed] = usePoll(
+    (bg) => api<{ entries: Destroyed[] }>("/api/purge/destroyed?limit=10", bg),
+    60_000,
+  );
   const bitrate = useMemo(() => bitrateOf(history?.samples ?? []), [history]);
   const now = Date.now();
   return (

@@ -33,7 +33,10 @@ const FRAME_S = 1 / 15;
  * handed to a hold request or an export, pre-filled.
  */
 export function Playback(p: { me: Me }) {
-  const [cams] = usePoll(() => api<{ cameras: { id: string; name: string }[] }>("/api/cameras"), 60_000);
+  const [cams] = usePoll(
+    (bg) => api<{ cameras: { id: string; name: string }[] }>("/api/cameras", bg),
+    60_000,
+  );
   const [camera, setCamera] = useState<string | undefined>(undefined);
   const [zoom, setZoom] = useState(1);
   const [centre, setCentre] = useState(() => Date.now() - ZOOMS[1].ms / 2);
@@ -48,13 +51,15 @@ export function Playback(p: { me: Me }) {
   const to = Math.round(centre + width / 2);
 
   const [tl, tlError] = usePoll(
-    () =>
-      cam ? api<Timeline>(`/api/cameras/${cam}/timeline?from=${from}&to=${to}`) : Promise.resolve(undefined),
+    (bg) =>
+      cam
+        ? api<Timeline>(`/api/cameras/${cam}/timeline?from=${from}&to=${to}`, bg)
+        : Promise.resolve(undefined),
     30_000,
     [cam, from, to],
   );
   const [held] = usePoll(
-    () =>
+    (bg) =>
       cam && may(p.me, "holds.log")
         ? api<{
             holds: {
@@ -62,15 +67,16 @@ export function Playback(p: { me: Me }) {
               status: string;
               ranges: { camera: string; fromMs: number; toMs: number }[];
             }[];
-          }>(`/api/holds?camera=${cam}&status=active`)
+          }>(`/api/holds?camera=${cam}&status=active`, bg)
         : Promise.resolve(undefined),
     60_000,
     [cam],
   );
   const [coverage] = usePoll(
-    () =>
+    (bg) =>
       cam && may(p.me, "holds.request")
         ? api<{ coverage: Coverage[] }>("/api/holds/coverage", {
+            ...bg,
             body: { ranges: [{ camera: cam, from, to }] },
           })
         : Promise.resolve(undefined),

@@ -44,8 +44,9 @@ export class PtzClient {
     return `/api/cameras/${encodeURIComponent(this.camera)}/ptz${p}`;
   }
 
+  /** Who holds control (the panel asks every few seconds: a background request). */
   lock(): Promise<{ lock: Lock | null }> {
-    return api(this.path("/control"));
+    return api(this.path("/control"), { background: true });
   }
 
   take(purpose: PtzPurpose, takeover = false): Promise<Granted> {

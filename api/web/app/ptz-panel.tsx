@@ -46,7 +46,7 @@ export function PtzPanel(p: { camera: string; me: Me }) {
     const poll = async () => {
       const r = await api<{
         events: { id: number; kind: string; camera: string; actor: string; by?: string }[];
-      }>(`/api/ptz/events?after=${after}`).catch(() => ({ events: [] }));
+      }>(`/api/ptz/events?after=${after}`, { background: true }).catch(() => ({ events: [] }));
       for (const e of r.events) {
         after = Math.max(after, e.id);
         if (stopped || e.camera !== p.camera || e.actor !== p.me.actor) continue;

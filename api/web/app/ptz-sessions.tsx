@@ -36,7 +36,10 @@ const purposeText = (p: PtzPurpose) => [p.kind, p.reference, p.note].filter(Bool
  * A supervisor can take over a session still open (audited; its holder is told).
  */
 export function PtzSessions(p: { me: Me }) {
-  const [list, error] = usePoll(() => api<{ sessions: Session[] }>("/api/ptz/sessions?limit=200"), 5_000);
+  const [list, error] = usePoll(
+    (bg) => api<{ sessions: Session[] }>("/api/ptz/sessions?limit=200", bg),
+    5_000,
+  );
   const [open, setOpen] = useState<number | undefined>(undefined);
   return (
     <div class="sessions">
@@ -85,7 +88,7 @@ export function PtzSessions(p: { me: Me }) {
 
 function SessionDetail(p: { id: number; me: Me }) {
   const [s, error] = usePoll(
-    () => api<Session & { commands: Command[] }>(`/api/ptz/sessions/${p.id}`),
+    (bg) => api<Session & { commands: Command[] }>(`/api/ptz/sessions/${p.id}`, bg),
     3_000,
   );
   const [taking, setTaking] = useState(false);

@@ -89,9 +89,15 @@ export class SessionStore {
     return Math.min(this.lastAnswerAt + idle, lifetime) - now;
   }
 
+  /** How long before the idle sign-out the screen warns: a minute, or half of a shorter idle timeout. */
+  warnBeforeMs(): number {
+    return Math.min(60_000, ((this.me?.idleSeconds ?? 120) * 1000) / 2);
+  }
+
   /** The person is at the screen: keep the session alive, at most one request a minute. */
-  presence(now = Date.now()): void {
-    if (!this.me || now - this.lastPresenceAt < 60_000) return;
+  presence(o: { now?: number; force?: boolean } = {}): void {
+    const now = o.now ?? Date.now();
+    if (!this.me || (!o.force && now - this.lastPresenceAt < 60_000)) return;
     this.lastPresenceAt = now;
     this.load().catch(() => undefined);
   }

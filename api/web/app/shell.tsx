@@ -42,7 +42,7 @@ export function Shell(p: { me: Me }) {
       {idle !== undefined && (
         <div class="idle-warning" role="alertdialog" aria-live="assertive" aria-label="Inactivity">
           You will be signed out in {idle} s for inactivity.
-          <button type="button" class="primary" onClick={() => session.presence(Number.POSITIVE_INFINITY)}>
+          <button type="button" class="primary" onClick={() => session.presence({ force: true })}>
             Stay signed in
           </button>
         </div>
@@ -72,9 +72,9 @@ function useHashRoute(): string {
 }
 
 /**
- * Seconds left before the server signs this session out for idleness, while under a minute; else
- * undefined. Keys and pointer count as presence. At zero the session is gone: the sign-in screen
- * says why.
+ * Seconds left before the server signs this session out for idleness, while within the warning
+ * time (a minute, or half of a shorter idle timeout); else undefined. Keys and pointer count as
+ * presence. At zero the session is gone: the sign-in screen says why.
  */
 function useIdleWarning(): number | undefined {
   const [left, setLeft] = useState<number | undefined>(undefined);
@@ -85,7 +85,7 @@ function useIdleWarning(): number | undefined {
     const t = setInterval(() => {
       const ms = session.idleLeftMs();
       if (ms <= 0) session.lost("You were signed out after a period of inactivity.");
-      setLeft(ms < 60_000 ? Math.max(0, Math.ceil(ms / 1000)) : undefined);
+      setLeft(ms < session.warnBeforeMs() ? Math.max(0, Math.ceil(ms / 1000)) : undefined);
     }, 1_000);
     return () => {
       clearInterval(t);

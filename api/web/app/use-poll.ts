@@ -4,10 +4,10 @@ import { session } from "./session.js";
 
 /**
  * Calls `load` now, every `everyMs` while the screen is shown, and again when `deps` change; the last answer and the last
- * error (as words). A 401 means the session is gone: the store is told, and the sign-in screen shows.
+ * error (as words). Repeats are background requests (they do not keep the session alive). A 401 means the session is gone: the store is told, and the sign-in screen shows.
  */
 export function usePoll<T>(
-  load: () => Promise<T>,
+  load: (o: { background: boolean }) => Promise<T>,
   everyMs: number,
   deps: readonly unknown[] = [],
 ): [T | undefined, string | undefined] {
@@ -15,8 +15,8 @@ export function usePoll<T>(
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
     let stopped = false;
-    const run = () =>
-      load().then(
+    const run = (background: boolean) =>
+      load({ background }).then(
         (v) => {
           if (stopped) return;
           setValue(v);
@@ -28,8 +28,9 @@ export function usePoll<T>(
           setError(e instanceof Error ? e.message : String(e));
         },
       );
-    void run();
-    const t = setInterval(run, everyMs);
+    // The first load is the person opening the screen; the repeats are the screen's own.
+    void run(false);
+    const t = setInterval(() => run(true), everyMs);
     return () => {
       stopped = true;
       clearInterval(t);
