@@ -37,7 +37,7 @@ export interface LiveWatch {
 }
 
 /** What api/ is typed against. */
-export type Live = Pick<LiveDesk, "open" | "openSessions">;
+export type Live = Pick<LiveDesk, "open" | "openSessions" | "refused">;
 
 export class LiveDesk {
   private readonly open_ = new Map<string, { actor: string; camera: string; watch?: LiveWatch }>();
@@ -49,16 +49,7 @@ export class LiveDesk {
 
   async open(camera: string, transport: LiveTransport, by: ActionContext): Promise<LiveWatch> {
     const target = `camera:${camera}`;
-    const refuse = async (e: ServiceError): Promise<never> => {
-      await this.o.audit.append({
-        ...by,
-        action: "video.live.open",
-        target,
-        outcome: "denied",
-        details: { transport, reason: e.message },
-      });
-      throw e;
-    };
+    const refuse = (e: ServiceError) => this.refused(camera, transport, by, e);
     if (!roleGrants(by.role, "video.live"))
       return refuse(
         new ServiceError("forbidden", `${by.actor} may not watch live video: it needs video.live`),
@@ -120,6 +111,26 @@ export class LiveDesk {
     };
     slot.watch = watch;
     return watch;
+  }
+
+  /**
+   * Audits a live session refused before `open` could be asked (a transport's own check: no
+   * session cookie, a foreign Origin), as `open` audits its own refusals; then throws `e`.
+   */
+  async refused(
+    camera: string,
+    transport: LiveTransport,
+    by: ActionContext,
+    e: ServiceError,
+  ): Promise<never> {
+    await this.o.audit.append({
+      ...by,
+      action: "video.live.open",
+      target: `camera:${camera}`,
+      outcome: "denied",
+      details: { transport, reason: e.message },
+    });
+    throw e;
   }
 
   /** Live sessions open now (health, the supervisor's view). */
