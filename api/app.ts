@@ -63,8 +63,8 @@ export interface ApiServices {
   live: Live;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
-  /** A live viewer that has taken nothing for this long is closed as stalled. */
-  liveStalledSeconds: number;
+  /** Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing. */
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number };
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -110,7 +110,8 @@ export function createUpgrades(s: ApiServices): Upgrades {
     live: s.live,
     auth: s.auth,
     log: s.log.child({ component: "live-mse" }),
-    stalledMs: s.liveStalledSeconds * 1000,
+    stalledMs: s.liveSockets.stalledSeconds * 1000,
+    highWater: s.liveSockets.sendBufferKiB * 1024,
   });
   return {
     handle(req, socket, head) {

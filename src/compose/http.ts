@@ -91,7 +91,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
-    liveStalledSeconds: config.playback.stalledSeconds,
+    liveSockets: { stalledSeconds: config.live.stalledSeconds, sendBufferKiB: config.live.sendBufferKiB },
   };
   return { app: createApp(services), upgrades: createUpgrades(services) };
 }

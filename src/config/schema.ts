@@ -208,8 +208,15 @@ export const configSchema = z
       .strictObject({
         /** Live sessions one person may have open at once (a 16-tile wall and a spare screen). */
         maxPerUser: z.int().min(1).max(64).default(20),
+        /**
+         * Unsent bytes a live socket may hold before pscsd stops feeding it (the viewer then resumes at
+         * the next key frame): what one slow viewer can cost in memory.
+         */
+        sendBufferKiB: z.int().min(16).max(16_384).default(512),
+        /** A live viewer whose socket has taken nothing for this long, while full, is closed as stalled. */
+        stalledSeconds: z.number().min(1).max(3600).default(15),
       })
-      .default({ maxPerUser: 20 }),
+      .default({ maxPerUser: 20, sendBufferKiB: 512, stalledSeconds: 15 }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */
