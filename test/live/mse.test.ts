@@ -255,6 +255,8 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     );
     const took = Date.now() - started;
     expect(took).toBeGreaterThan(STALLED_S * 1000);
+    expect(close.details).toMatchObject({ transport: "mse", session: expect.any(String) });
+    expect(close.details.bytes as number).toBeGreaterThan(0);
     viewer.kill();
   }, 120_000);
 });
