@@ -33,6 +33,7 @@ let cam: string;
 let disp1: string;
 let disp2: string;
 let rec1: string;
+let stopped: Promise<void> | undefined;
 
 beforeAll(async () => {
   sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
@@ -54,6 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await daemon?.stop();
+  await stopped?.catch(() => undefined);
   local?.close();
   await sim?.stop();
 });
@@ -73,6 +75,9 @@ time.sleep(120)
 `;
 const wsUrl = (camera: string) => `${origin.replace(/^http/, "ws")}/api/live/cameras/${camera}/mse`;
 
+type Message = Buffer | Record<string, unknown>;
+const inbox = new WeakMap<WebSocket, Message[]>();
+
 type Opened = { ws: WebSocket } | { status: number; body: Record<string, unknown> };
 
 /** Opens a live socket; a refusal arrives as the HTTP answer to the upgrade. */
@@ -80,6 +85,14 @@ function open(camera: string, h: { cookie?: string; origin?: string | null } = {
   const ws = new WebSocket(wsUrl(camera), {
     headers: h.cookie ? { cookie: h.cookie } : {},
     ...(h.origin === null ? {} : { origin: h.origin ?? origin }),
+  });
+  // Collected from the start: the first messages can arrive in the same read as the 101 answer, and
+  // ws emits them before a listener added after 'open' runs.
+  const got: Message[] = [];
+  inbox.set(ws, got);
+  ws.on("message", (data: Buffer, binary: boolean) => {
+    got.push(binary ? data : (JSON.parse(data.toString()) as Record<string, unknown>));
+    ws.emit("collected");
   });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve({ ws }));
@@ -101,19 +114,18 @@ async function watching(camera: string, cookie: string): Promise<WebSocket> {
   return o.ws;
 }
 
-/** The first `n` messages after the socket opened (text as parsed JSON, binary as Buffer). */
-function messages(ws: WebSocket, n: number): Promise<(Buffer | Record<string, unknown>)[]> {
-  const got: (Buffer | Record<string, unknown>)[] = [];
+/** The first `n` messages the socket received (text as parsed JSON, binary as Buffer). */
+function messages(ws: WebSocket, n: number): Promise<Message[]> {
+  const got = inbox.get(ws) ?? [];
   return new Promise((resolve, reject) => {
-    const on = (data: Buffer, binary: boolean) => {
-      got.push(binary ? data : (JSON.parse(data.toString()) as Record<string, unknown>));
-      if (got.length === n) {
-        ws.off("message", on);
-        resolve(got);
-      }
+    const check = () => {
+      if (got.length < n) return;
+      ws.off("collected", check);
+      resolve(got.slice(0, n));
     };
-    ws.on("message", on);
+    ws.on("collected", check);
     ws.once("close", (code) => reject(new Error(`closed ${code} after ${got.length} messages`)));
+    check();
   });
 }
 
@@ -123,7 +135,7 @@ function closed(ws: WebSocket): Promise<number> {
 
 /** Audit entries of `action` (by `actor`), their details parsed. */
 async function entries(action: string, actor?: string) {
-  const list = await local.audit.list({ action, ...(actor ? { actor } : {}), order: "asc" });
+  const list = await local.audit.list({ action, ...(actor ? { actor } : {}), order: "desc", limit: 1000 });
   return list.map((e) => ({ ...e, details: JSON.parse(e.details || "{}") as Record<string, unknown> }));
 }
 
@@ -259,4 +271,20 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     expect(close.details.bytes as number).toBeGreaterThan(0);
     viewer.kill();
   }, 120_000);
+
+  it("pscsd stopping closes its viewers with 1001, each close audited (runs last: it stops pscsd)", async () => {
+    const ws = await watching(cam, disp1);
+    const [init] = await messages(ws, 2);
+    const { session } = init as { session: string };
+    const code = closed(ws);
+    const d = daemon;
+    daemon = undefined as unknown as Pscsd;
+    stopped = d.stop();
+    expect(await code).toBe(1001);
+    await stopped;
+    const close = (await entries("video.live.close", "user:disp1")).find(
+      (e) => e.details.session === session,
+    );
+    expect(close?.details).toMatchObject({ reason: "pscsd stopping", transport: "mse" });
+  }, 30_000);
 });
