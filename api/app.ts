@@ -63,8 +63,11 @@ export interface ApiServices {
   live: Live;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
-  /** Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing. */
-  liveSockets: { sendBufferKiB: number; stalledSeconds: number };
+  /**
+   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing;
+   * how often their sign-ins are re-checked.
+   */
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number; sessionCheckSeconds: number };
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -112,6 +115,7 @@ export function createUpgrades(s: ApiServices): Upgrades {
     log: s.log.child({ component: "live-mse" }),
     stalledMs: s.liveSockets.stalledSeconds * 1000,
     highWater: s.liveSockets.sendBufferKiB * 1024,
+    sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
   });
   return {
     handle(req, socket, head) {

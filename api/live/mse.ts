@@ -27,8 +27,6 @@ import { Fmp4Muxer } from "./fmp4.js";
 
 /** How long a closing socket may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1_000;
-/** Signed-in sessions re-checked this often, while anyone watches (pscsd's idle wake-ups budget). */
-const SESSION_CHECK_MS = 30_000;
 
 export const CLOSE = { ended: 1000, stopping: 1001, error: 1011, signedOut: 4001, stalled: 4008 } as const;
 
@@ -43,7 +41,8 @@ export interface MseOptions {
    * grows at the stream rate otherwise).
    */
   highWater: number;
-  sessionCheckMs?: number;
+  /** Signed-in sessions re-checked this often, while anyone watches (pscsd's idle wake-ups budget). */
+  sessionCheckMs: number;
 }
 
 interface Viewer {
@@ -245,7 +244,7 @@ export class MseLive {
     } else if (!this.sessionCheck) {
       this.sessionCheck = setInterval(
         () => void this.checkSessions(),
-        this.o.sessionCheckMs ?? SESSION_CHECK_MS,
+        this.o.sessionCheckMs,
       );
       this.sessionCheck.unref();
     }

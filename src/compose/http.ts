@@ -91,7 +91,11 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
-    liveSockets: { stalledSeconds: config.live.stalledSeconds, sendBufferKiB: config.live.sendBufferKiB },
+    liveSockets: {
+      stalledSeconds: config.live.stalledSeconds,
+      sendBufferKiB: config.live.sendBufferKiB,
+      sessionCheckSeconds: config.live.sessionCheckSeconds,
+    },
   };
   return { app: createApp(services), upgrades: createUpgrades(services) };
 }

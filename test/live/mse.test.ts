@@ -42,7 +42,10 @@ beforeAll(async () => {
     httpPort: await freePort(),
     cameras: simCameraConfigs(sim),
     onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
-    extra: { auth: TEST_AUTH, live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16 } },
+    extra: {
+      auth: TEST_AUTH,
+      live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16, sessionCheckSeconds: 1 },
+    },
   });
   local = openLocalCatalog(configFile);
   await seedUsers(local, { disp1: ["dispatcher"], disp2: ["dispatcher"], rec1: ["records"] });
@@ -271,6 +274,22 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     expect(close.details.bytes as number).toBeGreaterThan(0);
     viewer.kill();
   }, 120_000);
+
+  it("signing out closes the viewer's socket with 4001 at the next session check, audited", async () => {
+    const c = await login(origin, "disp1");
+    const ws = await watching(cam, c.cookie ?? "");
+    const [init] = await messages(ws, 2);
+    const { session } = init as { session: string };
+    const code = closed(ws);
+    expect((await c.request("DELETE", "/api/session")).status).toBeLessThan(300);
+    const started = Date.now();
+    expect(await code).toBe(4001);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const close = await until(async () =>
+      (await entries("video.live.close", "user:disp1")).find((e) => e.details.session === session),
+    );
+    expect(close.details).toMatchObject({ reason: "signed out" });
+  }, 30_000);
 
   it("pscsd stopping closes its viewers with 1001, each close audited (runs last: it stops pscsd)", async () => {
     const ws = await watching(cam, disp1);
