@@ -242,10 +242,7 @@ export class MseLive {
       clearInterval(this.sessionCheck);
       this.sessionCheck = undefined;
     } else if (!this.sessionCheck) {
-      this.sessionCheck = setInterval(
-        () => void this.checkSessions(),
-        this.o.sessionCheckMs,
-      );
+      this.sessionCheck = setInterval(() => void this.checkSessions(), this.o.sessionCheckMs);
       this.sessionCheck.unref();
     }
   }
