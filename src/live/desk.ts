@@ -122,13 +122,15 @@ export class LiveDesk {
     transport: LiveTransport,
     by: ActionContext,
     e: ServiceError,
+    /** More for the entry (how many like it went unwritten, when the caller paces them). */
+    extra: Record<string, unknown> = {},
   ): Promise<never> {
     await this.o.audit.append({
       ...by,
       action: "video.live.open",
       target: `camera:${camera}`,
       outcome: "denied",
-      details: { transport, reason: e.message },
+      details: { transport, reason: e.message, ...extra },
     });
     throw e;
   }
