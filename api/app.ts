@@ -19,8 +19,9 @@ import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
-import { type FieldError, HttpProblem, problem, sendProblem } from "./http/problem.js";
+import { endWithProblem, type FieldError, HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
+import { MseLive } from "./live/mse.js";
 import { WebRtcLive, type WebRtcSettings } from "./live/webrtc.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
@@ -37,6 +38,7 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { webRoutes } from "./routes/web.js";
 import { zoneRoutes } from "./routes/zones.js";
+import type { Upgrades } from "./server.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
@@ -74,6 +76,11 @@ export interface ApiServices {
   webrtc: WebRtcSettings;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
+  /**
+   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing;
+   * how often their sign-ins are re-checked.
+   */
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number; sessionCheckSeconds: number };
   secureCookie: boolean;
   sessionMaxHours: number;
   sessionIdleMinutes: number;
@@ -112,6 +119,47 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
   });
   routes.push(...docs);
   return routes;
+}
+
+/**
+ * The routes that leave HTTP (WebSocket upgrades), which express never sees.
+ * Invariant: an upgrade is served only by a route listed here; any other is answered 404 problem+json.
+ */
+export const UPGRADE_ROUTES = {
+  liveMse: /^\/api\/live\/cameras\/([^/]+)\/mse$/,
+} as const;
+
+export function createUpgrades(s: ApiServices): Upgrades {
+  const mse = new MseLive({
+    live: s.live,
+    auth: s.auth,
+    log: s.log.child({ component: "live-mse" }),
+    stalledMs: s.liveSockets.stalledSeconds * 1000,
+    highWater: s.liveSockets.sendBufferKiB * 1024,
+    sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
+  });
+  return {
+    handle(req, socket, head) {
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      const camera = UPGRADE_ROUTES.liveMse.exec(path)?.[1];
+      let decoded: string | undefined;
+      try {
+        decoded = camera === undefined ? undefined : decodeURIComponent(camera);
+      } catch {
+        decoded = undefined;
+      }
+      if (decoded === undefined) {
+        socket.on("error", () => socket.destroy());
+        endWithProblem(socket, problem(404, `no WebSocket route for ${req.method} ${path.slice(0, 200)}`));
+        return;
+      }
+      mse.serve(req, socket, head, decoded).catch((err: unknown) => {
+        s.log.error({ err, path }, "live MSE upgrade failed");
+        if (!socket.destroyed) endWithProblem(socket, problem(500, "internal error; see the server log"));
+      });
+    },
+    close: () => mse.close(),
+  };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

@@ -160,7 +160,7 @@ async function wire(
   const history = new HealthHistory();
   // Before HTTP: its refusals of malformed requests are audited through it.
   const requestRefusals = new RequestRefusals(audit, log.child({ component: "http" }));
-  const app = wireHttp(config, log, {
+  const { app, upgrades } = wireHttp(config, log, {
     requestRefusals,
     db,
     directory,
@@ -201,6 +201,7 @@ async function wire(
     pressure,
     app,
     requestRefusals,
+    upgrades,
     ptz,
     exportProducer,
     exportJobs,
@@ -224,7 +225,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
     await pressure.checkNow();
-    server = await listen(d.app, config.http);
+    server = await listen(d.app, config.http, d.upgrades);
     timers.push(
       setInterval(() => {
         auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));

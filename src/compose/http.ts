@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createApp } from "../../api/app.js";
+import { createApp, createUpgrades } from "../../api/app.js";
 import type { Retention } from "../../retention/retention.js";
 import { AuditInspectionService } from "../audit/inspection.js";
 import type { AuditLog } from "../audit/log.js";
@@ -79,7 +79,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     version: VERSION,
     lockouts,
   });
-  return createApp({
+  const services = {
     version: VERSION,
     startedAt,
     log,
@@ -109,7 +109,13 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     sessionMaxHours: config.auth.sessionMaxHours,
     sessionIdleMinutes: config.auth.sessionIdleMinutes,
     webRoot: join(packageRoot(), "dist", "web"),
-  });
+    liveSockets: {
+      stalledSeconds: config.live.stalledSeconds,
+      sendBufferKiB: config.live.sendBufferKiB,
+      sessionCheckSeconds: config.live.sessionCheckSeconds,
+    },
+  };
+  return { app: createApp(services), upgrades: createUpgrades(services) };
 }
 
 /** Browsers accept Secure cookies over plain HTTP on loopback only; plain HTTP elsewhere is warned of. */

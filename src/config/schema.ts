@@ -240,6 +240,18 @@ export const configSchema = z
         /** Live sessions one person may have open at once (a 16-tile wall and a spare screen). */
         maxPerUser: z.int().min(1).max(64).default(20),
         /**
+         * Unsent bytes a live socket may hold before pscsd stops feeding it (the viewer then resumes at
+         * the next key frame): what one slow viewer can cost in memory.
+         */
+        sendBufferKiB: z.int().min(16).max(16_384).default(512),
+        /** A live viewer whose socket has taken nothing for this long, while full, is closed as stalled. */
+        stalledSeconds: z.number().min(1).max(3600).default(15),
+        /**
+         * How often an open live socket's sign-in is re-checked (4001 once it ended); the timer runs
+         * only while someone watches (pscsd's idle wake-ups budget).
+         */
+        sessionCheckSeconds: z.number().min(1).max(3600).default(30),
+        /**
          * WebRTC live view. pscsd offers one ICE host candidate, on `host` (default: http.host; 0.0.0.0
          * or :: gathers on every interface), from a UDP port in `portMin`–`portMax` (default: any the
          * system gives). No STUN or TURN: a client behind NAT needs a TURN server (not yet offered).
@@ -260,7 +272,13 @@ export const configSchema = z
           })
           .default({}),
       })
-      .default({ maxPerUser: 20, webrtc: {} }),
+      .default({
+        maxPerUser: 20,
+        sendBufferKiB: 512,
+        stalledSeconds: 15,
+        sessionCheckSeconds: 30,
+        webrtc: {},
+      }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

@@ -37,7 +37,7 @@ export interface LiveWatch {
 }
 
 /** What api/ is typed against. */
-export type Live = Pick<LiveDesk, "open" | "openSessions" | "refuse" | "end" | "signedOut">;
+export type Live = Pick<LiveDesk, "open" | "openSessions" | "refused" | "end" | "signedOut">;
 
 interface Slot {
   actor: string;
@@ -62,7 +62,7 @@ export class LiveDesk {
     signIn?: string,
   ): Promise<LiveWatch> {
     const target = `camera:${camera}`;
-    const refuse = (e: ServiceError) => this.refuse(camera, transport, by, e);
+    const refuse = (e: ServiceError) => this.refused(camera, transport, by, e);
     if (!roleGrants(by.role, "video.live"))
       return refuse(
         new ServiceError("forbidden", `${by.actor} may not watch live video: it needs video.live`),
@@ -127,16 +127,24 @@ export class LiveDesk {
   }
 
   /**
-   * A session refused before it opens for a reason of the transport's (an unusable SDP offer),
-   * audited as every refusal is.
+   * Audits a live session refused before `open` could be asked (a transport's own check: no
+   * session cookie, a foreign Origin, an unusable SDP offer), as `open` audits its own refusals;
+   * then throws `e`.
    */
-  async refuse(camera: string, transport: LiveTransport, by: ActionContext, e: ServiceError): Promise<never> {
+  async refused(
+    camera: string,
+    transport: LiveTransport,
+    by: ActionContext,
+    e: ServiceError,
+    /** More for the entry (how many like it went unwritten, when the caller paces them). */
+    extra: Record<string, unknown> = {},
+  ): Promise<never> {
     await this.o.audit.append({
       ...by,
       action: "video.live.open",
       target: `camera:${camera}`,
       outcome: "denied",
-      details: { transport, reason: e.message },
+      details: { transport, reason: e.message, ...extra },
     });
     throw e;
   }
