@@ -141,8 +141,11 @@ window.sample = () => {
     expect(firstFrameMs).toBeLessThan(5_000);
     await page.evaluate(() => window.player.stop());
     expect(browser.errors).toEqual([]);
+    // The socket's close reaches pscsd a moment after stop() returns.
+    await expect
+      .poll(async () => (await local.audit.list({ action: "video.live.close", actor: "user:disp1" })).length)
+      .toBe(1);
     const closes = await local.audit.list({ action: "video.live.close", actor: "user:disp1" });
-    expect(closes.length).toBe(1);
     expect(JSON.parse(closes[0]?.details ?? "{}")).toMatchObject({ transport: "mse" });
   }, 60_000);
 });

@@ -96,7 +96,7 @@ describe("the operations screen", () => {
     const { page } = await tab(browser);
     await signIn(page, pscsd.url, "disp1");
     const nav = page.getByRole("navigation", { name: "Screens" });
-    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Cameras"]);
+    await expect.poll(() => nav.getByRole("link").allTextContents()).toEqual(["Live", "Cameras"]);
     const status = await page.evaluate(async () => (await fetch("/api/health")).status);
     expect(status).toBe(403);
     await page.close();
