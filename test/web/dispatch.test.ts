@@ -201,4 +201,27 @@ describe("the dispatch wall", () => {
     expect(violations).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("falls back to fMP4 over the WebSocket in a browser whose WebRTC is disabled", async () => {
+    const noRtc = await openBrowser();
+    try {
+      const { page, violations } = await tab(noRtc);
+      // As a browser whose policy turns WebRTC off behaves: the peer connection cannot be made.
+      await page.addInitScript({
+        content:
+          "window.RTCPeerConnection = class { constructor() { throw new Error('WebRTC is disabled'); } };",
+      });
+      await signIn(page, pscsd.url, "disp1");
+      const tile = page.locator("figure[data-camera=cam2]");
+      await expect.poll(() => tile.getAttribute("data-transport"), { timeout: 20_000 }).toBe("mse");
+      await expect.poll(() => tile.getAttribute("data-state"), { timeout: 20_000 }).toBe("playing");
+      const first = await picture(page, "cam2");
+      await expect.poll(() => picture(page, "cam2"), { timeout: 5_000 }).not.toBe(first);
+      await expect.poll(() => tile.locator("figcaption").textContent()).toMatch(/MSE · \d+ ms held/);
+      expect(violations).toEqual([]);
+      await page.close();
+    } finally {
+      await noRtc.close();
+    }
+  }, 60_000);
 });

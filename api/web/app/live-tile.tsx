@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { WebRtcPlayer, type WebRtcPlayerState } from "../live/webrtc-player.js";
+import { DEFAULT_TRANSPORT, type LiveState, livePlayer, other, type Transport } from "./live-player.js";
 
 interface Mask {
   id: string;
@@ -8,30 +8,49 @@ interface Mask {
   mask: { x: number; y: number; w: number; h: number } | null;
 }
 
+/** A transport not playing this long after it started gives way to the other. */
+const FALLBACK_MS = 6_000;
+
 /**
- * One camera's live picture: the player (WebRTC), its state as a badge, and the privacy zones in
- * view drawn as opaque masks over the picture (pscsd computes where each falls from the camera's
- * position; the recording underneath is untouched). Reconnecting is the player's.
+ * One camera's live picture: the player (the default transport, the other when it fails or does
+ * not play in FALLBACK_MS: UDP blocked on the way, say), its state and delay as a badge, and the
+ * privacy zones in view drawn as opaque masks over the picture (pscsd computes where each falls
+ * from the camera's position; the recording underneath is untouched). Reconnecting is the player's.
  */
 export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpen?: () => void }) {
   const video = useRef<HTMLVideoElement>(null);
-  const [state, setState] = useState<WebRtcPlayerState>("idle");
+  const [transport, setTransport] = useState<Transport>(DEFAULT_TRANSPORT);
+  const [state, setState] = useState<LiveState>("connecting");
   const [detail, setDetail] = useState<string | undefined>(undefined);
+  const [heldMs, setHeldMs] = useState<number | undefined>(undefined);
   const [masks, setMasks] = useState<Mask[]>([]);
 
   useEffect(() => {
     const el = video.current;
     if (!el) return;
-    const player = new WebRtcPlayer(el, {
-      camera: p.camera,
-      onState: (s, d) => {
-        setState(s);
-        setDetail(d);
-      },
+    let playing = false;
+    const player = livePlayer(transport, el, p.camera, (s, d) => {
+      playing ||= s === "playing";
+      setState(s);
+      setDetail(d);
+      if (s === "failed" && transport === DEFAULT_TRANSPORT) setTransport(other(transport));
     });
-    void player.start();
-    return () => void player.stop();
-  }, [p.camera]);
+    player.start();
+    const fallback =
+      transport === DEFAULT_TRANSPORT
+        ? setTimeout(() => {
+            if (!playing) setTransport(other(transport));
+          }, FALLBACK_MS)
+        : undefined;
+    const delay = setInterval(() => {
+      player.heldMs().then(setHeldMs, () => setHeldMs(undefined));
+    }, 2_000);
+    return () => {
+      clearTimeout(fallback);
+      clearInterval(delay);
+      player.stop();
+    };
+  }, [p.camera, transport]);
 
   useEffect(() => {
     let stopped = false;
@@ -52,7 +71,12 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
   }, [p.camera]);
 
   return (
-    <figure class={p.big ? "tile big" : "tile"} data-camera={p.camera} data-state={state}>
+    <figure
+      class={p.big ? "tile big" : "tile"}
+      data-camera={p.camera}
+      data-state={state}
+      data-transport={transport}
+    >
       <div class="picture">
         <video ref={video} muted playsInline aria-label={`Live: ${p.name}`} />
         {masks.map((m) => (
@@ -81,8 +105,14 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
         ) : (
           <span class="tile-name">{p.name}</span>
         )}
-        <span class={`badge ${state}`} title={detail}>
-          {state}
+        <span class="tile-facts">
+          <span class="hint">
+            {transport === "webrtc" ? "WebRTC" : "MSE"}
+            {state === "playing" && heldMs !== undefined ? ` · ${Math.round(heldMs)} ms held` : ""}
+          </span>
+          <span class={`badge ${state}`} title={detail}>
+            {state}
+          </span>
         </span>
       </figcaption>
     </figure>

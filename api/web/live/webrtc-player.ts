@@ -30,6 +30,8 @@ export interface WebRtcPlayerStats {
   framesDropped: number;
   bytesReceived: number;
   packetsLost: number;
+  /** Mean time a frame waited in the browser's jitter buffer (ms), once any were played. */
+  jitterBufferMs: number | undefined;
   lastError: string | undefined;
 }
 
@@ -83,6 +85,7 @@ export class WebRtcPlayer {
       framesDropped: 0,
       bytesReceived: 0,
       packetsLost: 0,
+      jitterBufferMs: undefined,
       lastError: this.lastError,
     };
     const report = await this.pc?.getStats();
@@ -92,6 +95,8 @@ export class WebRtcPlayer {
       out.framesDropped = Number(r.framesDropped ?? 0);
       out.bytesReceived = Number(r.bytesReceived ?? 0);
       out.packetsLost = Number(r.packetsLost ?? 0);
+      const emitted = Number(r.jitterBufferEmittedCount ?? 0);
+      if (emitted > 0) out.jitterBufferMs = (Number(r.jitterBufferDelay ?? 0) / emitted) * 1000;
     });
     return out;
   }
