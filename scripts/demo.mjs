@@ -246,6 +246,7 @@ function announce() {
   const lines = [
     "",
     "PSCS demo is running (Ctrl-C stops it)",
+    `  screens           ${base}/   (sign in as one of the users below)`,
     `  pscsd             ${base}/healthz   API reference ${base}/api/docs`,
     `  sign in           one user per role (passwords in ${signInsFile}, mode 0600):`,
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(11)} ${u.role}`),
