@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { prettyFactory } from "pino-pretty";
-import { passwordProblems } from "../dist/src/auth/password.js";
+import { passwordProblems } from "../dist/src/auth/password-rules.js";
 import { ancestors, parentOf } from "../dist/src/proc/tree.js";
 import { isTimeZone } from "../dist/src/time/parse.js";
 
