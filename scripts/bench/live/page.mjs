@@ -1,0 +1,148 @@
+// Browser code for the live latency benchmark, bundled by live.mjs with esbuild into one ES module
+// per run (not part of pscsd's UI: it lives with the benchmark). Each page plays one path into a
+// <video> and reads the simulator's time code strip from every rendered frame:
+// requestVideoFrameCallback gives the frame and when it reaches the glass, the canvas its pixels,
+// sim/video/timecode.ts the camera's wall clock at render. Glass to glass = display time − time code.
+import Hls from "hls.js";
+import { decodeTimecode } from "../../../dist/sim/video/timecode.js";
+
+/** Per-video measurement: every frame the compositor is given, and its time code when readable. */
+function meter(video, t0) {
+  const s = { t0, firstFrameMs: null, frames: 0, undecodable: 0, samples: [], error: null };
+  const canvas = document.createElement("canvas");
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  const onFrame = (_now, md) => {
+    // Wall clock when this frame is on the glass: the page's clock origin plus the frame's
+    // expected display time (both from the same monotonic clock).
+    const shownAt = performance.timeOrigin + md.expectedDisplayTime;
+    if (s.firstFrameMs === null) s.firstFrameMs = md.expectedDisplayTime - t0;
+    s.frames++;
+    if (canvas.width !== md.width || canvas.height !== md.height) {
+      canvas.width = md.width;
+      canvas.height = md.height;
+    }
+    g.drawImage(video, 0, 0, md.width, md.height);
+    const tc = decodeTimecode(g.getImageData(0, 0, md.width, md.height).data, md.width, md.height);
+    if (tc === null) s.undecodable++;
+    else s.samples.push([Math.round(shownAt), Math.round((shownAt - tc) * 10) / 10]);
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  return s;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** hls.js tuned for latency (DESIGN.md's figures): one segment behind the edge, catch up at 1.5x. */
+function playHls(video, o, s) {
+  const hls = new Hls({
+    liveSyncDurationCount: 1,
+    liveMaxLatencyDurationCount: 2,
+    maxLiveSyncPlaybackRate: 1.5,
+    enableWorker: true,
+  });
+  hls.on(Hls.Events.ERROR, (_e, d) => {
+    if (d.fatal) s.error = `hls.js: ${d.type} ${d.details}`;
+  });
+  hls.loadSource(o.url);
+  hls.attachMedia(video);
+  return () => hls.destroy();
+}
+
+/** Janus's streaming plugin over its HTTP API: create, attach, watch, answer, start; long-polled. */
+async function playJanus(video, o) {
+  const tx = () => Math.random().toString(36).slice(2);
+  const post = async (path, body) => {
+    const r = await fetch(`${o.url}${path}`, {
+      method: "POST",
+      body: JSON.stringify({ ...body, transaction: tx() }),
+    });
+    const j = await r.json();
+    if (j.janus === "error") throw new Error(`janus: ${j.error.reason}`);
+    return j;
+  };
+  const session = (await post("", { janus: "create" })).data.id;
+  const handle = (await post(`/${session}`, { janus: "attach", plugin: "janus.plugin.streaming" })).data.id;
+  let open = true;
+  const events = [];
+  // Long polls keep the session alive and bring the plugin's events (the offer among them).
+  (async () => {
+    while (open) {
+      try {
+        const r = await fetch(`${o.url}/${session}?maxev=5&rid=${Date.now()}`);
+        const j = await r.json();
+        for (const e of Array.isArray(j) ? j : [j]) events.push(e);
+      } catch {
+        await sleep(200);
+      }
+    }
+  })();
+  await post(`/${session}/${handle}`, { janus: "message", body: { request: "watch", id: o.mountpoint } });
+  let offer;
+  while (!offer) {
+    const e = events.shift();
+    if (e?.jsep) offer = e.jsep;
+    else if (e?.plugindata?.data?.error) throw new Error(`janus: ${e.plugindata.data.error}`);
+    else if (!e) await sleep(5);
+  }
+  const pc = new RTCPeerConnection();
+  pc.ontrack = (ev) => {
+    video.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
+  };
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  await post(`/${session}/${handle}`, {
+    janus: "message",
+    body: { request: "start" },
+    jsep: { type: "answer", sdp: pc.localDescription.sdp },
+  });
+  return () => {
+    open = false;
+    pc.close();
+    fetch(`${o.url}/${session}`, {
+      method: "POST",
+      body: JSON.stringify({ janus: "destroy", transaction: tx() }),
+    });
+  };
+}
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    });
+  });
+}
+
+/** Our paths: the player classes pscsd's UI uses, loaded from pscsd's own origin. */
+async function playOurs(video, o) {
+  const mod = await import(o.module);
+  const Player = mod[o.className];
+  const player = new Player(video, { camera: o.camera, csrfToken: o.csrfToken });
+  await player.start?.();
+  return () => (player.stop ?? player.close)?.call(player);
+}
+
+const PLAY = { hls: playHls, janus: playJanus, mse: playOurs, webrtc: playOurs };
+
+/** Starts `count` videos of one path in this page; window.bench.stats has one meter per video. */
+export async function run(path, count, o) {
+  window.bench = { stats: [], stops: [] };
+  for (let i = 0; i < count; i++) {
+    const video = document.createElement("video");
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    document.body.append(video);
+    const s = meter(video, performance.now());
+    window.bench.stats.push(s);
+    try {
+      window.bench.stops.push(await PLAY[path](video, o, s));
+      video.play().catch(() => {});
+    } catch (e) {
+      s.error = String(e?.message ?? e);
+    }
+  }
+}
