@@ -111,7 +111,8 @@ async function startPscsd(cam) {
     log: { level: "warn" },
     auth: { scryptLogN: 10 },
     // WebRTC's ICE host: the namespace's veth (Chrome's own candidates are there too).
-    live: { webrtc: { host: VETH.addressA } },
+    // 16 viewers in one page, as one person (a video wall) may have.
+    live: { maxPerUser: 64, webrtc: { host: VETH.addressA } },
     cameras: [
       {
         id: "cam1",
@@ -127,7 +128,7 @@ async function startPscsd(cam) {
     loaded = loadConfig(file);
   } catch {
     // A pscsd without live.webrtc settings yet: run it without them.
-    delete config.live;
+    delete config.live.webrtc;
     writeFileSync(file, JSON.stringify(config));
     loaded = loadConfig(file);
   }

@@ -12,9 +12,9 @@ function meter(video, t0) {
   const canvas = document.createElement("canvas");
   const g = canvas.getContext("2d", { willReadFrequently: true });
   const onFrame = (_now, md) => {
-    // Wall clock when this frame is on the glass: the page's clock origin plus the frame's
-    // expected display time (both from the same monotonic clock).
-    const shownAt = performance.timeOrigin + md.expectedDisplayTime;
+    // Wall clock (the simulator's clock: same machine) when this frame is on the glass, read now
+    // rather than from the page's time origin, which a slewing wall clock leaves behind.
+    const shownAt = Date.now() + (md.expectedDisplayTime - performance.now());
     if (s.firstFrameMs === null) s.firstFrameMs = md.expectedDisplayTime - t0;
     s.frames++;
     if (canvas.width !== md.width || canvas.height !== md.height) {
