@@ -19,11 +19,13 @@ import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
 import { HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
+import { WebRtcLive, type WebRtcSettings } from "./live/webrtc.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
 import { docsRoutes } from "./routes/docs.js";
 import { exportRoutes } from "./routes/exports.js";
 import { holdRoutes } from "./routes/holds.js";
+import { liveRoutes } from "./routes/live.js";
 import { opsRoutes } from "./routes/ops.js";
 import { ptzRoutes } from "./routes/ptz.js";
 import { purgeRoutes } from "./routes/purge.js";
@@ -59,6 +61,8 @@ export interface ApiServices {
   ptz: PtzService;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
+  /** Where WebRTC viewers are offered ICE candidates (live.webrtc, host defaulting to http.host). */
+  webrtc: WebRtcSettings;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   secureCookie: boolean;
@@ -70,6 +74,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...opsRoutes(s),
     ...sessionRoutes({
       auth: s.auth,
+      live: s.live,
       metrics: s.metrics,
       secureCookie: s.secureCookie,
       sessionMaxHours: s.sessionMaxHours,
@@ -83,6 +88,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone),
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone),
+    ...liveRoutes(s.live, new WebRtcLive(s.live, s.webrtc, s.log.child({ component: "webrtc" }))),
   ];
   let doc: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => {

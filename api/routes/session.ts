@@ -2,6 +2,7 @@ import type { Response } from "express";
 import { z } from "zod";
 import type { Auth, Principal } from "../../src/auth/service.js";
 import { ServiceError } from "../../src/errors/service-error.js";
+import type { Live } from "../../src/live/desk.js";
 import type { Metrics } from "../../src/metrics/metrics.js";
 import { SESSION_COOKIE } from "../http/authn.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
@@ -37,6 +38,8 @@ function describe(p: Principal): z.infer<typeof me> {
 
 export interface SessionRouteOptions {
   auth: Auth;
+  /** Signing out ends the live sessions opened under that sign-in. */
+  live: Pick<Live, "signedOut">;
   metrics: Metrics;
   /** Secure cookies need HTTPS, except on loopback where browsers accept them over HTTP. */
   secureCookie: boolean;
@@ -102,6 +105,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       handler: async ({ principal, client, res }) => {
         if (principal?.kind !== "user") throw new ServiceError("invalid", "tokens have no session to end");
         await o.auth.logout(principal, client);
+        await o.live.signedOut(principal.session.idHash);
         setCookie(res, "", 0, o.secureCookie);
         res.status(204).end();
       },

@@ -87,6 +87,11 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     purge: retention,
     ptz: s.ptz,
     live: s.live,
+    // ICE needs an address, not a name.
+    webrtc: {
+      ...config.live.webrtc,
+      host: config.live.webrtc.host ?? (config.http.host === "localhost" ? "127.0.0.1" : config.http.host),
+    },
     timeZone: config.site.timezone,
     recordings: s.playback,
     secureCookie: secureCookie(config, log),

@@ -208,8 +208,28 @@ export const configSchema = z
       .strictObject({
         /** Live sessions one person may have open at once (a 16-tile wall and a spare screen). */
         maxPerUser: z.int().min(1).max(64).default(20),
+        /**
+         * WebRTC live view. pscsd offers one ICE host candidate, on `host` (default: http.host; 0.0.0.0
+         * or :: gathers on every interface), from a UDP port in `portMin`–`portMax` (default: any the
+         * system gives). No STUN or TURN: a client behind NAT needs a TURN server (not yet offered).
+         */
+        webrtc: z
+          .strictObject({
+            host: z.union([z.ipv4(), z.ipv6()]).optional(),
+            portMin: z.int().min(1024).max(65_535).optional(),
+            portMax: z.int().min(1024).max(65_535).optional(),
+          })
+          .refine((w) => (w.portMin === undefined) === (w.portMax === undefined), {
+            path: ["portMax"],
+            message: "portMin and portMax are given together",
+          })
+          .refine((w) => w.portMin === undefined || (w.portMax ?? 0) > w.portMin, {
+            path: ["portMax"],
+            message: "portMax must be above portMin",
+          })
+          .default({}),
       })
-      .default({ maxPerUser: 20 }),
+      .default({ maxPerUser: 20, webrtc: {} }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

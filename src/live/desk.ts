@@ -37,28 +37,32 @@ export interface LiveWatch {
 }
 
 /** What api/ is typed against. */
-export type Live = Pick<LiveDesk, "open" | "openSessions">;
+export type Live = Pick<LiveDesk, "open" | "openSessions" | "refuse" | "end" | "signedOut">;
+
+interface Slot {
+  actor: string;
+  camera: string;
+  /** The sign-in (session row's idHash) it was opened under: signing out ends it. */
+  signIn?: string | undefined;
+  watch?: LiveWatch;
+}
 
 export class LiveDesk {
-  private readonly open_ = new Map<string, { actor: string; camera: string; watch?: LiveWatch }>();
+  private readonly open_ = new Map<string, Slot>();
   private readonly now: () => number;
 
   constructor(private readonly o: LiveDeskOptions) {
     this.now = o.now ?? Date.now;
   }
 
-  async open(camera: string, transport: LiveTransport, by: ActionContext): Promise<LiveWatch> {
+  async open(
+    camera: string,
+    transport: LiveTransport,
+    by: ActionContext,
+    signIn?: string,
+  ): Promise<LiveWatch> {
     const target = `camera:${camera}`;
-    const refuse = async (e: ServiceError): Promise<never> => {
-      await this.o.audit.append({
-        ...by,
-        action: "video.live.open",
-        target,
-        outcome: "denied",
-        details: { transport, reason: e.message },
-      });
-      throw e;
-    };
+    const refuse = (e: ServiceError) => this.refuse(camera, transport, by, e);
     if (!roleGrants(by.role, "video.live"))
       return refuse(
         new ServiceError("forbidden", `${by.actor} may not watch live video: it needs video.live`),
@@ -77,7 +81,7 @@ export class LiveDesk {
       );
     const id = randomUUID();
     // Reserved before the audit write, so parallel opens cannot pass the per-person bound.
-    const slot: { actor: string; camera: string; watch?: LiveWatch } = { actor: by.actor, camera };
+    const slot: Slot = { actor: by.actor, camera, signIn };
     this.open_.set(id, slot);
     try {
       await this.o.audit.append({
@@ -120,6 +124,55 @@ export class LiveDesk {
     };
     slot.watch = watch;
     return watch;
+  }
+
+  /**
+   * A session refused before it opens for a reason of the transport's (an unusable SDP offer, no
+   * UDP port left), audited as every refusal is.
+   */
+  async refuse(camera: string, transport: LiveTransport, by: ActionContext, e: ServiceError): Promise<never> {
+    await this.o.audit.append({
+      ...by,
+      action: "video.live.open",
+      target: `camera:${camera}`,
+      outcome: "denied",
+      details: { transport, reason: e.message },
+    });
+    throw e;
+  }
+
+  /**
+   * The viewer ends its session (DELETE). Invariant: only the person who opened a session may end it
+   * this way; every refusal is audited `video.live.close` denied.
+   */
+  async end(id: string, by: ActionContext): Promise<void> {
+    const slot = this.open_.get(id);
+    const e = !slot?.watch
+      ? new ServiceError("not_found", `no live session '${id}' is open`, "session")
+      : slot.actor !== by.actor
+        ? new ServiceError(
+            "forbidden",
+            `live session '${id}' is not ${by.actor}'s: only its viewer ends it`,
+            "session",
+          )
+        : undefined;
+    if (e || !slot?.watch) {
+      await this.o.audit.append({
+        ...by,
+        action: "video.live.close",
+        target: `live-session:${id}`,
+        outcome: "denied",
+        details: { reason: e?.message },
+      });
+      throw e;
+    }
+    await slot.watch.end("closed by the viewer");
+  }
+
+  /** A person signed out: every session opened under that sign-in ends. */
+  async signedOut(signIn: string): Promise<void> {
+    const mine = [...this.open_.values()].filter((s) => s.signIn === signIn);
+    await Promise.all(mine.map((s) => s.watch?.end("signed out")));
   }
 
   /** Live sessions open now (health, the supervisor's view). */

@@ -1,0 +1,246 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RtspSession } from "../../recorder/live/rtsp-client.js";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import type { AccessUnit } from "../../src/live/feed.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import {
+  type Client,
+  client,
+  login,
+  openLocalCatalog,
+  problemBody,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { recvonlyOffer, weriftViewer } from "../helpers/webrtc.js";
+
+// WebRTC live view through a real pscsd: werift as the browser, the simulator as the camera, the
+// audit log read back through the API.
+const PASSWORD = "Webrtc-Test-2026!";
+const dir = mkdtempSync(join(tmpdir(), "pscs-webrtc-"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let sim: Simulator;
+let daemon: Pscsd;
+let disp1: Client;
+let disp2: Client;
+let rec1: Client;
+let aud1: Client;
+let cam: string;
+let camRtsp: string;
+
+interface Entry {
+  actor: string;
+  action: string;
+  target: string;
+  outcome: string;
+  details: string | null;
+}
+async function audit(action: string): Promise<(Entry & { d: Record<string, unknown> })[]> {
+  const res = await aud1.request(
+    "GET",
+    `/api/audit?action=${encodeURIComponent(action)}&order=desc&limit=50`,
+  );
+  const { entries } = (await res.json()) as { entries: Entry[] };
+  return entries.map((e) => ({ ...e, d: JSON.parse(e.details ?? "{}") as Record<string, unknown> }));
+}
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what} not within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+beforeAll(async () => {
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: 15 });
+  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+  const configFile = writeDaemonConfig(dir, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim),
+    onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
+    extra: { auth: TEST_AUTH, live: { webrtc: { host: "127.0.0.1" } } },
+  });
+  const local = openLocalCatalog(configFile);
+  await seedUsers(local, {
+    disp1: ["dispatcher"],
+    disp2: ["dispatcher"],
+    rec1: ["records"],
+    aud1: ["auditor"],
+  });
+  local.close();
+  daemon = await startInProcess({ dir, configFile, httpPort: 0 });
+  const first = sim.describe()[0] as { id: string; rtsp: string };
+  cam = first.id;
+  camRtsp = first.rtsp;
+  [disp1, disp2, rec1, aud1] = (await Promise.all(
+    ["disp1", "disp2", "rec1", "aud1"].map((u) => login(daemon.url, u)),
+  )) as [Client, Client, Client, Client];
+  await until("the camera connected", async () => {
+    const { cameras } = (await (await disp1.request("GET", "/api/cameras")).json()) as {
+      cameras: { id: string; state: string }[];
+    };
+    return cameras.find((c) => c.id === cam)?.state === "connected";
+  });
+}, 30_000);
+afterAll(async () => {
+  await daemon?.stop();
+  await sim?.stop();
+});
+
+describe("WebRTC live view", () => {
+  it("a werift viewer receives the camera's access units, NAL for NAL; open and close audited with bytes", async () => {
+    // What the camera sends, through a session of the test's own (the simulator's media is shared).
+    const sent = new Map<number, AccessUnit>();
+    const reference = await RtspSession.open(
+      { camera: cam, url: camRtsp, user: "recorder", password: PASSWORD },
+      (au) => sent.set(au.rtpTime, au),
+    );
+    const asked = Date.now();
+    const v = await weriftViewer(disp1, cam);
+    try {
+      const answered = Date.now() - asked;
+      await v.connected;
+      const connected = Date.now() - asked;
+      await until("a first access unit", () => v.units.length >= 1);
+      console.log(
+        `werift viewer, ms after the offer was sent: answered ${answered}, connected ${connected}, first picture ${Date.now() - asked}`,
+      );
+      await until("40 access units", () => v.units.length >= 40);
+    } finally {
+      await reference.stop();
+    }
+    const [first] = v.units;
+    expect(first?.keyframe).toBe(true);
+    expect(first?.nals.map((n) => (n[0] ?? 0) & 0x1f).slice(0, 2)).toEqual([7, 8]);
+    const matched = v.units.filter((au) => sent.has(au.rtpTime));
+    expect(matched.length).toBeGreaterThanOrEqual(30);
+    for (const au of matched) {
+      const cameraSent = sent.get(au.rtpTime) as AccessUnit;
+      // The camera sends SPS/PPS before only some IDRs; both sides add the latest in front of each.
+      expect(au.nals.map((n) => n.toString("hex"))).toEqual(cameraSent.nals.map((n) => n.toString("hex")));
+    }
+
+    const opened = await audit("video.live.open");
+    expect(opened[0]).toMatchObject({ actor: "user:disp1", target: `camera:${cam}`, outcome: "success" });
+    expect(opened[0]?.d).toMatchObject({ session: v.session, transport: "webrtc" });
+    const del = await disp1.request("DELETE", `/api/live/sessions/${v.session}`);
+    expect(del.status).toBe(204);
+    const closed = await until("the close entry", async () =>
+      (await audit("video.live.close")).find((e) => e.d.session === v.session && e.outcome === "success"),
+    );
+    expect(closed).toMatchObject({ actor: "user:disp1", target: `camera:${cam}` });
+    expect(closed.d).toMatchObject({ transport: "webrtc", reason: "closed by the viewer" });
+    const bytes = v.units.reduce((n, au) => n + au.bytes, 0);
+    expect(closed.d.bytes as number).toBeGreaterThanOrEqual(bytes);
+    expect(closed.d.frames as number).toBeGreaterThanOrEqual(v.units.length);
+    await v.close();
+    // Ended a second time: it is gone.
+    const again = await disp1.request("DELETE", `/api/live/sessions/${v.session}`);
+    expect(again.status).toBe(404);
+  }, 30_000);
+
+  it("refuses: no sign-in, no video.live, an unknown camera, an unusable offer; each audited", async () => {
+    const { pc, offer } = await recvonlyOffer();
+    try {
+      const path = `/api/live/cameras/${cam}/webrtc`;
+      expect((await client(daemon.url).request("POST", path, { offer })).status).toBe(401);
+
+      expect((await rec1.request("POST", path, { offer })).status).toBe(403);
+      const denied = await audit("http.denied");
+      expect(denied[0]).toMatchObject({ actor: "user:rec1", target: "route:liveWebRtc", outcome: "denied" });
+
+      const unknown = await disp2.request("POST", "/api/live/cameras/nope/webrtc", { offer });
+      expect(unknown.status).toBe(404);
+      expect((await problemBody<{ detail: string }>(unknown)).detail).toMatch(/no camera 'nope'/);
+
+      const bad = async (sdp: string, why: RegExp) => {
+        const res = await disp2.request("POST", path, { offer: sdp });
+        expect(res.status).toBe(400);
+        const p = await problemBody<{ detail: string; errors: { field: string }[] }>(res);
+        expect(p.errors[0]?.field).toBe("body.offer");
+        expect(p.detail).toMatch(why);
+      };
+      await bad("hello", /not an SDP line/);
+      await bad(offer.replace(/a=recvonly/, "a=sendonly"), /must receive/);
+      await bad(offer.replace(/H264\/90000/gi, "VP8/90000"), /no H\.264/);
+      await bad(offer.replace(/m=video/, "m=audio"), /must be video/);
+      await bad(offer.replace(/a=fingerprint:[^\r\n]*\r\n/, ""), /a=fingerprint/);
+      const tooBig = await disp2.request("POST", path, { offer: `${offer}${"a=x\r\n".repeat(8000)}` });
+      expect(tooBig.status).toBe(400);
+      expect((await problemBody<{ errors: { field: string }[] }>(tooBig)).errors[0]?.field).toBe(
+        "body.offer",
+      );
+
+      const refusals = (await audit("video.live.open")).filter((e) => e.outcome === "denied");
+      expect(refusals.map((e) => e.d.reason)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/no camera 'nope'/),
+          expect.stringMatching(/must receive/),
+          expect.stringMatching(/no H\.264/),
+          expect.stringMatching(/a=fingerprint/),
+        ]),
+      );
+      expect(refusals.every((e) => e.actor === "user:disp2")).toBe(true);
+    } finally {
+      await pc.close();
+    }
+  }, 30_000);
+
+  it("only its viewer ends a session; signing out ends the sign-in's sessions", async () => {
+    const v = await weriftViewer(disp1, cam);
+    try {
+      await v.connected;
+      const other = await disp2.request("DELETE", `/api/live/sessions/${v.session}`);
+      expect(other.status).toBe(403);
+      expect((await problemBody<{ errors: { field: string }[] }>(other)).errors[0]?.field).toBe(
+        "path.session",
+      );
+      const refused = (await audit("video.live.close")).find((e) => e.outcome === "denied");
+      expect(refused).toMatchObject({ actor: "user:disp2", target: `live-session:${v.session}` });
+      const unknown = await disp2.request(
+        "DELETE",
+        "/api/live/sessions/00000000-0000-4000-8000-000000000000",
+      );
+      expect(unknown.status).toBe(404);
+      await until("frames", () => v.units.length >= 3);
+
+      expect((await disp1.request("DELETE", "/api/session")).status).toBe(204);
+      const closed = await until("the close entry", async () =>
+        (await audit("video.live.close")).find((e) => e.d.session === v.session && e.outcome === "success"),
+      );
+      expect(closed.d.reason).toBe("signed out");
+      // The peer connection is closed by pscsd: media stops.
+      await sleep(500);
+      const n = v.units.length;
+      await sleep(700);
+      expect(v.units.length).toBe(n);
+    } finally {
+      await v.close();
+      disp1 = await login(daemon.url, "disp1");
+    }
+  }, 30_000);
+
+  it("a viewer whose peer goes away is ended and audited with its reason", async () => {
+    const v = await weriftViewer(disp2, cam);
+    await v.connected;
+    await until("frames", () => v.units.length >= 3);
+    await v.close();
+    const closed = await until(
+      "the close entry",
+      async () =>
+        (await audit("video.live.close")).find((e) => e.d.session === v.session && e.outcome === "success"),
+      15_000,
+    );
+    expect(closed.d.reason).toMatch(/peer silent/);
+    expect(closed.d.bytes as number).toBeGreaterThan(0);
+  }, 30_000);
+});
