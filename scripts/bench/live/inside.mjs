@@ -1,7 +1,7 @@
 // The live benchmark proper, run by live.mjs inside its network namespace (loopback and one veth
 // pair are all there is): the simulator, pscsd, the ffmpeg feeders, Janus, a static server for the
 // baseline pages and chromium all start here and are stopped by PID.
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
@@ -304,6 +304,9 @@ async function openPage(context, path, pageJs, pscsd) {
 function playOptions(path, pscsd, janus) {
   if (path === "hls") return { url: `http://127.0.0.1:${PORTS.pages}/hls/live.m3u8` };
   if (path === "janus") return { url: janus.url, mountpoint: 1 };
+  // pscsd's own player when this build has it, else the path's contract spoken by the page.
+  if (!existsSync(join(root, `dist/web/live/${path}.js`)))
+    return { camera: "cam1", csrfToken: pscsd.csrfToken };
   return {
     module: `/bench/web/live/${path}.js`,
     className: path === "mse" ? "MsePlayer" : "WebRtcPlayer",
@@ -335,6 +338,7 @@ async function latencyPhase(context, pageJs, pscsd, janus) {
     const [m] = await meters(pages[path]);
     out[path] = {
       ...latencyFigures(m, from, to),
+      client: OURS.includes(path) ? (playOptions(path, pscsd).module ? "player" : "contract") : path,
       firstFrameMs: m.firstFrameMs === null ? null : Math.round(m.firstFrameMs),
       framesRendered: m.frames,
       undecodableFrames: m.undecodable,

@@ -116,6 +116,92 @@ function gathered(pc) {
   });
 }
 
+/**
+ * Our WebRTC path by its contract alone (for a build without WebRtcPlayer): a recvonly offer with
+ * every candidate gathered, POSTed on pscsd's origin, its answer applied.
+ */
+async function webrtcByContract(video, o) {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (ev) => {
+    video.srcObject = new MediaStream([ev.track]);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const headers = { "content-type": "application/json", "x-csrf-token": o.csrfToken };
+  const r = await fetch(`/api/live/cameras/${o.camera}/webrtc`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ offer: pc.localDescription.sdp }),
+  });
+  if (!r.ok) throw new Error(`offer refused: ${r.status} ${await r.text()}`);
+  const { session, answer } = await r.json();
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  return () => {
+    pc.close();
+    fetch(`/api/live/sessions/${session}`, { method: "DELETE", headers });
+  };
+}
+
+/**
+ * Our MSE path by its contract alone (for a build without MsePlayer): the init message, the init
+ * segment and one fragment per frame appended as they come; kept at the live edge as DESIGN.md
+ * says (one seek to the buffered end, then playbackRate = min(1.5, 1 + lag − 0.1)).
+ */
+function mseByContract(video, o) {
+  const ws = new WebSocket(`ws://${location.host}/api/live/cameras/${o.camera}/mse`);
+  ws.binaryType = "arraybuffer";
+  const queue = [];
+  let sb = null;
+  let codec = null;
+  let seeked = false;
+  const pump = () => {
+    if (!sb || sb.updating || queue.length === 0) return;
+    sb.appendBuffer(queue.shift());
+  };
+  const keepLive = () => {
+    const b = video.buffered;
+    if (b.length === 0) return;
+    const end = b.end(b.length - 1);
+    if (!seeked) {
+      video.currentTime = Math.max(b.start(b.length - 1), end - 0.05);
+      seeked = true;
+      return;
+    }
+    const lag = end - video.currentTime;
+    video.playbackRate = lag > 0.15 ? Math.min(1.5, 1 + lag - 0.1) : 1;
+    if (!sb.updating && video.currentTime - b.start(0) > 20) sb.remove(0, video.currentTime - 10);
+  };
+  ws.onmessage = (ev) => {
+    if (typeof ev.data !== "string") {
+      queue.push(ev.data);
+      pump();
+      return;
+    }
+    const m = JSON.parse(ev.data);
+    if (m.type !== "init") return;
+    const type = `video/mp4; codecs="${m.codec}"`;
+    if (sb && m.codec !== codec) sb.changeType(type);
+    codec = m.codec;
+    if (sb) return;
+    const source = new MediaSource();
+    video.src = URL.createObjectURL(source);
+    source.addEventListener(
+      "sourceopen",
+      () => {
+        sb = source.addSourceBuffer(type);
+        sb.addEventListener("updateend", () => {
+          keepLive();
+          pump();
+        });
+        pump();
+      },
+      { once: true },
+    );
+  };
+  return () => ws.close();
+}
+
 /** Our paths: the player classes pscsd's UI uses, loaded from pscsd's own origin. */
 async function playOurs(video, o) {
   const mod = await import(o.module);
@@ -125,7 +211,12 @@ async function playOurs(video, o) {
   return () => (player.stop ?? player.close)?.call(player);
 }
 
-const PLAY = { hls: playHls, janus: playJanus, mse: playOurs, webrtc: playOurs };
+const PLAY = {
+  hls: playHls,
+  janus: playJanus,
+  mse: (v, o, s) => (o.module ? playOurs(v, o, s) : mseByContract(v, o, s)),
+  webrtc: (v, o, s) => (o.module ? playOurs(v, o, s) : webrtcByContract(v, o, s)),
+};
 
 /** Starts `count` videos of one path in this page; window.bench.stats has one meter per video. */
 export async function run(path, count, o) {

@@ -18,5 +18,14 @@ export function latencyFigures(meter, from, to) {
     minMs: r(sorted[0] ?? null),
     maxMs: r(sorted.at(-1) ?? null),
     fps: Math.round((sorted.length / ((to - from) / 1000)) * 10) / 10,
+    // The window's p50 ten seconds at a time: a path still settling (a jitter buffer shrinking,
+    // a player catching up to the edge) shows here, not in one figure.
+    p50By10s: Array.from({ length: Math.ceil((to - from) / 10_000) }, (_, i) => {
+      const part = inWindow
+        .filter(([at]) => at >= from + i * 10_000 && at < from + (i + 1) * 10_000)
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
+      return r(percentile(part, 50));
+    }),
   };
 }
