@@ -3,7 +3,7 @@
 // baseline pages and chromium all start here and are stopped by PID.
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -219,6 +219,7 @@ function pagesServer(pageJs, hlsDir) {
     try {
       if (path === "/bench/page.js") body = pageJs;
       else if (path === "/bench/page.html") body = PAGE_HTML;
+      else if (path === "/bench/favicon.ico") body = "";
       else if (path.startsWith("/hls/") && !path.includes(".."))
         body = readFileSync(join(hlsDir, path.slice(5)));
     } catch {
@@ -239,7 +240,7 @@ function pagesServer(pageJs, hlsDir) {
 }
 
 const PAGE_HTML =
-  '<!doctype html><meta charset="utf-8"><title>live bench</title><body>' +
+  '<!doctype html><meta charset="utf-8"><title>live bench</title><link rel="icon" href="/bench/favicon.ico"><body>' +
   '<script type="module">import * as b from "/bench/page.js"; window.benchPage = b;</script>';
 
 async function bundlePage() {
@@ -284,6 +285,7 @@ async function openPage(context, path, pageJs, pscsd) {
       const p = new URL(route.request().url()).pathname;
       if (p === "/bench/page.html") return route.fulfill({ contentType: "text/html", body: PAGE_HTML });
       if (p === "/bench/page.js") return route.fulfill({ contentType: "text/javascript", body: pageJs });
+      if (p === "/bench/favicon.ico") return route.fulfill({ status: 204 });
       // The player bundles as pscsd's build makes them (dist/web/live/*.js).
       const rel = p.slice("/bench/web/".length);
       if (p.startsWith("/bench/web/") && !rel.includes(".."))
@@ -424,8 +426,6 @@ async function loadPhase(context, pageJs, pscsd) {
         playing: figures.filter((f) => f.fps > 10).length,
         nodeCpuPct: +r.node.cpuPct.toFixed(2),
         nodeRssMB: +r.node.rssMB.toFixed(1),
-        cpuPctPerViewer: +((r.node.cpuPct - idle.node.cpuPct) / n).toFixed(3),
-        rssMBPerViewer: +((r.node.rssMB - idle.node.rssMB) / n).toFixed(2),
         medianViewerP50Ms: percentile(
           lat.sort((a, b) => a - b),
           50,
@@ -434,16 +434,33 @@ async function loadPhase(context, pageJs, pscsd) {
       };
       rows.push(row);
       log(
-        `  ${path} ${n} viewer(s): node ${row.nodeCpuPct}% ${row.nodeRssMB} MB (idle ${idle.node.cpuPct.toFixed(2)}% ${idle.node.rssMB.toFixed(1)} MB) → ${row.cpuPctPerViewer}% and ${row.rssMBPerViewer} MB per viewer; ${row.playing}/${n} playing, median p50 ${row.medianViewerP50Ms} ms`,
+        `  ${path} ${n} viewer(s): node ${row.nodeCpuPct}% ${row.nodeRssMB} MB (idle ${idle.node.cpuPct.toFixed(2)}% ${idle.node.rssMB.toFixed(1)} MB); ${row.playing}/${n} playing, median p50 ${row.medianViewerP50Ms} ms`,
       );
       await sleep(3_000);
     }
+    // The first viewer also opens the camera's live session (RTSP, depacketizing): per viewer is
+    // the slope over the viewer counts; the session's own cost is in the first count's figure.
+    const cpu = slope(rows.map((w) => [w.viewers, w.nodeCpuPct]));
+    const rss = slope(rows.map((w) => [w.viewers, w.nodeRssMB]));
     out[path] = {
       idle: { nodeCpuPct: +idle.node.cpuPct.toFixed(2), nodeRssMB: +idle.node.rssMB.toFixed(1) },
       rows,
+      cpuPctPerViewer: cpu === null ? null : +cpu.toFixed(3),
+      rssMBPerViewer: rss === null ? null : +rss.toFixed(2),
     };
+    log(`  ${path}: ${out[path].cpuPctPerViewer}% of a core and ${out[path].rssMBPerViewer} MB per viewer`);
   }
   return out;
+}
+
+/** Least-squares slope of y over x; null with fewer than two distinct x. */
+function slope(points) {
+  if (new Set(points.map(([x]) => x)).size < 2) return null;
+  const mx = points.reduce((a, [x]) => a + x, 0) / points.length;
+  const my = points.reduce((a, [, y]) => a + y, 0) / points.length;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxy / sxx;
 }
 
 function verdict(lat, ttff) {
@@ -498,6 +515,8 @@ try {
     await until("ffmpeg hls", 20_000, async () =>
       readFileSync(join(hlsDir, "live.m3u8"), "utf8").includes(".ts"),
     );
+  // The machine is shared: how busy it was is part of the figures.
+  results.loadAverageAtStart = loadavg().map((l) => +l.toFixed(2));
   results.seconds = SECONDS;
   results.warmupSeconds = WARMUP_S;
   results.latency = await latencyPhase(context, pageJs, pscsd, janus);
@@ -512,6 +531,7 @@ try {
     results.loadSeconds = LOAD_SECONDS;
     results.load = await loadPhase(context, pageJs, pscsd);
   }
+  results.loadAverageAtEnd = loadavg().map((l) => +l.toFixed(2));
   server.close();
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(join(root, "bench/results/live.json"), `${JSON.stringify(results, null, 2)}\n`);
