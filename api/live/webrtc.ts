@@ -2,7 +2,6 @@ import type { PeerConfig } from "werift";
 import type { ActionContext } from "../../src/auth/acting.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { Live } from "../../src/live/desk.js";
-import type { AccessUnit } from "../../src/live/feed.js";
 import type { Logger } from "../../src/log/logger.js";
 import { problem } from "../http/problem.js";
 import { profileLevelId } from "./h264-rtp.js";
@@ -28,11 +27,12 @@ export interface WebRtcSettings {
 export const DEFAULT_TIMING: ViewerTiming = { connectMs: 15_000, disconnectGraceMs: 5_000, gatherMs: 5_000 };
 
 /**
- * How long a camera's first answer waits for its first key frame (the SPS names the H.264 profile,
- * remembered for later answers; a camera that changes profile mid-run is answered as before until
- * pscsd restarts).
+ * How long an answer waits for the stream's profile (the SPS of its first key frame) when the
+ * camera's is not known yet: a live session already open answers at once from its cached key
+ * frame; a cold one is answered for constrained baseline rather than made to wait up to a group of
+ * pictures (the connection comes up meanwhile). Once seen, a camera's profile is remembered.
  */
-const PROFILE_WAIT_MS = 1_500;
+const PROFILE_WAIT_MS = 250;
 
 /** werift's ICE options for one host address. */
 export function iceConfig(s: WebRtcSettings): Partial<PeerConfig> {
@@ -85,12 +85,13 @@ export class WebRtcLive {
     const viewer = new WebRtcViewer(watch, this.ice, this.timing);
     try {
       const first = watch.frames.next();
-      let profile = this.profiles.get(camera);
-      if (!profile) {
-        const key = await Promise.race([first, sleep(PROFILE_WAIT_MS)]);
-        profile = key && profileLevelId(key);
-        if (profile) this.profiles.set(camera, profile);
-      }
+      // A subscription's first picture is a key frame: its SPS names the stream's profile.
+      const seen = first.then((au) => {
+        const p = au && profileLevelId(au);
+        if (p) this.profiles.set(camera, p);
+        return p;
+      });
+      const profile = this.profiles.get(camera) ?? (await Promise.race([seen, sleep(PROFILE_WAIT_MS)]));
       const narrowed = checkOffer(offer, profile);
       if (!narrowed.ok) throw new Error(narrowed.reason); // checked above: the same offer
       const answer = await this.oneAtATime(() => viewer.answer(narrowed.offer));
@@ -113,4 +114,4 @@ export class WebRtcLive {
 }
 
 const sleep = (ms: number) =>
-  new Promise<AccessUnit | undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+  new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());

@@ -22,11 +22,14 @@ export class ApiProblem extends Error {
   }
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<T> {
   const res = await fetch(path, {
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),
     credentials: "same-origin",
-    headers: init.body === undefined ? {} : { "content-type": "application/json" },
+    headers: { ...(init.body === undefined ? {} : { "content-type": "application/json" }), ...init.headers },
     body: init.body === undefined ? null : JSON.stringify(init.body),
   });
   if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;

@@ -1,39 +1,22 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
-import type { Simulator } from "../../sim/simulator.js";
-import type { Pscsd } from "../../src/compose/daemon.js";
 import type { AccessUnit } from "../../src/live/feed.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
-import {
-  type Client,
-  client,
-  login,
-  openLocalCatalog,
-  problemBody,
-  seedUsers,
-  startInProcess,
-  TEST_AUTH,
-} from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
-import { recvonlyOffer, weriftViewer } from "../helpers/webrtc.js";
+import { type Client, client, login, problemBody } from "../helpers/pscsd.js";
+import { type LiveDaemon, recvonlyOffer, startLiveDaemon, weriftViewer } from "../helpers/webrtc.js";
 
 // WebRTC live view through a real pscsd: werift as the browser, the simulator as the camera, the
 // audit log read back through the API.
-const PASSWORD = "Webrtc-Test-2026!";
-const dir = mkdtempSync(join(tmpdir(), "pscs-webrtc-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let sim: Simulator;
-let daemon: Pscsd;
+let live: LiveDaemon;
+let daemon: LiveDaemon["daemon"];
 let disp1: Client;
 let disp2: Client;
 let rec1: Client;
 let aud1: Client;
 let cam: string;
-let camRtsp: string;
 
 interface Entry {
   actor: string;
@@ -61,39 +44,20 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 }
 
 beforeAll(async () => {
-  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: 15 });
-  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-  const configFile = writeDaemonConfig(dir, {
-    httpPort: await freePort(),
-    cameras: simCameraConfigs(sim),
-    onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
-    extra: { auth: TEST_AUTH, live: { webrtc: { host: "127.0.0.1" } } },
-  });
-  const local = openLocalCatalog(configFile);
-  await seedUsers(local, {
+  live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-")), {
     disp1: ["dispatcher"],
     disp2: ["dispatcher"],
     rec1: ["records"],
     aud1: ["auditor"],
   });
-  local.close();
-  daemon = await startInProcess({ dir, configFile, httpPort: 0 });
-  const first = sim.describe()[0] as { id: string; rtsp: string };
-  cam = first.id;
-  camRtsp = first.rtsp;
+  daemon = live.daemon;
+  cam = live.camera;
   [disp1, disp2, rec1, aud1] = (await Promise.all(
     ["disp1", "disp2", "rec1", "aud1"].map((u) => login(daemon.url, u)),
   )) as [Client, Client, Client, Client];
-  await until("the camera connected", async () => {
-    const { cameras } = (await (await disp1.request("GET", "/api/cameras")).json()) as {
-      cameras: { id: string; state: string }[];
-    };
-    return cameras.find((c) => c.id === cam)?.state === "connected";
-  });
 }, 30_000);
 afterAll(async () => {
-  await daemon?.stop();
-  await sim?.stop();
+  await live?.stop();
 });
 
 describe("WebRTC live view", () => {
@@ -101,7 +65,7 @@ describe("WebRTC live view", () => {
     // What the camera sends, through a session of the test's own (the simulator's media is shared).
     const sent = new Map<number, AccessUnit>();
     const reference = await RtspSession.open(
-      { camera: cam, url: camRtsp, user: "recorder", password: PASSWORD },
+      { camera: cam, url: live.rtsp, user: "recorder", password: live.password },
       (au) => sent.set(au.rtpTime, au),
     );
     const asked = Date.now();

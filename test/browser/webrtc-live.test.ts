@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { PASSWORD } from "../helpers/pscsd.js";
+import { type LiveDaemon, startLiveDaemon } from "../helpers/webrtc.js";
+
+/**
+ * The WebRTC player (api/web/live/webrtc-player.ts, as bundled into dist/web) in Debian's chromium,
+ * on a page served under pscsd's origin, signed in as a dispatcher: decoded frames that change over
+ * time, no console errors, the session ended by the player's stop().
+ */
+
+const BUNDLE = new URL("../../dist/web/live/webrtc.js", import.meta.url).pathname;
+let live: LiveDaemon;
+let browser: BrowserSession;
+
+/** The few DOM shapes the page code uses (the test build has no DOM lib). */
+interface Player {
+  state: string;
+  firstFrameMs: number | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): Promise<{ framesDecoded: number; session: string | undefined }>;
+}
+interface Canvas2D {
+  drawImage(image: unknown, x: number, y: number, w: number, h: number): void;
+  getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+}
+declare const document: {
+  querySelector(selector: string): unknown;
+  createElement(tag: "canvas"): { width: number; height: number; getContext(k: "2d"): Canvas2D };
+};
+declare const window: { player: Player };
+
+beforeAll(async () => {
+  live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-browser-")), {
+    disp1: ["dispatcher"],
+    aud1: ["auditor"],
+  });
+  browser = await openBrowser({
+    // Loopback candidates (pscsd offers only 127.0.0.1 here), and plain addresses rather than mDNS
+    // names, so nothing is multicast on the machine's networks.
+    args: ["--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns"],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await live?.stop();
+});
+
+describe("the WebRTC player in chromium", () => {
+  it("shows the camera's live picture, changing over time; stop() ends the session", async () => {
+    const origin = live.daemon.url;
+    const { page } = browser;
+    await page.route(`${origin}/live-test/**`, (route) => {
+      const url = route.request().url();
+      if (url.endsWith("/webrtc.js"))
+        return route.fulfill({ contentType: "text/javascript", body: readFileSync(BUNDLE, "utf8") });
+      return route.fulfill({
+        contentType: "text/html",
+        body: `<!doctype html><meta charset="utf-8"><title>live</title><video id="v" muted></video>
+<script type="module">
+  import { WebRtcPlayer } from "/live-test/webrtc.js";
+  window.WebRtcPlayer = WebRtcPlayer;
+</script>`,
+      });
+    });
+    await page.goto(`${origin}/live-test/index.html`);
+    await page.waitForFunction(() => "WebRtcPlayer" in window);
+    const firstFrameMs = await page.evaluate(
+      async ({ camera, password }) => {
+        const signIn = await fetch("/api/session", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "disp1", password }),
+        });
+        const { csrfToken } = (await signIn.json()) as { csrfToken: string };
+        const Ctor = (window as unknown as { WebRtcPlayer: new (v: unknown, o: object) => Player })
+          .WebRtcPlayer;
+        window.player = new Ctor(document.querySelector("#v"), { camera, csrfToken });
+        await window.player.start();
+        const end = performance.now() + 10_000;
+        while (window.player.state !== "playing") {
+          if (performance.now() > end) throw new Error(`not playing: ${window.player.state}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return window.player.firstFrameMs;
+      },
+      { camera: live.camera, password: PASSWORD },
+    );
+    console.log(`WebRTC player in chromium: first frame ${firstFrameMs} ms after start()`);
+    expect(firstFrameMs).toBeGreaterThan(0);
+
+    // Two frames drawn from the video 600 ms apart differ (the simulator's picture moves).
+    const samples = await page.evaluate(async () => {
+      const video = document.querySelector("#v");
+      const canvas = document.createElement("canvas");
+      canvas.width = 160;
+      canvas.height = 90;
+      const g = canvas.getContext("2d");
+      const grab = () => {
+        g.drawImage(video, 0, 0, 160, 90);
+        return Array.from(g.getImageData(0, 0, 160, 90).data);
+      };
+      const a = grab();
+      await new Promise((r) => setTimeout(r, 600));
+      const b = grab();
+      let differ = 0;
+      let lit = 0;
+      for (let i = 0; i < a.length; i += 4) {
+        if (Math.abs((a[i] as number) - (b[i] as number)) > 8) differ += 1;
+        if ((b[i] as number) + (b[i + 1] as number) + (b[i + 2] as number) > 60) lit += 1;
+      }
+      const stats = await window.player.stats();
+      return { differ, lit, pixels: a.length / 4, stats };
+    });
+    expect(samples.lit, "the picture is not black").toBeGreaterThan(samples.pixels / 4);
+    expect(samples.differ, "the picture changes").toBeGreaterThan(20);
+    expect(samples.stats.framesDecoded).toBeGreaterThan(5);
+    const session = samples.stats.session;
+    expect(session).toMatch(/^[0-9a-f-]{36}$/);
+
+    await page.evaluate(() => window.player.stop());
+    const local = live.daemon;
+    const aud = await fetch(`${local.url}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "aud1", password: PASSWORD }),
+    });
+    const cookie = /pscs_session=([^;]+)/.exec(aud.headers.get("set-cookie") ?? "")?.[1];
+    const entries = (await (
+      await fetch(`${local.url}/api/audit?action=video.live.close&order=desc`, {
+        headers: { cookie: `pscs_session=${cookie}` },
+      })
+    ).json()) as { entries: { details: string }[] };
+    const closed = entries.entries.map((e) => JSON.parse(e.details) as Record<string, unknown>);
+    expect(closed.find((d) => d.session === session)).toMatchObject({
+      transport: "webrtc",
+      reason: "closed by the viewer",
+    });
+    expect(browser.errors).toEqual([]);
+  }, 60_000);
+});
