@@ -203,7 +203,10 @@ async function startJanus(rtsp) {
   procs.push(
     start("ffmpeg", [
       ...["-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", rtsp],
-      ...["-an", "-c:v", "copy", "-f", "rtp", `rtp://127.0.0.1:${PORTS.janusVideo}?pkt_size=1200`],
+      // SPS/PPS before every key frame: the camera sends them before every other IDR only, and
+      // Janus's viewers (no SDP parameter sets) would wait up to two GOPs for a first picture.
+      ...["-an", "-c:v", "copy", "-bsf:v", "dump_extra=freq=keyframe"],
+      ...["-f", "rtp", `rtp://127.0.0.1:${PORTS.janusVideo}?pkt_size=1200`],
     ]),
   );
   return { url, pid: janus.pid, log: lines };
