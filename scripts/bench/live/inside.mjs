@@ -61,6 +61,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (s) => process.stdout.write(`${s}\n`);
 
 const work = mkdtempSync(join(tmpdir(), "pscs-bench-live-"));
+// Also when interrupted (children.mjs exits on SIGINT and SIGTERM, past any finally).
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const procs = [];
 let browser;
 let pages;
