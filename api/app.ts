@@ -17,8 +17,9 @@ import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
 import { openApiDocument } from "./http/openapi.js";
-import { HttpProblem, problem, sendProblem } from "./http/problem.js";
+import { endWithProblem, HttpProblem, problem, sendProblem } from "./http/problem.js";
 import { type AnyRoute, clientOf, expressPath, mountRoute, principalOf } from "./http/route.js";
+import { MseLive } from "./live/mse.js";
 import { WebRtcLive, type WebRtcSettings } from "./live/webrtc.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cameraRoutes } from "./routes/cameras.js";
@@ -33,6 +34,7 @@ import { recordingRoutes } from "./routes/recordings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import type { Upgrades } from "./server.js";
 
 /**
  * The HTTP surface of pscsd. The api reads and commands only through the services handed to it here;
@@ -65,6 +67,8 @@ export interface ApiServices {
   webrtc: WebRtcSettings;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
+  /** A live viewer that has taken nothing for this long is closed as stalled. */
+  liveStalledSeconds: number;
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -97,6 +101,45 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
   });
   routes.push(...docs);
   return routes;
+}
+
+/**
+ * The routes that leave HTTP (WebSocket upgrades), which express never sees.
+ * Invariant: an upgrade is served only by a route listed here; any other is answered 404 problem+json.
+ */
+export const UPGRADE_ROUTES = {
+  liveMse: /^\/api\/live\/cameras\/([^/]+)\/mse$/,
+} as const;
+
+export function createUpgrades(s: ApiServices): Upgrades {
+  const mse = new MseLive({
+    live: s.live,
+    auth: s.auth,
+    log: s.log.child({ component: "live-mse" }),
+    stalledMs: s.liveStalledSeconds * 1000,
+  });
+  return {
+    handle(req, socket, head) {
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      const camera = UPGRADE_ROUTES.liveMse.exec(path)?.[1];
+      let decoded: string | undefined;
+      try {
+        decoded = camera === undefined ? undefined : decodeURIComponent(camera);
+      } catch {
+        decoded = undefined;
+      }
+      if (decoded === undefined) {
+        socket.on("error", () => socket.destroy());
+        endWithProblem(socket, problem(404, `no WebSocket route for ${req.method} ${path.slice(0, 200)}`));
+        return;
+      }
+      mse.serve(req, socket, head, decoded).catch((err: unknown) => {
+        s.log.error({ err, path }, "live MSE upgrade failed");
+        if (!socket.destroyed) endWithProblem(socket, problem(500, "internal error; see the server log"));
+      });
+    },
+    close: () => mse.close(),
+  };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

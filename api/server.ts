@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Express } from "express";
+import { endWithProblem, HttpProblem } from "./http/problem.js";
 
 export interface ListenOptions {
   host: string;
@@ -14,13 +16,21 @@ export interface ListenOptions {
   requestTimeoutSeconds: number;
 }
 
+/** The routes a connection leaves HTTP by (WebSocket), answered on the raw socket. */
+export interface Upgrades {
+  /** Answers a request asking to upgrade its connection: upgrades it, or refuses it with a problem. */
+  handle(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends every upgraded connection (pscsd stopping); Node's closeAllConnections leaves them open. */
+  close(): Promise<void>;
+}
+
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
 /** Binds the app; resolves once listening, rejects with the bind error (EADDRINUSE, EACCES, …). */
-export function listen(app: Express, opts: ListenOptions): Promise<RunningServer> {
+export function listen(app: Express, opts: ListenOptions, upgrades?: Upgrades): Promise<RunningServer> {
   const headersTimeout = opts.headersTimeoutSeconds * 1000;
   const requestTimeout = opts.requestTimeoutSeconds * 1000;
   // Node bounds only receiving a request (headers, then the body), never sending the response.
@@ -48,6 +58,8 @@ export function listen(app: Express, opts: ListenOptions): Promise<RunningServer
   server.maxConnections = opts.maxConnections;
   server.on("connection", capPerAddress(opts.maxConnectionsPerAddress));
   server.on("clientError", answerClientError);
+  // An upgraded socket stays the server's connection: it still counts in maxConnections and its address's cap.
+  if (upgrades) server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => {
@@ -56,12 +68,14 @@ export function listen(app: Express, opts: ListenOptions): Promise<RunningServer
       const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
       resolve({
         url: `${opts.tls ? "https" : "http"}://${host}:${addr.port}`,
-        close: () =>
-          new Promise<void>((done, fail) => {
+        close: async () => {
+          await upgrades?.close();
+          await new Promise<void>((done, fail) => {
             server.close((e) => (e ? fail(e) : done()));
             // Keep-alive sockets would hold close() open until they idle out; shutdown must be prompt.
             server.closeAllConnections();
-          }),
+          });
+        },
       });
     });
   });
@@ -93,21 +107,18 @@ function capPerAddress(cap: number): (socket: Socket) => void {
  * Requests Node's HTTP parser refuses before express sees them (oversized headers or URL, broken
  * request line) still get a problem+json answer, like every other refusal of this API.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A TLS failure (handshake timeout, bad handshake) has no HTTP to answer in: an HTTP reply would wait
   // for a handshake that never comes and keep the socket open for good.
   if (err.code === "ECONNRESET" || /^ERR_(TLS|SSL)_/.test(err.code ?? "") || !socket.writable) {
     socket.destroy();
     return;
   }
-  const [status, title, detail] =
+  const [status, title, detail]: [number, string, string] =
     err.code === "HPE_HEADER_OVERFLOW"
       ? [431, "Request Header Fields Too Large", "request line or headers larger than the server accepts"]
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? [408, "Request Timeout", "the request did not arrive in time"]
         : [400, "Bad Request", "malformed HTTP request"];
-  const body = JSON.stringify({ type: "about:blank", title, status, detail });
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  endWithProblem(socket, new HttpProblem(status, title, detail));
 }

@@ -1,5 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import type { Request } from "express";
-import type { Auth } from "../../src/auth/service.js";
+import type { Auth, UserPrincipal } from "../../src/auth/service.js";
 import { clientOf, type Identity } from "./route.js";
 
 /**
@@ -30,10 +31,21 @@ export async function identify(auth: Auth, req: Request): Promise<Identity> {
     const principal = m?.[1] ? await auth.authenticateToken(m[1], client) : undefined;
     return principal ? { principal } : { refusal: "bearer token is malformed, unknown, expired or revoked" };
   }
-  const sid = cookieValue(req.get("cookie"), SESSION_COOKIE);
-  if (sid && /^[A-Za-z0-9_-]{43}$/.test(sid)) {
-    const principal = await auth.authenticateSession(sid, client);
-    if (principal) return { principal };
-  }
-  return {};
+  const principal = await identifySession(auth, req);
+  return principal ? { principal } : {};
+}
+
+/** The session cookie's id, when it is one's shape at all. */
+export function sessionIdOf(req: IncomingMessage): string | undefined {
+  const sid = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  return sid && /^[A-Za-z0-9_-]{43}$/.test(sid) ? sid : undefined;
+}
+
+/**
+ * The signed-in person of a request by its session cookie alone: what a WebSocket upgrade (which
+ * a browser cannot give an Authorization header) is identified by, and `identify`'s cookie half.
+ */
+export async function identifySession(auth: Auth, req: IncomingMessage): Promise<UserPrincipal | undefined> {
+  const sid = sessionIdOf(req);
+  return sid ? auth.authenticateSession(sid, clientOf(req)) : undefined;
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { Response } from "express";
 import type { z } from "zod";
 import { ServiceError, type ServiceErrorKind } from "../../src/errors/service-error.js";
@@ -119,4 +120,23 @@ export function sendProblem(res: Response, p: HttpProblem, requestId?: string): 
       ...p.extra,
       ...(requestId ? { requestId } : {}),
     });
+}
+
+/**
+ * A problem answered on a socket express never saw (Node's parser refused the request, or a
+ * WebSocket upgrade was refused before it happened), then the socket closed.
+ */
+export function endWithProblem(socket: Duplex, p: HttpProblem): void {
+  const body = JSON.stringify({
+    type: "about:blank",
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    ...p.extra,
+  });
+  const retry =
+    typeof p.extra.retryAfterSeconds === "number" ? `Retry-After: ${p.extra.retryAfterSeconds}\r\n` : "";
+  socket.end(
+    `HTTP/1.1 ${p.status} ${p.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import express, { type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
 import type { Permission, Role } from "../../src/auth/roles.js";
@@ -107,7 +108,7 @@ export function principalOf(req: Request): Principal | undefined {
   return (req as Request & { principal?: Principal }).principal;
 }
 
-export function clientOf(req: Request): string {
+export function clientOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? "unknown";
 }
 

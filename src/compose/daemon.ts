@@ -142,7 +142,7 @@ async function wire(
       root: config.storage.exports,
       key: () => exportProducer.key(),
     });
-  const app = wireHttp(config, log, {
+  const { app, upgrades } = wireHttp(config, log, {
     db,
     directory,
     audit,
@@ -177,6 +177,7 @@ async function wire(
     retention,
     pressure,
     app,
+    upgrades,
     ptz,
     exportProducer,
     exportJobs,
@@ -200,7 +201,7 @@ export async function startPscsd(config: Config, log: Logger): Promise<Pscsd> {
     // At the default period the watch rides on the minute timer below (one wake-up a minute, not two).
     await watch.start({ ownTimer: watch.periodMs !== MINUTE_MS });
     await pressure.checkNow();
-    server = await listen(d.app, config.http);
+    server = await listen(d.app, config.http, d.upgrades);
     timers.push(
       setInterval(() => {
         auth.purgeExpiredSessions().catch((err: unknown) => log.error({ err }, "session purge failed"));

@@ -1,4 +1,4 @@
-import { createApp } from "../../api/app.js";
+import { createApp, createUpgrades } from "../../api/app.js";
 import type { Retention } from "../../retention/retention.js";
 import { AuditInspectionService } from "../audit/inspection.js";
 import type { AuditLog } from "../audit/log.js";
@@ -71,7 +71,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     version: VERSION,
     lockouts,
   });
-  return createApp({
+  const services = {
     version: VERSION,
     startedAt,
     log,
@@ -96,7 +96,9 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
-  });
+    liveStalledSeconds: config.playback.stalledSeconds,
+  };
+  return { app: createApp(services), upgrades: createUpgrades(services) };
 }
 
 /** Browsers accept Secure cookies over plain HTTP on loopback only; plain HTTP elsewhere is warned of. */

@@ -127,8 +127,9 @@ export class LiveDesk {
   }
 
   /**
+  /**
    * A session refused before it opens for a reason of the transport's (an unusable SDP offer, no
-   * UDP port left), audited as every refusal is.
+   * UDP port left, no session cookie, a foreign Origin), audited as every refusal is; then throws `e`.
    */
   async refuse(camera: string, transport: LiveTransport, by: ActionContext, e: ServiceError): Promise<never> {
     await this.o.audit.append({

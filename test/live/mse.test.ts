@@ -1,0 +1,239 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
+import { writeDaemonConfig } from "../helpers/config.js";
+import { freePort } from "../helpers/ports.js";
+import {
+  type LocalCatalog,
+  login,
+  openLocalCatalog,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "../helpers/pscsd.js";
+import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+
+// Live view as fMP4 over a WebSocket, against pscsd in this process and the simulator's RTSP stream:
+// the protocol's messages, fragments that real ffprobe/ffmpeg decode as the camera's stream, the
+// refusals (answered before the upgrade, audited), the open/close trail, a stalled viewer cut.
+const PASSWORD = "Mse-Test-2026!";
+const dir = mkdtempSync(join(tmpdir(), "pscs-mse-"));
+const STALLED_S = 2;
+let sim: Simulator;
+let daemon: Pscsd;
+let local: LocalCatalog;
+let origin: string;
+let cam: string;
+let disp1: string;
+let disp2: string;
+let rec1: string;
+
+beforeAll(async () => {
+  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
+  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+  const configFile = writeDaemonConfig(dir, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim),
+    onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
+    extra: { auth: TEST_AUTH, playback: { stalledSeconds: STALLED_S }, live: { maxPerUser: 2 } },
+  });
+  local = openLocalCatalog(configFile);
+  await seedUsers(local, { disp1: ["dispatcher"], disp2: ["dispatcher"], rec1: ["records"] });
+  daemon = await startInProcess({ dir, configFile, httpPort: 0 });
+  origin = daemon.url;
+  cam = sim.describe()[0]?.id ?? "";
+  disp1 = (await login(origin, "disp1")).cookie ?? "";
+  disp2 = (await login(origin, "disp2")).cookie ?? "";
+  rec1 = (await login(origin, "rec1")).cookie ?? "";
+}, 60_000);
+afterAll(async () => {
+  await daemon?.stop();
+  local?.close();
+  await sim?.stop();
+});
+
+const wsUrl = (camera: string) => `${origin.replace(/^http/, "ws")}/api/live/cameras/${camera}/mse`;
+
+type Opened = { ws: WebSocket } | { status: number; body: Record<string, unknown> };
+
+/** Opens a live socket; a refusal arrives as the HTTP answer to the upgrade. */
+function open(camera: string, h: { cookie?: string; origin?: string | null } = {}): Promise<Opened> {
+  const ws = new WebSocket(wsUrl(camera), {
+    headers: h.cookie ? { cookie: h.cookie } : {},
+    ...(h.origin === null ? {} : { origin: h.origin ?? origin }),
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve({ ws }));
+    ws.once("unexpected-response", (_req, res) => {
+      expect(res.headers["content-type"]).toMatch(/application\/problem\+json/);
+      let body = "";
+      res.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
+    });
+    ws.once("error", reject);
+  });
+}
+
+async function watching(camera: string, cookie: string): Promise<WebSocket> {
+  const o = await open(camera, { cookie });
+  if (!("ws" in o)) throw new Error(`refused ${o.status}: ${JSON.stringify(o.body)}`);
+  return o.ws;
+}
+
+/** The first `n` messages after the socket opened (text as parsed JSON, binary as Buffer). */
+function messages(ws: WebSocket, n: number): Promise<(Buffer | Record<string, unknown>)[]> {
+  const got: (Buffer | Record<string, unknown>)[] = [];
+  return new Promise((resolve, reject) => {
+    const on = (data: Buffer, binary: boolean) => {
+      got.push(binary ? data : (JSON.parse(data.toString()) as Record<string, unknown>));
+      if (got.length === n) {
+        ws.off("message", on);
+        resolve(got);
+      }
+    };
+    ws.on("message", on);
+    ws.once("close", (code) => reject(new Error(`closed ${code} after ${got.length} messages`)));
+  });
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+}
+
+/** Audit entries of `action` (by `actor`), their details parsed. */
+async function entries(action: string, actor?: string) {
+  const list = await local.audit.list({ action, ...(actor ? { actor } : {}), order: "asc" });
+  return list.map((e) => ({ ...e, details: JSON.parse(e.details || "{}") as Record<string, unknown> }));
+}
+
+async function until<T>(what: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Never a synchronous child: the simulator's RTSP server runs on this event loop.
+const run = promisify(execFile);
+const ffprobe = async (file: string, ...args: string[]) =>
+  JSON.parse(
+    (await run("ffprobe", ["-v", "error", "-of", "json", ...args, file], { timeout: 20_000 })).stdout,
+  );
+
+describe("live view over a WebSocket (fMP4 for MSE)", () => {
+  it("sends init text, init segment, then one fragment per access unit that ffprobe decodes as the camera's stream; open and close audited with bytes", async () => {
+    const ws = await watching(cam, disp1);
+    const FRAMES = 25;
+    const [init, segment, ...fragments] = await messages(ws, 2 + FRAMES);
+    expect(init).toMatchObject({ type: "init", width: 320, height: 180 });
+    const { session, codec } = init as { session: string; codec: string };
+    expect(session).toMatch(/^[0-9a-f-]{36}$/);
+    expect(codec).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    expect(Buffer.isBuffer(segment) && segment.subarray(4, 8).toString()).toBe("ftyp");
+    for (const f of fragments) expect((f as Buffer).subarray(4, 8).toString()).toBe("moof");
+    const file = join(dir, "live.mp4");
+    writeFileSync(file, Buffer.concat([segment as Buffer, ...(fragments as Buffer[])]));
+    const ours = (await ffprobe(file, "-count_frames", "-show_streams")).streams[0];
+    expect(ours.nb_read_frames).toBe(String(FRAMES));
+    // Decoded without a single error from the first fragment (a key frame) on.
+    expect((await run("ffmpeg", ["-v", "error", "-i", file, "-f", "null", "-"])).stderr).toBe("");
+    const camera = (
+      await ffprobe(
+        (sim.describe()[0]?.rtsp ?? "").replace("rtsp://", `rtsp://recorder:${PASSWORD}@`),
+        "-rtsp_transport",
+        "tcp",
+        "-show_streams",
+      )
+    ).streams[0];
+    for (const k of ["codec_name", "profile", "level", "width", "height", "pix_fmt"])
+      expect([k, ours[k]]).toEqual([k, camera[k]]);
+    expect(Number.parseInt(codec.slice(9), 16)).toBe(camera.level);
+    // The first fragment is a key frame, the later ones in the group are not (trun's sample flags).
+    const flags = (f: Buffer) => f.readUInt32BE(f.indexOf("trun") + 20);
+    expect(flags(fragments[0] as Buffer)).toBe(0x02000000);
+    expect(flags(fragments[1] as Buffer)).toBe(0x01010000);
+
+    const received = [init, segment, ...fragments].reduce<number>(
+      (n, m) => n + (Buffer.isBuffer(m) ? m.length : JSON.stringify(m).length),
+      0,
+    );
+    ws.close(1000);
+    expect(await closed(ws)).toBe(1000);
+    const close = await until(async () =>
+      (await entries("video.live.close", "user:disp1")).find((e) => e.details.session === session),
+    );
+    expect(close.details).toMatchObject({ transport: "mse", reason: "client closed (1000)" });
+    expect(close.details.bytes as number).toBeGreaterThanOrEqual(received);
+    expect(close.details.frames as number).toBeGreaterThanOrEqual(FRAMES);
+    const opened = (await entries("video.live.open", "user:disp1")).find(
+      (e) => e.details.session === session,
+    );
+    expect(opened).toMatchObject({ outcome: "success", target: `camera:${cam}`, role: "dispatcher" });
+  }, 30_000);
+
+  it("refuses before the upgrade, as problem+json, and audits each: no cookie, foreign or missing Origin, no video.live, unknown camera, past the per-person bound", async () => {
+    const denied = async (actor: string, reason: RegExp) =>
+      expect(
+        (await entries("video.live.open", actor))
+          .filter((e) => e.outcome === "denied")
+          .map((e) => e.details.reason),
+      ).toContainEqual(expect.stringMatching(reason));
+
+    expect(await open(cam)).toMatchObject({ status: 401, body: { status: 401 } });
+    await denied("anonymous", /sign in/);
+    expect(await open(cam, { cookie: disp1, origin: "https://evil.example" })).toMatchObject({ status: 403 });
+    await denied("user:disp1", /Origin 'https:\/\/evil\.example'/);
+    expect(await open(cam, { cookie: disp1, origin: null })).toMatchObject({ status: 403 });
+    await denied("user:disp1", /Origin missing/);
+    expect(await open(cam, { cookie: rec1 })).toMatchObject({ status: 403, body: { detail: /video\.live/ } });
+    await denied("user:rec1", /video\.live/);
+    expect(await open("nosuch", { cookie: disp1 })).toMatchObject({
+      status: 404,
+      body: { errors: [{ field: "path.camera" }] },
+    });
+    await denied("user:disp1", /no camera 'nosuch'/);
+
+    const two = [await watching(cam, disp2), await watching(cam, disp2)];
+    expect(await open(cam, { cookie: disp2 })).toMatchObject({ status: 429, body: { retryAfterSeconds: 1 } });
+    await denied("user:disp2", /already has 2 live sessions/);
+    for (const ws of two) ws.close();
+    await Promise.all(two.map(closed));
+    // Any other upgrade path is no route.
+    expect(await open("a/b", { cookie: disp1 })).toMatchObject({ status: 404 });
+  }, 30_000);
+
+  it("a viewer that stops reading is paused past the bound, then closed as stalled and audited", async () => {
+    // A raw socket that upgrades and then reads nothing at all.
+    const url = new URL(wsUrl(cam));
+    const sock = connect(Number(url.port), url.hostname);
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(
+      `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: ${origin}\r\nCookie: ${disp1}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    const head = await new Promise<string>((r) => sock.once("data", (d: Buffer) => r(d.toString("latin1"))));
+    expect(head).toMatch(/^HTTP\/1.1 101/);
+    sock.pause();
+    const started = Date.now();
+    const close = await until(
+      async () =>
+        (await entries("video.live.close", "user:disp1")).find((e) => e.details.reason === "stalled"),
+      90_000,
+    );
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThan(STALLED_S * 1000);
+    sock.resume();
+    await new Promise((r) => sock.once("close", r));
+  }, 120_000);
+});
