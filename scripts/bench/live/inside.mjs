@@ -274,8 +274,10 @@ const ARGS = [
   "--disable-background-timer-throttling",
   "--disable-renderer-backgrounding",
   "--disable-backgrounding-occluded-windows",
-  // Real host candidates, not mDNS names Janus cannot resolve.
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
+  // Real host candidates, not mDNS names Janus cannot resolve; and no local-network-access check
+  // on a page playwright fulfils (it has no address, so its WebSocket to pscsd's loopback origin
+  // counts as public to private; pscsd's own UI pages will come from pscsd itself).
+  "--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks",
 ];
 
 /** A page on the path's origin, its module loaded: ours on pscsd's (routed), baselines on the server's. */

@@ -163,13 +163,15 @@ function mseByContract(video, o) {
     const b = video.buffered;
     if (b.length === 0) return;
     const end = b.end(b.length - 1);
-    if (!seeked) {
+    // Once, and whenever playback is not in the last buffered range (a gap in the stream's times
+    // left it stuck at the end of an earlier one): to the live edge.
+    if (!seeked || video.currentTime < b.start(b.length - 1)) {
       video.currentTime = Math.max(b.start(b.length - 1), end - 0.05);
       seeked = true;
       return;
     }
     const lag = end - video.currentTime;
-    video.playbackRate = lag > 0.15 ? Math.min(1.5, 1 + lag - 0.1) : 1;
+    video.playbackRate = Math.max(0.9, Math.min(1.5, 1 + lag - 0.1));
     if (!sb.updating && video.currentTime - b.start(0) > 20) sb.remove(0, video.currentTime - 10);
   };
   ws.onmessage = (ev) => {
