@@ -369,11 +369,12 @@ async function joinPhase(context, pageJs, pscsd, janus) {
   const out = {};
   await Promise.all(
     PATHS.map(async (path) => {
-      const page = await openPage(context, path, pageJs, pscsd);
       const o = playOptions(path, pscsd, janus);
       const times = [];
       const errors = [];
       for (let i = 0; i < JOINS; i++) {
+        // A fresh page each time, as a viewer opening the live view has.
+        const page = await openPage(context, path, pageJs, pscsd);
         await page.evaluate(([p, opts]) => window.benchPage.run(p, 1, opts), [path, o]);
         const end = Date.now() + 5_000;
         let m;
@@ -383,14 +384,11 @@ async function joinPhase(context, pageJs, pscsd, janus) {
         } while (m.firstFrameMs === null && !m.error && Date.now() < end);
         if (m.firstFrameMs !== null) times.push(Math.round(m.firstFrameMs));
         else errors.push(m.error ?? "no frame within 5 s");
-        await page.evaluate(() => {
-          for (const s of window.bench.stops) s?.();
-          document.body.replaceChildren();
-        });
+        await page.evaluate(() => Promise.all(window.bench.stops.map((s) => s?.())));
+        await page.close();
         // Let the server see the viewer go before the next one comes.
         await sleep(300);
       }
-      await page.close();
       const sorted = [...times].sort((a, b) => a - b);
       out[path] = {
         joins: JOINS,
