@@ -67,8 +67,11 @@ export interface ApiServices {
   webrtc: WebRtcSettings;
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
-  /** A live viewer that has taken nothing for this long is closed as stalled. */
-  liveStalledSeconds: number;
+  /**
+   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing;
+   * how often their sign-ins are re-checked.
+   */
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number; sessionCheckSeconds: number };
   secureCookie: boolean;
   sessionMaxHours: number;
 }
@@ -116,7 +119,9 @@ export function createUpgrades(s: ApiServices): Upgrades {
     live: s.live,
     auth: s.auth,
     log: s.log.child({ component: "live-mse" }),
-    stalledMs: s.liveStalledSeconds * 1000,
+    stalledMs: s.liveSockets.stalledSeconds * 1000,
+    highWater: s.liveSockets.sendBufferKiB * 1024,
+    sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
   });
   return {
     handle(req, socket, head) {

@@ -11,8 +11,14 @@ import { avcCodec, parseSps, type SpsInfo } from "../../src/live/sps.js";
  */
 
 const TIMESCALE = 90_000;
-/** A first frame's duration, before there is a delta to take it from (30 fps). */
-const FIRST_DURATION = 3_000;
+/**
+ * A frame's duration is only known when the next arrives, and nothing waits for it: each takes the
+ * last interval and a quarter more, for cameras that stamp frames by the wall clock (the simulator's
+ * intervals vary ±4%). An overlap the next frame's decode time cuts short is harmless; a gap of even
+ * 3 ms stalls chromium's MSE playback. The first frame, with no interval yet, takes a 5 fps camera's.
+ */
+const FIRST_DURATION = 18_000;
+const DURATION_SLACK = 1.25;
 /** An RTP step longer than this (5 s) is a restart, not a frame interval. */
 const MAX_STEP = 5 * TIMESCALE;
 const NAL_SPS = 7;
@@ -92,7 +98,7 @@ export class Fmp4Muxer {
             fullBox(0, 0x000701),
             u32(1),
             u32(dataOffset),
-            u32(this.lastDuration),
+            u32(Math.round(this.lastDuration * DURATION_SLACK)),
             u32(data.length),
             u32(key ? SAMPLE_KEY : SAMPLE_NON_KEY),
           ),

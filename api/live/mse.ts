@@ -20,17 +20,13 @@ import { Fmp4Muxer } from "./fmp4.js";
  * ended, 1001 pscsd stopping, 4001 the signed-in session ended, 4008 stalled, 1011 an error.
  * Invariants: only a signed-in person (session cookie) whose page is this server's origin is
  * upgraded, every refusal answered as problem+json and audited; memory per viewer is bounded: past
- * HIGH_WATER unsent bytes nothing more is pulled (the subscription's own bound then drops to the
+ * `highWater` unsent bytes nothing more is pulled (the subscription's own bound then drops to the
  * next key frame), and a viewer that takes nothing for `stalledMs` is closed; every session ends
  * through its LiveWatch with a reason, whichever side ends it.
  */
 
-/** Unsent bytes past which a viewer is not fed (DESIGN.md: memory grows at the stream rate otherwise). */
-export const HIGH_WATER = 512 * 1024;
 /** How long a closing socket may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1_000;
-/** Signed-in sessions re-checked this often, while anyone watches (pscsd's idle wake-ups budget). */
-const SESSION_CHECK_MS = 30_000;
 
 export const CLOSE = { ended: 1000, stopping: 1001, error: 1011, signedOut: 4001, stalled: 4008 } as const;
 
@@ -38,9 +34,15 @@ export interface MseOptions {
   live: Live;
   auth: Auth;
   log: Logger;
-  /** A viewer that has taken nothing for this long is closed (4008). */
+  /** A viewer whose socket is full and has taken nothing for this long is closed (4008). */
   stalledMs: number;
-  sessionCheckMs?: number;
+  /**
+   * Unsent bytes past which a viewer is not fed (`live.sendBufferKiB`, 512 KiB: DESIGN.md, memory
+   * grows at the stream rate otherwise).
+   */
+  highWater: number;
+  /** Signed-in sessions re-checked this often, while anyone watches (pscsd's idle wake-ups budget). */
+  sessionCheckMs: number;
 }
 
 interface Viewer {
@@ -164,7 +166,7 @@ export class MseLive {
     });
   }
 
-  /** Access units to the socket, one fragment each, never more than HIGH_WATER unsent. */
+  /** Access units to the socket, one fragment each, never more than `highWater` unsent. */
   private async pump(v: Viewer): Promise<void> {
     const { ws, watch } = v;
     const muxer = new Fmp4Muxer();
@@ -176,7 +178,7 @@ export class MseLive {
       });
     };
     while (!v.ending) {
-      if (ws.bufferedAmount > HIGH_WATER) {
+      if (ws.bufferedAmount > this.o.highWater) {
         await this.drained(v);
         continue;
       }
@@ -196,7 +198,7 @@ export class MseLive {
     }
   }
 
-  /** Resolves once the socket is back under HIGH_WATER, or the viewer ended (stalled among others). */
+  /** Resolves once the socket is back under `highWater`, or the viewer ended (stalled among others). */
   private drained(v: Viewer): Promise<void> {
     return new Promise((resolve) => {
       const arm = () =>
@@ -211,7 +213,7 @@ export class MseLive {
         resolve();
       };
       v.progressed = () => {
-        if (v.ending || v.ws.bufferedAmount <= HIGH_WATER) return done();
+        if (v.ending || v.ws.bufferedAmount <= this.o.highWater) return done();
         clearTimeout(stall);
         stall = arm();
       };
@@ -240,10 +242,7 @@ export class MseLive {
       clearInterval(this.sessionCheck);
       this.sessionCheck = undefined;
     } else if (!this.sessionCheck) {
-      this.sessionCheck = setInterval(
-        () => void this.checkSessions(),
-        this.o.sessionCheckMs ?? SESSION_CHECK_MS,
-      );
+      this.sessionCheck = setInterval(() => void this.checkSessions(), this.o.sessionCheckMs);
       this.sessionCheck.unref();
     }
   }

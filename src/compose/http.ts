@@ -96,7 +96,11 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     recordings: s.playback,
     secureCookie: secureCookie(config, log),
     sessionMaxHours: config.auth.sessionMaxHours,
-    liveStalledSeconds: config.playback.stalledSeconds,
+    liveSockets: {
+      stalledSeconds: config.live.stalledSeconds,
+      sendBufferKiB: config.live.sendBufferKiB,
+      sessionCheckSeconds: config.live.sessionCheckSeconds,
+    },
   };
   return { app: createApp(services), upgrades: createUpgrades(services) };
 }

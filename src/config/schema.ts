@@ -228,8 +228,26 @@ export const configSchema = z
             message: "portMax must be above portMin",
           })
           .default({}),
+        /**
+         * Unsent bytes a live socket may hold before pscsd stops feeding it (the viewer then resumes at
+         * the next key frame): what one slow viewer can cost in memory.
+         */
+        sendBufferKiB: z.int().min(16).max(16_384).default(512),
+        /** A live viewer whose socket has taken nothing for this long, while full, is closed as stalled. */
+        stalledSeconds: z.number().min(1).max(3600).default(15),
+        /**
+         * How often an open live socket's sign-in is re-checked (4001 once it ended); the timer runs
+         * only while someone watches (pscsd's idle wake-ups budget).
+         */
+        sessionCheckSeconds: z.number().min(1).max(3600).default(30),
       })
-      .default({ maxPerUser: 20, webrtc: {} }),
+      .default({
+        maxPerUser: 20,
+        webrtc: {},
+        sendBufferKiB: 512,
+        stalledSeconds: 15,
+        sessionCheckSeconds: 30,
+      }),
     onvif: z
       .strictObject({
         /** How often a connected camera is polled (GetSystemDateAndTime): how fast "down" is noticed. */

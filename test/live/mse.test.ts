@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -34,6 +33,7 @@ let cam: string;
 let disp1: string;
 let disp2: string;
 let rec1: string;
+let stopped: Promise<void> | undefined;
 
 beforeAll(async () => {
   sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
@@ -42,7 +42,10 @@ beforeAll(async () => {
     httpPort: await freePort(),
     cameras: simCameraConfigs(sim),
     onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
-    extra: { auth: TEST_AUTH, playback: { stalledSeconds: STALLED_S }, live: { maxPerUser: 2 } },
+    extra: {
+      auth: TEST_AUTH,
+      live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16, sessionCheckSeconds: 1 },
+    },
   });
   local = openLocalCatalog(configFile);
   await seedUsers(local, { disp1: ["dispatcher"], disp2: ["dispatcher"], rec1: ["records"] });
@@ -55,11 +58,28 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await daemon?.stop();
+  await stopped?.catch(() => undefined);
   local?.close();
   await sim?.stop();
 });
 
+const STALLED_VIEWER = `
+import socket, sys, time
+host, port, path, origin, cookie = sys.argv[1:6]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+s.connect((host, int(port)))
+s.sendall(("GET %s HTTP/1.1\\r\\nHost: %s:%s\\r\\nOrigin: %s\\r\\nCookie: %s\\r\\nUpgrade: websocket\\r\\n"
+  "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n"
+  % (path, host, port, origin, cookie)).encode())
+print(s.recv(12).decode(), flush=True)
+time.sleep(120)
+`;
 const wsUrl = (camera: string) => `${origin.replace(/^http/, "ws")}/api/live/cameras/${camera}/mse`;
+
+type Message = Buffer | Record<string, unknown>;
+const inbox = new WeakMap<WebSocket, Message[]>();
 
 type Opened = { ws: WebSocket } | { status: number; body: Record<string, unknown> };
 
@@ -68,6 +88,14 @@ function open(camera: string, h: { cookie?: string; origin?: string | null } = {
   const ws = new WebSocket(wsUrl(camera), {
     headers: h.cookie ? { cookie: h.cookie } : {},
     ...(h.origin === null ? {} : { origin: h.origin ?? origin }),
+  });
+  // Collected from the start: the first messages can arrive in the same read as the 101 answer, and
+  // ws emits them before a listener added after 'open' runs.
+  const got: Message[] = [];
+  inbox.set(ws, got);
+  ws.on("message", (data: Buffer, binary: boolean) => {
+    got.push(binary ? data : (JSON.parse(data.toString()) as Record<string, unknown>));
+    ws.emit("collected");
   });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve({ ws }));
@@ -89,19 +117,18 @@ async function watching(camera: string, cookie: string): Promise<WebSocket> {
   return o.ws;
 }
 
-/** The first `n` messages after the socket opened (text as parsed JSON, binary as Buffer). */
-function messages(ws: WebSocket, n: number): Promise<(Buffer | Record<string, unknown>)[]> {
-  const got: (Buffer | Record<string, unknown>)[] = [];
+/** The first `n` messages the socket received (text as parsed JSON, binary as Buffer). */
+function messages(ws: WebSocket, n: number): Promise<Message[]> {
+  const got = inbox.get(ws) ?? [];
   return new Promise((resolve, reject) => {
-    const on = (data: Buffer, binary: boolean) => {
-      got.push(binary ? data : (JSON.parse(data.toString()) as Record<string, unknown>));
-      if (got.length === n) {
-        ws.off("message", on);
-        resolve(got);
-      }
+    const check = () => {
+      if (got.length < n) return;
+      ws.off("collected", check);
+      resolve(got.slice(0, n));
     };
-    ws.on("message", on);
+    ws.on("collected", check);
     ws.once("close", (code) => reject(new Error(`closed ${code} after ${got.length} messages`)));
+    check();
   });
 }
 
@@ -111,7 +138,7 @@ function closed(ws: WebSocket): Promise<number> {
 
 /** Audit entries of `action` (by `actor`), their details parsed. */
 async function entries(action: string, actor?: string) {
-  const list = await local.audit.list({ action, ...(actor ? { actor } : {}), order: "asc" });
+  const list = await local.audit.list({ action, ...(actor ? { actor } : {}), order: "desc", limit: 1000 });
   return list.map((e) => ({ ...e, details: JSON.parse(e.details || "{}") as Record<string, unknown> }));
 }
 
@@ -148,7 +175,10 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     const ours = (await ffprobe(file, "-count_frames", "-show_streams")).streams[0];
     expect(ours.nb_read_frames).toBe(String(FRAMES));
     // Decoded without a single error from the first fragment (a key frame) on.
-    expect((await run("ffmpeg", ["-v", "error", "-i", file, "-f", "null", "-"])).stderr).toBe("");
+    expect(
+      (await run("ffmpeg", ["-v", "error", "-i", file, "-fps_mode", "passthrough", "-f", "null", "-"]))
+        .stderr,
+    ).toBe("");
     const camera = (
       await ffprobe(
         (sim.describe()[0]?.rtsp ?? "").replace("rtsp://", `rtsp://recorder:${PASSWORD}@`),
@@ -161,9 +191,13 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
       expect([k, ours[k]]).toEqual([k, camera[k]]);
     expect(Number.parseInt(codec.slice(9), 16)).toBe(camera.level);
     // The first fragment is a key frame, the later ones in the group are not (trun's sample flags).
-    const flags = (f: Buffer) => f.readUInt32BE(f.indexOf("trun") + 20);
+    const flags = (f: Buffer) => f.readUInt32BE(f.indexOf("trun") + 24);
     expect(flags(fragments[0] as Buffer)).toBe(0x02000000);
     expect(flags(fragments[1] as Buffer)).toBe(0x01010000);
+    // Decode times (tfdt, 90 kHz) strictly increase, one frame interval (10 fps) apart on average.
+    const tfdt = (fragments as Buffer[]).map((f) => Number(f.readBigUInt64BE(f.indexOf("tfdt") + 8)));
+    for (let i = 1; i < tfdt.length; i++) expect(tfdt[i]).toBeGreaterThan(tfdt[i - 1] as number);
+    expect(((tfdt.at(-1) as number) - (tfdt[0] as number)) / (FRAMES - 1)).toBeCloseTo(9000, -3);
 
     const received = [init, segment, ...fragments].reduce<number>(
       (n, m) => n + (Buffer.isBuffer(m) ? m.length : JSON.stringify(m).length),
@@ -215,16 +249,19 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
   }, 30_000);
 
   it("a viewer that stops reading is paused past the bound, then closed as stalled and audited", async () => {
-    // A raw socket that upgrades and then reads nothing at all.
+    // A viewer that upgrades and then reads nothing. Its small receive buffer and segment size (Node
+    // sets neither) keep both kernels' buffers for it to kilobytes: on loopback's 64 KiB segments
+    // pscsd's send buffer would grow to megabytes, minutes of this stream.
     const url = new URL(wsUrl(cam));
-    const sock = connect(Number(url.port), url.hostname);
-    await new Promise((r) => sock.once("connect", r));
-    sock.write(
-      `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: ${origin}\r\nCookie: ${disp1}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    const viewer = spawn(
+      "python3",
+      ["-c", STALLED_VIEWER, url.hostname, url.port, url.pathname, origin, disp1],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
     );
-    const head = await new Promise<string>((r) => sock.once("data", (d: Buffer) => r(d.toString("latin1"))));
+    const head = await new Promise<string>((r) => viewer.stdout.once("data", (d: Buffer) => r(d.toString())));
     expect(head).toMatch(/^HTTP\/1.1 101/);
-    sock.pause();
     const started = Date.now();
     const close = await until(
       async () =>
@@ -233,7 +270,40 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     );
     const took = Date.now() - started;
     expect(took).toBeGreaterThan(STALLED_S * 1000);
-    sock.resume();
-    await new Promise((r) => sock.once("close", r));
+    expect(close.details).toMatchObject({ transport: "mse", session: expect.any(String) });
+    expect(close.details.bytes as number).toBeGreaterThan(0);
+    viewer.kill();
   }, 120_000);
+
+  it("signing out closes the viewer's socket with 4001 at the next session check, audited", async () => {
+    const c = await login(origin, "disp1");
+    const ws = await watching(cam, c.cookie ?? "");
+    const [init] = await messages(ws, 2);
+    const { session } = init as { session: string };
+    const code = closed(ws);
+    expect((await c.request("DELETE", "/api/session")).status).toBeLessThan(300);
+    const started = Date.now();
+    expect(await code).toBe(4001);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const close = await until(async () =>
+      (await entries("video.live.close", "user:disp1")).find((e) => e.details.session === session),
+    );
+    expect(close.details).toMatchObject({ reason: "signed out" });
+  }, 30_000);
+
+  it("pscsd stopping closes its viewers with 1001, each close audited (runs last: it stops pscsd)", async () => {
+    const ws = await watching(cam, disp1);
+    const [init] = await messages(ws, 2);
+    const { session } = init as { session: string };
+    const code = closed(ws);
+    const d = daemon;
+    daemon = undefined as unknown as Pscsd;
+    stopped = d.stop();
+    expect(await code).toBe(1001);
+    await stopped;
+    const close = (await entries("video.live.close", "user:disp1")).find(
+      (e) => e.details.session === session,
+    );
+    expect(close?.details).toMatchObject({ reason: "pscsd stopping", transport: "mse" });
+  }, 30_000);
 });
