@@ -4,7 +4,8 @@
 // requestVideoFrameCallback gives the frame and when it reaches the glass, the canvas its pixels,
 // sim/video/timecode.ts the camera's wall clock at render. Glass to glass = display time − time code.
 import Hls from "hls.js";
-import { decodeTimecode } from "../../../dist/sim/video/timecode.js";
+import { lumaAt } from "../../../dist/sim/video/pixels.js";
+import { readTimecode, stripGeometry } from "../../../dist/sim/video/timecode.js";
 
 /** Per-video measurement: every frame the compositor is given, and its time code when readable. */
 function meter(video, t0) {
@@ -17,12 +18,23 @@ function meter(video, t0) {
     const shownAt = Date.now() + (md.expectedDisplayTime - performance.now());
     if (s.firstFrameMs === null) s.firstFrameMs = md.expectedDisplayTime - t0;
     s.frames++;
-    if (canvas.width !== md.width || canvas.height !== md.height) {
-      canvas.width = md.width;
-      canvas.height = md.height;
+    // Only the strip's rows are drawn and read back: a whole frame's readback per frame costs a
+    // page of 16 players more main-thread time than the players themselves.
+    const { width, height } = md;
+    const strip = stripGeometry(width, height);
+    const top = Math.max(0, strip.y0 - 2);
+    const rows = Math.min(height - top, strip.blockH + 4);
+    if (canvas.width !== width || canvas.height !== rows) {
+      canvas.width = width;
+      canvas.height = rows;
     }
-    g.drawImage(video, 0, 0, md.width, md.height);
-    const tc = decodeTimecode(g.getImageData(0, 0, md.width, md.height).data, md.width, md.height);
+    g.drawImage(video, 0, top, width, rows, 0, 0, width, rows);
+    const px = g.getImageData(0, 0, width, rows).data;
+    const tc = readTimecode({
+      width,
+      height,
+      lumaAt: (x, y) => lumaAt(px, width, x, y - top),
+    });
     if (tc === null) s.undecodable++;
     else s.samples.push([Math.round(shownAt), Math.round((shownAt - tc) * 10) / 10]);
     video.requestVideoFrameCallback(onFrame);
