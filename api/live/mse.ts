@@ -1,8 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { RefusalPace } from "../../src/auth/refusal-pace.js";
 import { roleGranting } from "../../src/auth/roles.js";
-import type { Auth } from "../../src/auth/service.js";
+import type { ActionContext, Auth } from "../../src/auth/service.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { Live, LiveWatch } from "../../src/live/desk.js";
 import type { Logger } from "../../src/log/logger.js";
@@ -25,6 +26,8 @@ import { Fmp4Muxer } from "./fmp4.js";
  * through its LiveWatch with a reason, whichever side ends it.
  */
 
+/** Refusals anyone can repeat at will (no cookie; a foreign page using a visitor's cookie) are audited at most this often per caller. */
+const REFUSAL_AUDIT_EVERY_MS = 60_000;
 /** How long a closing socket may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -68,6 +71,7 @@ export class MseLive {
   private readonly viewers = new Set<Viewer>();
   private sessionCheck: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly pace = new RefusalPace(REFUSAL_AUDIT_EVERY_MS);
 
   constructor(private readonly o: MseOptions) {}
 
@@ -115,9 +119,9 @@ export class MseLive {
   private async open(req: IncomingMessage, camera: string, client: string): Promise<LiveWatch> {
     const principal = await identifySession(this.o.auth, req);
     if (!principal)
-      return this.o.live.refuse(
+      return this.refusedPaced(
+        `anonymous ${client}`,
         camera,
-        "mse",
         { actor: "anonymous", role: null, client },
         new ServiceError("unauthenticated", "sign in first: live view takes the session cookie"),
       );
@@ -126,9 +130,9 @@ export class MseLive {
     // Cross-site WebSocket hijacking: the browser sends the cookie whoever's page opens the socket.
     const origin = req.headers.origin;
     if (!sameOrigin(origin, req.headers.host))
-      return this.o.live.refuse(
+      return this.refusedPaced(
+        `origin ${principal.actor}`,
         camera,
-        "mse",
         by,
         new ServiceError(
           "forbidden",
@@ -143,6 +147,22 @@ export class MseLive {
         new ServiceError("forbidden", "password change required: PUT /api/session/password first"),
       );
     return this.o.live.open(camera, "mse", by);
+  }
+
+  /**
+   * A refusal its caller can repeat as fast as it likes, audited once per key and period (the next
+   * entry counts those left out): an append-only log must not grow at an anonymous sender's pace.
+   */
+  private refusedPaced(key: string, camera: string, by: ActionContext, e: ServiceError): Promise<never> {
+    const paced = this.pace.take(key, Date.now());
+    if (!paced.write) throw e;
+    return this.o.live.refuse(
+      camera,
+      "mse",
+      by,
+      e,
+      paced.unwritten ? { unwrittenBefore: paced.unwritten } : {},
+    );
   }
 
   private attach(ws: WebSocket, watch: LiveWatch, sessionId: string, client: string): void {

@@ -127,17 +127,23 @@ export class LiveDesk {
   }
 
   /**
-  /**
    * A session refused before it opens for a reason of the transport's (an unusable SDP offer, no
    * UDP port left, no session cookie, a foreign Origin), audited as every refusal is; then throws `e`.
    */
-  async refuse(camera: string, transport: LiveTransport, by: ActionContext, e: ServiceError): Promise<never> {
+  async refuse(
+    camera: string,
+    transport: LiveTransport,
+    by: ActionContext,
+    e: ServiceError,
+    /** More for the entry (how many like it went unwritten, when the caller paces them). */
+    extra: Record<string, unknown> = {},
+  ): Promise<never> {
     await this.o.audit.append({
       ...by,
       action: "video.live.open",
       target: `camera:${camera}`,
       outcome: "denied",
-      details: { transport, reason: e.message },
+      details: { transport, reason: e.message, ...extra },
     });
     throw e;
   }

@@ -6,6 +6,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import { freePort } from "../helpers/ports.js";
 import {
@@ -56,6 +57,9 @@ beforeAll(async () => {
   seedSegment(timeouts.d, big);
   local = openLocalCatalog(timeouts.d.configFile);
   await seedUsers(local, { records1: ["records"] });
+  const capsLocal = openLocalCatalog(caps.d.configFile);
+  await seedUsers(capsLocal, { disp1: ["dispatcher"] });
+  capsLocal.close();
 }, 60_000);
 // Each test starts with every slot free, whatever the previous one left open.
 afterEach(async () => {
@@ -180,6 +184,47 @@ describe("connection caps", () => {
     // Slots are given back as sockets close.
     await new Promise((r) => setTimeout(r, 200));
     expect([200, 503]).toContain((await readyz(caps.daemon.url)).status);
+  });
+});
+
+describe("upgraded sockets", () => {
+  it("a live WebSocket still counts in its address's cap once upgraded", async () => {
+    const { cookie } = await login(caps.daemon.url, "disp1");
+    const url = `${caps.daemon.url.replace(/^http/, "ws")}/api/live/cameras/cam1/mse`;
+    const live = await Promise.all(
+      Array.from(
+        { length: PER_ADDRESS },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url, {
+              headers: { cookie: cookie ?? "" },
+              origin: caps.daemon.url,
+              localAddress: "127.0.0.9",
+            });
+            ws.once("open", () => resolve(ws));
+            ws.once("error", reject);
+          }),
+      ),
+    );
+    try {
+      const more = await idle(caps.daemon.url, "127.0.0.9");
+      await until("the socket over the cap to be closed", () => !isOpen(more), 5_000);
+      expect(live.every((ws) => ws.readyState === WebSocket.OPEN)).toBe(true);
+    } finally {
+      await Promise.all(
+        live.map(
+          (ws) =>
+            new Promise((r) => {
+              ws.once("close", r);
+              ws.close();
+            }),
+        ),
+      );
+    }
+    // Their slots are given back as they close.
+    const after = await idle(caps.daemon.url, "127.0.0.9");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(isOpen(after)).toBe(true);
   });
 });
 

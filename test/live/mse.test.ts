@@ -225,12 +225,21 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
           .map((e) => e.details.reason),
       ).toContainEqual(expect.stringMatching(reason));
 
+    const deniedCount = async (actor: string) =>
+      (await entries("video.live.open", actor)).filter((e) => e.outcome === "denied").length;
     expect(await open(cam)).toMatchObject({ status: 401, body: { status: 401 } });
     await denied("anonymous", /sign in/);
+    // Repeatable at will: answered every time, audited once a minute per caller.
+    const anonymous = await deniedCount("anonymous");
+    expect(await open(cam)).toMatchObject({ status: 401 });
+    expect(await deniedCount("anonymous")).toBe(anonymous);
     expect(await open(cam, { cookie: disp1, origin: "https://evil.example" })).toMatchObject({ status: 403 });
     await denied("user:disp1", /Origin 'https:\/\/evil\.example'/);
-    expect(await open(cam, { cookie: disp1, origin: null })).toMatchObject({ status: 403 });
-    await denied("user:disp1", /Origin missing/);
+    const foreign = await deniedCount("user:disp1");
+    expect(await open(cam, { cookie: disp1, origin: "https://evil.example" })).toMatchObject({ status: 403 });
+    expect(await deniedCount("user:disp1")).toBe(foreign);
+    expect(await open(cam, { cookie: disp2, origin: null })).toMatchObject({ status: 403 });
+    await denied("user:disp2", /Origin missing/);
     expect(await open(cam, { cookie: rec1 })).toMatchObject({ status: 403, body: { detail: /video\.live/ } });
     await denied("user:rec1", /video\.live/);
     expect(await open("nosuch", { cookie: disp1 })).toMatchObject({
