@@ -223,7 +223,7 @@ export const configSchema = z
             path: ["portMax"],
             message: "portMin and portMax are given together",
           })
-          .refine((w) => w.portMin === undefined || (w.portMax ?? 0) > w.portMin, {
+          .refine((w) => w.portMin === undefined || w.portMax === undefined || w.portMax > w.portMin, {
             path: ["portMax"],
             message: "portMax must be above portMin",
           })

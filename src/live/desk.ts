@@ -154,26 +154,22 @@ export class LiveDesk {
    */
   async end(id: string, by: ActionContext): Promise<void> {
     const slot = this.open_.get(id);
-    const e = !slot?.watch
-      ? new ServiceError("not_found", `no live session '${id}' is open`, "session")
-      : slot.actor !== by.actor
-        ? new ServiceError(
-            "forbidden",
-            `live session '${id}' is not ${by.actor}'s: only its viewer ends it`,
-            "session",
-          )
-        : undefined;
-    if (e || !slot?.watch) {
-      await this.o.audit.append({
-        ...by,
-        action: "video.live.close",
-        target: `live-session:${id}`,
-        outcome: "denied",
-        details: { reason: e?.message },
-      });
-      throw e;
-    }
-    await slot.watch.end("closed by the viewer");
+    if (slot?.watch && slot.actor === by.actor) return slot.watch.end("closed by the viewer");
+    const e = slot?.watch
+      ? new ServiceError(
+          "forbidden",
+          `live session '${id}' is not ${by.actor}'s: only its viewer ends it`,
+          "session",
+        )
+      : new ServiceError("not_found", `no live session '${id}' is open`, "session");
+    await this.o.audit.append({
+      ...by,
+      action: "video.live.close",
+      target: `live-session:${id}`,
+      outcome: "denied",
+      details: { reason: e.message },
+    });
+    throw e;
   }
 
   /** A person signed out: every session opened under that sign-in ends. */

@@ -96,6 +96,8 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   ptzEvents: ["dispatcher", "supervisor"],
   listPtzSessions: ["supervisor", "auditor"],
   getPtzSession: ["supervisor", "auditor"],
+  liveWebRtc: ["dispatcher", "supervisor"],
+  liveEnd: ["dispatcher", "supervisor"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
 const PEOPLE_ONLY = new Set(["logout", "changePassword"]);
@@ -125,9 +127,10 @@ const PAST_AUTH_ONLY = new Set([
   "gotoPtzHome",
   "setPtzHome",
   "getPtzSession",
+  "liveEnd",
 ]);
 /** Routes whose example changes nothing for any caller: they share one daemon (each start costs ~1 s). */
-const SHARED_DAEMON = new Set([...PAST_AUTH_ONLY, "ptzLock", "ptzEvents", "listPtzSessions"]);
+const SHARED_DAEMON = new Set([...PAST_AUTH_ONLY, "ptzLock", "ptzEvents", "listPtzSessions", "liveWebRtc"]);
 /** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
 const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
 

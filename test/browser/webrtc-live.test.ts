@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
-import { PASSWORD } from "../helpers/pscsd.js";
+import { login, PASSWORD } from "../helpers/pscsd.js";
 import { type LiveDaemon, startLiveDaemon } from "../helpers/webrtc.js";
 
 /**
@@ -19,10 +19,11 @@ let browser: BrowserSession;
 /** The few DOM shapes the page code uses (the test build has no DOM lib). */
 interface Player {
   state: string;
+  session: string | undefined;
   firstFrameMs: number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
-  stats(): Promise<{ framesDecoded: number; session: string | undefined }>;
+  stats(): Promise<{ framesDecoded: number; session: string | undefined; attempts: number }>;
 }
 interface Canvas2D {
   drawImage(image: unknown, x: number, y: number, w: number, h: number): void;
@@ -122,6 +123,23 @@ describe("the WebRTC player in chromium", () => {
     const session = samples.stats.session;
     expect(session).toMatch(/^[0-9a-f-]{36}$/);
 
+    // The session ended on pscsd's side (another tab of the same person): the player reconnects.
+    const other = await login(live.daemon.url, "disp1");
+    expect((await other.request("DELETE", `/api/live/sessions/${session}`)).status).toBe(204);
+    const lostAt = Date.now();
+    const again = await page.evaluate(async (old) => {
+      const end = performance.now() + 30_000;
+      while (!(window.player.state === "playing" && window.player.session && window.player.session !== old)) {
+        if (performance.now() > end) throw new Error(`not back: ${window.player.state}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { session: window.player.session, attempts: (await window.player.stats()).attempts };
+    }, session);
+    console.log(
+      `WebRTC player in chromium: playing again ${Date.now() - lostAt} ms after its session was ended`,
+    );
+    expect(again.attempts).toBeGreaterThanOrEqual(2);
+
     await page.evaluate(() => window.player.stop());
     const local = live.daemon;
     const aud = await fetch(`${local.url}/api/session`, {
@@ -136,10 +154,13 @@ describe("the WebRTC player in chromium", () => {
       })
     ).json()) as { entries: { details: string }[] };
     const closed = entries.entries.map((e) => JSON.parse(e.details) as Record<string, unknown>);
-    expect(closed.find((d) => d.session === session)).toMatchObject({
-      transport: "webrtc",
-      reason: "closed by the viewer",
-    });
+    for (const id of [session, again.session]) {
+      expect(closed.find((d) => d.session === id)).toMatchObject({
+        transport: "webrtc",
+        reason: "closed by the viewer",
+      });
+    }
+    expect(closed.filter((d) => d.session === session)).toHaveLength(1);
     expect(browser.errors).toEqual([]);
   }, 60_000);
 });

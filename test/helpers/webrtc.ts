@@ -66,6 +66,8 @@ export interface LiveDaemon {
   camera: string;
   rtsp: string;
   password: string;
+  configFile: string;
+  /** Stops pscsd, then the simulator; only the first call does. */
   stop(): Promise<void>;
 }
 
@@ -93,15 +95,20 @@ export async function startLiveDaemon(dir: string, users: Record<string, Role[]>
     if (Date.now() > end) throw new Error(`camera ${first.id} not connected`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  let stopped: Promise<void> | undefined;
   return {
     sim,
     daemon,
     camera: first.id,
     rtsp: first.rtsp,
     password,
-    stop: async () => {
-      await daemon.stop();
-      await sim.stop();
+    configFile,
+    stop: () => {
+      stopped ??= (async () => {
+        await daemon.stop();
+        await sim.stop();
+      })();
+      return stopped;
     },
   };
 }

@@ -4,8 +4,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { AccessUnit } from "../../src/live/feed.js";
-import { type Client, client, login, problemBody } from "../helpers/pscsd.js";
-import { type LiveDaemon, recvonlyOffer, startLiveDaemon, weriftViewer } from "../helpers/webrtc.js";
+import { type Client, client, login, openLocalCatalog, problemBody } from "../helpers/pscsd.js";
+import {
+  type LiveDaemon,
+  recvonlyOffer,
+  startLiveDaemon,
+  type WeriftViewer,
+  weriftViewer,
+} from "../helpers/webrtc.js";
 
 // WebRTC live view through a real pscsd: werift as the browser, the simulator as the camera, the
 // audit log read back through the API.
@@ -206,5 +212,37 @@ describe("WebRTC live view", () => {
     );
     expect(closed.d.reason).toMatch(/peer silent/);
     expect(closed.d.bytes as number).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("8 viewers of one camera: one live camera session beside the recorder's, every viewer fed", async () => {
+    const viewers: WeriftViewer[] = [];
+    for (let i = 0; i < 8; i++) viewers.push(await weriftViewer(i % 2 ? disp1 : disp2, cam));
+    try {
+      await Promise.all(viewers.map((v) => v.connected));
+      await until("frames at every viewer", () => viewers.every((v) => v.units.length >= 10));
+      const r = await fetch(`${live.sim.controlUrl}/cameras/${cam}/rtsp-clients`);
+      expect(((await r.json()) as { sessions: number }).sessions).toBe(2);
+    } finally {
+      await Promise.all(viewers.map((v) => disp1.request("DELETE", `/api/live/sessions/${v.session}`)));
+      await Promise.all(viewers.map((v) => disp2.request("DELETE", `/api/live/sessions/${v.session}`)));
+      await Promise.all(viewers.map((v) => v.close()));
+    }
+  }, 30_000);
+
+  it("pscsd stopping ends every viewer, each audited with its reason and bytes", async () => {
+    const v = await weriftViewer(disp2, cam);
+    await v.connected;
+    await until("frames", () => v.units.length >= 3);
+    await live.stop();
+    await v.close();
+    const local = openLocalCatalog(live.configFile);
+    try {
+      const entries = await local.audit.list({ action: "video.live.close", actor: "user:disp2" });
+      const closed = entries.map((e) => JSON.parse(e.details ?? "{}") as Record<string, unknown>);
+      expect(closed.find((d) => d.session === v.session)).toMatchObject({ reason: "pscsd stopping" });
+      expect(closed.find((d) => d.session === v.session)?.bytes as number).toBeGreaterThan(0);
+    } finally {
+      local.close();
+    }
   }, 30_000);
 });

@@ -68,6 +68,19 @@ describe("config", () => {
     ]);
   });
 
+  it("takes the WebRTC address and port range only as an IP address and a range", () => {
+    expect(parseConfig(good, "/etc/pscs/test.yaml").live.webrtc).toEqual({});
+    expect(issuesOf(`${good}live: { webrtc: { host: cams.example } }\n`)).toEqual([
+      { path: "live.webrtc.host", message: expect.any(String) },
+    ]);
+    expect(issuesOf(`${good}live: { webrtc: { host: "::1", portMin: 40000 } }\n`)).toEqual([
+      { path: "live.webrtc.portMax", message: expect.stringMatching(/given together/) },
+    ]);
+    expect(issuesOf(`${good}live: { webrtc: { portMin: 40000, portMax: 40000 } }\n`)).toEqual([
+      { path: "live.webrtc.portMax", message: expect.stringMatching(/above portMin/) },
+    ]);
+  });
+
   it("names every wrong field with its path and what was expected", () => {
     const issues = issuesOf(`
 http: { port: "eighty", colour: blue }

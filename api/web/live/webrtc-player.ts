@@ -180,16 +180,18 @@ export class WebRtcPlayer {
     this.timer = window.setTimeout(() => {
       if (generation === this.generation) void this.connect();
     }, wait);
-    void this.teardown();
+    // No DELETE: the connection is gone, and pscsd ends a session whose peer fell silent by itself
+    // (most often it ended it already, which is why the connection went).
+    void this.teardown(false);
   }
 
-  private async teardown(): Promise<void> {
+  private async teardown(endSession = true): Promise<void> {
     const pc = this.pc;
     const session = this.session;
     this.pc = undefined;
     this.session = undefined;
     pc?.close();
-    if (session) await this.end(session);
+    if (session && endSession) await this.end(session);
   }
 
   /** Ends the session on pscsd; a session already gone there is fine. */
