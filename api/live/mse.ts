@@ -140,7 +140,7 @@ export class MseLive {
         ),
       );
     if (principal.mustChangePassword)
-      return this.o.live.refused(
+      return this.o.live.refuse(
         camera,
         "mse",
         by,
@@ -156,7 +156,7 @@ export class MseLive {
   private refusedPaced(key: string, camera: string, by: ActionContext, e: ServiceError): Promise<never> {
     const paced = this.pace.take(key, Date.now());
     if (!paced.write) throw e;
-    return this.o.live.refused(
+    return this.o.live.refuse(
       camera,
       "mse",
       by,

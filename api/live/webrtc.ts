@@ -80,7 +80,7 @@ export class WebRtcLive {
   ): Promise<{ session: string; answer: string }> {
     const usable = checkOffer(offer);
     if (!usable.ok)
-      await this.live.refused(camera, "webrtc", by, new ServiceError("invalid", usable.reason, "offer"));
+      await this.live.refuse(camera, "webrtc", by, new ServiceError("invalid", usable.reason, "offer"));
     const watch = await this.live.open(camera, "webrtc", by, signIn);
     const viewer = new WebRtcViewer(watch, this.ice, this.timing);
     try {

@@ -24,7 +24,7 @@ export function stop(children, killAfterMs = 10_000) {
   );
 }
 
-process.on("SIGINT", () => stop(started).then(() => process.exit(130)));
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => stop(started).then(() => process.exit(130)));
 // A benchmark that fails ends here too: nothing it started may outlive it.
 process.on("exit", () => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");

@@ -37,7 +37,7 @@ export interface LiveWatch {
 }
 
 /** What api/ is typed against. */
-export type Live = Pick<LiveDesk, "open" | "openSessions" | "refused" | "end" | "signedOut">;
+export type Live = Pick<LiveDesk, "open" | "openSessions" | "refuse" | "end" | "signedOut">;
 
 interface Slot {
   actor: string;
@@ -62,7 +62,7 @@ export class LiveDesk {
     signIn?: string,
   ): Promise<LiveWatch> {
     const target = `camera:${camera}`;
-    const refuse = (e: ServiceError) => this.refused(camera, transport, by, e);
+    const refuse = (e: ServiceError) => this.refuse(camera, transport, by, e);
     if (!roleGrants(by.role, "video.live"))
       return refuse(
         new ServiceError("forbidden", `${by.actor} may not watch live video: it needs video.live`),
@@ -127,11 +127,10 @@ export class LiveDesk {
   }
 
   /**
-   * Audits a live session refused before `open` could be asked (a transport's own check: no
-   * session cookie, a foreign Origin, an unusable SDP offer), as `open` audits its own refusals;
-   * then throws `e`.
+   * A session refused before it opens for a reason of the transport's (an unusable SDP offer, no
+   * UDP port left, no session cookie, a foreign Origin), audited as every refusal is; then throws `e`.
    */
-  async refused(
+  async refuse(
     camera: string,
     transport: LiveTransport,
     by: ActionContext,
