@@ -112,6 +112,12 @@ export class MsePlayer {
 
   start(): void {
     if (this.ws || this.retry) return;
+    // Some browsers (Safari on iPhone) have no Media Source Extensions: the tile takes WebRTC instead.
+    if (typeof MediaSource === "undefined") {
+      this.s.lastClose = "this browser has no Media Source Extensions";
+      this.setState("failed");
+      return;
+    }
     this.setState("connecting");
     this.connect();
   }
