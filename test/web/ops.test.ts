@@ -68,7 +68,7 @@ describe("the operations screen", () => {
 
     const down = await fetch(`${sim.controlUrl}/cameras/cam1/reboot`, {
       method: "POST",
-      body: JSON.stringify({ seconds: 12 }),
+      body: JSON.stringify({ seconds: 5 }),
     });
     expect(down.status).toBe(200);
     await expect
