@@ -1,12 +1,26 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Page } from "playwright-core";
+import type { Simulator } from "../../sim/simulator.js";
+import type { Role } from "../../src/auth/roles.js";
+import type { Pscsd } from "../../src/compose/daemon.js";
 import { packageRoot } from "../../src/version.js";
-import type { BrowserSession } from "./browser.js";
-import { PASSWORD } from "./pscsd.js";
+import { type BrowserSession, openBrowser } from "./browser.js";
+import { type TestDaemonConfig, writeDaemonConfig } from "./config.js";
+import { freePort } from "./ports.js";
+import {
+  type LocalCatalog,
+  openLocalCatalog,
+  PASSWORD,
+  seedUsers,
+  startInProcess,
+  TEST_AUTH,
+} from "./pscsd.js";
+import { simCameraConfigs, startTestCameras } from "./sim.js";
 
-/** The web UI in a browser: tabs that record CSP violations, sign-in, axe-core, screenshots. */
+/** The web UI in a browser: the stack a screen test runs on, tabs that record CSP violations, sign-in, axe-core, screenshots. */
 
 export const SCREENSHOTS = join(packageRoot(), "test-output", "screens");
 
@@ -48,4 +62,53 @@ export async function shoot(page: Page, name: string): Promise<void> {
     await page.setViewportSize({ width: w, height: h });
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${w}x${h}.png`) });
   }
+}
+
+export interface UiStack {
+  sim: Simulator;
+  pscsd: Pscsd;
+  local: LocalCatalog;
+  browser: BrowserSession;
+  stop(): Promise<void>;
+}
+
+/**
+ * What a screen test runs against: the simulator's cameras (`cameras` of them in pscsd's config,
+ * optional unless said), a real pscsd in this process with `users` seeded, and Debian's chromium.
+ */
+export async function startUiStack(o: {
+  users: Record<string, Role[]>;
+  cameras?: number;
+  required?: boolean;
+  onvif?: TestDaemonConfig["onvif"];
+  extra?: Record<string, unknown>;
+}): Promise<UiStack> {
+  const work = mkdtempSync(join(tmpdir(), "pscs-web-"));
+  const sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
+  writeFileSync(join(work, "cam.pw"), PASSWORD);
+  const configFile = writeDaemonConfig(work, {
+    httpPort: await freePort(),
+    cameras: simCameraConfigs(sim)
+      .slice(0, o.cameras ?? 2)
+      .map((c) => ({ ...c, required: o.required ?? false })),
+    onvif: o.onvif ?? { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
+    extra: { auth: TEST_AUTH, ...o.extra },
+  });
+  const local = openLocalCatalog(configFile);
+  await seedUsers(local, o.users);
+  const pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
+  const browser = await openBrowser();
+  return {
+    sim,
+    pscsd,
+    local,
+    browser,
+    async stop() {
+      await browser.close();
+      await pscsd.stop();
+      local.close();
+      await sim.stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,23 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Simulator } from "../../sim/simulator.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
-import { type BrowserSession, openBrowser } from "../helpers/browser.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
-import {
-  type LocalCatalog,
-  login,
-  openLocalCatalog,
-  PASSWORD,
-  seedUsers,
-  startInProcess,
-  TEST_AUTH,
-} from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
-import { axe, SCREENSHOTS, shoot, signIn, tab } from "../helpers/ui.js";
+import type { BrowserSession } from "../helpers/browser.js";
+import { login } from "../helpers/pscsd.js";
+import { axe, SCREENSHOTS, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/ui.js";
 
 /**
  * The auditor's screen against a real pscsd: the chain shown verified; an investigation of one
@@ -26,25 +13,13 @@ import { axe, SCREENSHOTS, shoot, signIn, tab } from "../helpers/ui.js";
  * clerk is offered no such screen.
  */
 
-const work = mkdtempSync(join(tmpdir(), "pscs-web-audit-"));
-let sim: Simulator;
+let stack: UiStack;
 let pscsd: Pscsd;
-let local: LocalCatalog;
 let browser: BrowserSession;
 
 beforeAll(async () => {
-  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
-  writeFileSync(join(work, "cam.pw"), PASSWORD);
-  const configFile = writeDaemonConfig(work, {
-    httpPort: await freePort(),
-    cameras: simCameraConfigs(sim).map((c) => ({ ...c, required: false })),
-    onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
-    extra: { auth: TEST_AUTH },
-  });
-  local = openLocalCatalog(configFile);
-  await seedUsers(local, { disp1: ["dispatcher"], aud1: ["auditor"], rec1: ["records"] });
-  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
-  browser = await openBrowser();
+  stack = await startUiStack({ users: { disp1: ["dispatcher"], aud1: ["auditor"], rec1: ["records"] } });
+  ({ pscsd, browser } = stack);
   const disp = await login(pscsd.url, "disp1");
   for (let i = 0; ; i++) {
     const take = await disp.request("POST", "/api/cameras/cam1/ptz/control", {
@@ -60,13 +35,7 @@ beforeAll(async () => {
   expect((await disp.request("DELETE", "/api/cameras/cam1/ptz/control")).status).toBe(204);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await pscsd?.stop();
-  local?.close();
-  await sim?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 describe("the audit screen", () => {
   it("shows the chain verified and prints an investigation of one camera with who moved it and why", async () => {

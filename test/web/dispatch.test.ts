@@ -1,24 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../sim/simulator.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
-import {
-  type LocalCatalog,
-  login,
-  openLocalCatalog,
-  PASSWORD,
-  seedUsers,
-  startInProcess,
-  TEST_AUTH,
-} from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
-import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+import { login } from "../helpers/pscsd.js";
+import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/ui.js";
 
 /**
  * The dispatch wall in chromium against a real pscsd and two simulated cameras: live tiles that
@@ -27,25 +13,17 @@ import { axe, shoot, signIn, tab } from "../helpers/ui.js";
  * the arrow keys moving the simulated camera, and a supervisor's takeover told to the dispatcher.
  */
 
-const work = mkdtempSync(join(tmpdir(), "pscs-web-wall-"));
+let stack: UiStack;
 let sim: Simulator;
 let pscsd: Pscsd;
-let local: LocalCatalog;
 let browser: BrowserSession;
 
 beforeAll(async () => {
-  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
-  writeFileSync(join(work, "cam.pw"), PASSWORD);
-  const configFile = writeDaemonConfig(work, {
-    httpPort: await freePort(),
-    cameras: simCameraConfigs(sim).map((c) => ({ ...c, required: false })),
-    onvif: { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
-    extra: { auth: TEST_AUTH, ptz: { deadmanMs: 1_000, keepAliveMs: 300 } },
+  stack = await startUiStack({
+    users: { disp1: ["dispatcher"], sup1: ["supervisor"], adm1: ["admin"] },
+    extra: { ptz: { deadmanMs: 1_000, keepAliveMs: 300 } },
   });
-  local = openLocalCatalog(configFile);
-  await seedUsers(local, { disp1: ["dispatcher"], sup1: ["supervisor"], adm1: ["admin"] });
-  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
-  browser = await openBrowser();
+  ({ sim, pscsd, browser } = stack);
   const admin = await login(pscsd.url, "adm1");
   const zone = await admin.request("PUT", "/api/cameras/cam1/privacy-zones/flats", {
     pan: [0.3, 0.6],
@@ -56,13 +34,7 @@ beforeAll(async () => {
   expect(zone.status).toBe(200);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await pscsd?.stop();
-  local?.close();
-  await sim?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 /** A digest of what the tile's video shows now (drawn onto a canvas), or null before a frame. */
 function picture(page: Page, camera: string): Promise<number | null> {

@@ -1,22 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../sim/simulator.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
-import { type BrowserSession, openBrowser } from "../helpers/browser.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
-import {
-  type LocalCatalog,
-  openLocalCatalog,
-  PASSWORD,
-  seedUsers,
-  startInProcess,
-  TEST_AUTH,
-} from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
-import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+import type { BrowserSession } from "../helpers/browser.js";
+import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/ui.js";
 
 /**
  * The operations screen against a real pscsd recording a simulated camera: the camera row shows it
@@ -24,34 +10,23 @@ import { axe, shoot, signIn, tab } from "../helpers/ui.js";
  * so, and both clear when it comes back. Roles without health.read get no such screen.
  */
 
-const work = mkdtempSync(join(tmpdir(), "pscs-web-ops-"));
+let stack: UiStack;
 let sim: Simulator;
 let pscsd: Pscsd;
-let local: LocalCatalog;
 let browser: BrowserSession;
 
 beforeAll(async () => {
-  sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
-  writeFileSync(join(work, "cam.pw"), PASSWORD);
-  const configFile = writeDaemonConfig(work, {
-    httpPort: await freePort(),
-    cameras: simCameraConfigs(sim).slice(0, 1),
+  stack = await startUiStack({
+    users: { ops1: ["ops"], disp1: ["dispatcher"] },
+    cameras: 1,
+    required: true,
     onvif: { heartbeatSeconds: 1, streamingHeartbeatSeconds: 1, requestTimeoutSeconds: 1 },
-    extra: { auth: TEST_AUTH, recording: { segmentSeconds: 2, stallSeconds: 3 } },
+    extra: { recording: { segmentSeconds: 2, stallSeconds: 3 } },
   });
-  local = openLocalCatalog(configFile);
-  await seedUsers(local, { ops1: ["ops"], disp1: ["dispatcher"] });
-  pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
-  browser = await openBrowser();
+  ({ sim, pscsd, browser } = stack);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await pscsd?.stop();
-  local?.close();
-  await sim?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 describe("the operations screen", () => {
   it("shows a camera go offline when the simulator drops it, and come back", async () => {
