@@ -72,7 +72,7 @@ function useHashRoute(): string {
 }
 
 /**
- * Seconds left before the server signs this session out for idleness, while within the warning
+ * Seconds left before the server ends the session for idleness, while within the warning
  * time (a minute, or half of a shorter idle timeout); else undefined. Keys and pointer count as
  * presence. At zero the session is gone: the sign-in screen says why.
  */
