@@ -124,6 +124,10 @@ window.sample = () => {
     const a = await page.evaluate(() => window.sample());
     await new Promise((r) => setTimeout(r, 1_500));
     const b = await page.evaluate(() => window.sample());
+    // Frames keep coming (a loaded machine may take a few seconds for the first ten).
+    await page.waitForFunction(() => window.video.getVideoPlaybackQuality().totalVideoFrames > 10, null, {
+      timeout: 10_000,
+    });
     const seen = await page.evaluate(() => ({
       frames: window.video.getVideoPlaybackQuality().totalVideoFrames,
       width: window.video.videoWidth,
@@ -134,7 +138,6 @@ window.sample = () => {
     expect(luma).toBeGreaterThan(16);
     const changed = a.filter((v, i) => i % 4 !== 3 && Math.abs(v - (b[i] as number)) > 8).length;
     expect(changed).toBeGreaterThan(50);
-    expect(seen.frames).toBeGreaterThan(10);
     expect(seen.width).toBe(320);
     expect(seen.stats.codec).toMatch(/^avc1\./);
     expect(seen.stats.lagSeconds).toBeLessThan(1);

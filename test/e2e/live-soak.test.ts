@@ -139,7 +139,10 @@ describe("live view under load (built pscsd, recording)", () => {
           const gapMs = (segs[i]?.start_ms ?? 0) - (segs[i - 1]?.end_ms ?? 0);
           expect(gapMs, `between segments ${i - 1} and ${i}`).toBeLessThanOrEqual(1000 / FPS);
         }
-        for (const s of segs) expect(s.end_ms - s.start_ms).toBeLessThanOrEqual(SEGMENT_S * 1000 + GOP_MS);
+        // A cut waits for the next key frame; a starved simulator stamps its frames later, so its
+        // 15-frame GOP can span more than a second: two GOPs over the target, never more.
+        for (const s of segs)
+          expect(s.end_ms - s.start_ms).toBeLessThanOrEqual(SEGMENT_S * 1000 + 2 * GOP_MS);
         const since = segs[0]?.start_ms ?? 0;
         expect(
           db.prepare("SELECT * FROM recording_gaps WHERE camera = 'cam1' AND start_ms > ?").all(since),
