@@ -9,10 +9,13 @@
 //     rate from requestVideoFrameCallback over a window, with chromium's, pscsd's and the
 //     simulator's CPU. Baseline: the simulator's own frame rate, counted by an RTSP client (ffmpeg
 //     -c copy) on one camera over the same window.
-// Also the first-load JavaScript and CSS, gzipped. Budget: every screen < 1 s; every tile ≥ 12 fps.
+// Per screen also where its time went: the requests of the median cold load (asked at, the wait
+// for the first byte, done at) and each API request's time asked again from here (the server's
+// share); per tile its stalls and seeks. Also the first-load JavaScript and CSS, gzipped.
+// Budget: every screen < 1 s; every tile ≥ 12 fps.
 // Options: --runs 5 (loads per screen, cold and warm) --seconds 20 (wall window) --cameras 9
 //          --only load|wall
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,11 +25,18 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { rtspUrlWithCredentials } from "../../dist/recorder/recorder.js";
-import { openConsole } from "../../dist/src/compose/console.js";
-import { loadConfig } from "../../dist/src/config/load.js";
 import { descendants, procArgs } from "../../dist/src/proc/tree.js";
 import { start, stop } from "./children.mjs";
 import { measure } from "./procstat.mjs";
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  signInApi,
+  simCameraConfig,
+  startPscsd,
+  startSim,
+  until,
+} from "./stack.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -61,19 +71,6 @@ const PASSWORD = "Bench-Only-1!";
 const USER = "bench1";
 const USER_PASSWORD = "Bench-Viewer-1!";
 const PORTS = { sim: 27000, pscsd: 27500, baseline: 27600 };
-// The flags test/helpers/browser.ts launches Debian's chromium with on this machine.
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (s) => process.stdout.write(`${s}\n`);
 
@@ -102,108 +99,37 @@ function summary(loads) {
     maxMs: round(s.at(-1) ?? null),
     // p50 of when the script, the session and the last data answer had arrived, from navigation start.
     parts: { scriptMs: p50("scriptMs"), sessionMs: p50("sessionMs"), dataMs: p50("dataMs") },
+    // The requests of the run at the median: where its time went.
+    waterfall: loads.find((l) => l.ms === percentile(s, 50))?.waterfall ?? [],
   };
 }
 
-async function until(what, ms, probe) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`${what}: not ready within ${ms} ms`);
-    await sleep(100);
-  }
-}
-
-async function startSim() {
-  const sim = start(
-    process.execPath,
-    [
-      join(root, "dist/sim/main.js"),
-      ...["--cameras", String(CAMERAS), "--base-port", String(PORTS.sim), "--fps", String(SIM_FPS)],
-      ...["--state-dir", join(work, "sim"), "--no-discovery", "--log-level", "warn"],
-    ],
-    { env: { ...process.env, PSCS_SIM_PASSWORD: PASSWORD } },
-  );
-  procs.push(sim);
-  const line = await new Promise((resolve, reject) => {
-    sim.once("exit", (code) => reject(new Error(`pscs-sim exited ${code}`)));
-    createInterface({ input: sim.stdout }).on("line", (l) => {
-      if (l.includes('"event":"ready"')) resolve(l);
-    });
-  });
-  return { pid: sim.pid, cameras: JSON.parse(line).cameras };
-}
+/** A run's requests in one line: path asked at → done at (of which waiting for the server). */
+const waterfallLine = (w) =>
+  w.map((e) => `${e.path.split("?")[0].replace(/^\/api\//, "")} ${e.at}→${e.endMs} (${e.waitMs})`).join(", ");
 
 /** pscsd recording every simulated camera, with one person holding every screen's role. */
-async function startPscsd(cameras) {
-  const dir = join(work, "pscsd");
-  mkdirSync(dir);
-  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-  const file = join(dir, "pscs.yaml");
-  // JSON is YAML.
-  writeFileSync(
-    file,
-    JSON.stringify({
+function startBenchPscsd(cameras) {
+  return startPscsd({
+    dir: join(work, "pscsd"),
+    files: { "cam.pw": `${PASSWORD}\n` },
+    config: {
       http: { host: "127.0.0.1", port: PORTS.pscsd },
       storage: { recordings: "rec", evidence: "ev", catalog: "catalog.db" },
       log: { level: "warn" },
       auth: { scryptLogN: 10 },
-      cameras: cameras.map((c, i) => ({
-        id: `cam${i + 1}`,
-        name: `Camera ${i + 1}`,
-        onvif: { host: c.onvif.host, port: c.onvif.port, user: c.onvif.user, passwordFile: "cam.pw" },
-      })),
-    }),
-  );
-  const local = openConsole(loadConfig(file));
-  try {
-    await local.auth.addUser(
+      cameras: simCameraConfig(cameras, "cam.pw"),
+    },
+    users: [
       {
         username: USER,
         displayName: "Bench: every screen",
         // Between them, every screen's permission (screens.tsx).
         roles: ["supervisor", "ops", "records", "auditor"],
         password: USER_PASSWORD,
-        mustChangePassword: false,
       },
-      { actor: "local:bench", role: "admin", client: "cli" },
-    );
-  } finally {
-    local.close();
-  }
-  // Its log goes to a file: a pipe nobody reads would stall it.
-  const out = openSync(join(work, "pscsd.log"), "w");
-  const d = start(process.execPath, [join(root, "dist/src/bin/pscsd.js"), "--config", file], {
-    cwd: dir,
-    stdio: ["ignore", out, out],
+    ],
   });
-  procs.push(d);
-  const origin = `http://127.0.0.1:${PORTS.pscsd}`;
-  await until("pscsd", 30_000, async () => (await fetch(`${origin}/readyz`)).status === 200);
-  return { pid: d.pid, origin };
-}
-
-/** An API client signed in as the bench user, for seeding what the screens list. */
-async function apiClient(origin) {
-  const res = await fetch(`${origin}/api/session`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ username: USER, password: USER_PASSWORD }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in: ${res.status} ${await res.text()}`);
-  const cookie = /pscs_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
-  const { csrfToken } = await res.json();
-  return (method, path, body) =>
-    fetch(`${origin}${path}`, {
-      method,
-      headers: {
-        origin,
-        cookie: `pscs_session=${cookie}`,
-        "x-csrf-token": csrfToken,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
 }
 
 /** A PTZ session, so the PTZ sessions screen has a row to draw; whether it was made. */
@@ -278,12 +204,23 @@ function readyProbe(target) {
     const tick = () => {
       if (document.querySelector(want.selector) && want.data.every((d) => got.some((g) => g.includes(d)))) {
         // Where the time went: the script's and the session's answers, the last data answer.
-        const end = (f) => Math.max(0, ...performance.getEntriesByType("resource").filter((e) => f(new URL(e.name).pathname)).map((e) => e.responseEnd));
+        const res = performance.getEntriesByType("resource");
+        const end = (f) => Math.max(0, ...res.filter((e) => f(new URL(e.name).pathname)).map((e) => e.responseEnd));
+        const nav = performance.getEntriesByType("navigation")[0];
+        const r = (v) => Math.round(v);
         window.__ready = {
           ms: performance.now(),
-          scriptMs: end((p) => p.endsWith(".js")),
+          scriptMs: end((p) => p.endsWith("/app.js")),
           sessionMs: end((p) => p === "/api/session"),
           dataMs: end((p) => want.data.some((d) => p.includes(d))),
+          // Every request until ready: asked at, waited for its first byte (the server), done at.
+          waterfall: [
+            { path: "/", at: 0, waitMs: r(nav.responseStart - nav.requestStart), endMs: r(nav.responseEnd) },
+            ...res.map((e) => {
+              const u = new URL(e.name);
+              return { path: u.pathname + u.search, at: r(e.startTime), waitMs: r(e.responseStart - e.requestStart), endMs: r(e.responseEnd) };
+            }),
+          ],
         };
         return;
       }
@@ -319,6 +256,34 @@ async function loads(context, url, target) {
   const warm = [];
   for (let i = 0; i < RUNS; i++) warm.push(await loadOnce(context, url, target, false));
   return { cold: summary(cold), warm: summary(warm) };
+}
+
+/**
+ * The server's share: each API request of a load (GET, as the screen made it) asked again from
+ * here, RUNS times one after the other; p50 ms from asking to the whole answer.
+ */
+async function serverTimes(call, waterfall) {
+  const out = {};
+  const paths = new Set(waterfall.map((e) => e.path).filter((p) => p.startsWith("/api/")));
+  for (const path of paths) {
+    const ms = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      const res = await call("GET", path);
+      await res.arrayBuffer();
+      // A POST the screen made (holds coverage) answers a GET otherwise: not its figure.
+      if (!res.ok) break;
+      ms.push(performance.now() - t);
+    }
+    if (ms.length)
+      out[path.split("?")[0]] = round(
+        percentile(
+          ms.sort((a, b) => a - b),
+          50,
+        ),
+      );
+  }
+  return out;
 }
 
 /** The baseline page: the same bytes as pscsd's first load, static, its script marking it ready. */
@@ -374,7 +339,9 @@ const TILE_COUNTS = `(() => {
     window.__tiles = {};
     for (const v of document.querySelectorAll("figure[data-camera] video")) {
       const cam = v.closest("figure").dataset.camera;
-      const t = (window.__tiles[cam] = { frames: 0 });
+      const t = (window.__tiles[cam] = { frames: 0, waiting: 0, seeking: 0 });
+      v.addEventListener("waiting", () => t.waiting++);
+      v.addEventListener("seeking", () => t.seeking++);
       const f = () => { t.frames++; v.requestVideoFrameCallback(f); };
       v.requestVideoFrameCallback(f);
     }
@@ -385,9 +352,15 @@ const TILE_COUNTS = `(() => {
     const q = v.getVideoPlaybackQuality();
     out[cam] = {
       frames: window.__tiles[cam]?.frames ?? 0,
+      // Stalls (the playhead at the newest frame) and seeks (the player jumping to the live edge).
+      waiting: window.__tiles[cam]?.waiting ?? 0,
+      seeking: window.__tiles[cam]?.seeking ?? 0,
+      lagS: v.buffered.length ? Math.round((v.buffered.end(v.buffered.length - 1) - v.currentTime) * 100) / 100 : null,
+      rate: v.playbackRate,
       decoded: q.totalVideoFrames,
       dropped: q.droppedVideoFrames,
       state: v.closest("figure").dataset.state,
+      transport: v.closest("figure").dataset.transport,
       size: v.videoWidth + "x" + v.videoHeight,
     };
   }
@@ -435,11 +408,16 @@ async function wall(context, origin, sim, pscsdPid) {
       camera,
       size: b.size,
       state: b.state,
+      transport: b.transport,
       // Frames handed to the compositor (requestVideoFrameCallback): the budget's figure.
       fps: round((b.frames - a.frames) / span),
       // The decoder's own count (getVideoPlaybackQuality), and of those the ones dropped as late.
       decodedFps: round((b.decoded - a.decoded) / span),
       droppedFps: round((b.dropped - a.dropped) / span),
+      stalls: b.waiting - (a.waiting ?? 0),
+      seeks: b.seeking - (a.seeking ?? 0),
+      lagS: b.lagS,
+      playbackRate: b.rate,
     };
   });
   const fps = tiles.map((t) => t.fps).sort((a, b) => a - b);
@@ -481,15 +459,23 @@ log(
 let browser;
 let baseline;
 try {
-  const sim = await startSim();
-  const pscsd = await startPscsd(sim.cameras);
-  const call = await apiClient(pscsd.origin);
+  const sim = await startSim({
+    cameras: CAMERAS,
+    basePort: PORTS.sim,
+    stateDir: join(work, "sim"),
+    password: PASSWORD,
+    args: ["--fps", String(SIM_FPS)],
+  });
+  procs.push(sim.child);
+  const pscsd = await startBenchPscsd(sim.cameras);
+  procs.push(pscsd.child);
+  const { call } = await signInApi(pscsd.origin, USER, USER_PASSWORD);
   const seeded = { ptzSession: await seedPtzSession(call), hold: false };
   results.seeded = seeded;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: ["--headless", ...CHROMIUM_ARGS],
     timeout: 20_000,
   });
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -509,15 +495,23 @@ try {
       if (id === "holds") seeded.hold = await seedHold(call);
       const s = screen(id, seeded);
       const r = await loads(context, `${pscsd.origin}/#/${s.id}`, s);
+      const server = await serverTimes(call, r.cold.waterfall);
       byScreen[s.id] = {
         selector: s.selector,
         ...r,
+        serverMs: server,
         ratioCold: round(r.cold.p50Ms / base.cold.p50Ms, 2),
         ratioWarm: round(r.warm.p50Ms / base.warm.p50Ms, 2),
         meetsBudget: r.cold.maxMs < BUDGET.loadMs && r.warm.maxMs < BUDGET.loadMs,
       };
       log(
         `${s.id.padEnd(13)} cold p50 ${r.cold.p50Ms} max ${r.cold.maxMs} ms (${byScreen[s.id].ratioCold}x) | warm p50 ${r.warm.p50Ms} max ${r.warm.maxMs} ms (${byScreen[s.id].ratioWarm}x)${byScreen[s.id].meetsBudget ? "" : "  OVER BUDGET"}`,
+      );
+      log(`  cold p50 run: ${waterfallLine(r.cold.waterfall)}`);
+      log(
+        `  server p50: ${Object.entries(server)
+          .map(([k, v]) => `${k} ${v} ms`)
+          .join(", ")}`,
       );
     }
     results.load = { baseline: base, screens: byScreen };

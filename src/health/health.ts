@@ -182,11 +182,15 @@ export class HealthService {
   }
 
   async report(): Promise<HealthReport> {
-    const readiness = await this.readiness();
-    const storage = await this.src.storage.sample();
+    // Independent reads, at once: the report takes as long as the slowest (the storage fsyncs).
+    const [readiness, storage, purge, entries] = await Promise.all([
+      this.readiness(),
+      this.src.storage.sample(),
+      this.src.purge(),
+      this.src.audit.headSeq(),
+    ]);
     const cameras = this.src.cameras();
     const chain = this.src.chain();
-    const purge = await this.src.purge();
     const exportsOn = this.src.exportsOn ?? true;
     const alerts = healthAlerts(readiness, cameras, storage, purge, chain, exportsOn);
     return {
@@ -199,7 +203,7 @@ export class HealthService {
       cameras,
       storage,
       purge,
-      audit: { entries: await this.src.audit.headSeq(), chain },
+      audit: { entries, chain },
       exports: exportsOn
         ? { on: true }
         : {
@@ -221,23 +225,28 @@ export class HealthService {
   }
 
   private async storageWritable(): Promise<Check> {
-    const failures: string[] = [];
-    for (const [name, dir] of Object.entries(this.src.writableDirs)) {
-      const probe = join(dir, `.pscs-ready-${process.pid}`);
-      try {
-        await mkdir(dir, { recursive: true });
-        const fh = await open(probe, "w");
-        try {
-          await fh.write("ok");
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await unlink(probe);
-      } catch (e) {
-        failures.push(`${name} (${dir}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-    }
+    // Every folder at once: each waits for its own fsync, not for the others'.
+    const failures = (
+      await Promise.all(
+        Object.entries(this.src.writableDirs).map(async ([name, dir]) => {
+          const probe = join(dir, `.pscs-ready-${process.pid}-${name}`);
+          try {
+            await mkdir(dir, { recursive: true });
+            const fh = await open(probe, "w");
+            try {
+              await fh.write("ok");
+              await fh.sync();
+            } finally {
+              await fh.close();
+            }
+            await unlink(probe);
+            return [];
+          } catch (e) {
+            return [`${name} (${dir}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`];
+          }
+        }),
+      )
+    ).flat();
     return failures.length ? { ok: false, detail: `not writable: ${failures.join("; ")}` } : { ok: true };
   }
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { ApiProblem, api, type FieldError } from "../api.js";
 import { Field } from "./field.js";
 import { when } from "./format.js";
@@ -52,7 +52,8 @@ export function Audit(p: { me: Me }) {
     setChain(undefined);
     api<Verify>("/api/audit/verify").then(setChain, (e: unknown) => setChainError(String(e)));
   };
-  useEffect(verify, []);
+  // A layout effect: the request leaves as the screen is drawn, not a frame later.
+  useLayoutEffect(verify, []);
   return (
     <div class="audit">
       <section class="panel no-print" aria-labelledby="chain-title">

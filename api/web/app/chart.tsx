@@ -1,6 +1,10 @@
 import { useEffect, useRef } from "preact/hooks";
-import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import type uPlot from "uplot";
+
+// uPlot is half the UI's code and only the charts need it: fetched when the first chart is drawn,
+// after the screen's figures (its stylesheet is in the page's, app.entry.tsx).
+let uPlotCode: Promise<typeof uPlot> | undefined;
+const loadUPlot = () => (uPlotCode ??= import("uplot").then((m) => m.default));
 
 export interface ChartSeries {
   label: string;
@@ -13,29 +17,40 @@ export function Chart(p: { title: string; times: number[]; series: ChartSeries[]
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    let plot: uPlot | undefined;
+    let stopped = false;
     const palette = ["#5cb3ff", "#4cc38a", "#f0b429", "#ff6b6b", "#c792ea", "#89ddff"];
-    const plot = new uPlot(
-      {
-        title: p.title,
-        width: Math.max(320, el.clientWidth),
-        height: 220,
-        axes: [
-          { stroke: "#9fb0c0", grid: { stroke: "#2c3844" } },
-          { stroke: "#9fb0c0", grid: { stroke: "#2c3844" }, label: p.unit, size: 70 },
-        ],
-        series: [
-          { value: (_u, v) => (v == null ? "—" : new Date(v * 1000).toLocaleTimeString()) },
-          ...p.series.map((s, i) => ({
-            label: s.label,
-            stroke: palette[i % palette.length] as string,
-            width: 2,
-          })),
-        ],
-      },
-      [p.times.map((t) => t / 1000), ...p.series.map((s) => s.values)] as uPlot.AlignedData,
-      el,
-    );
-    return () => plot.destroy();
+    const draw = (UPlot: typeof uPlot) => {
+      if (stopped) return;
+      plot = new UPlot(
+        {
+          title: p.title,
+          width: Math.max(320, el.clientWidth),
+          height: 220,
+          axes: [
+            { stroke: "#9fb0c0", grid: { stroke: "#2c3844" } },
+            { stroke: "#9fb0c0", grid: { stroke: "#2c3844" }, label: p.unit, size: 70 },
+          ],
+          series: [
+            { value: (_u, v) => (v == null ? "—" : new Date(v * 1000).toLocaleTimeString()) },
+            ...p.series.map((s, i) => ({
+              label: s.label,
+              stroke: palette[i % palette.length] as string,
+              width: 2,
+            })),
+          ],
+        },
+        [p.times.map((t) => t / 1000), ...p.series.map((s) => s.values)] as uPlot.AlignedData,
+        el,
+      );
+    };
+    loadUPlot().then(draw, (e: unknown) => {
+      el.textContent = `The chart could not be drawn: ${e instanceof Error ? e.message : String(e)}`;
+    });
+    return () => {
+      stopped = true;
+      plot?.destroy();
+    };
   }, [p.title, p.times, p.series, p.unit]);
   return <div class="chart" ref={box} role="img" aria-label={`${p.title} (${p.unit}) over time`} />;
 }

@@ -10,6 +10,14 @@ interface Mask {
 
 /** A transport not playing this long after it started gives way to the other. */
 const FALLBACK_MS = 6_000;
+/**
+ * How often a tile asks where its camera's privacy zones fall: while someone moves the camera the
+ * masks move with it, and twice a second is what the eye needs; a camera with no zone at all has
+ * nothing to move, and a zone added to it shows within ZONES_NONE_MS (pscsd asks the camera where
+ * it points on every request: nine tiles at twice a second were 18 camera round trips a second).
+ */
+const ZONES_MOVING_MS = 500;
+const ZONES_NONE_MS = 5_000;
 
 /**
  * One camera's live picture: the player (the default transport, the other when it fails or does
@@ -54,19 +62,27 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
 
   useEffect(() => {
     let stopped = false;
+    let t: ReturnType<typeof setTimeout> | undefined;
     const load = () =>
       api<{ zones: Mask[] }>(`/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`, {
         background: true,
       }).then(
-        (r) => !stopped && setMasks(r.zones.filter((z) => z.mask)),
-        () => undefined,
+        (r) => {
+          if (stopped) return;
+          const shown = r.zones.filter((z) => z.mask);
+          // An unchanged answer draws nothing again.
+          setMasks((old) => (JSON.stringify(old) === JSON.stringify(shown) ? old : shown));
+          again(r.zones.length > 0 ? ZONES_MOVING_MS : ZONES_NONE_MS);
+        },
+        () => !stopped && again(ZONES_NONE_MS),
       );
+    const again = (ms: number) => {
+      t = setTimeout(load, ms);
+    };
     void load();
-    // While someone moves the camera the masks move with it: twice a second is what the eye needs.
-    const t = setInterval(load, 500);
     return () => {
       stopped = true;
-      clearInterval(t);
+      clearTimeout(t);
     };
   }, [p.camera]);
 

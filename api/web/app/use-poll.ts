@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { ApiProblem } from "../api.js";
 import { session } from "./session.js";
 
@@ -13,7 +13,8 @@ export function usePoll<T>(
 ): [T | undefined, string | undefined] {
   const [value, setValue] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  useEffect(() => {
+  // A layout effect: the first request leaves as the screen is drawn, not a frame later.
+  useLayoutEffect(() => {
     let stopped = false;
     const run = (background: boolean) =>
       load({ background }).then(

@@ -1,7 +1,7 @@
 // The live benchmark proper, run by live.mjs inside its network namespace (loopback and one veth
 // pair are all there is): the simulator, pscsd, the ffmpeg feeders, Janus, a static server for the
 // baseline pages and chromium all start here and are stopped by PID.
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
@@ -11,11 +11,18 @@ import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { rtspUrlWithCredentials } from "../../../dist/recorder/recorder.js";
-import { openConsole } from "../../../dist/src/compose/console.js";
-import { loadConfig } from "../../../dist/src/config/load.js";
 import { descendants } from "../../../dist/src/proc/tree.js";
 import { start, stop } from "../children.mjs";
 import { measure } from "../procstat.mjs";
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  signInApi,
+  simCameraConfig,
+  startPscsd,
+  startSim,
+  until,
+} from "../stack.mjs";
 import { janusConfig } from "./janus.mjs";
 import { VETH } from "./netns.mjs";
 import { latencyFigures, percentile } from "./stats.mjs";
@@ -68,45 +75,20 @@ let browser;
 let pages;
 const results = { benchmark: "live", when: new Date().toISOString(), netns: process.env.PSCS_BENCH_NETNS };
 
-function readyLine(child, what, test) {
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${what} exited ${code}`)));
-    createInterface({ input: child.stdout }).on("line", (l) => {
-      if (test(l)) resolve(l);
-    });
+async function startBenchSim() {
+  const sim = await startSim({
+    cameras: 1,
+    basePort: PORTS.sim,
+    stateDir: join(work, "sim"),
+    password: PASSWORD,
   });
-}
-
-async function until(what, ms, probe) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`${what}: not ready within ${ms} ms`);
-    await sleep(100);
-  }
-}
-
-async function startSim() {
-  const sim = start(
-    process.execPath,
-    [
-      join(root, "dist/sim/main.js"),
-      ...["--cameras", "1", "--base-port", String(PORTS.sim), "--state-dir", join(work, "sim")],
-      ...["--no-discovery", "--log-level", "warn"],
-    ],
-    { env: { ...process.env, PSCS_SIM_PASSWORD: PASSWORD } },
-  );
-  procs.push(sim);
-  const line = await readyLine(sim, "pscs-sim", (l) => l.includes('"event":"ready"'));
-  const cam = JSON.parse(line).cameras[0];
+  procs.push(sim.child);
+  const cam = sim.cameras[0];
   return { cam, rtsp: rtspUrlWithCredentials(cam.rtsp, cam.onvif.user, PASSWORD) };
 }
 
 /** pscsd with the camera and one dispatcher (video.live), signed in from here. */
-async function startPscsd(cam) {
-  const dir = join(work, "pscsd");
-  mkdirSync(dir);
-  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
+async function startBenchPscsd(cam) {
   const config = {
     http: { host: "127.0.0.1", port: PORTS.pscsd },
     storage: { recordings: "rec", evidence: "ev", catalog: "catalog.db" },
@@ -115,55 +97,26 @@ async function startPscsd(cam) {
     // WebRTC's ICE host: the namespace's veth (Chrome's own candidates are there too).
     // 16 viewers in one page, as one person (a video wall) may have.
     live: { maxPerUser: 64, webrtc: { host: VETH.addressA } },
-    cameras: [
+    cameras: simCameraConfig([cam], "cam.pw"),
+  };
+  const d = await startPscsd({
+    dir: join(work, "pscsd"),
+    files: { "cam.pw": `${PASSWORD}\n` },
+    config,
+    // A pscsd without live.webrtc settings yet: run it without them.
+    fallback: { ...config, live: { maxPerUser: 64 } },
+    users: [
       {
-        id: "cam1",
-        name: "Camera 1",
-        onvif: { host: cam.onvif.host, port: cam.onvif.port, user: cam.onvif.user, passwordFile: "cam.pw" },
+        username: "dispatch1",
+        displayName: "Bench dispatcher",
+        roles: ["dispatcher"],
+        password: USER_PASSWORD,
       },
     ],
-  };
-  const file = join(dir, "pscs.yaml");
-  writeFileSync(file, JSON.stringify(config));
-  let loaded;
-  try {
-    loaded = loadConfig(file);
-  } catch {
-    // A pscsd without live.webrtc settings yet: run it without them.
-    delete config.live.webrtc;
-    writeFileSync(file, JSON.stringify(config));
-    loaded = loadConfig(file);
-  }
-  const local = openConsole(loaded);
-  await local.auth.addUser(
-    {
-      username: "dispatch1",
-      displayName: "Bench dispatcher",
-      roles: ["dispatcher"],
-      password: USER_PASSWORD,
-      mustChangePassword: false,
-    },
-    { actor: "local:bench", role: "admin", client: "cli" },
-  );
-  local.close();
-  // Its log goes to a file: a pipe nobody reads would stall it.
-  const out = openSync(join(work, "pscsd.log"), "w");
-  const d = start(process.execPath, [join(root, "dist/src/bin/pscsd.js"), "--config", file], {
-    cwd: dir,
-    stdio: ["ignore", out, out],
   });
-  procs.push(d);
-  const origin = `http://127.0.0.1:${PORTS.pscsd}`;
-  await until("pscsd", 30_000, async () => (await fetch(`${origin}/readyz`)).status === 200);
-  const res = await fetch(`${origin}/api/session`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ username: "dispatch1", password: USER_PASSWORD }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in: ${res.status} ${await res.text()}`);
-  const session = /pscs_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
-  const { csrfToken } = await res.json();
-  return { pid: d.pid, origin, session, csrfToken };
+  procs.push(d.child);
+  const { session, csrfToken } = await signInApi(d.origin, "dispatch1", USER_PASSWORD);
+  return { pid: d.pid, origin: d.origin, session, csrfToken };
 }
 
 /** ffmpeg HLS from the camera's RTSP, stream copy, 1 s segments (the camera's GOP is 1 s). */
@@ -262,14 +215,7 @@ async function bundlePage() {
 }
 
 const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
+  ...CHROMIUM_ARGS,
   // Every page plays at once: none may be throttled as a background tab.
   "--disable-background-timer-throttling",
   "--disable-renderer-backgrounding",
@@ -494,9 +440,9 @@ function verdict(lat, ttff) {
 
 try {
   const pageJs = await bundlePage();
-  const { cam, rtsp } = await startSim();
+  const { cam, rtsp } = await startBenchSim();
   results.stream = `${cam.video.width}x${cam.video.height}@${cam.video.fps}`;
-  const pscsd = OURS.length ? await startPscsd(cam) : null;
+  const pscsd = OURS.length ? await startBenchPscsd(cam) : null;
   const hlsDir = PATHS.includes("hls") ? startHls(rtsp) : join(work, "none");
   let janus = null;
   if (PATHS.includes("janus")) {
@@ -509,7 +455,7 @@ try {
     }
   }
   const server = await pagesServer(pageJs, hlsDir);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   const context = await browser.newContext();
   if (pscsd)
     await context.addCookies([
