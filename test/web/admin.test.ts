@@ -2,7 +2,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import type { BrowserSession } from "../helpers/browser.js";
-import { type Client, login } from "../helpers/pscsd.js";
+import { type Client, client, login } from "../helpers/pscsd.js";
 import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/ui.js";
 
 /**
@@ -20,7 +20,7 @@ let browser: BrowserSession;
 
 beforeAll(async () => {
   stack = await startUiStack({
-    users: { adm1: ["admin"], disp1: ["dispatcher"] },
+    users: { adm1: ["admin"], disp1: ["dispatcher"], ops1: ["ops"] },
     cameras: 1,
     zones: { cam1: [{ id: "church", pan: [-0.9, -0.7], tilt: [0, 0.3], maxZoom: 0 }] },
   });
@@ -100,8 +100,19 @@ describe("the administrator's screens", () => {
     await page.close();
   });
 
-  it("shows the server's refusal of the admin's own roles, state and password beside each", async () => {
+  it("unlocks another's account, and shows the server's refusal of the admin's own roles, state and password beside each", async () => {
+    for (let i = 0; i < 5; i++) {
+      const wrong = { username: "ops1", password: "Wrong-Passw0rd!" };
+      expect((await client(pscsd.url).request("POST", "/api/session", wrong)).status).toBe(401);
+    }
     const { page, violations } = await adminOn("Users");
+    const ops1 = page.locator("tr[data-user=ops1]");
+    await expect.poll(() => ops1.locator("[data-state]").getAttribute("data-state")).toBe("locked");
+    await ops1.getByRole("button", { name: "ops1" }).click();
+    await page.locator("[data-account=ops1]").getByRole("button", { name: "Unlock" }).click();
+    await expect.poll(() => ops1.locator("[data-state]").getAttribute("data-state")).toBe("active");
+    await login(pscsd.url, "ops1");
+
     await page.locator("tr[data-user=adm1]").getByRole("button", { name: "adm1" }).click();
     const own = page.locator("[data-account=adm1]");
     await own.getByRole("checkbox", { name: /^ops/ }).check();

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { passwordProblems } from "../../../src/auth/password-rules.js";
 import { api, type FieldError } from "../api.js";
 import { Field, refusal } from "./field.js";
-import { PasswordRules } from "./password-rules.js";
+import { NewPasswordField } from "./password-rules.js";
 import { session } from "./session.js";
 
 /** Password change, the department's rules checked as one types by the server's own code. */
@@ -54,21 +54,14 @@ export function ChangePassword(p: { username: string; required: boolean; onDone:
           onInput={(e) => setCurrent(e.currentTarget.value)}
         />
       </Field>
-      <Field
+      <NewPasswordField
         id="newPassword"
         label="New password"
+        username={p.username}
+        value={next}
+        onInput={setNext}
         errors={errors.filter((e) => !problems.includes(e.message))}
-        hint={<PasswordRules id="newPassword-rules" username={p.username} password={next} />}
-      >
-        <input
-          id="newPassword"
-          type="password"
-          autocomplete="new-password"
-          aria-describedby="newPassword-rules"
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-        />
-      </Field>
+      />
       <Field id="again" label="New password again" errors={errors}>
         <input
           id="again"

@@ -1,4 +1,6 @@
 import { PASSWORD_RULES } from "../../../src/auth/password-rules.js";
+import type { FieldError } from "../api.js";
+import { Field } from "./field.js";
 
 /** The department's password rules, each marked met or not as one types (the server's own checks). */
 export function PasswordRules(p: { id: string; username: string; password: string }) {
@@ -14,5 +16,35 @@ export function PasswordRules(p: { id: string; username: string; password: strin
         );
       })}
     </ul>
+  );
+}
+
+/** A new password's field, the rules under it (`<id>-rules`) met or not for `username` as one types. */
+export function NewPasswordField(p: {
+  id: string;
+  name?: string;
+  label: string;
+  username: string;
+  value: string;
+  onInput: (value: string) => void;
+  errors: FieldError[];
+}) {
+  return (
+    <Field
+      id={p.id}
+      {...(p.name ? { name: p.name } : {})}
+      label={p.label}
+      errors={p.errors}
+      hint={<PasswordRules id={`${p.id}-rules`} username={p.username} password={p.value} />}
+    >
+      <input
+        id={p.id}
+        type="password"
+        autocomplete="new-password"
+        aria-describedby={`${p.id}-rules`}
+        value={p.value}
+        onInput={(e) => p.onInput(e.currentTarget.value)}
+      />
+    </Field>
   );
 }

@@ -2,9 +2,9 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import type { Role } from "../../../src/auth/roles.js";
 import { api, type FieldError } from "../api.js";
-import { Field, fieldErrors, Refusals, refusal } from "./field.js";
+import { fieldErrors, Refusals, refusal } from "./field.js";
 import { when } from "./format.js";
-import { PasswordRules } from "./password-rules.js";
+import { NewPasswordField } from "./password-rules.js";
 import { RolePicker } from "./role-picker.js";
 import type { Me } from "./session.js";
 
@@ -127,22 +127,15 @@ export function UserAccount(p: { user: Account; me: Me; onChanged: () => void })
               ).then((ok) => ok && setPassword(""));
             }}
           >
-            <Field
+            <NewPasswordField
               id="account-password"
               name="password"
               label="New temporary password"
+              username={u.username}
+              value={password}
+              onInput={setPassword}
               errors={errors}
-              hint={<PasswordRules id="account-password-rules" username={u.username} password={password} />}
-            >
-              <input
-                id="account-password"
-                type="password"
-                autocomplete="new-password"
-                aria-describedby="account-password-rules"
-                value={password}
-                onInput={(e) => setPassword(e.currentTarget.value)}
-              />
-            </Field>
+            />
             <button type="submit">Reset the password</button>
           </form>
         </div>

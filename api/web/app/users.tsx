@@ -3,7 +3,7 @@ import type { Role } from "../../../src/auth/roles.js";
 import { api, type FieldError } from "../api.js";
 import { Field, refusal } from "./field.js";
 import { when } from "./format.js";
-import { PasswordRules } from "./password-rules.js";
+import { NewPasswordField } from "./password-rules.js";
 import { RolePicker } from "./role-picker.js";
 import type { Me } from "./session.js";
 import { usePoll } from "./use-poll.js";
@@ -126,22 +126,15 @@ function NewAccount(p: { onMade: (username: string) => void }) {
               onInput={(e) => setDisplayName(e.currentTarget.value)}
             />
           </Field>
-          <Field
+          <NewPasswordField
             id="new-password"
             name="password"
             label="Temporary password (changed at first sign-in)"
+            username={username.trim()}
+            value={password}
+            onInput={setPassword}
             errors={errors}
-            hint={<PasswordRules id="new-password-rules" username={username.trim()} password={password} />}
-          >
-            <input
-              id="new-password"
-              type="password"
-              autocomplete="new-password"
-              aria-describedby="new-password-rules"
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </Field>
+          />
         </div>
         <RolePicker id="new-roles" legend="Roles" value={roles} onChange={setRoles} errors={errors} />
       </div>

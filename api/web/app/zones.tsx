@@ -135,10 +135,10 @@ function ZoneTable(p: { camera: string; zones: Zone[]; onRemoved: () => void }) 
         {p.zones.map((z) => (
           <tr key={z.id} data-zone={z.id} data-source={z.source}>
             <th scope="row">{z.id}</th>
-            <td>
+            <td class="span">
               {z.pan[0]} to {z.pan[1]}
             </td>
-            <td>
+            <td class="span">
               {z.tilt[0]} to {z.tilt[1]}
             </td>
             <td>{z.maxZoom}</td>
