@@ -183,6 +183,11 @@ describe("the administrator's screens", () => {
     await page.getByRole("button", { name: "Set the zone" }).click();
     await expect.poll(() => page.locator("#zone-reason-error").count()).toBe(1);
     await page.getByLabel("Reason (recorded in the audit log)").fill("complaint 2026-113: apartment windows");
+    // The config file's zone is not the API's to change.
+    await page.getByLabel("Zone name (a-z, 0-9, - and _)").fill("church");
+    await page.getByRole("button", { name: "Set the zone" }).click();
+    await expect.poll(() => page.locator("#zone-id-error").textContent()).toContain("set in the config file");
+    await page.getByLabel("Zone name (a-z, 0-9, - and _)").fill("north-flats");
     await page.getByRole("button", { name: "Set the zone" }).click();
     const flats = page.locator("tr[data-zone=north-flats]");
     await expect.poll(() => flats.getAttribute("data-source")).toBe("api");

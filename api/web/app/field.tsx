@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import { ApiProblem, type FieldError } from "../api.js";
 
 /** The errors that name one input (the API names fields as `body.<name>`, the screen as `<name>`). */
@@ -56,4 +57,11 @@ export function Field(p: {
       ))}
     </div>
   );
+}
+
+/** A ref that focuses its input once shown: a form opened by a key press is typed into at once. */
+export function useFocus<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
 }

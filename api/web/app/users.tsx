@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Role } from "../../../src/auth/roles.js";
 import { api, type FieldError } from "../api.js";
-import { Field, refusal } from "./field.js";
+import { Field, refusal, useFocus } from "./field.js";
 import { when } from "./format.js";
 import { NewPasswordField } from "./password-rules.js";
 import { RolePicker } from "./role-picker.js";
@@ -61,7 +61,7 @@ export function Users(p: { me: Me }) {
                   <StateBadge u={u} />
                 </td>
                 <td>
-                  {u.mustChangePassword ? "must be changed at next sign-in" : "set by its holder"}
+                  {u.mustChangePassword ? "must be changed at next sign-in" : "in use"}
                   <div class="hint">changed {when(u.passwordChangedAt)}</div>
                 </td>
                 <td>
@@ -71,7 +71,7 @@ export function Users(p: { me: Me }) {
             ))}
           </tbody>
         </table>
-        <p class="hint">pscsd does not record sign-ins on the account; the audit screen lists them.</p>
+        <p class="hint">Sign-ins are not kept on the account: the audit log has each one.</p>
       </section>
       {adding && (
         <NewAccount
@@ -94,6 +94,7 @@ function NewAccount(p: { onMade: (username: string) => void }) {
   const [roles, setRoles] = useState<Role[]>([]);
   const [password, setPassword] = useState("");
   const [errors, setErrors] = useState<FieldError[]>([]);
+  const first = useFocus<HTMLInputElement>();
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
@@ -113,6 +114,7 @@ function NewAccount(p: { onMade: (username: string) => void }) {
           <Field id="new-username" name="username" label="User name (never changes)" errors={errors}>
             <input
               id="new-username"
+              ref={first}
               autocomplete="off"
               value={username}
               onInput={(e) => setUsername(e.currentTarget.value)}

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api, type FieldError } from "../api.js";
-import { Field, fieldErrors, Refusals, refusal } from "./field.js";
+import { Field, fieldErrors, Refusals, refusal, useFocus } from "./field.js";
 import { when } from "./format.js";
 import { usePoll } from "./use-poll.js";
 import { type MapZone, type PanTiltRect, ZoneMap } from "./zone-map.js";
@@ -175,6 +175,7 @@ function ZoneTable(p: { camera: string; zones: Zone[]; onRemoved: () => void }) 
 
 function RemoveZone(p: { camera: string; id: string; onCancel: () => void; onRemoved: () => void }) {
   const [reason, setReason] = useState("");
+  const input = useFocus<HTMLInputElement>();
   const [errors, setErrors] = useState<FieldError[]>([]);
   const remove = async (e: Event) => {
     e.preventDefault();
@@ -195,7 +196,7 @@ function RemoveZone(p: { camera: string; id: string; onCancel: () => void; onRem
           id={`remove-${p.id}-reason`}
           value={reason}
           onInput={(e) => setReason(e.currentTarget.value)}
-          autofocus
+          ref={input}
         />
       </Field>
       <div class="row">
