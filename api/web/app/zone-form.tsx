@@ -10,7 +10,7 @@ import type { PanTiltRect } from "./zone-map.js";
  */
 function asFormField(e: FieldError): FieldError {
   const f = e.field.replace(/^(body|path)\.(zone\.)?/, "").replace(/\[\d+\]$/, "");
-  return { ...e, field: f === "body.zone" || f === "zone" ? "id" : f };
+  return { ...e, field: f === "zone" ? "id" : f };
 }
 
 export type Edges = Record<"panMin" | "panMax" | "tiltMin" | "tiltMax", string>;
