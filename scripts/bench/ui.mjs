@@ -125,7 +125,7 @@ function startBenchPscsd(cameras) {
         username: USER,
         displayName: "Bench: every screen",
         // Between them, every screen's permission (screens.tsx).
-        roles: ["supervisor", "ops", "records", "auditor"],
+        roles: ["supervisor", "ops", "records", "auditor", "admin"],
         password: USER_PASSWORD,
       },
     ],
@@ -172,7 +172,18 @@ async function seedHold(call) {
  * Each screen's main content with its data: `selector` drawn in a frame after every `data` API
  * answer (a path part) was parsed. A row where the run has one to show; else the table itself.
  */
-const SCREEN_IDS = ["wall", "ops", "cameras", "ptz-sessions", "playback", "holds", "exports", "audit"];
+const SCREEN_IDS = [
+  "wall",
+  "ops",
+  "cameras",
+  "ptz-sessions",
+  "playback",
+  "holds",
+  "exports",
+  "audit",
+  "users",
+  "zones",
+];
 function screen(id, seeded) {
   const row = (seededRow, selector) => (seededRow ? selector : "table.grid");
   const s = {
@@ -184,6 +195,8 @@ function screen(id, seeded) {
     holds: { selector: row(seeded.hold, "tr[data-hold]"), data: ["/api/holds"] },
     exports: { selector: "table.grid", data: ["/api/exports"] },
     audit: { selector: "[data-chain]", data: ["/api/audit/verify"] },
+    users: { selector: "tr[data-user]", data: ["/api/users"] },
+    zones: { selector: "svg.zone-map", data: ["/privacy-zones"] },
   }[id];
   return { id, ...s };
 }

@@ -83,7 +83,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "ptz-sessions.read",
     "zones.read",
   ],
-  admin: ["users.manage", "tokens.manage", "config.read", "zones.read", "zones.manage"],
+  // cameras.read: which cameras there are and their state (no video), to place their privacy zones.
+  admin: ["users.manage", "tokens.manage", "config.read", "cameras.read", "zones.read", "zones.manage"],
 };
 
 /** Machine tokens act for monitoring and audit tools, never for a person watching video. */

@@ -55,7 +55,7 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   exportAudit: ["auditor"],
   verifyAudit: ["auditor"],
   sampleAudit: ["auditor"],
-  listCameras: ["dispatcher", "supervisor", "records", "commander", "ops"],
+  listCameras: ["dispatcher", "supervisor", "records", "commander", "ops", "admin"],
   timeline: ["records", "commander"],
   playback: ["records", "commander"],
   segmentFile: ["records", "commander"],

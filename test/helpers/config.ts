@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import type { PrivacyZone } from "../../src/ptz/zones.js";
 
 export interface TestCamera {
   id: string;
@@ -11,6 +12,8 @@ export interface TestCamera {
   password?: string;
   passwordFile?: string;
   required?: boolean;
+  /** The camera's privacy zones in the config file (read-only through the API). */
+  privacyZones?: PrivacyZone[];
 }
 
 export interface TestDaemonConfig {
@@ -33,6 +36,7 @@ export function writeDaemonConfig(dir: string, o: TestDaemonConfig): string {
       id: c.id,
       name: c.name ?? c.id.toUpperCase(),
       ...(c.required === undefined ? {} : { required: c.required }),
+      ...(c.privacyZones ? { privacyZones: c.privacyZones } : {}),
       onvif: {
         host: "127.0.0.1",
         port: c.port,

@@ -6,6 +6,7 @@ import type { Page } from "playwright-core";
 import type { Simulator } from "../../sim/simulator.js";
 import type { Role } from "../../src/auth/roles.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
+import type { PrivacyZone } from "../../src/ptz/zones.js";
 import { packageRoot } from "../../src/version.js";
 import { type BrowserSession, openBrowser } from "./browser.js";
 import { type TestDaemonConfig, writeDaemonConfig } from "./config.js";
@@ -74,7 +75,8 @@ export interface UiStack {
 
 /**
  * What a screen test runs against: the simulator's cameras (`cameras` of them in pscsd's config,
- * optional unless said), a real pscsd in this process with `users` seeded, and Debian's chromium.
+ * optional unless said, `zones` their config file privacy zones), a real pscsd in this process with
+ * `users` seeded, and Debian's chromium.
  */
 export async function startUiStack(o: {
   users: Record<string, Role[]>;
@@ -82,6 +84,8 @@ export async function startUiStack(o: {
   required?: boolean;
   onvif?: TestDaemonConfig["onvif"];
   extra?: Record<string, unknown>;
+  /** Privacy zones in the config file, by camera id. */
+  zones?: Record<string, PrivacyZone[]>;
 }): Promise<UiStack> {
   const work = mkdtempSync(join(tmpdir(), "pscs-web-"));
   const sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
@@ -90,7 +94,7 @@ export async function startUiStack(o: {
     httpPort: await freePort(),
     cameras: simCameraConfigs(sim)
       .slice(0, o.cameras ?? 2)
-      .map((c) => ({ ...c, required: o.required ?? false })),
+      .map((c) => ({ ...c, required: o.required ?? false, privacyZones: o.zones?.[c.id] })),
     onvif: o.onvif ?? { heartbeatSeconds: 5, requestTimeoutSeconds: 3 },
     extra: { auth: TEST_AUTH, ...o.extra },
   });

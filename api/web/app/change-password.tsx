@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
-import { PASSWORD_RULES, passwordProblems } from "../../../src/auth/password-rules.js";
-import { ApiProblem, api, type FieldError } from "../api.js";
-import { Field } from "./field.js";
+import { passwordProblems } from "../../../src/auth/password-rules.js";
+import { api, type FieldError } from "../api.js";
+import { Field, refusal } from "./field.js";
+import { NewPasswordField } from "./password-rules.js";
 import { session } from "./session.js";
 
 /** Password change, the department's rules checked as one types by the server's own code. */
@@ -31,9 +32,7 @@ export function ChangePassword(p: { username: string; required: boolean; onDone:
       await session.load();
       p.onDone();
     } catch (err) {
-      if (err instanceof ApiProblem)
-        setErrors(err.errors.length ? err.errors : [{ field: "currentPassword", message: err.detail }]);
-      else throw err;
+      setErrors(refusal(err, "currentPassword"));
     }
   };
 
@@ -55,33 +54,14 @@ export function ChangePassword(p: { username: string; required: boolean; onDone:
           onInput={(e) => setCurrent(e.currentTarget.value)}
         />
       </Field>
-      <Field
+      <NewPasswordField
         id="newPassword"
         label="New password"
+        username={p.username}
+        value={next}
+        onInput={setNext}
         errors={errors.filter((e) => !problems.includes(e.message))}
-        hint={
-          <ul class="rules" aria-live="polite" id="newPassword-rules">
-            {PASSWORD_RULES.map((r) => {
-              const broken = !next || r.breaks(p.username, next);
-              return (
-                <li key={r.rule} class={broken ? "rule" : "rule met"}>
-                  {broken ? "✗ " : "✓ "}
-                  {r.rule}
-                </li>
-              );
-            })}
-          </ul>
-        }
-      >
-        <input
-          id="newPassword"
-          type="password"
-          autocomplete="new-password"
-          aria-describedby="newPassword-rules"
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-        />
-      </Field>
+      />
       <Field id="again" label="New password again" errors={errors}>
         <input
           id="again"

@@ -9,6 +9,8 @@ import { Ops } from "./ops.js";
 import { Playback } from "./playback.js";
 import { PtzSessions } from "./ptz-sessions.js";
 import type { Me } from "./session.js";
+import { Users } from "./users.js";
+import { Zones } from "./zones.js";
 
 /**
  * Every screen, the permission it needs and where it lives (`#/<id>`). The menu shows a person only
@@ -30,4 +32,7 @@ export const SCREENS: readonly Screen[] = [
   { id: "holds", title: "Holds", permission: "holds.log", component: Holds },
   { id: "exports", title: "Exports", permission: "exports.read", component: Exports },
   { id: "audit", title: "Audit", permission: "audit.read", component: Audit },
+  { id: "users", title: "Users", permission: "users.manage", component: Users },
+  // Reading zones is every live viewer's (their masks); the screen is for those who change them.
+  { id: "zones", title: "Privacy zones", permission: "zones.manage", component: Zones },
 ];
