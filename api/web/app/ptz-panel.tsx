@@ -3,11 +3,13 @@ import { PTZ_PURPOSE_KINDS, type PtzPurpose, type PtzPurposeKind } from "../../.
 import { ApiProblem, api } from "../api.js";
 import { may } from "./permissions.js";
 import { type Granted, type Lock, type Preset, PtzClient, type Velocity } from "./ptz-client.js";
+import { Presets } from "./ptz-presets.js";
 import type { Me } from "./session.js";
 
 /**
  * PTZ control of one camera: who holds it, taking it for a stated purpose (policy, Use 7), the
- * joystick (drag), arrow keys, zoom, presets and home, and a supervisor's takeover. Every rule is
+ * joystick (drag), arrow keys, zoom, presets (go, save, delete) and home (go, set), and a
+ * supervisor's takeover. Every rule is
  * pscsd's; this panel shows its answers (a move into a privacy zone is refused there, and said here).
  */
 export function PtzPanel(p: { camera: string; me: Me }) {
@@ -32,9 +34,14 @@ export function PtzPanel(p: { camera: string; me: Me }) {
       (e: unknown) => say(e),
     );
 
+  const loadPresets = () =>
+    client.presets().then(setPresets, (e: unknown) => {
+      setPresets([]);
+      say(e);
+    });
   useEffect(() => {
     void refresh();
-    client.presets().then(setPresets, () => setPresets([]));
+    void loadPresets();
     const t = setInterval(refresh, 2_000);
     return () => clearInterval(t);
   }, [p.camera]);
@@ -137,14 +144,18 @@ export function PtzPanel(p: { camera: string; me: Me }) {
               Stop
             </button>
           </fieldset>
-          <fieldset class="row">
-            <legend class="sr-only">Presets</legend>
-            {presets.map((pr) => (
-              <button type="button" key={pr.token} onClick={() => act(() => client.gotoPreset(pr.token))}>
-                {pr.name}
-              </button>
-            ))}
-          </fieldset>
+          <Presets client={client} presets={presets} onChange={loadPresets} act={act} say={setMessage} />
+          <button
+            type="button"
+            onClick={() =>
+              act(async () => {
+                await client.setHome();
+                setMessage("Home is now where the camera points.");
+              })
+            }
+          >
+            Set home here
+          </button>
           <button
             type="button"
             onClick={() =>
