@@ -22,7 +22,7 @@ let browser: BrowserSession;
 beforeAll(async () => {
   stack = await startUiStack({
     users: { disp1: ["dispatcher"], sup1: ["supervisor"], adm1: ["admin"] },
-    extra: { ptz: { deadmanMs: 1_000, keepAliveMs: 300 } },
+    extra: { ptz: { deadmanMs: 1_000, keepAliveMs: 300 }, live: { sessionCheckSeconds: 1 } },
   });
   ({ sim, pscsd, browser } = stack);
   const admin = await login(pscsd.url, "adm1");
@@ -134,6 +134,8 @@ describe("the dispatch wall", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(position().pan).toBe(stopped);
 
+    // Told by the stream pscsd pushes, not by a poll.
+    expect(await page.locator("section.ptz").getAttribute("data-events")).toBe("stream");
     const sup = await login(pscsd.url, "sup1");
     const took = await sup.request("POST", "/api/cameras/cam1/ptz/takeover", {
       purpose: { kind: "emergency", note: "officer needs assistance" },
@@ -229,6 +231,45 @@ describe("the dispatch wall", () => {
     expect(browser.errors.slice(errorsBefore).filter((e) => !/status of 40[13] /.test(e))).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("streams control events from now on (Server-Sent Events) and ends the stream with the signed-in session", async () => {
+    const disp = await login(pscsd.url, "disp1");
+    const res = await disp.request("GET", "/api/ptz/events", undefined, { accept: "text/event-stream" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    const until = async (done: (t: string) => boolean) => {
+      while (!done(text)) {
+        const r = await reader.read();
+        if (r.done) return false;
+        text += Buffer.from(r.value).toString();
+      }
+      return true;
+    };
+    const take = await disp.request("POST", "/api/cameras/cam2/ptz/control", {
+      purpose: { kind: "event", note: "parade" },
+    });
+    expect(take.status).toBe(200);
+    expect(await until((t) => t.includes('"kind":"control"'))).toBe(true);
+    // Nothing from before the stream opened (earlier tests' events), each event with its id.
+    const events = text
+      .split("\n\n")
+      .filter((m) => m.includes("data: "))
+      .map((m) => ({
+        id: Number(/^id: (\d+)$/m.exec(m)?.[1]),
+        ...JSON.parse(m.slice(m.indexOf("data: ") + 6)),
+      }));
+    expect(events.map((e) => [e.kind, e.camera])).toEqual([["control", "cam2"]]);
+    expect(events[0]?.id).toBeGreaterThan(1);
+    expect((await disp.request("DELETE", "/api/cameras/cam2/ptz/control")).status).toBe(204);
+    expect(await until((t) => t.includes('"kind":"released"'))).toBe(true);
+    // Signed out elsewhere (the cookie's session ends): the stream ends within a re-check.
+    const started = Date.now();
+    expect((await disp.request("DELETE", "/api/session")).status).toBe(204);
+    expect(await until(() => false)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  }, 20_000);
 
   it("lets a supervisor review a session's moves on the pan/tilt map and take the camera over", async () => {
     const disp = await login(pscsd.url, "disp1");

@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { PTZ_PURPOSE_KINDS, type PtzPurpose, type PtzPurposeKind } from "../../../src/ptz/purpose.js";
-import { ApiProblem, api } from "../api.js";
+import { ApiProblem } from "../api.js";
 import { may } from "./permissions.js";
 import { type Granted, type Lock, type Preset, PtzClient, type Velocity } from "./ptz-client.js";
+import { watchPtzEvents } from "./ptz-events.js";
 import { Presets } from "./ptz-presets.js";
 import type { Me } from "./session.js";
 
@@ -39,36 +40,29 @@ export function PtzPanel(p: { camera: string; me: Me }) {
       setPresets([]);
       say(e);
     });
+  const [events, setEvents] = useState<"stream" | "poll">("poll");
+  useEffect(() => void loadPresets(), [p.camera]);
   useEffect(() => {
     void refresh();
-    void loadPresets();
-    const t = setInterval(refresh, 2_000);
+    // Streamed events say at once when control changes hands; the look every 15 s only backs them up.
+    const t = setInterval(refresh, events === "stream" ? 15_000 : 2_000);
     return () => clearInterval(t);
-  }, [p.camera]);
+  }, [p.camera, events]);
 
-  // Another person (a supervisor) taking over is told through the event feed.
-  useEffect(() => {
-    let after = 0;
-    let stopped = false;
-    const poll = async () => {
-      const r = await api<{
-        events: { id: number; kind: string; camera: string; actor: string; by?: string }[];
-      }>(`/api/ptz/events?after=${after}`, { background: true }).catch(() => ({ events: [] }));
-      for (const e of r.events) {
-        after = Math.max(after, e.id);
-        if (stopped || e.camera !== p.camera || e.actor !== p.me.actor) continue;
+  // Control changing hands, and what happened to one's own (a supervisor took over, a move stopped).
+  useEffect(
+    () =>
+      watchPtzEvents((e) => {
+        if (e.camera !== p.camera) return;
+        void refresh();
+        if (e.actor !== p.me.actor) return;
         if (e.kind === "taken-over") setMessage(`Control was taken over by ${e.by ?? "a supervisor"}.`);
         if (e.kind === "deadman-stop") setMessage("The move was stopped: this screen stopped confirming it.");
         if (e.kind === "zone-stop") setMessage("The move was stopped at a privacy zone.");
         if (e.kind === "expired") setMessage("Control lapsed after a period without commands.");
-      }
-    };
-    const t = setInterval(poll, 1_000);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [p.camera]);
+      }, setEvents),
+    [p.camera],
+  );
 
   const act = async (f: () => Promise<unknown>) => {
     try {
@@ -88,7 +82,7 @@ export function PtzPanel(p: { camera: string; me: Me }) {
   };
 
   return (
-    <section class="ptz" aria-label={`PTZ control of ${p.camera}`}>
+    <section class="ptz" aria-label={`PTZ control of ${p.camera}`} data-events={events}>
       <p class="holder" aria-live="polite">
         {lock
           ? mine
