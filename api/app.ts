@@ -107,7 +107,10 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...holdRoutes(s.holds, s.audit, s.timeZone),
     ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone, s.stalledMs),
     ...purgeRoutes(s.purge, s.timeZone),
-    ...ptzRoutes(s.ptz, s.timeZone),
+    ...ptzRoutes(s.ptz, s.timeZone, {
+      auth: s.auth,
+      sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
+    }),
     ...webRoutes(s.webRoot),
     ...zoneRoutes(s.ptz, s.zones),
     ...liveRoutes(s.live, new WebRtcLive(s.live, s.webrtc, s.log.child({ component: "webrtc" }))),

@@ -2,7 +2,7 @@ import type { VideoInfo } from "./run-segments.js";
 
 /**
  * What a recording ffmpeg's stderr says of the run besides its errors (exit-cause.ts): the media time
- * of a progress report, and the input's video (codec, size) for the segment rows.
+ * of a progress report, and the input's video (codec, size, frame rate) for the segment rows.
  */
 
 /** The media seconds of a report line (`… time=00:01:02.50 …`), or undefined for any other line. */
@@ -12,8 +12,10 @@ export function reportedTime(line: string): number | undefined {
 }
 
 /**
- * The input's video as ffmpeg describes it (`Input #0` … `Video: h264 (High), yuv420p, 1920x1080, …`),
- * taken when its stream mapping is printed; the last video line of the first input wins.
+ * The input's video as ffmpeg describes it (`Input #0` … `Video: h264 (High), yuv420p, 1920x1080,
+ * 15 fps, 15 tbr, 90k tbn`), taken when its stream mapping is printed; the last video line of the
+ * first input wins. Its rate is `fps` (what the stream declares), else `tbr` (ffmpeg's guess from
+ * the timestamps).
  */
 export class InputVideo {
   private input = -1;
@@ -39,8 +41,20 @@ export class InputVideo {
         // An input without a video line has codec '' (ffmpeg then fails on its -map before writing).
         codec: (details?.[0] ?? "").split(/\s/)[0] ?? "",
         ...(size ? { width: Number(size[1]), height: Number(size[2]) } : {}),
+        ...rate(details ?? []),
       };
     }
     return undefined;
   }
+}
+
+/** `25 fps`, `29.97 fps`, `1k tbr` among a video line's details, as `{ fps }`; `fps` before `tbr`. */
+function rate(details: readonly string[]): { fps?: number } {
+  for (const unit of ["fps", "tbr"]) {
+    for (const d of details) {
+      const m = new RegExp(`^(\\d+(?:\\.\\d+)?)(k?) ${unit}$`).exec(d.trim());
+      if (m) return { fps: Number(m[1]) * (m[2] ? 1000 : 1) };
+    }
+  }
+  return {};
 }

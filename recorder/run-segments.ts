@@ -42,6 +42,7 @@ export interface VideoInfo {
   codec?: string;
   width?: number;
   height?: number;
+  fps?: number;
 }
 
 export class RunSegments {

@@ -20,11 +20,16 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /**
- * A request the browser UI makes on its own (`X-PSCS-Background: 1`: a poll, a refresh): it does
- * not count as the person being there (see AuthService.authenticateSession).
+ * A request the browser UI makes on its own (`X-PSCS-Background: 1`: a poll, a refresh), or an
+ * event stream (an EventSource cannot set that header, and reconnects by itself): it does not count
+ * as the person being there (see AuthService.authenticateSession).
  */
 export function isBackground(req: { headers: Record<string, string | string[] | undefined> }): boolean {
-  return req.headers["x-pscs-background"] === "1";
+  const accept = req.headers.accept;
+  return (
+    req.headers["x-pscs-background"] === "1" ||
+    (typeof accept === "string" && /\btext\/event-stream\b/.test(accept))
+  );
 }
 
 /**

@@ -3,13 +3,19 @@ import type { ActionContext } from "../../src/auth/acting.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { PTZ_PURPOSE_KINDS } from "../../src/ptz/purpose.js";
 import type { PtzService } from "../../src/ptz/service.js";
+import {
+  type EventStreamOptions,
+  lastEventId,
+  openEventStream,
+  wantsEventStream,
+} from "../http/event-stream.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { timeQuery } from "./schemas.js";
 
 /**
  * PTZ control (dispatchers, supervisors): take and release control with a stated purpose, keep it
- * alive, move, presets, home, status; supervisors take over; supervisors and auditors review the
- * sessions. Every rule is the PTZ service's (src/ptz/service.ts).
+ * alive, move, presets, home, status; control events, polled or streamed; supervisors take over;
+ * supervisors and auditors review the sessions. Every rule is the PTZ service's (src/ptz/service.ts).
  */
 
 const cameraParams = z.strictObject({ camera: cameraIdSchema });
@@ -31,7 +37,7 @@ const controlBody = z.strictObject({ purpose });
 const CAM = { camera: "cam1" };
 const PURPOSE = { purpose: { kind: "incident" as const, reference: "CAD-2026-0042" } };
 
-export function ptzRoutes(ptz: PtzService, zone: string): AnyRoute[] {
+export function ptzRoutes(ptz: PtzService, zone: string, stream: EventStreamOptions): AnyRoute[] {
   const base = "/api/cameras/{camera}/ptz";
   /** A command on one camera as its controller: 204 unless it has something to say. */
   function command<B extends z.ZodType = z.ZodUndefined>(def: {
@@ -267,8 +273,24 @@ export function ptzRoutes(ptz: PtzService, zone: string): AnyRoute[] {
           .optional(),
       }),
       example: { query: { after: "0" } },
-      responses: { 200: { description: "events, oldest first" } },
-      handler: ({ query }) => ({ events: ptz.events.after(query.after ?? 0) }),
+      responses: {
+        200: {
+          description:
+            "events, oldest first; with `Accept: text/event-stream`, a stream of them (Server-Sent Events, each " +
+            "with its id; from `after` or Last-Event-ID, else from now) that ends with the signed-in session",
+        },
+      },
+      handler: async ({ query, req, res }) => {
+        if (!wantsEventStream(req)) return { events: ptz.events.after(query.after ?? 0) };
+        const out = openEventStream(req, res, stream);
+        // From the last id the client saw (a reconnect), else `after`, else from now on. The backlog and
+        // the subscription in one turn of the event loop: nothing falls between them.
+        const since = lastEventId(req) ?? query.after;
+        if (since !== undefined) for (const e of ptz.events.after(since)) out.send(e.id, e);
+        const stop = ptz.events.subscribe((e) => out.send(e.id, e));
+        await out.ended.finally(stop);
+        return undefined;
+      },
     }),
     defineRoute({
       method: "get",

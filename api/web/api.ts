@@ -43,6 +43,21 @@ export async function api<T>(
   path: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string>; background?: boolean } = {},
 ): Promise<T> {
+  const res = await apiResponse(path, init);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+/** As api(), the answer's body left unread (a stream); a refusal thrown as an ApiProblem all the same. */
+export async function apiResponse(
+  path: string,
+  init: {
+    method?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    background?: boolean;
+    signal?: AbortSignal;
+  } = {},
+): Promise<Response> {
   const method = init.method ?? (init.body === undefined ? "GET" : "POST");
   const headers: Record<string, string> = { ...init.headers };
   if (init.background) headers["x-pscs-background"] = "1";
@@ -53,9 +68,10 @@ export async function api<T>(
     credentials: "same-origin",
     headers,
     body: init.body === undefined ? null : JSON.stringify(init.body),
+    signal: init.signal ?? null,
   });
   if (res.status !== 401 && !init.background) onAnswer?.();
-  if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
+  if (res.ok) return res;
   const body = (await res.json().catch(() => ({}))) as { detail?: string; errors?: FieldError[] };
   const retry = Number(res.headers.get("retry-after"));
   throw new ApiProblem(

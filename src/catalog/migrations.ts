@@ -368,4 +368,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: "a segment's frame rate",
+    sql: `
+      -- Frames per second of the segment's video, as ffmpeg or ffprobe read it (NULL: not known,
+      -- e.g. rows written before this column): playback steps one frame by it.
+      ALTER TABLE segments ADD COLUMN fps REAL CHECK (fps IS NULL OR fps > 0);
+    `,
+  },
 ];

@@ -9,6 +9,8 @@ export interface Probed {
   codec?: string;
   width?: number;
   height?: number;
+  /** Frames per second (the stream's average frame rate), when ffprobe can tell. */
+  fps?: number;
 }
 
 export function probeSegment(path: string, ffprobePath = "ffprobe"): Promise<Probed | undefined> {
@@ -26,9 +28,20 @@ export function probeSegment(path: string, ffprobePath = "ffprobe"): Promise<Pro
         codec: video.codec_name,
         width: video.width,
         height: video.height,
+        ...frameRate(video.avg_frame_rate, video.r_frame_rate),
       });
     });
   });
+}
+
+/** The first of ffprobe's `num/den` rates that is a positive number, as `{ fps }`. */
+function frameRate(...rates: (string | undefined)[]): { fps?: number } {
+  for (const r of rates) {
+    const [num, den] = (r ?? "").split("/").map(Number);
+    const fps = den === undefined ? num : (num as number) / den;
+    if (fps !== undefined && Number.isFinite(fps) && fps > 0) return { fps: Math.round(fps * 1000) / 1000 };
+  }
+  return {};
 }
 
 /** Timestamps (seconds, the file's own clock) of the file's video keyframes, in order. */

@@ -19,7 +19,11 @@ export interface Timeline {
   toMs: number;
   spans: Span[];
   gaps: { startMs: number; endMs: number | null; cause: string }[];
-  segments: Pick<SegmentRow, "id" | "startMs" | "endMs" | "bytes" | "sha256" | "state" | "recovered">[];
+  /** Each with its video's frame rate (null: not known): a player steps one frame by it. */
+  segments: Pick<
+    SegmentRow,
+    "id" | "startMs" | "endMs" | "bytes" | "sha256" | "state" | "recovered" | "fps"
+  >[];
 }
 
 /** Segments whose start is within this of the previous end are one span (one frame at ≥10 fps). */
@@ -46,8 +50,8 @@ export function timeline(rows: FootageRows, camera: string, fromMs: number, toMs
   const segments: Timeline["segments"] = new Array(found.length);
   let last: Span | undefined;
   for (let i = 0; i < found.length; i++) {
-    const [id, startMs, endMs, bytes, sha256, state, recovered] = found[i] as TimelineRow;
-    segments[i] = { id, startMs, endMs, bytes, sha256, state, recovered: recovered === 1 };
+    const [id, startMs, endMs, bytes, sha256, state, recovered, fps] = found[i] as TimelineRow;
+    segments[i] = { id, startMs, endMs, bytes, sha256, state, recovered: recovered === 1, fps };
     if (state !== "complete" || endMs === null) continue;
     if (last && startMs - last.endMs <= CONTIGUOUS_MS) {
       if (endMs > last.endMs) last.endMs = endMs;

@@ -43,6 +43,7 @@ describe("segments", () => {
       codec: null,
       width: null,
       height: null,
+      fps: null,
       state: "recording",
       recovered: false,
       run: "run1",
@@ -50,10 +51,11 @@ describe("segments", () => {
     expect(segments.unfinished("cam1", new Set(["run1"]))).toEqual([]);
     expect(segments.unfinished("cam1", new Set()).map((s) => s.id)).toEqual([id]);
     const finished = { startMs: T, endMs: T + 60_000, path: "cam1/a.ts", bytes: 9, sha256: HASH };
-    segments.complete(id, { ...finished, codec: "h264", width: 1920, height: 1080 });
+    segments.complete(id, { ...finished, codec: "h264", width: 1920, height: 1080, fps: 29.97 });
     expect(segments.get(id)).toMatchObject({
       ...finished,
       codec: "h264",
+      fps: 29.97,
       state: "complete",
       recovered: false,
     });
@@ -85,7 +87,7 @@ describe("segments", () => {
     ]);
     expect(segments.overlapping("cam2", T, T + 600_000)).toEqual([]);
     expect(segments.timelineRows("cam1", T, T + 60_000)).toEqual([
-      [1, T, T + 60_000, 10, HASH, "missing", 1],
+      [1, T, T + 60_000, 10, HASH, "missing", 1, null],
     ]);
     expect(segments.completeTotals("cam1")).toEqual({
       segments: 2,

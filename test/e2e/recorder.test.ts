@@ -35,6 +35,7 @@ interface Seg {
   codec: string;
   width: number;
   height: number;
+  fps: number | null;
 }
 interface Gap {
   camera: string;
@@ -243,7 +244,7 @@ describe("recorder", () => {
       const file = readFileSync(join(dir, "rec", s.path));
       expect(file.length).toBe(s.bytes);
       expect(createHash("sha256").update(file).digest("hex"), s.path).toBe(s.sha256);
-      expect(s).toMatchObject({ codec: "h264", width: 320, height: 180 });
+      expect(s).toMatchObject({ codec: "h264", width: 320, height: 180, fps: FPS });
       expect(s.path).toMatch(
         new RegExp(`^${s.camera}/\\d{4}/\\d\\d/\\d\\d/\\d\\d/\\d{8}T\\d{6}\\.\\d{3}Z\\.ts$`),
       );

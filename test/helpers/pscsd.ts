@@ -177,6 +177,7 @@ export function seedSegment(d: TestDaemonDir, sample: string, startMs = SAMPLE_S
     codec: "h264",
     width: 320,
     height: 180,
+    fps: 10,
   });
   db.close();
 }

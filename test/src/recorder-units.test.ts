@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { progressOptions, reportPeriodSeconds } from "../../recorder/ffmpeg-args.js";
+import { InputVideo } from "../../recorder/ffmpeg-stderr.js";
 import { startFromName } from "../../recorder/reconcile.js";
 import { rtspUrlWithCredentials } from "../../recorder/recorder.js";
 import { parseSegmentLine } from "../../recorder/segment-list.js";
@@ -17,6 +18,28 @@ describe("recorder pieces", () => {
     expect(parseSegmentLine("r1-000003.ts,40.0,30.0")).toBeUndefined();
     expect(parseSegmentLine("garbage")).toBeUndefined();
     expect(parseSegmentLine("a,b,c")).toBeUndefined();
+  });
+
+  it("reads the input's codec, size and frame rate from ffmpeg's stream lines (fps, else tbr)", () => {
+    const read = (video: string) => {
+      const v = new InputVideo();
+      return [
+        "Input #0, rtsp, from 'rtsp://127.0.0.1:8554/cam1':",
+        `  Stream #0:0: Video: ${video}`,
+        "Output #0, segment, to 'x-%06d.ts':",
+        "Stream mapping:",
+      ].map((l) => v.read(l))[3];
+    };
+    expect(
+      read("h264 (Constrained Baseline), yuv420p(progressive), 640x360, 15 fps, 15 tbr, 90k tbn"),
+    ).toEqual({ codec: "h264", width: 640, height: 360, fps: 15 });
+    expect(read("h264 (Main), yuvj420p(pc), 1920x1080 [SAR 1:1 DAR 16:9], 29.97 tbr, 90k tbn")).toEqual({
+      codec: "h264",
+      width: 1920,
+      height: 1080,
+      fps: 29.97,
+    });
+    expect(read("h264, none")).toEqual({ codec: "h264" });
   });
 
   it("asks ffmpeg for progress often enough that flowing media never nears the stall limit", () => {

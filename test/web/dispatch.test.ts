@@ -10,7 +10,8 @@ import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/
  * The dispatch wall in chromium against a real pscsd and two simulated cameras: live tiles that
  * decode changing frames (fMP4 over the WebSocket, WebRTC where that cannot play), a privacy zone in view drawn as a mask where pscsd says it
  * falls, a tile opened large, control taken with a stated purpose (refused without its number),
- * the arrow keys moving the simulated camera, and a supervisor's takeover told to the dispatcher.
+ * the arrow keys moving the simulated camera, presets saved, gone to (refused in a privacy zone)
+ * and deleted, home set, and a supervisor's takeover told to the dispatcher.
  * On the same stack, every screen's first load held to a bound (the budget is BENCHMARKS.md's).
  */
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
       adm1: ["admin"],
       every1: ["supervisor", "ops", "records", "auditor"],
     },
-    extra: { ptz: { deadmanMs: 1_000, keepAliveMs: 300 } },
+    extra: { ptz: { deadmanMs: 1_000, keepAliveMs: 300 }, live: { sessionCheckSeconds: 1 } },
   });
   ({ sim, pscsd, browser } = stack);
   const admin = await login(pscsd.url, "adm1");
@@ -140,6 +141,8 @@ describe("the dispatch wall", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(position().pan).toBe(stopped);
 
+    // Told by the stream pscsd pushes, not by a poll.
+    expect(await page.locator("section.ptz").getAttribute("data-events")).toBe("stream");
     const sup = await login(pscsd.url, "sup1");
     const took = await sup.request("POST", "/api/cameras/cam1/ptz/takeover", {
       purpose: { kind: "emergency", note: "officer needs assistance" },
@@ -152,6 +155,128 @@ describe("the dispatch wall", () => {
     expect(violations).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it("saves a preset from the panel that the API lists and that moves the camera; refuses one in a privacy zone beside the name; deletes one once confirmed; sets home", async () => {
+    const cam2 = () => {
+      const c = sim.cameras.find((x) => x.describe().id === "cam2");
+      if (!c) throw new Error("no cam2");
+      return c.ptz;
+    };
+    const disp = await login(pscsd.url, "disp1");
+    const admin = await login(pscsd.url, "adm1");
+    const presets = async () =>
+      (
+        (await (await disp.request("GET", "/api/cameras/cam2/ptz/presets")).json()) as {
+          presets: { name: string }[];
+        }
+      ).presets.map((x) => x.name);
+    const { page, violations } = await tab(browser);
+    const errorsBefore = browser.errors.length;
+    await signIn(page, pscsd.url, "disp1");
+    await page.locator("figure[data-camera=cam2] .tile-name").click();
+    await page.getByRole("button", { name: "Take control" }).click();
+    await page.getByLabel("CAD / incident number").fill("CAD-2026-1202");
+    await page.getByRole("button", { name: "Take control" }).click();
+    await expect.poll(() => page.locator(".holder").textContent()).toContain("You control this camera");
+
+    // Saved where the camera points, by keyboard alone: it is the camera's, as the API lists it.
+    const gate = cam2().position();
+    await page.getByLabel("Save this position as").fill("North gate");
+    await page.getByLabel("Save this position as").press("Enter");
+    await expect.poll(presets).toContain("North gate");
+    const moved = await disp.request("POST", "/api/cameras/cam2/ptz/absolute", {
+      position: { pan: -0.5, tilt: 0.3 },
+    });
+    expect(moved.status).toBe(204);
+    await expect.poll(() => cam2().position().pan, { timeout: 5_000 }).toBeLessThan(-0.45);
+    await page.getByRole("button", { name: "North gate", exact: true }).click();
+    await expect
+      .poll(() => Math.abs(cam2().position().pan - gate.pan), { timeout: 5_000 })
+      .toBeLessThan(0.01);
+
+    // A zone now covers where it points: pscsd refuses the preset, and says why beside the name.
+    const here = cam2().position();
+    const zone = await admin.request("PUT", "/api/cameras/cam2/privacy-zones/yard", {
+      pan: [here.pan - 0.05, here.pan + 0.05],
+      tilt: [here.tilt - 0.05, here.tilt + 0.05],
+      maxZoom: 1,
+      reason: "school yard",
+    });
+    expect(zone.status).toBe(200);
+    await page.getByLabel("Save this position as").fill("Yard");
+    await page.getByRole("button", { name: "Save preset" }).click();
+    await expect
+      .poll(() => page.locator("#ptz-preset-name-error").textContent())
+      .toContain("privacy zone 'yard'");
+    expect(await page.getByLabel("Save this position as").getAttribute("aria-describedby")).toBe(
+      "ptz-preset-name-error",
+    );
+    expect(await presets()).not.toContain("Yard");
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "dispatch-presets");
+    const removed = await admin.request("DELETE", "/api/cameras/cam2/privacy-zones/yard", {
+      reason: "test over",
+    });
+    expect(removed.status).toBe(204);
+
+    // Deleting asks first; keeping it deletes nothing.
+    await page.getByRole("button", { name: "Delete preset North gate" }).click();
+    await page.getByRole("button", { name: "Keep it" }).click();
+    expect(await presets()).toContain("North gate");
+    await page.getByRole("button", { name: "Delete preset North gate" }).click();
+    await page.keyboard.press("Enter");
+    await expect.poll(presets).not.toContain("North gate");
+
+    await page.getByRole("button", { name: "Set home here" }).click();
+    await expect
+      .poll(() => page.getByRole("alert").allTextContents())
+      .toContainEqual(expect.stringContaining("Home is now where the camera points"));
+    await page.getByRole("button", { name: "Release control" }).click();
+    await expect.poll(() => page.locator(".holder").textContent()).toBe("Nobody controls this camera.");
+    expect(violations).toEqual([]);
+    // The signed-out page's look at its session (401) and the refused preset (403), nothing else.
+    expect(browser.errors.slice(errorsBefore).filter((e) => !/status of 40[13] /.test(e))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("streams control events from now on (Server-Sent Events) and ends the stream with the signed-in session", async () => {
+    const disp = await login(pscsd.url, "disp1");
+    const res = await disp.request("GET", "/api/ptz/events", undefined, { accept: "text/event-stream" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    const until = async (done: (t: string) => boolean) => {
+      while (!done(text)) {
+        const r = await reader.read();
+        if (r.done) return false;
+        text += Buffer.from(r.value).toString();
+      }
+      return true;
+    };
+    const take = await disp.request("POST", "/api/cameras/cam2/ptz/control", {
+      purpose: { kind: "event", note: "parade" },
+    });
+    expect(take.status).toBe(200);
+    expect(await until((t) => t.includes('"kind":"control"'))).toBe(true);
+    // Nothing from before the stream opened (earlier tests' events), each event with its id.
+    const events = text
+      .split("\n\n")
+      .filter((m) => m.includes("data: "))
+      .map((m) => ({
+        id: Number(/^id: (\d+)$/m.exec(m)?.[1]),
+        ...JSON.parse(m.slice(m.indexOf("data: ") + 6)),
+      }));
+    expect(events.map((e) => [e.kind, e.camera])).toEqual([["control", "cam2"]]);
+    expect(events[0]?.id).toBeGreaterThan(1);
+    expect((await disp.request("DELETE", "/api/cameras/cam2/ptz/control")).status).toBe(204);
+    expect(await until((t) => t.includes('"kind":"released"'))).toBe(true);
+    // Signed out elsewhere (the cookie's session ends): the stream ends within a re-check.
+    const started = Date.now();
+    expect((await disp.request("DELETE", "/api/session")).status).toBe(204);
+    expect(await until(() => false)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  }, 20_000);
 
   it("lets a supervisor review a session's moves on the pan/tilt map and take the camera over", async () => {
     const disp = await login(pscsd.url, "disp1");

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
+import { probeSegment } from "../../src/footage/probe.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
 import {
   daemonDir,
@@ -27,8 +28,16 @@ let d: TestDaemonDir;
 let pscsd: Pscsd;
 let local: LocalCatalog;
 let browser: BrowserSession;
+let sample: string;
 // Recent footage (whole seconds): pscsd's hourly purge must not take it if the test runs across the hour.
 const START = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
+/** A console error besides the signed-out page's first look at its session (401). */
+const unexpected = (e: string) => !e.endsWith("status of 401 (Unauthorized)");
+
+/** A time as a datetime-local field in this browser takes it. */
+const localTime = (ms: number) =>
+  new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
 
 /** A real 8×8 grey PNG: the scan's bytes are checked by type on the server. */
 function png(): Buffer {
@@ -66,7 +75,8 @@ function png(): Buffer {
 
 beforeAll(async () => {
   d = await daemonDir({}, { site: { name: "Norwich PD", timezone: "UTC" } });
-  seedSegment(d, await sampleSegment(d.dir), START);
+  sample = await sampleSegment(d.dir);
+  seedSegment(d, sample, START);
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { rec1: ["records"], cmd1: ["commander"], disp1: ["dispatcher"] });
   pscsd = await startInProcess(d);
@@ -142,9 +152,7 @@ describe("the records and commander screens", () => {
     const { page, violations } = await tab(browser);
     await signIn(page, pscsd.url, "rec1");
     await page.getByRole("link", { name: "Playback" }).click();
-    await page
-      .getByLabel("Go to (your time)")
-      .fill(new Date(START - new Date(START).getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
+    await page.getByLabel("Go to (your time)").fill(localTime(START));
     await page.getByRole("button", { name: "Go" }).click();
     // No purpose: nothing plays, and the field says why.
     await expect.poll(() => page.locator("#pb-purpose-error").count()).toBe(1);
@@ -171,6 +179,79 @@ describe("the records and commander screens", () => {
     expect(violations).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("selects a range by dragging across the timeline into the hold form, and steps one frame at the footage's rate", async () => {
+    // The seeded footage is 10 frames a second, as ffprobe reads the file itself.
+    expect((await probeSegment(sample))?.fps).toBe(10);
+    const { page, violations } = await tab(browser);
+    const errorsBefore = browser.errors.length;
+    await signIn(page, pscsd.url, "rec1");
+    await page.getByRole("link", { name: "Playback" }).click();
+    await page.getByLabel("Purpose of viewing").fill("case 26-004211");
+    await page.getByLabel("Go to (your time)").fill(localTime(START));
+    await page.getByRole("button", { name: "10 minutes" }).click();
+    await page.getByRole("button", { name: "Go" }).click();
+    const video = page.locator("video.player");
+    const now = () => video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+    await expect.poll(now, { timeout: 15_000 }).toBeGreaterThan(0.3);
+    await expect.poll(() => page.locator("[data-fps]").getAttribute("data-fps")).toBe("10");
+    // Paused mid-clip (it is two seconds long, and may have played to its end by now).
+    await video.evaluate((v) => {
+      const el = v as unknown as { pause(): void; currentTime: number };
+      el.pause();
+      el.currentTime = 0.5;
+    });
+    const t0 = await now();
+    await page.getByRole("button", { name: "Frame ▶" }).click();
+    expect((await now()) - t0).toBeCloseTo(0.1, 6);
+    await page.getByRole("button", { name: "◀ Frame" }).click();
+    await page.getByRole("button", { name: "◀ Frame" }).click();
+    expect((await now()) - t0).toBeCloseTo(-0.1, 6);
+
+    // The view is START ± 5 minutes: 40 % to 60 % across is START − 60 s to START + 60 s.
+    await page.locator("svg.timeline").scrollIntoViewIfNeeded();
+    const box = await page.locator("svg.timeline").boundingBox();
+    if (!box) throw new Error("no timeline");
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.4, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, y, { steps: 4 });
+    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(() => page.locator(".timeline .selection").count()).toBe(1);
+    const near = async (field: string, ms: number) => {
+      const typed = new Date(await page.locator(field).inputValue()).getTime();
+      expect(Math.abs(typed - ms), `${field} ${new Date(typed).toISOString()}`).toBeLessThan(3_000);
+    };
+    await near("#pb-sel-from", START - 60_000);
+    await near("#pb-sel-to", START + 60_000);
+    // The drag selected; it did not start another playback from where it was let go.
+    expect(await now()).toBeCloseTo(t0 - 0.1, 6);
+    expect(await axe(page)).toEqual([]);
+    await shoot(page, "playback-selection");
+    await page.getByRole("link", { name: "Hold the selected range" }).click();
+    await expect.poll(() => page.locator("#camera-0").inputValue()).toBe("cam1");
+    await near("#from-0", START - 60_000);
+    await near("#to-0", START + 60_000);
+    expect(violations).toEqual([]);
+    expect(browser.errors.slice(errorsBefore).filter(unexpected)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("shows the commander the held range, and the timeline without rows the role may not read", async () => {
+    const { page, violations } = await tab(browser);
+    const errorsBefore = browser.errors.length;
+    await signIn(page, pscsd.url, "cmd1");
+    await page.getByRole("link", { name: "Playback" }).click();
+    await page.getByLabel("Go to (your time)").fill(localTime(START));
+    await page.getByRole("button", { name: "10 minutes" }).click();
+    await expect.poll(() => page.locator(".timeline .held").count()).toBe(1);
+    // Destroyed ranges come from the destruction log (purge.read): asked for and answered.
+    expect(await page.locator(".legend .destroyed").count()).toBe(1);
+    expect(violations).toEqual([]);
+    expect(browser.errors.slice(errorsBefore).filter(unexpected)).toEqual([]);
+    await page.close();
+  }, 30_000);
 
   it("requests an export of the held footage in the wizard; another commander approves; it downloads and verifies", async () => {
     const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);

@@ -3,17 +3,11 @@ import { api } from "../api.js";
 import { Field } from "./field.js";
 import { when } from "./format.js";
 import { may } from "./permissions.js";
+import { playInto } from "./playback-stream.js";
+import { localInput } from "./ranges.js";
 import type { Me } from "./session.js";
+import { destroyedIn, frameRateAt, type Timeline, TimelineBar } from "./timeline-bar.js";
 import { usePoll } from "./use-poll.js";
-
-interface Timeline {
-  spans: { fromMs: number; toMs: number }[];
-  gaps: { startMs: number; endMs: number | null; cause: string }[];
-}
-interface Coverage {
-  destroyed: { fromMs: number; toMs: number; reason: string }[];
-  lost: { fromMs: number; toMs: number }[];
-}
 
 const ZOOMS = [
   { label: "Day", ms: 86_400_000 },
@@ -24,13 +18,14 @@ const ZOOMS = [
 
 /** Minutes of footage one playback asks for from where it starts. */
 const PLAY_MS = 10 * 60_000;
-const FRAME_S = 1 / 15;
 
 /**
  * Playback of one camera: a timeline (day, hour, ten minutes, a minute) of what was recorded, the
  * gaps with their causes, what holds keep and what was destroyed; a click or a typed time plays from
- * there (a stated purpose first: every view is audited with it); frame steps; the range in view
- * handed to a hold request or an export, pre-filled.
+ * there (a stated purpose first: every view is audited with it); frame steps at the footage's own
+ * frame rate; a range selected by dragging across the timeline (or typed), else the range in view,
+ * handed to a hold request or an export, pre-filled. Held ranges need holds.log, destroyed ones
+ * holds.request or purge.read: a role without them sees the timeline without those rows.
  */
 export function Playback(p: { me: Me }) {
   const [cams] = usePoll(
@@ -44,6 +39,10 @@ export function Playback(p: { me: Me }) {
   const [playingFrom, setPlayingFrom] = useState<number | undefined>(undefined);
   const [purposeError, setPurposeError] = useState<string | undefined>(undefined);
   const [jump, setJump] = useState("");
+  /** The selection as its two datetime-local fields show it (the keyboard's way to select). */
+  const [sel, setSel] = useState({ from: "", to: "" });
+  const [playFps, setPlayFps] = useState<number | undefined>(undefined);
+  const [playError, setPlayError] = useState<string | undefined>(undefined);
   const video = useRef<HTMLVideoElement>(null);
   const cam = camera ?? cams?.cameras[0]?.id;
   const width = ZOOMS[zoom]?.ms ?? 3_600_000;
@@ -72,14 +71,8 @@ export function Playback(p: { me: Me }) {
     60_000,
     [cam],
   );
-  const [coverage] = usePoll(
-    (bg) =>
-      cam && may(p.me, "holds.request")
-        ? api<{ coverage: Coverage[] }>("/api/holds/coverage", {
-            ...bg,
-            body: { ranges: [{ camera: cam, from, to }] },
-          })
-        : Promise.resolve(undefined),
+  const [destroyed] = usePoll(
+    (bg) => (cam ? destroyedIn(p.me, cam, from, to, bg) : Promise.resolve(undefined)),
     60_000,
     [cam, from, to],
   );
@@ -99,8 +92,14 @@ export function Playback(p: { me: Me }) {
       return;
     }
     setPurposeError(undefined);
+    setPlayFps(undefined);
     setPlayingFrom(at);
   };
+  // The rate of what plays, read from the timeline once it shows that footage; kept while one scrolls away.
+  useEffect(() => {
+    const fps = playingFrom === undefined ? undefined : frameRateAt(tl?.segments, playingFrom);
+    if (fps) setPlayFps(fps);
+  }, [tl, playingFrom]);
   useEffect(() => {
     const v = video.current;
     if (!v || playingFrom === undefined || !cam) return;
@@ -109,16 +108,22 @@ export function Playback(p: { me: Me }) {
       to: String(playingFrom + PLAY_MS),
       purpose: purpose.trim(),
     });
-    v.src = `/api/cameras/${encodeURIComponent(cam)}/playback?${q}`;
-    void v.play().catch(() => undefined);
+    setPlayError(undefined);
+    return playInto(v, `/api/cameras/${encodeURIComponent(cam)}/playback?${q}`, (e) =>
+      setPlayError(e instanceof Error ? e.message : String(e)),
+    );
   }, [playingFrom, cam]);
 
-  const x = (t: number) => ((t - from) / (to - from)) * 1000;
-  const clickAt = (e: MouseEvent) => {
-    const r = (e.currentTarget as SVGElement).getBoundingClientRect();
-    play(Math.round(from + ((e.clientX - r.left) / r.width) * (to - from)));
+  const select = (a: number, b: number) =>
+    setSel({ from: localInput(Math.min(a, b)), to: localInput(Math.max(a, b)) });
+  const selFrom = new Date(sel.from).getTime();
+  const selTo = new Date(sel.to).getTime();
+  const selected = Number.isFinite(selFrom) && Number.isFinite(selTo) && selTo > selFrom;
+  const prefill = `camera=${encodeURIComponent(cam ?? "")}&from=${selected ? selFrom : from}&to=${selected ? selTo : to}`;
+  const fpsNow = playingFrom === undefined ? undefined : playFps;
+  const frameStep = (dir: 1 | -1) => {
+    if (video.current && fpsNow) step(video.current, dir / fpsNow);
   };
-  const prefill = `camera=${encodeURIComponent(cam ?? "")}&from=${from}&to=${to}`;
 
   return (
     <section class="panel playback" aria-labelledby="playback-title">
@@ -187,93 +192,62 @@ export function Playback(p: { me: Me }) {
         </span>
       </fieldset>
       {tlError && <p class="notice">{tlError}</p>}
-      {/* biome-ignore lint/a11y/useKeyWithClickEvents: the typed "Go to" time does what a click does */}
-      <svg
-        class="timeline"
-        viewBox="0 0 1000 60"
-        preserveAspectRatio="none"
-        onClick={clickAt}
-        role="img"
-        aria-label="Timeline: click to play from there"
-      >
-        {tl?.spans.map((s) => (
-          <rect
-            key={`s${s.fromMs}`}
-            class="span"
-            x={x(s.fromMs)}
-            y={10}
-            width={Math.max(0.5, x(s.toMs) - x(s.fromMs))}
-            height={24}
-          >
-            <title>
-              recorded {when(s.fromMs)} – {when(s.toMs)}
-            </title>
-          </rect>
+      <TimelineBar
+        from={from}
+        to={to}
+        timeline={tl}
+        held={held ? heldRanges : undefined}
+        destroyed={destroyed}
+        selection={selected ? { from: selFrom, to: selTo } : undefined}
+        cursor={playingFrom}
+        onPlay={play}
+        onSelect={select}
+      />
+      <fieldset class="filters selection-fields">
+        <legend>Range to hold or export (drag across the timeline, or type it)</legend>
+        {(["from", "to"] as const).map((end) => (
+          <Field key={end} id={`pb-sel-${end}`} label={`Selected ${end}`} errors={[]}>
+            <input
+              id={`pb-sel-${end}`}
+              type="datetime-local"
+              step={1}
+              value={sel[end]}
+              onInput={(e) => setSel({ ...sel, [end]: e.currentTarget.value })}
+            />
+          </Field>
         ))}
-        {tl?.gaps.map((g) => (
-          <rect
-            key={`g${g.startMs}`}
-            class="gap"
-            x={x(g.startMs)}
-            y={10}
-            width={Math.max(0.5, x(g.endMs ?? to) - x(g.startMs))}
-            height={24}
-          >
-            <title>gap: {g.cause}</title>
-          </rect>
-        ))}
-        {heldRanges.map((h) => (
-          <rect
-            key={`h${h.id}${h.fromMs}`}
-            class="held"
-            x={x(h.fromMs)}
-            y={36}
-            width={Math.max(0.5, x(h.toMs) - x(h.fromMs))}
-            height={8}
-          >
-            <title>held (hold #{h.id})</title>
-          </rect>
-        ))}
-        {coverage?.coverage.flatMap((c) =>
-          c.destroyed.map((dd) => (
-            <rect
-              key={`d${dd.fromMs}`}
-              class="destroyed"
-              x={x(dd.fromMs)}
-              y={46}
-              width={Math.max(0.5, x(dd.toMs) - x(dd.fromMs))}
-              height={8}
-            >
-              <title>destroyed: {dd.reason}</title>
-            </rect>
-          )),
-        )}
-        {playingFrom !== undefined && (
-          <line class="cursor" x1={x(playingFrom)} x2={x(playingFrom)} y1={0} y2={60} />
-        )}
-      </svg>
-      <ul class="legend">
-        <li class="span">recorded</li>
-        <li class="gap">gap (cause on hover)</li>
-        <li class="held">held</li>
-        <li class="destroyed">destroyed</li>
-      </ul>
+        <div class="row">
+          <button type="button" disabled={!sel.from && !sel.to} onClick={() => setSel({ from: "", to: "" })}>
+            Clear selection
+          </button>
+        </div>
+      </fieldset>
       <video ref={video} controls muted class="player" aria-label="Recorded footage" />
+      {playError && (
+        <p class="notice" role="alert">
+          {playError}
+        </p>
+      )}
       <div class="row">
-        <button type="button" onClick={() => step(video.current, -FRAME_S)}>
+        <button type="button" disabled={!fpsNow} onClick={() => frameStep(-1)}>
           ◀ Frame
         </button>
-        <button type="button" onClick={() => step(video.current, FRAME_S)}>
+        <button type="button" disabled={!fpsNow} onClick={() => frameStep(1)}>
           Frame ▶
         </button>
+        {playingFrom !== undefined && (
+          <span class="hint" data-fps={fpsNow ?? ""}>
+            {fpsNow ? `${fpsNow} frames a second` : "frame rate of this footage not known"}
+          </span>
+        )}
         {may(p.me, "holds.request") && (
           <a class="button" href={`#/holds/new?${prefill}`}>
-            Hold this range
+            {selected ? "Hold the selected range" : "Hold this range"}
           </a>
         )}
         {may(p.me, "exports.create") && (
           <a class="button" href={`#/exports/new?${prefill}`}>
-            Export this range
+            {selected ? "Export the selected range" : "Export this range"}
           </a>
         )}
       </div>
@@ -281,8 +255,6 @@ export function Playback(p: { me: Me }) {
   );
 }
 
-function step(v: HTMLVideoElement | null, by: number): void {
-  if (!v) return;
-  v.pause();
+function step(v: HTMLVideoElement, by: number): void {
   v.currentTime = Math.max(0, v.currentTime + by);
 }

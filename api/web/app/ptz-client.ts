@@ -1,7 +1,7 @@
 import type { PtzPurpose } from "../../../src/ptz/purpose.js";
 import { api } from "../api.js";
 
-/** PTZ over the API for one camera: control (purpose, lease), moves with keep-alives, presets, home. */
+/** PTZ over the API for one camera: control (purpose, lease), moves with keep-alives, presets, home (go, set). */
 
 export interface Lock {
   camera: string;
@@ -66,8 +66,17 @@ export class PtzClient {
     return api(this.path(`/presets/${encodeURIComponent(token)}/goto`), { method: "POST" });
   }
 
-  savePreset(name: string): Promise<unknown> {
+  savePreset(name: string): Promise<{ token: string }> {
     return api(this.path("/presets"), { body: { name } });
+  }
+
+  deletePreset(token: string): Promise<void> {
+    return api(this.path(`/presets/${encodeURIComponent(token)}`), { method: "DELETE" });
+  }
+
+  /** Home becomes where the camera points now. */
+  setHome(): Promise<void> {
+    return api(this.path("/home"), { method: "PUT" });
   }
 
   home(): Promise<void> {

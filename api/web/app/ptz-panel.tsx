@@ -1,13 +1,16 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { PTZ_PURPOSE_KINDS, type PtzPurpose, type PtzPurposeKind } from "../../../src/ptz/purpose.js";
-import { ApiProblem, api } from "../api.js";
+import { ApiProblem } from "../api.js";
 import { may } from "./permissions.js";
 import { type Granted, type Lock, type Preset, PtzClient, type Velocity } from "./ptz-client.js";
+import { watchPtzEvents } from "./ptz-events.js";
+import { Presets } from "./ptz-presets.js";
 import type { Me } from "./session.js";
 
 /**
  * PTZ control of one camera: who holds it, taking it for a stated purpose (policy, Use 7), the
- * joystick (drag), arrow keys, zoom, presets and home, and a supervisor's takeover. Every rule is
+ * joystick (drag), arrow keys, zoom, presets (go, save, delete) and home (go, set), and a
+ * supervisor's takeover. Every rule is
  * pscsd's; this panel shows its answers (a move into a privacy zone is refused there, and said here).
  */
 export function PtzPanel(p: { camera: string; me: Me }) {
@@ -32,36 +35,34 @@ export function PtzPanel(p: { camera: string; me: Me }) {
       (e: unknown) => say(e),
     );
 
+  const loadPresets = () =>
+    client.presets().then(setPresets, (e: unknown) => {
+      setPresets([]);
+      say(e);
+    });
+  const [events, setEvents] = useState<"stream" | "poll">("poll");
+  useEffect(() => void loadPresets(), [p.camera]);
   useEffect(() => {
     void refresh();
-    client.presets().then(setPresets, () => setPresets([]));
-    const t = setInterval(refresh, 2_000);
+    // Streamed events say at once when control changes hands; the look every 15 s only backs them up.
+    const t = setInterval(refresh, events === "stream" ? 15_000 : 2_000);
     return () => clearInterval(t);
-  }, [p.camera]);
+  }, [p.camera, events]);
 
-  // Another person (a supervisor) taking over is told through the event feed.
-  useEffect(() => {
-    let after = 0;
-    let stopped = false;
-    const poll = async () => {
-      const r = await api<{
-        events: { id: number; kind: string; camera: string; actor: string; by?: string }[];
-      }>(`/api/ptz/events?after=${after}`, { background: true }).catch(() => ({ events: [] }));
-      for (const e of r.events) {
-        after = Math.max(after, e.id);
-        if (stopped || e.camera !== p.camera || e.actor !== p.me.actor) continue;
+  // Control changing hands, and what happened to one's own (a supervisor took over, a move stopped).
+  useEffect(
+    () =>
+      watchPtzEvents((e) => {
+        if (e.camera !== p.camera) return;
+        void refresh();
+        if (e.actor !== p.me.actor) return;
         if (e.kind === "taken-over") setMessage(`Control was taken over by ${e.by ?? "a supervisor"}.`);
         if (e.kind === "deadman-stop") setMessage("The move was stopped: this screen stopped confirming it.");
         if (e.kind === "zone-stop") setMessage("The move was stopped at a privacy zone.");
         if (e.kind === "expired") setMessage("Control lapsed after a period without commands.");
-      }
-    };
-    const t = setInterval(poll, 1_000);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [p.camera]);
+      }, setEvents),
+    [p.camera],
+  );
 
   const act = async (f: () => Promise<unknown>) => {
     try {
@@ -81,7 +82,7 @@ export function PtzPanel(p: { camera: string; me: Me }) {
   };
 
   return (
-    <section class="ptz" aria-label={`PTZ control of ${p.camera}`}>
+    <section class="ptz" aria-label={`PTZ control of ${p.camera}`} data-events={events}>
       <p class="holder" aria-live="polite">
         {lock
           ? mine
@@ -137,14 +138,18 @@ export function PtzPanel(p: { camera: string; me: Me }) {
               Stop
             </button>
           </fieldset>
-          <fieldset class="row">
-            <legend class="sr-only">Presets</legend>
-            {presets.map((pr) => (
-              <button type="button" key={pr.token} onClick={() => act(() => client.gotoPreset(pr.token))}>
-                {pr.name}
-              </button>
-            ))}
-          </fieldset>
+          <Presets client={client} presets={presets} onChange={loadPresets} act={act} say={setMessage} />
+          <button
+            type="button"
+            onClick={() =>
+              act(async () => {
+                await client.setHome();
+                setMessage("Home is now where the camera points.");
+              })
+            }
+          >
+            Set home here
+          </button>
           <button
             type="button"
             onClick={() =>

@@ -19,6 +19,8 @@ export interface SegmentRow {
   codec: string | null;
   width: number | null;
   height: number | null;
+  /** Frames per second of its video; null when not known. */
+  fps: number | null;
   state: SegmentState;
   recovered: boolean;
   run: string;
@@ -34,10 +36,20 @@ export interface FinishedSegment {
   codec?: string | undefined;
   width?: number | undefined;
   height?: number | undefined;
+  fps?: number | undefined;
 }
 
-/** A timeline's columns of one row: id, start, end, bytes, sha256, state, recovered (0/1). */
-export type TimelineRow = [number, number, number | null, number | null, string | null, SegmentState, number];
+/** A timeline's columns of one row: id, start, end, bytes, sha256, state, recovered (0/1), fps. */
+export type TimelineRow = [
+  number,
+  number,
+  number | null,
+  number | null,
+  string | null,
+  SegmentState,
+  number,
+  number | null,
+];
 
 /** A camera's complete footage in one figure: how many segments, their bytes, first and last time. */
 export interface FootageTotals {
@@ -52,7 +64,7 @@ const MAX_SEGMENT_MS = 660_000;
 
 /** A row's columns under SegmentRow's names, so only `recovered` needs mapping. */
 const COLUMNS =
-  "id, camera, start_ms AS startMs, end_ms AS endMs, path, bytes, sha256, codec, width, height, state, recovered, run";
+  "id, camera, start_ms AS startMs, end_ms AS endMs, path, bytes, sha256, codec, width, height, fps, state, recovered, run";
 
 type StoredSegment = Omit<SegmentRow, "recovered"> & { recovered: number };
 
@@ -69,6 +81,7 @@ const finishedColumns = (s: FinishedSegment) =>
     s.codec ?? null,
     s.width ?? null,
     s.height ?? null,
+    s.fps ?? null,
   ] as const;
 
 export class Segments {
@@ -83,7 +96,7 @@ export class Segments {
     this.sql = statementCache(db);
     this.timelineStmt = db
       .prepare(
-        `SELECT id, start_ms, end_ms, bytes, sha256, state, recovered FROM segments
+        `SELECT id, start_ms, end_ms, bytes, sha256, state, recovered, fps FROM segments
          WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND coalesce(end_ms, start_ms) > ? ORDER BY start_ms`,
       )
       .raw(true);
@@ -105,7 +118,7 @@ export class Segments {
   complete(id: number, s: FinishedSegment): void {
     this.sql(
       `UPDATE segments SET state = 'complete', start_ms = ?, end_ms = ?, path = ?, bytes = ?, sha256 = ?,
-           codec = ?, width = ?, height = ? WHERE id = ?`,
+           codec = ?, width = ?, height = ?, fps = ? WHERE id = ?`,
     ).run(...finishedColumns(s), id);
   }
 
@@ -127,8 +140,8 @@ export class Segments {
   /** Indexes a file reconciliation found on disk without a row. */
   insertRecovered(s: FinishedSegment & { camera: string }): void {
     this.sql(
-      `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, state, recovered, run, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', 1, 'recovered', ?)`,
+      `INSERT INTO segments (camera, start_ms, end_ms, path, bytes, sha256, codec, width, height, fps, state, recovered, run, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', 1, 'recovered', ?)`,
     ).run(s.camera, ...finishedColumns(s), this.now());
   }
 
