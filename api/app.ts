@@ -77,10 +77,9 @@ export interface ApiServices {
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   /**
-   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing;
-   * how often their sign-ins are re-checked.
+   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing.
    */
-  liveSockets: { sendBufferKiB: number; stalledSeconds: number; sessionCheckSeconds: number };
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number };
   secureCookie: boolean;
   sessionMaxHours: number;
   sessionIdleMinutes: number;
@@ -136,7 +135,6 @@ export function createUpgrades(s: ApiServices): Upgrades {
     log: s.log.child({ component: "live-mse" }),
     stalledMs: s.liveSockets.stalledSeconds * 1000,
     highWater: s.liveSockets.sendBufferKiB * 1024,
-    sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
   });
   return {
     handle(req, socket, head) {

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { Principal } from "../../src/auth/service.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
+import { ServiceError } from "../../src/errors/service-error.js";
 import type { Live } from "../../src/live/desk.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { MAX_OFFER_CHARS } from "../live/sdp-offer.js";
@@ -19,6 +21,12 @@ const EXAMPLE_OFFER =
   "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n" +
   "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11\r\na=setup:actpass\r\n" +
   "a=mid:0\r\na=recvonly\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n";
+
+/** The sign-in watching: video.live is never a machine token's (src/auth/roles.ts), so this is a person. */
+function signInOf(p: Principal | undefined): string {
+  if (p?.kind !== "user") throw new ServiceError("forbidden", "live view is watched by a signed-in person");
+  return p.session.idHash;
+}
 
 export function liveRoutes(live: Live, webrtc: WebRtcLive): AnyRoute[] {
   return [
@@ -40,12 +48,7 @@ export function liveRoutes(live: Live, webrtc: WebRtcLive): AnyRoute[] {
         503: { description: "no answer could be made" },
       },
       handler: ({ params, body, action, principal }) =>
-        webrtc.open(
-          params.camera,
-          body.offer,
-          action,
-          principal?.kind === "user" ? principal.session.idHash : undefined,
-        ),
+        webrtc.open(params.camera, body.offer, action, signInOf(principal)),
     }),
     defineRoute({
       method: "delete",

@@ -112,7 +112,6 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     liveSockets: {
       stalledSeconds: config.live.stalledSeconds,
       sendBufferKiB: config.live.sendBufferKiB,
-      sessionCheckSeconds: config.live.sessionCheckSeconds,
     },
   };
   return { app: createApp(services), upgrades: createUpgrades(services) };

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { type LiveDaemon, startLiveDaemon } from "../helpers/live.js";
 import { login, PASSWORD } from "../helpers/pscsd.js";
-import { type LiveDaemon, startLiveDaemon } from "../helpers/webrtc.js";
 
 /**
  * The WebRTC player (api/web/live/webrtc-player.ts, as bundled into dist/web) in Debian's chromium,
@@ -37,8 +37,8 @@ declare const window: { player: Player };
 
 beforeAll(async () => {
   live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-browser-")), {
-    disp1: ["dispatcher"],
-    aud1: ["auditor"],
+    users: { disp1: ["dispatcher"], aud1: ["auditor"] },
+    fps: 15,
   });
   browser = await openBrowser({
     // Loopback candidates (pscsd offers only 127.0.0.1 here), and plain addresses rather than mDNS
