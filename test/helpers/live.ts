@@ -15,6 +15,19 @@ import { simCameraConfigs, startTestCameras } from "./sim.js";
  * viewer of it that reads nothing.
  */
 
+/**
+ * The people the live tests sign in as: two dispatchers to watch and share, two whose sign-in an
+ * admin ends or whose video.live is taken away, someone without video.live, an admin.
+ */
+export const LIVE_PEOPLE: Record<string, Role[]> = {
+  disp1: ["dispatcher"],
+  disp2: ["dispatcher"],
+  disp3: ["dispatcher"],
+  disp4: ["dispatcher"],
+  rec1: ["records"],
+  adm1: ["admin"],
+};
+
 export interface LiveStackOptions {
   users: Record<string, Role[]>;
   /** The simulator's frame rate (10). */

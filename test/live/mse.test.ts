@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type LiveDaemon, mseUrl, startLiveDaemon, stuckViewer } from "../helpers/live.js";
+import { LIVE_PEOPLE, type LiveDaemon, mseUrl, startLiveDaemon, stuckViewer } from "../helpers/live.js";
 import { type Client, type LocalCatalog, login, openLocalCatalog } from "../helpers/pscsd.js";
 
 // Live view as fMP4 over a WebSocket, against pscsd in this process and the simulator's RTSP stream:
@@ -25,14 +25,7 @@ let adm1: Client;
 
 beforeAll(async () => {
   live = await startLiveDaemon(dir, {
-    users: {
-      disp1: ["dispatcher"],
-      disp2: ["dispatcher"],
-      disp3: ["dispatcher"],
-      disp4: ["dispatcher"],
-      rec1: ["records"],
-      adm1: ["admin"],
-    },
+    users: LIVE_PEOPLE,
     live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16 },
   });
   local = openLocalCatalog(live.configFile);

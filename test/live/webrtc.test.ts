@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { AccessUnit } from "../../src/live/feed.js";
-import { type LiveDaemon, startLiveDaemon } from "../helpers/live.js";
+import { LIVE_PEOPLE, type LiveDaemon, startLiveDaemon } from "../helpers/live.js";
 import { type Client, client, login, openLocalCatalog, problemBody } from "../helpers/pscsd.js";
 import { recvonlyOffer, type WeriftViewer, weriftViewer } from "../helpers/webrtc.js";
 
@@ -47,15 +47,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 
 beforeAll(async () => {
   live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-")), {
-    users: {
-      disp1: ["dispatcher"],
-      disp2: ["dispatcher"],
-      disp3: ["dispatcher"],
-      disp4: ["dispatcher"],
-      rec1: ["records"],
-      aud1: ["auditor"],
-      adm1: ["admin"],
-    },
+    users: { ...LIVE_PEOPLE, aud1: ["auditor"] },
     fps: 15,
   });
   daemon = live.daemon;
