@@ -3,13 +3,15 @@ import type { Principal } from "../../src/auth/service.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { Live } from "../../src/live/desk.js";
+import { problem } from "../http/problem.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { MAX_OFFER_CHARS } from "../live/sdp-offer.js";
 import type { WebRtcLive } from "../live/webrtc.js";
 
 /**
  * Live view signalling: a WebRTC offer answered in one request (the answer carries every ICE
- * candidate), and a viewer ending its own session. Who may watch, and the audit trail, are the
+ * candidate), and a viewer ending its own session; the MSE socket declared for the document (its
+ * upgrade is served by api/live/mse.ts, never by express). Who may watch, and the audit trail, are the
  * LiveDesk's (src/live/desk.ts); delivery is api/live/.
  */
 
@@ -49,6 +51,30 @@ export function liveRoutes(live: Live, webrtc: WebRtcLive): AnyRoute[] {
       },
       handler: ({ params, body, action, principal }) =>
         webrtc.open(params.camera, body.offer, action, signInOf(principal)),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/live/cameras/{camera}/mse",
+      operationId: "liveMse",
+      summary:
+        "Watch a camera live as fragmented MP4 over a WebSocket (Upgrade: websocket, the session cookie, a same-origin Origin): " +
+        'a text {"type":"init","session","codec","width","height"}, the init segment, then one binary moof+mdat per picture; ' +
+        "closes 1000 feed ended, 1001 pscsd stopping, 4001 sign-in ended, 4003 video.live withdrawn, 4008 stalled, 1011 error",
+      tag: "live",
+      access: { permission: "video.live" },
+      params: cameraParams,
+      example: { params: { camera: "cam1" } },
+      responses: {
+        101: {
+          description:
+            "upgraded: the live stream (refusals, 401/403/404/429, come before it as problem+json)",
+        },
+        426: { description: "a plain request: this route is a WebSocket" },
+      },
+      // Only reached without Upgrade: websocket (an upgrade leaves HTTP before express).
+      handler: () => {
+        throw problem(426, "this route is a WebSocket: GET with Upgrade: websocket");
+      },
     }),
     defineRoute({
       method: "delete",
