@@ -44,7 +44,7 @@ export async function identify(auth: Auth, req: Request): Promise<Identity> {
 }
 
 /** The session cookie's id, when it is one's shape at all. */
-export function sessionIdOf(req: IncomingMessage): string | undefined {
+function sessionIdOf(req: IncomingMessage): string | undefined {
   const sid = cookieValue(req.headers.cookie, SESSION_COOKIE);
   return sid && /^[A-Za-z0-9_-]{43}$/.test(sid) ? sid : undefined;
 }

@@ -163,4 +163,45 @@ describe("the WebRTC player in chromium", () => {
     expect(closed.filter((d) => d.session === session)).toHaveLength(1);
     expect(browser.errors).toEqual([]);
   }, 60_000);
+
+  it("signing out while it plays: pscsd closes the peer, and the player shows signed-out rather than retrying", async () => {
+    const r = await browser.page.evaluate(async (camera) => {
+      const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+      const Ctor = (window as unknown as { WebRtcPlayer: new (v: unknown, o: object) => Player })
+        .WebRtcPlayer;
+      const states: string[] = [];
+      window.player = new Ctor(document.querySelector("#v"), {
+        camera,
+        onState: (s: string) => states.push(s),
+      });
+      await window.player.start();
+      for (const end = performance.now() + 10_000; window.player.state !== "playing"; await sleep(20))
+        if (performance.now() > end) throw new Error(`not playing: ${window.player.state}`);
+      const { csrfToken } = (await (await fetch("/api/session")).json()) as { csrfToken: string };
+      const signedOutAt = performance.now();
+      await fetch("/api/session", { method: "DELETE", headers: { "x-csrf-token": csrfToken } });
+      for (
+        const end = signedOutAt + 30_000;
+        (window.player.state as string) !== "signed-out";
+        await sleep(50)
+      )
+        if (performance.now() > end) throw new Error(`not signed out: ${states.join(" → ")}`);
+      const ms = Math.round(performance.now() - signedOutAt);
+      const attempts = (await window.player.stats()).attempts;
+      await sleep(1_500);
+      return {
+        ms,
+        states,
+        attempts,
+        after: (await window.player.stats()).attempts,
+        state: window.player.state,
+      };
+    }, live.camera);
+    console.log(
+      `WebRTC player in chromium: signed-out ${r.ms} ms after signing out (${r.states.join(" → ")})`,
+    );
+    // One more offer, refused 401; then no more.
+    expect(r.state).toBe("signed-out");
+    expect(r.after).toBe(r.attempts);
+  }, 60_000);
 });
