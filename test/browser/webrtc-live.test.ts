@@ -9,7 +9,8 @@ import { login, PASSWORD } from "../helpers/pscsd.js";
 /**
  * The WebRTC player (api/web/live/webrtc-player.ts, as bundled into dist/web) in Debian's chromium,
  * on a page served under pscsd's origin, signed in as a dispatcher: decoded frames that change over
- * time, no console errors, the session ended by the player's stop().
+ * time, no console errors, the session ended by the player's stop(); signed out while playing, the
+ * player ends at signed-out, not retrying.
  */
 
 const BUNDLE = new URL("../../dist/web/live/webrtc.js", import.meta.url).pathname;
@@ -186,22 +187,16 @@ describe("the WebRTC player in chromium", () => {
         await sleep(50)
       )
         if (performance.now() > end) throw new Error(`not signed out: ${states.join(" → ")}`);
-      const ms = Math.round(performance.now() - signedOutAt);
-      const attempts = (await window.player.stats()).attempts;
-      await sleep(1_500);
-      return {
-        ms,
-        states,
-        attempts,
-        after: (await window.player.stats()).attempts,
-        state: window.player.state,
-      };
+      return { ms: Math.round(performance.now() - signedOutAt), states };
     }, live.camera);
     console.log(
       `WebRTC player in chromium: signed-out ${r.ms} ms after signing out (${r.states.join(" → ")})`,
     );
-    // One more offer, refused 401; then no more.
-    expect(r.state).toBe("signed-out");
-    expect(r.after).toBe(r.attempts);
+    // The peer lost, one more offer refused 401, and no retry after it (signed-out is final).
+    expect(r.states.slice(-3)).toEqual(["retrying", "connecting", "signed-out"]);
+    // Only the refused offer itself is logged, as chromium logs every 401 response.
+    expect(browser.errors).toEqual([
+      "console: Failed to load resource: the server responded with a status of 401 (Unauthorized)",
+    ]);
   }, 60_000);
 });
