@@ -77,10 +77,11 @@ export interface ApiServices {
   /** site.timezone: times typed without an offset are read in it. */
   timeZone: string;
   /**
-   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing;
-   * how often their sign-ins are re-checked.
+   * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing.
    */
-  liveSockets: { sendBufferKiB: number; stalledSeconds: number; sessionCheckSeconds: number };
+  liveSockets: { sendBufferKiB: number; stalledSeconds: number };
+  /** Held-open answers (the PTZ event stream) re-check their sign-in this often (`live.sessionCheckSeconds`). */
+  streamSessionCheckSeconds: number;
   secureCookie: boolean;
   sessionMaxHours: number;
   sessionIdleMinutes: number;
@@ -109,7 +110,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...purgeRoutes(s.purge, s.timeZone),
     ...ptzRoutes(s.ptz, s.timeZone, {
       auth: s.auth,
-      sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
+      sessionCheckMs: s.streamSessionCheckSeconds * 1000,
     }),
     ...webRoutes(s.webRoot),
     ...zoneRoutes(s.ptz, s.zones),
@@ -139,7 +140,6 @@ export function createUpgrades(s: ApiServices): Upgrades {
     log: s.log.child({ component: "live-mse" }),
     stalledMs: s.liveSockets.stalledSeconds * 1000,
     highWater: s.liveSockets.sendBufferKiB * 1024,
-    sessionCheckMs: s.liveSockets.sessionCheckSeconds * 1000,
   });
   return {
     handle(req, socket, head) {

@@ -7,7 +7,7 @@ import type { ActionContext, Auth } from "../../src/auth/service.js";
 import { ServiceError } from "../../src/errors/service-error.js";
 import type { Live, LiveWatch } from "../../src/live/desk.js";
 import type { Logger } from "../../src/log/logger.js";
-import { identifySession, sessionIdOf } from "../http/authn.js";
+import { identifySession } from "../http/authn.js";
 import { endWithProblem, fromServiceError, isServiceError, problem } from "../http/problem.js";
 import { clientOf } from "../http/route.js";
 import { Fmp4Muxer } from "./fmp4.js";
@@ -18,7 +18,8 @@ import { Fmp4Muxer } from "./fmp4.js";
  * it): a text message `{"type":"init","session","codec","width","height"}`, a binary message with
  * the init segment, then one binary message (moof+mdat) per access unit; a new init pair may come
  * at any time (the camera restarted its stream with new parameters). Close codes: 1000 the feed
- * ended, 1001 pscsd stopping, 4001 the signed-in session ended, 4008 stalled, 1011 an error.
+ * ended, 1001 pscsd stopping, 4001 the signed-in session ended, 4003 video.live withdrawn, 4008
+ * stalled, 1011 an error (the desk re-checks sign-ins; this closes the socket it is told to).
  * Invariants: only a signed-in person (session cookie) whose page is this server's origin is
  * upgraded, every refusal answered as problem+json and audited; memory per viewer is bounded: past
  * `highWater` unsent bytes nothing more is pulled (the subscription's own bound then drops to the
@@ -31,7 +32,14 @@ const REFUSAL_AUDIT_EVERY_MS = 60_000;
 /** How long a closing socket may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1_000;
 
-export const CLOSE = { ended: 1000, stopping: 1001, error: 1011, signedOut: 4001, stalled: 4008 } as const;
+export const CLOSE = {
+  ended: 1000,
+  stopping: 1001,
+  error: 1011,
+  signedOut: 4001,
+  forbidden: 4003,
+  stalled: 4008,
+} as const;
 
 export interface MseOptions {
   live: Live;
@@ -44,15 +52,11 @@ export interface MseOptions {
    * grows at the stream rate otherwise).
    */
   highWater: number;
-  /** Signed-in sessions re-checked this often, while anyone watches (pscsd's idle wake-ups budget). */
-  sessionCheckMs: number;
 }
 
 interface Viewer {
   ws: WebSocket;
   watch: LiveWatch;
-  sessionId: string;
-  client: string;
   /** Why it ended, once it has. */
   ending?: string;
   /** The watch's close entry written and the socket closed. */
@@ -69,7 +73,6 @@ export class MseLive {
     maxPayload: 4 * 1024, // the viewer sends nothing this protocol reads
   });
   private readonly viewers = new Set<Viewer>();
-  private sessionCheck: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly pace = new RefusalPace(REFUSAL_AUDIT_EVERY_MS);
 
@@ -104,7 +107,7 @@ export class MseLive {
     socket.once("close", early);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off("close", early);
-      this.attach(ws, watch, sessionIdOf(req) ?? "", client);
+      this.attach(ws, watch);
     });
   }
 
@@ -146,7 +149,7 @@ export class MseLive {
         by,
         new ServiceError("forbidden", "password change required: PUT /api/session/password first"),
       );
-    return this.o.live.open(camera, "mse", by);
+    return this.o.live.open(camera, "mse", by, principal.session.idHash);
   }
 
   /**
@@ -165,15 +168,19 @@ export class MseLive {
     );
   }
 
-  private attach(ws: WebSocket, watch: LiveWatch, sessionId: string, client: string): void {
+  private attach(ws: WebSocket, watch: LiveWatch): void {
     let closed!: () => void;
     const socketClosed = new Promise<void>((r) => {
       closed = r;
     });
-    const v: Viewer = { ws, watch, sessionId, client, done: Promise.resolve() };
+    const v: Viewer = { ws, watch, done: Promise.resolve() };
     v.done = socketClosed.then(() => watch.end(v.ending ?? "client closed"));
     this.viewers.add(v);
-    this.scheduleSessionCheck();
+    watch.onWithdrawn((w) =>
+      w === "signed-out"
+        ? this.finish(v, "signed out", CLOSE.signedOut, "session ended")
+        : this.finish(v, "permission withdrawn", CLOSE.forbidden, "permission withdrawn"),
+    );
     ws.on("close", (code) => {
       // A close the viewer started (or a dropped connection) ends the session with its code.
       if (!v.ending) this.finish(v, `client closed (${code})`);
@@ -245,7 +252,6 @@ export class MseLive {
     if (v.ending) return;
     v.ending = reason;
     this.viewers.delete(v);
-    this.scheduleSessionCheck();
     // Unblocks a pump waiting for a frame or for the socket to drain.
     v.watch.frames.close();
     v.progressed?.();
@@ -254,29 +260,6 @@ export class MseLive {
     // A viewer that reads nothing never answers the close: cut it.
     const cut = setTimeout(() => v.ws.terminate(), CLOSE_GRACE_MS);
     v.ws.once("close", () => clearTimeout(cut));
-  }
-
-  /** One timer for every viewer, running only while someone watches. */
-  private scheduleSessionCheck(): void {
-    if (this.viewers.size === 0) {
-      clearInterval(this.sessionCheck);
-      this.sessionCheck = undefined;
-    } else if (!this.sessionCheck) {
-      this.sessionCheck = setInterval(() => void this.checkSessions(), this.o.sessionCheckMs);
-      this.sessionCheck.unref();
-    }
-  }
-
-  private async checkSessions(): Promise<void> {
-    for (const v of [...this.viewers]) {
-      try {
-        // Watching is not presence: the re-check must not keep an unattended session alive.
-        const still = await this.o.auth.authenticateSession(v.sessionId, v.client, { presence: false });
-        if (!still) this.finish(v, "signed out", CLOSE.signedOut, "session ended");
-      } catch (err) {
-        this.o.log.error({ err, session: v.watch.id }, "live viewer's session not re-checked");
-      }
-    }
   }
 }
 

@@ -76,7 +76,7 @@ export class WebRtcLive {
     camera: string,
     offer: string,
     by: ActionContext,
-    signIn?: string,
+    signIn: string,
   ): Promise<{ session: string; answer: string }> {
     const usable = checkOffer(offer);
     if (!usable.ok)

@@ -1,13 +1,14 @@
 import type { AuditLog } from "../audit/log.js";
 import type { Directory, DirectoryTx } from "../catalog/directory/directory.js";
+import type { SessionRow } from "../catalog/directory/sessions.js";
 import type { ApiToken } from "../catalog/directory/tokens.js";
 import type { User } from "../catalog/directory/users.js";
 import { ServiceError } from "../errors/service-error.js";
 import { type AccountChange, Accounts, type NewAccount, type PublicUser } from "./accounts.js";
 import { type ActionContext, auditIn } from "./acting.js";
 import { RefusalPace } from "./refusal-pace.js";
-import { type Role, TOKEN_ROLES } from "./roles.js";
-import { checkSession, type Session, sha256 } from "./sessions.js";
+import { type Permission, type Role, roleGranting, TOKEN_ROLES } from "./roles.js";
+import { checkSession, expiryOf, type Session, sha256 } from "./sessions.js";
 import { SignIn, type SignInSettings } from "./sign-in.js";
 import { addressKey } from "./throttle.js";
 import { lookupToken, newTokenSecret } from "./tokens.js";
@@ -41,6 +42,12 @@ export type Principal =
   | { kind: "token"; actor: string; tokenId: string; name: string; roles: Role[] };
 
 export type UserPrincipal = Extract<Principal, { kind: "user" }>;
+
+/**
+ * A sign-in asked after the fact: `valid`; `ended` (signed out, expired, revoked by a password change
+ * or reset, its user disabled); `withdrawn` (it stands, but its user no longer holds the permission).
+ */
+export type SessionStanding = "valid" | "ended" | "withdrawn";
 export type TokenPrincipal = Extract<Principal, { kind: "token" }>;
 
 /** What the API and the CLI ask of people, sessions and tokens (AuthService is the implementation). */
@@ -63,6 +70,11 @@ export interface Auth {
     client: string,
     o?: { presence?: boolean },
   ): Promise<UserPrincipal | undefined>;
+  /**
+   * Whether the sign-in whose session row is `idHash` still stands and holds `permission`, for what
+   * outlives a request (a live view); it never extends the idle time.
+   */
+  sessionStanding(idHash: string, permission: Permission): Promise<SessionStanding>;
   logout(p: UserPrincipal, client: string): Promise<void>;
   changePassword(p: UserPrincipal, current: string, next: string, client: string): Promise<void>;
   createToken(
@@ -172,6 +184,17 @@ export class AuthService implements Auth {
     return this.directory.tx(async (d) => {
       const done = await this.sessionIn(d, sessionId, client, now, true, presence);
       return done === NEEDS_WRITE ? undefined : done;
+    });
+  }
+
+  /** An expiry found here is audited as `authenticateSession` audits it. */
+  async sessionStanding(idHash: string, permission: Permission): Promise<SessionStanding> {
+    const now = this.now();
+    const seen = await this.directory.read((d) => this.standingIn(d, idHash, permission, now, false));
+    if (seen !== NEEDS_WRITE) return seen;
+    return this.directory.tx(async (d) => {
+      const done = await this.standingIn(d, idHash, permission, now, true);
+      return done === NEEDS_WRITE ? "ended" : done;
     });
   }
 
@@ -314,34 +337,54 @@ export class AuthService implements Auth {
     const row = await d.sessions.get(sha256(sessionId));
     if (!row) return undefined;
     const found = checkSession(sessionId, row, now, this.idleMs);
-    if (found.state !== "valid") {
-      if (!write) return NEEDS_WRITE;
-      await d.sessions.delete(row.idHash);
-      if (found.state === "expired") {
-        await auditIn(
-          this.audit,
-          d,
-          { actor: `user:${row.username}`, role: null, client },
-          "auth.session.expired",
-          `user:${row.username}`,
-          "success",
-          { reason: found.reason },
-        );
-      }
-      return undefined;
-    }
+    if (found.state !== "valid")
+      return this.endIn(d, row, found.state === "expired" ? found.reason : undefined, client, write);
     const u = await d.users.get(row.username);
-    if (!u || u.disabled) {
-      if (!write) return NEEDS_WRITE;
-      await d.sessions.delete(row.idHash);
-      return undefined;
-    }
+    if (!u || u.disabled) return this.endIn(d, row, undefined, client, write);
     if (found.touch && presence) {
       if (!write) return NEEDS_WRITE;
       await d.sessions.seen(row.idHash, now);
       found.session.lastSeenAt = now;
     }
     return userPrincipal(u, found.session);
+  }
+
+  private async standingIn(
+    d: DirectoryTx,
+    idHash: string,
+    permission: Permission,
+    now: number,
+    write: boolean,
+  ): Promise<SessionStanding | typeof NEEDS_WRITE> {
+    const row = await d.sessions.get(idHash);
+    if (!row) return "ended";
+    const expired = expiryOf(row, now, this.idleMs);
+    const u = expired ? undefined : await d.users.get(row.username);
+    if (!u || u.disabled) return (await this.endIn(d, row, expired, row.client, write)) ?? "ended";
+    return roleGranting(u.roles, permission) ? "valid" : "withdrawn";
+  }
+
+  /** A session that no longer stands is deleted, an expiry audited (NEEDS_WRITE outside a write). */
+  private async endIn(
+    d: DirectoryTx,
+    row: SessionRow,
+    expired: "idle" | "lifetime" | undefined,
+    client: string,
+    write: boolean,
+  ): Promise<undefined | typeof NEEDS_WRITE> {
+    if (!write) return NEEDS_WRITE;
+    await d.sessions.delete(row.idHash);
+    if (expired)
+      await auditIn(
+        this.audit,
+        d,
+        { actor: `user:${row.username}`, role: null, client },
+        "auth.session.expired",
+        `user:${row.username}`,
+        "success",
+        { reason: expired },
+      );
+    return undefined;
   }
 }
 

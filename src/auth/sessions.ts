@@ -60,8 +60,15 @@ export type SessionCheck =
 export function checkSession(id: string, row: SessionRow, now: number, idleMs: number): SessionCheck {
   const csrfToken = csrfTokenFor(id);
   if (row.csrfHash !== sha256(csrfToken)) return { state: "unusable" };
-  if (now >= row.expiresAt) return { state: "expired", reason: "lifetime" };
-  if (now - row.lastSeenAt >= idleMs) return { state: "expired", reason: "idle" };
+  const expired = expiryOf(row, now, idleMs);
+  if (expired) return { state: "expired", reason: expired };
   const touch = now - row.lastSeenAt >= Math.min(10_000, idleMs / 10);
   return { state: "valid", session: { ...row, csrfToken }, touch };
+}
+
+/** Why a session row is past its lifetime or idle timeout at `now`, if it is. */
+export function expiryOf(row: SessionRow, now: number, idleMs: number): "idle" | "lifetime" | undefined {
+  if (now >= row.expiresAt) return "lifetime";
+  if (now - row.lastSeenAt >= idleMs) return "idle";
+  return undefined;
 }

@@ -119,6 +119,8 @@ async function wire(
     audit,
     log: log.child({ component: "live" }),
     maxPerUser: config.live.maxPerUser,
+    signIns: auth,
+    sessionCheckMs: config.live.sessionCheckSeconds * 1000,
   });
   const zones = new PrivacyZones({
     directory,

@@ -112,8 +112,8 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
     liveSockets: {
       stalledSeconds: config.live.stalledSeconds,
       sendBufferKiB: config.live.sendBufferKiB,
-      sessionCheckSeconds: config.live.sessionCheckSeconds,
     },
+    streamSessionCheckSeconds: config.live.sessionCheckSeconds,
   };
   return { app: createApp(services), upgrades: createUpgrades(services) };
 }

@@ -247,8 +247,9 @@ export const configSchema = z
         /** A live viewer whose socket has taken nothing for this long, while full, is closed as stalled. */
         stalledSeconds: z.number().min(1).max(3600).default(15),
         /**
-         * How often an open live socket's sign-in is re-checked (4001 once it ended); the timer runs
-         * only while someone watches (pscsd's idle wake-ups budget).
+         * How often a live viewer's sign-in is re-checked (ended, or no longer holding video.live: its
+         * sessions end, either transport); the timer runs only while someone watches (pscsd's idle
+         * wake-ups budget).
          */
         sessionCheckSeconds: z.number().min(1).max(3600).default(30),
         /**

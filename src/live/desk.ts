@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { ActionContext } from "../auth/acting.js";
 import { roleGrants } from "../auth/roles.js";
+import type { Auth } from "../auth/service.js";
 import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../log/logger.js";
 import type { LiveFeed, LiveSubscription } from "./feed.js";
@@ -11,7 +12,10 @@ import type { LiveFeed, LiveSubscription } from "./feed.js";
  * is api/'s; the rules are here.
  * Invariants: a session is audited `video.live.open` before its first picture leaves, and
  * `video.live.close` (duration, bytes, frames, drops, why) once, however it ends; every refusal is
- * audited; one person has at most `maxPerUser` sessions open (a 16-tile wall and a spare screen).
+ * audited; one person has at most `maxPerUser` sessions open (a 16-tile wall and a spare screen); a
+ * session lives no longer than its sign-in and its `video.live`: signing out ends it at once, and
+ * each sign-in watching is re-checked every `sessionCheckMs` (one timer, running only while someone
+ * watches: pscsd's idle wake-ups budget), its sessions ended "session ended" or "permission withdrawn".
  */
 
 export type LiveTransport = "webrtc" | "mse";
@@ -22,8 +26,18 @@ export interface LiveDeskOptions {
   audit: AuditLog;
   log: Logger;
   maxPerUser: number;
+  /** Sign-ins asked after the fact (AuthService). */
+  signIns: Pick<Auth, "sessionStanding">;
+  /** How often each sign-in watching is re-checked (`live.sessionCheckSeconds`). */
+  sessionCheckMs: number;
   now?: () => number;
 }
+
+/**
+ * Why the desk took a viewer's session away: its sign-in is over (signed out, expired, revoked,
+ * disabled) or no longer holds video.live. The transport tells its viewer not to come back.
+ */
+export type Withdrawal = "signed-out" | "forbidden";
 
 /** One person watching one camera. */
 export interface LiveWatch {
@@ -34,6 +48,11 @@ export interface LiveWatch {
   sent(bytes: number): void;
   /** Closes the subscription and writes the close entry; only the first call does anything. */
   end(reason: string): Promise<void>;
+  /**
+   * The transport's one listener for a withdrawal, called before the subscription closes (a
+   * transport whose loop just ends with the subscription, closing its side, needs none).
+   */
+  onWithdrawn(listener: (w: Withdrawal) => void): void;
 }
 
 /** What api/ is typed against. */
@@ -43,13 +62,21 @@ interface Slot {
   actor: string;
   camera: string;
   /** The sign-in (session row's idHash) it was opened under: signing out ends it. */
-  signIn?: string | undefined;
+  signIn: string;
   watch?: LiveWatch;
+  withdrawn?: (w: Withdrawal) => void;
 }
+
+const WITHDRAWN_BECAUSE: Record<Withdrawal, string> = {
+  "signed-out": "session ended",
+  forbidden: "permission withdrawn",
+};
 
 export class LiveDesk {
   private readonly open_ = new Map<string, Slot>();
   private readonly now: () => number;
+  private sessionCheck: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(private readonly o: LiveDeskOptions) {
     this.now = o.now ?? Date.now;
@@ -59,7 +86,8 @@ export class LiveDesk {
     camera: string,
     transport: LiveTransport,
     by: ActionContext,
-    signIn?: string,
+    /** The session row's idHash of the sign-in watching (video.live is never a machine token's). */
+    signIn: string,
   ): Promise<LiveWatch> {
     const target = `camera:${camera}`;
     const refuse = (e: ServiceError) => this.refuse(camera, transport, by, e);
@@ -83,6 +111,7 @@ export class LiveDesk {
     // Reserved before the audit write, so parallel opens cannot pass the per-person bound.
     const slot: Slot = { actor: by.actor, camera, signIn };
     this.open_.set(id, slot);
+    this.scheduleSessionCheck();
     try {
       await this.o.audit.append({
         ...by,
@@ -92,12 +121,12 @@ export class LiveDesk {
         details: { session: id, transport },
       });
     } catch (e) {
-      this.open_.delete(id);
+      this.forget(id);
       throw e;
     }
     const frames = this.o.feed.subscribe(camera);
     if (!frames) {
-      this.open_.delete(id);
+      this.forget(id);
       throw new ServiceError("not_found", `no camera '${camera}' is configured`, "camera");
     }
     const startedAt = this.now();
@@ -120,6 +149,9 @@ export class LiveDesk {
           bytes: () => bytes,
         });
         return ended;
+      },
+      onWithdrawn: (listener) => {
+        slot.withdrawn = listener;
       },
     };
     slot.watch = watch;
@@ -174,8 +206,7 @@ export class LiveDesk {
 
   /** A person signed out: every session opened under that sign-in ends. */
   async signedOut(signIn: string): Promise<void> {
-    const mine = [...this.open_.values()].filter((s) => s.signIn === signIn);
-    await Promise.all(mine.map((s) => s.watch?.end("signed out")));
+    await this.withdraw(signIn, "signed-out", "signed out");
   }
 
   /** Live sessions open now (health, the supervisor's view). */
@@ -185,6 +216,8 @@ export class LiveDesk {
 
   /** Ends every session (pscsd stopping). */
   async stop(): Promise<void> {
+    clearInterval(this.sessionCheck);
+    this.sessionCheck = undefined;
     await Promise.all([...this.open_.values()].map((s) => s.watch?.end("pscsd stopping")));
   }
 
@@ -201,7 +234,7 @@ export class LiveDesk {
     },
   ): Promise<void> {
     frames.close();
-    this.open_.delete(id);
+    this.forget(id);
     await this.o.audit
       .append({
         ...c.by,
@@ -220,5 +253,54 @@ export class LiveDesk {
       })
       // The viewer is gone either way; the log says its close entry is missing.
       .catch((err: unknown) => this.o.log.error({ err, session: id }, "live session close not audited"));
+  }
+
+  private forget(id: string): void {
+    this.open_.delete(id);
+    this.scheduleSessionCheck();
+  }
+
+  /** One timer for every viewer, running only while someone watches. */
+  private scheduleSessionCheck(): void {
+    if (this.open_.size === 0) {
+      clearInterval(this.sessionCheck);
+      this.sessionCheck = undefined;
+    } else if (!this.sessionCheck) {
+      this.sessionCheck = setInterval(() => void this.checkSessions(), this.o.sessionCheckMs);
+      this.sessionCheck.unref();
+    }
+  }
+
+  /** Each sign-in watching asked once (a 16-tile wall is one question), its sessions ended if it no longer stands. */
+  private async checkSessions(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const signIns = new Set([...this.open_.values()].map((s) => s.signIn));
+      for (const signIn of signIns) {
+        try {
+          const standing = await this.o.signIns.sessionStanding(signIn, "video.live");
+          if (standing === "valid") continue;
+          const w: Withdrawal = standing === "ended" ? "signed-out" : "forbidden";
+          await this.withdraw(signIn, w, WITHDRAWN_BECAUSE[w]);
+        } catch (err) {
+          // Asked again at the next check; the viewer goes on meanwhile, as it would between checks.
+          this.o.log.error({ err }, "live viewer's sign-in not re-checked");
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Ends the sessions of one sign-in, each transport told first. */
+  private async withdraw(signIn: string, w: Withdrawal, reason: string): Promise<void> {
+    const mine = [...this.open_.values()].filter((s) => s.signIn === signIn);
+    await Promise.all(
+      mine.map((s) => {
+        s.withdrawn?.(w);
+        return s.watch?.end(reason);
+      }),
+    );
   }
 }

@@ -104,6 +104,7 @@ const VIDEO_FREE_RULES: Record<string, Rule> = {
   putPrivacyZone: ["admin"],
   removePrivacyZone: ["admin"],
   liveWebRtc: ["dispatcher", "supervisor"],
+  liveMse: ["dispatcher", "supervisor"],
   liveEnd: ["dispatcher", "supervisor"],
 };
 /** Routes for people only: a token has no session to end or password to change. */
@@ -137,6 +138,12 @@ const PAST_AUTH_ONLY = new Set([
   "removePrivacyZone",
   "liveEnd",
 ]);
+/**
+ * WebSocket routes: the matrix sends plain requests, which a permitted caller takes past
+ * authorization to 426 Upgrade Required. The upgrade itself (101, its refusals answered before it,
+ * only for a session cookie) is tested in test/live/mse.test.ts.
+ */
+const UPGRADE_ONLY = new Set(["liveMse"]);
 /** Routes whose example changes nothing for any caller: they share one daemon (each start costs ~1 s). */
 const SHARED_DAEMON = new Set([
   ...PAST_AUTH_ONLY,
@@ -145,6 +152,7 @@ const SHARED_DAEMON = new Set([
   "listPtzSessions",
   "listPrivacyZones",
   "liveWebRtc",
+  ...UPGRADE_ONLY,
 ]);
 /** Routes whose example needs a produced package (export 4, done): made only for them, it takes an ffmpeg run. */
 const NEEDS_PACKAGE = new Set(["downloadExport", "verifyExport"]);
@@ -286,7 +294,9 @@ describe("permission matrix (from /api/openapi.json)", () => {
             const passed = got >= 200 && got < 300;
             const ok =
               want === 200
-                ? passed || (PAST_AUTH_ONLY.has(op.operationId) && (got === 404 || got === 409))
+                ? passed ||
+                  (PAST_AUTH_ONLY.has(op.operationId) && (got === 404 || got === 409)) ||
+                  (UPGRADE_ONLY.has(op.operationId) && got === 426)
                 : got === want;
             if (!ok)
               failures.push(

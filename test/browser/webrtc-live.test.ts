@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
+import { type LiveDaemon, startLiveDaemon } from "../helpers/live.js";
 import { login, PASSWORD } from "../helpers/pscsd.js";
-import { type LiveDaemon, startLiveDaemon } from "../helpers/webrtc.js";
 
 /**
  * The WebRTC player (api/web/live/webrtc-player.ts, as bundled into dist/web) in Debian's chromium,
  * on a page served under pscsd's origin, signed in as a dispatcher: decoded frames that change over
- * time, no console errors, the session ended by the player's stop().
+ * time, no console errors, the session ended by the player's stop(); signed out while playing, the
+ * player ends at signed-out, not retrying.
  */
 
 const BUNDLE = new URL("../../dist/web/live/webrtc.js", import.meta.url).pathname;
@@ -37,8 +38,8 @@ declare const window: { player: Player };
 
 beforeAll(async () => {
   live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-browser-")), {
-    disp1: ["dispatcher"],
-    aud1: ["auditor"],
+    users: { disp1: ["dispatcher"], aud1: ["auditor"] },
+    fps: 15,
   });
   browser = await openBrowser({
     // Loopback candidates (pscsd offers only 127.0.0.1 here), and plain addresses rather than mDNS
@@ -162,5 +163,40 @@ describe("the WebRTC player in chromium", () => {
     }
     expect(closed.filter((d) => d.session === session)).toHaveLength(1);
     expect(browser.errors).toEqual([]);
+  }, 60_000);
+
+  it("signing out while it plays: pscsd closes the peer, and the player shows signed-out rather than retrying", async () => {
+    const r = await browser.page.evaluate(async (camera) => {
+      const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+      const Ctor = (window as unknown as { WebRtcPlayer: new (v: unknown, o: object) => Player })
+        .WebRtcPlayer;
+      const states: string[] = [];
+      window.player = new Ctor(document.querySelector("#v"), {
+        camera,
+        onState: (s: string) => states.push(s),
+      });
+      await window.player.start();
+      for (const end = performance.now() + 10_000; window.player.state !== "playing"; await sleep(20))
+        if (performance.now() > end) throw new Error(`not playing: ${window.player.state}`);
+      const { csrfToken } = (await (await fetch("/api/session")).json()) as { csrfToken: string };
+      const signedOutAt = performance.now();
+      await fetch("/api/session", { method: "DELETE", headers: { "x-csrf-token": csrfToken } });
+      for (
+        const end = signedOutAt + 30_000;
+        (window.player.state as string) !== "signed-out";
+        await sleep(50)
+      )
+        if (performance.now() > end) throw new Error(`not signed out: ${states.join(" → ")}`);
+      return { ms: Math.round(performance.now() - signedOutAt), states };
+    }, live.camera);
+    console.log(
+      `WebRTC player in chromium: signed-out ${r.ms} ms after signing out (${r.states.join(" → ")})`,
+    );
+    // The peer lost, one more offer refused 401, and no retry after it (signed-out is final).
+    expect(r.states.slice(-3)).toEqual(["retrying", "connecting", "signed-out"]);
+    // Only the refused offer itself is logged, as chromium logs every 401 response.
+    expect(browser.errors).toEqual([
+      "console: Failed to load resource: the server responded with a status of 401 (Unauthorized)",
+    ]);
   }, 60_000);
 });

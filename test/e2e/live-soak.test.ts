@@ -1,16 +1,13 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Simulator } from "../../sim/simulator.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
+import { type LiveConfig, liveConfig, mseUrl, stuckViewer } from "../helpers/live.js";
 import { startProc } from "../helpers/process.js";
-import { login, openLocalCatalog, seedUsers } from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { login } from "../helpers/pscsd.js";
 
 // Issue 17's acceptance for live view, with the built pscsd recording one simulated camera: 8 MSE
 // viewers of it, one of which reads nothing. The simulator sees the recorder's session and one live
@@ -19,33 +16,24 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
 // (20 here, 120 in `npm run soak`).
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const SOAK_S = Number(process.env.PSCS_LIVE_SOAK_S ?? 20);
-const PASSWORD = "Live-Soak-2026!";
 const SEGMENT_S = 10;
 const FPS = 10;
 const GOP_MS = 1_000;
 const dir = mkdtempSync(join(tmpdir(), "pscs-live-soak-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let sim: Simulator;
-
-// A viewer that upgrades and reads nothing, its kernel buffers kept small (see test/live/mse.test.ts).
-const STUCK_VIEWER = `
-import socket, sys, time
-host, port, path, origin, cookie = sys.argv[1:6]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
-s.connect((host, int(port)))
-s.sendall(("GET %s HTTP/1.1\\r\\nHost: %s:%s\\r\\nOrigin: %s\\r\\nCookie: %s\\r\\nUpgrade: websocket\\r\\n"
-  "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n"
-  % (path, host, port, origin, cookie)).encode())
-print(s.recv(12).decode(), flush=True)
-time.sleep(3600)
-`;
+let stack: LiveConfig;
 
 beforeAll(async () => {
-  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD, fps: FPS });
+  stack = await liveConfig(dir, {
+    users: { disp1: ["dispatcher"] },
+    fps: FPS,
+    oneCamera: true,
+    // The stuck viewer stays for the whole run: its socket's bound, not the stall cut, holds memory.
+    live: { stalledSeconds: 3600 },
+    extra: { recording: { segmentSeconds: SEGMENT_S } },
+  });
 });
-afterAll(() => sim?.stop());
+afterAll(() => stack?.sim.stop());
 
 function rssKiB(pid: number): number {
   return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -55,20 +43,10 @@ describe("live view under load (built pscsd, recording)", () => {
   it(
     `8 viewers for ${SOAK_S} s, one reading nothing: one live camera session, others not delayed, memory flat, recording whole`,
     async () => {
-      writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-      const cfg = writeDaemonConfig(dir, {
-        httpPort: await freePort(),
-        cameras: simCameraConfigs(sim).slice(0, 1),
-        // The stuck viewer stays for the whole run: its socket's bound, not the stall cut, holds memory.
-        extra: { recording: { segmentSeconds: SEGMENT_S }, live: { stalledSeconds: 3600 } },
-      });
-      const local = openLocalCatalog(cfg);
-      await seedUsers(local, { disp1: ["dispatcher"] });
-      local.close();
-      const daemon = startProc(process.execPath, [PSCSD, "--config", cfg]);
+      const daemon = startProc(process.execPath, [PSCSD, "--config", stack.configFile]);
       const pid = daemon.child.pid as number;
       const readers: WebSocket[] = [];
-      let stuck: ReturnType<typeof spawn> | undefined;
+      let stuck: ChildProcess | undefined;
       try {
         const started = await daemon.waitForLine(/"msg":"pscsd started"/, 30_000);
         const origin = (JSON.parse(started) as { url: string }).url;
@@ -77,9 +55,8 @@ describe("live view under load (built pscsd, recording)", () => {
           30_000,
         );
         const cookie = (await login(origin, "disp1")).cookie ?? "";
-        const url = `${origin.replace(/^http/, "ws")}/api/live/cameras/cam1/mse`;
+        const url = mseUrl(origin, stack.camera);
         const arrivals: number[][] = [];
-        const opened: Promise<unknown>[] = [];
         for (let i = 0; i < 7; i++) {
           const times: number[] = [];
           arrivals.push(times);
@@ -89,22 +66,18 @@ describe("live view under load (built pscsd, recording)", () => {
           });
           readers.push(ws);
         }
-        const u = new URL(url);
-        stuck = spawn("python3", ["-c", STUCK_VIEWER, u.hostname, u.port, u.pathname, origin, cookie], {
-          stdio: ["ignore", "pipe", "inherit"],
-        });
-        const head = await new Promise<string>((r) =>
-          stuck?.stdout?.once("data", (d: Buffer) => r(d.toString())),
-        );
-        expect(head).toMatch(/^HTTP\/1.1 101/);
-        await Promise.all(opened);
+        const viewer = await stuckViewer(url, origin, cookie);
+        stuck = viewer.child;
+        expect(viewer.head).toMatch(/^HTTP\/1.1 101/);
         const soakFrom = Date.now();
         const rss: number[] = [];
         const sessions = new Set<string>();
         while (Date.now() - soakFrom < SOAK_S * 1000) {
           await sleep(1_000);
           rss.push(rssKiB(pid));
-          const c = (await (await fetch(`${sim.controlUrl}/cameras/cam1/rtsp-clients`)).json()) as object;
+          const c = (await (
+            await fetch(`${stack.sim.controlUrl}/cameras/${stack.camera}/rtsp-clients`)
+          ).json()) as object;
           sessions.add(JSON.stringify(c));
         }
         // The recorder's ffmpeg and pscsd's one live session, throughout.

@@ -1,82 +1,47 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Simulator } from "../../sim/simulator.js";
-import type { Pscsd } from "../../src/compose/daemon.js";
-import { writeDaemonConfig } from "../helpers/config.js";
-import { freePort } from "../helpers/ports.js";
-import {
-  type LocalCatalog,
-  login,
-  openLocalCatalog,
-  seedUsers,
-  startInProcess,
-  TEST_AUTH,
-} from "../helpers/pscsd.js";
-import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
+import { LIVE_PEOPLE, type LiveDaemon, mseUrl, startLiveDaemon, stuckViewer } from "../helpers/live.js";
+import { type Client, type LocalCatalog, login, openLocalCatalog } from "../helpers/pscsd.js";
 
 // Live view as fMP4 over a WebSocket, against pscsd in this process and the simulator's RTSP stream:
 // the protocol's messages, fragments that real ffprobe/ffmpeg decode as the camera's stream, the
-// refusals (answered before the upgrade, audited), the open/close trail, a stalled viewer cut.
-const PASSWORD = "Mse-Test-2026!";
+// refusals (answered before the upgrade, audited), the open/close trail, a stalled viewer cut, the
+// sign-in's end and video.live's withdrawal closing the socket.
 const dir = mkdtempSync(join(tmpdir(), "pscs-mse-"));
 const STALLED_S = 2;
-let sim: Simulator;
-let daemon: Pscsd;
+let live: LiveDaemon;
 let local: LocalCatalog;
 let origin: string;
 let cam: string;
 let disp1: string;
 let disp2: string;
 let rec1: string;
-let stopped: Promise<void> | undefined;
+let adm1: Client;
 
 beforeAll(async () => {
-  sim = await startTestCameras(dir, { user: "recorder", password: PASSWORD });
-  writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
-  const configFile = writeDaemonConfig(dir, {
-    httpPort: await freePort(),
-    cameras: simCameraConfigs(sim),
-    onvif: { heartbeatSeconds: 60, requestTimeoutSeconds: 3 },
-    extra: {
-      auth: TEST_AUTH,
-      live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16, sessionCheckSeconds: 1 },
-    },
+  live = await startLiveDaemon(dir, {
+    users: LIVE_PEOPLE,
+    live: { maxPerUser: 2, stalledSeconds: STALLED_S, sendBufferKiB: 16 },
   });
-  local = openLocalCatalog(configFile);
-  await seedUsers(local, { disp1: ["dispatcher"], disp2: ["dispatcher"], rec1: ["records"] });
-  daemon = await startInProcess({ dir, configFile, httpPort: 0 });
-  origin = daemon.url;
-  cam = sim.describe()[0]?.id ?? "";
+  local = openLocalCatalog(live.configFile);
+  origin = live.daemon.url;
+  cam = live.camera;
   disp1 = (await login(origin, "disp1")).cookie ?? "";
   disp2 = (await login(origin, "disp2")).cookie ?? "";
   rec1 = (await login(origin, "rec1")).cookie ?? "";
+  adm1 = await login(origin, "adm1");
 }, 60_000);
 afterAll(async () => {
-  await daemon?.stop();
-  await stopped?.catch(() => undefined);
+  await live?.stop();
   local?.close();
-  await sim?.stop();
 });
 
-const STALLED_VIEWER = `
-import socket, sys, time
-host, port, path, origin, cookie = sys.argv[1:6]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
-s.connect((host, int(port)))
-s.sendall(("GET %s HTTP/1.1\\r\\nHost: %s:%s\\r\\nOrigin: %s\\r\\nCookie: %s\\r\\nUpgrade: websocket\\r\\n"
-  "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n"
-  % (path, host, port, origin, cookie)).encode())
-print(s.recv(12).decode(), flush=True)
-time.sleep(120)
-`;
-const wsUrl = (camera: string) => `${origin.replace(/^http/, "ws")}/api/live/cameras/${camera}/mse`;
+const wsUrl = (camera: string) => mseUrl(origin, camera);
 
 type Message = Buffer | Record<string, unknown>;
 const inbox = new WeakMap<WebSocket, Message[]>();
@@ -181,7 +146,7 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     ).toBe("");
     const camera = (
       await ffprobe(
-        (sim.describe()[0]?.rtsp ?? "").replace("rtsp://", `rtsp://recorder:${PASSWORD}@`),
+        live.rtsp.replace("rtsp://", `rtsp://recorder:${live.password}@`),
         "-rtsp_transport",
         "tcp",
         "-show_streams",
@@ -258,18 +223,7 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
   }, 30_000);
 
   it("a viewer that stops reading is paused past the bound, then closed as stalled and audited", async () => {
-    // A viewer that upgrades and then reads nothing. Its small receive buffer and segment size (Node
-    // sets neither) keep both kernels' buffers for it to kilobytes: on loopback's 64 KiB segments
-    // pscsd's send buffer would grow to megabytes, minutes of this stream.
-    const url = new URL(wsUrl(cam));
-    const viewer = spawn(
-      "python3",
-      ["-c", STALLED_VIEWER, url.hostname, url.port, url.pathname, origin, disp1],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    const head = await new Promise<string>((r) => viewer.stdout.once("data", (d: Buffer) => r(d.toString())));
+    const { head, child: viewer } = await stuckViewer(wsUrl(cam), origin, disp1);
     expect(head).toMatch(/^HTTP\/1.1 101/);
     const started = Date.now();
     const close = await until(
@@ -284,7 +238,7 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     viewer.kill();
   }, 120_000);
 
-  it("signing out closes the viewer's socket with 4001 at the next session check, audited", async () => {
+  it("signing out closes the viewer's socket with 4001, audited", async () => {
     const c = await login(origin, "disp1");
     const ws = await watching(cam, c.cookie ?? "");
     const [init] = await messages(ws, 2);
@@ -300,14 +254,34 @@ describe("live view over a WebSocket (fMP4 for MSE)", () => {
     expect(close.details).toMatchObject({ reason: "signed out" });
   }, 30_000);
 
+  it("an admin resetting the password or taking video.live away closes the viewer at the next sign-in check (1 s): 4001, 4003, audited with why", async () => {
+    const [c3, c4] = await Promise.all([login(origin, "disp3"), login(origin, "disp4")]);
+    const revoked = await watching(cam, c3.cookie ?? "");
+    const withdrawn = await watching(cam, c4.cookie ?? "");
+    const sessions = (await Promise.all([messages(revoked, 2), messages(withdrawn, 2)])).map(
+      ([init]) => (init as { session: string }).session,
+    );
+    const codes = Promise.all([closed(revoked), closed(withdrawn)]);
+    const changed = Date.now();
+    const reset = await adm1.request("POST", "/api/users/disp3/password", { password: "Temporary-Pass2!" });
+    expect(reset.status).toBe(204);
+    expect((await adm1.request("PATCH", "/api/users/disp4", { roles: ["records"] })).status).toBe(200);
+    expect(await codes).toEqual([4001, 4003]);
+    expect(Date.now() - changed).toBeLessThan(3_000);
+    const reasons = await until(async () => {
+      const all = await entries("video.live.close");
+      const found = sessions.map((id) => all.find((e) => e.details.session === id)?.details.reason);
+      return found.every(Boolean) ? found : undefined;
+    });
+    expect(reasons).toEqual(["session ended", "permission withdrawn"]);
+  }, 30_000);
+
   it("pscsd stopping closes its viewers with 1001, each close audited (runs last: it stops pscsd)", async () => {
     const ws = await watching(cam, disp1);
     const [init] = await messages(ws, 2);
     const { session } = init as { session: string };
     const code = closed(ws);
-    const d = daemon;
-    daemon = undefined as unknown as Pscsd;
-    stopped = d.stop();
+    const stopped = live.stop();
     expect(await code).toBe(1001);
     await stopped;
     const close = (await entries("video.live.close", "user:disp1")).find(

@@ -4,14 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtspSession } from "../../recorder/live/rtsp-client.js";
 import type { AccessUnit } from "../../src/live/feed.js";
+import { LIVE_PEOPLE, type LiveDaemon, startLiveDaemon } from "../helpers/live.js";
 import { type Client, client, login, openLocalCatalog, problemBody } from "../helpers/pscsd.js";
-import {
-  type LiveDaemon,
-  recvonlyOffer,
-  startLiveDaemon,
-  type WeriftViewer,
-  weriftViewer,
-} from "../helpers/webrtc.js";
+import { recvonlyOffer, type WeriftViewer, weriftViewer } from "../helpers/webrtc.js";
 
 // WebRTC live view through a real pscsd: werift as the browser, the simulator as the camera, the
 // audit log read back through the API.
@@ -22,6 +17,7 @@ let disp1: Client;
 let disp2: Client;
 let rec1: Client;
 let aud1: Client;
+let adm1: Client;
 let cam: string;
 
 interface Entry {
@@ -51,16 +47,14 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 
 beforeAll(async () => {
   live = await startLiveDaemon(mkdtempSync(join(tmpdir(), "pscs-webrtc-")), {
-    disp1: ["dispatcher"],
-    disp2: ["dispatcher"],
-    rec1: ["records"],
-    aud1: ["auditor"],
+    users: { ...LIVE_PEOPLE, aud1: ["auditor"] },
+    fps: 15,
   });
   daemon = live.daemon;
   cam = live.camera;
-  [disp1, disp2, rec1, aud1] = (await Promise.all(
-    ["disp1", "disp2", "rec1", "aud1"].map((u) => login(daemon.url, u)),
-  )) as [Client, Client, Client, Client];
+  [disp1, disp2, rec1, aud1, adm1] = (await Promise.all(
+    ["disp1", "disp2", "rec1", "aud1", "adm1"].map((u) => login(daemon.url, u)),
+  )) as [Client, Client, Client, Client, Client];
 }, 30_000);
 afterAll(async () => {
   await live?.stop();
@@ -212,6 +206,34 @@ describe("WebRTC live view", () => {
     );
     expect(closed.d.reason).toMatch(/peer silent/);
     expect(closed.d.bytes as number).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("a viewer is ended at the next sign-in check (1 s) once an admin resets the password or takes video.live away, each audited with why", async () => {
+    const [disp3, disp4] = await Promise.all([login(daemon.url, "disp3"), login(daemon.url, "disp4")]);
+    const revoked = await weriftViewer(disp3, cam);
+    const withdrawn = await weriftViewer(disp4, cam);
+    try {
+      await Promise.all([revoked.connected, withdrawn.connected]);
+      await until("frames", () => revoked.units.length >= 3 && withdrawn.units.length >= 3);
+      const changed = Date.now();
+      const reset = await adm1.request("POST", "/api/users/disp3/password", { password: "Temporary-Pass2!" });
+      expect(reset.status).toBe(204);
+      expect((await adm1.request("PATCH", "/api/users/disp4", { roles: ["records"] })).status).toBe(200);
+      const closeOf = (v: WeriftViewer) =>
+        until("the close entry", async () =>
+          (await audit("video.live.close")).find((e) => e.d.session === v.session && e.outcome === "success"),
+        );
+      expect((await closeOf(revoked)).d.reason).toBe("session ended");
+      expect((await closeOf(withdrawn)).d.reason).toBe("permission withdrawn");
+      expect(Date.now() - changed).toBeLessThan(3_000);
+      // pscsd closed both peers: media stops.
+      await sleep(300);
+      const n = [revoked.units.length, withdrawn.units.length];
+      await sleep(500);
+      expect([revoked.units.length, withdrawn.units.length]).toEqual(n);
+    } finally {
+      await Promise.all([revoked.close(), withdrawn.close()]);
+    }
   }, 30_000);
 
   it("8 viewers of one camera: one live camera session beside the recorder's, every viewer fed", async () => {

@@ -31,6 +31,7 @@ const FROM_WEBRTC: Record<WebRtcPlayerState, LiveState> = {
   playing: "playing",
   retrying: "retrying",
   stopped: "stopped",
+  "signed-out": "failed",
   failed: "failed",
 };
 const FROM_MSE: Record<MseState, LiveState> = {

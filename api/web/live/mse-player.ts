@@ -5,7 +5,7 @@
  * then `playbackRate = min(1.5, 1 + lag − 0.1)` (DESIGN.md, measured); a lag past `jumpSeconds` is
  * seeked over. The buffer behind the playhead is trimmed to `keepSeconds`, appends wait in a
  * bounded queue (past it the session is restarted at a key frame), and a dropped connection is
- * reconnected with backoff, except when the sign-in ended (4001).
+ * reconnected with backoff, except when the sign-in ended (4001) or lost video.live (4003).
  */
 
 export type MseState =
@@ -50,6 +50,8 @@ export interface MsePlayerOptions {
 
 /** Close codes of the protocol (api/live/mse.ts). */
 const SIGNED_OUT = 4001;
+/** video.live withdrawn while watching: coming back would be refused. */
+const FORBIDDEN = 4003;
 /** Binary messages waiting for the SourceBuffer past which the session is restarted. */
 const MAX_QUEUE = 120;
 
@@ -146,9 +148,9 @@ export class MsePlayer {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.s.lastClose = `${e.code}${e.reason ? ` ${e.reason}` : ""}`;
-      if (e.code === SIGNED_OUT) {
+      if (e.code === SIGNED_OUT || e.code === FORBIDDEN) {
         this.detach();
-        this.setState("signed-out");
+        this.setState(e.code === SIGNED_OUT ? "signed-out" : "failed");
         return;
       }
       this.scheduleReconnect();

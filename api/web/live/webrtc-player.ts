@@ -4,11 +4,19 @@ import { ApiProblem, api } from "../api.js";
  * A camera's live picture in a <video> over WebRTC: a recvonly H.264 offer sent complete (ICE
  * gathered first) to pscsd on the page's origin with the session cookie, the answer applied, and
  * the connection kept: a failed or lost connection is opened again with backoff; a refusal that
- * cannot heal (signed out, no permission, no camera, unusable offer) stops it. stop() ends the
- * session on pscsd (DELETE), so its audit entry says the viewer closed it.
+ * cannot heal stops it: `signed-out` (401: the sign-in ended, pscsd closed the peer), else `failed`
+ * (no permission, no camera, unusable offer). stop() ends the session on pscsd (DELETE), so its
+ * audit entry says the viewer closed it.
  */
 
-export type WebRtcPlayerState = "idle" | "connecting" | "playing" | "retrying" | "stopped" | "failed";
+export type WebRtcPlayerState =
+  | "idle"
+  | "connecting"
+  | "playing"
+  | "retrying"
+  | "stopped"
+  | "signed-out"
+  | "failed";
 
 export interface WebRtcPlayerOptions {
   camera: string;
@@ -64,7 +72,7 @@ export class WebRtcPlayer {
 
   /** Connects (and keeps connecting until stop() or a refusal that cannot heal). */
   async start(): Promise<void> {
-    if (this.state !== "idle" && this.state !== "stopped" && this.state !== "failed") return;
+    if (!["idle", "stopped", "signed-out", "failed"].includes(this.state)) return;
     await this.connect();
   }
 
@@ -152,7 +160,7 @@ export class WebRtcPlayer {
       if (p && p.status >= 400 && p.status < 500 && p.status !== 429 && p.status !== 408) {
         this.lastError = p.detail;
         this.generation += 1;
-        this.set("failed", p.detail);
+        this.set(p.status === 401 ? "signed-out" : "failed", p.detail);
         await this.teardown();
         return;
       }
