@@ -13,12 +13,15 @@ import { avcCodec, parseSps, type SpsInfo } from "../../src/live/sps.js";
 const TIMESCALE = 90_000;
 /**
  * A frame's duration is only known when the next arrives, and nothing waits for it: each takes the
- * last interval and a quarter more, for cameras that stamp frames by the wall clock (the simulator's
- * intervals vary ±4%). An overlap the next frame's decode time cuts short is harmless; a gap of even
- * 3 ms stalls chromium's MSE playback. The first frame, with no interval yet, takes a 5 fps camera's.
+ * last interval and COVER more, which the next frame's decode time cuts short. A gap of even 3 ms
+ * stalls chromium's MSE playback, and so does a playhead past the buffered end (a frame late by
+ * more than its duration): chromium then stops the clock and restarts it behind, 150-300 ms later.
+ * COVER lets the playhead run up to a quarter second past the newest frame, as late as the
+ * simulator's and a loaded machine's frames come. The first frame, with no interval yet, takes a 5
+ * fps camera's.
  */
 const FIRST_DURATION = 18_000;
-const DURATION_SLACK = 1.25;
+const COVER = 22_500;
 /** An RTP step longer than this (5 s) is a restart, not a frame interval. */
 const MAX_STEP = 5 * TIMESCALE;
 const NAL_SPS = 7;
@@ -98,7 +101,7 @@ export class Fmp4Muxer {
             fullBox(0, 0x000701),
             u32(1),
             u32(dataOffset),
-            u32(Math.round(this.lastDuration * DURATION_SLACK)),
+            u32(this.lastDuration + COVER),
             u32(data.length),
             u32(key ? SAMPLE_KEY : SAMPLE_NON_KEY),
           ),

@@ -8,11 +8,18 @@ import { packetize } from "./h264-rtp.js";
  * One WebRTC viewer: a werift peer connection answering its offer, a pull loop of its own over its
  * live subscription, and every way it can end.
  * Invariants: nothing is sent before the connection is `connected` (werift drops media before
- * DTLS); the first picture sent is a key frame that is the newest picture (an older group of
- * pictures sent in a burst would set the browser's playout delay that far behind), else the next
- * key frame; a viewer sends only from its own loop, so a slow one delays nobody; however it ends,
- * its LiveWatch ends once with the first reason and its peer connection is closed.
+ * DTLS); the first pictures sent are the group since the newest key frame, at once, their RTP
+ * times drawn up to the newest's (BURST_STEP apart) so the browser decodes through them to the
+ * present without waiting for the next key frame, and its playout delay is set by the live frames
+ * that follow, not by the group's age; a viewer sends only from its own loop, so a slow one delays
+ * nobody; however it ends, its LiveWatch ends once with the first reason and its peer connection
+ * is closed.
  */
+
+/** RTP ticks (90 kHz: 1 ms) between the held pictures sent on connecting. */
+const BURST_STEP = 90;
+/** Pictures held before connecting past which the group is dropped and the next key frame awaited (the GOP cache's bound). */
+const MAX_HELD = 300;
 
 export interface ViewerTiming {
   /** Offer answered but not connected within this: ended. */
@@ -31,8 +38,8 @@ export class WebRtcViewer {
   private readonly track = new MediaStreamTrack({ kind: "video" });
   private seq = randomInt(0, 0x10000);
   private connected = false;
-  /** Before connected: the newest picture if it is a key frame (sent at once on connecting). */
-  private held: AccessUnit | undefined;
+  /** Before connected: the pictures since the newest key frame (sent at once on connecting). */
+  private held: AccessUnit[] = [];
   private waitingForKey = true;
   private timer: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
@@ -67,8 +74,10 @@ export class WebRtcViewer {
   async run(first: Promise<AccessUnit | undefined>): Promise<void> {
     try {
       for (let au = await first; au; au = await this.watch.frames.next()) {
-        if (!this.connected) this.held = au.keyframe ? au : undefined;
-        else this.forward(au);
+        if (this.connected) this.forward(au);
+        else if (au.keyframe) this.held = [au];
+        else if (this.held.length >= MAX_HELD) this.held = [];
+        else if (this.held.length > 0) this.held.push(au);
       }
     } finally {
       await this.end("ended");
@@ -97,8 +106,10 @@ export class WebRtcViewer {
         if (Date.now() - this.lastHeard > grace) void this.end(`peer silent (no RTCP for ${grace / 1000} s)`);
       }, grace / 4);
       const held = this.held;
-      this.held = undefined;
-      if (held) this.forward(held);
+      this.held = [];
+      const newest = held.at(-1)?.rtpTime ?? 0;
+      for (const [i, au] of held.entries())
+        this.forward(au, (newest - (held.length - 1 - i) * BURST_STEP) >>> 0);
     } else if (state === "disconnected") {
       this.arm(this.timing.disconnectGraceMs, "peer disconnected");
     } else if (state === "failed") {
@@ -113,7 +124,7 @@ export class WebRtcViewer {
     this.timer = setTimeout(() => void this.end(reason), ms);
   }
 
-  private forward(au: AccessUnit): void {
+  private forward(au: AccessUnit, rtpTime = au.rtpTime): void {
     if (this.waitingForKey && !au.keyframe) return;
     this.waitingForKey = false;
     for (const p of packetize(au)) {
@@ -121,7 +132,7 @@ export class WebRtcViewer {
       const header = new RtpHeader({
         payloadType: 0,
         sequenceNumber: this.seq,
-        timestamp: au.rtpTime,
+        timestamp: rtpTime,
         marker: p.marker,
       });
       this.seq = (this.seq + 1) & 0xffff;

@@ -78,7 +78,11 @@ describe("WebRTC live view", () => {
       console.log(
         `werift viewer, ms after the offer was sent: answered ${answered}, connected ${connected}, first picture ${Date.now() - asked}`,
       );
-      await until("40 access units", () => v.units.length >= 40);
+      // The group a viewer starts with is sent at times of its own (the next test): 30 live ones.
+      await until(
+        "30 access units at the camera's times",
+        () => v.units.filter((au) => sent.has(au.rtpTime)).length >= 30,
+      );
     } finally {
       await reference.stop();
     }
@@ -86,7 +90,6 @@ describe("WebRTC live view", () => {
     expect(first?.keyframe).toBe(true);
     expect(first?.nals.map((n) => (n[0] ?? 0) & 0x1f).slice(0, 2)).toEqual([7, 8]);
     const matched = v.units.filter((au) => sent.has(au.rtpTime));
-    expect(matched.length).toBeGreaterThanOrEqual(30);
     for (const au of matched) {
       const cameraSent = sent.get(au.rtpTime) as AccessUnit;
       // The camera sends SPS/PPS before only some IDRs; both sides add the latest in front of each.
@@ -110,6 +113,44 @@ describe("WebRTC live view", () => {
     // Ended a second time: it is gone.
     const again = await disp1.request("DELETE", `/api/live/sessions/${v.session}`);
     expect(again.status).toBe(404);
+  }, 30_000);
+
+  it("a viewer joining between key frames starts at once with the group since the last one, its times drawn up to the newest's", async () => {
+    const sent: AccessUnit[] = [];
+    const reference = await RtspSession.open(
+      { camera: cam, url: live.rtsp, user: "recorder", password: live.password },
+      (au) => sent.push(au),
+    );
+    let v: WeriftViewer | undefined;
+    try {
+      // A fifth of a second after a key frame (1 s groups): the viewer connects inside the group.
+      await until("a key frame", () => sent.some((au) => au.keyframe));
+      await sleep(200);
+      v = await weriftViewer(disp1, cam);
+      await v.connected;
+      const viewer = v;
+      await until("20 pictures", () => viewer.units.length >= 20);
+    } finally {
+      await reference.stop();
+      await v?.close();
+    }
+    const slices = (au: AccessUnit) =>
+      au.nals
+        .filter((n) => [1, 5].includes((n[0] ?? 0) & 0x1f))
+        .map((n) => n.toString("hex"))
+        .join();
+    const units = v.units.slice(0, 20);
+    const at = units.map((au) => sent.findIndex((c) => slices(c) === slices(au)));
+    expect(units[0]?.keyframe).toBe(true);
+    // The camera's pictures in order, none left out: each decodes from the one before.
+    expect(at.map((x, i) => x - (at[0] ?? 0) - i)).toEqual(at.map(() => 0));
+    expect(at[0]).toBeGreaterThanOrEqual(0);
+    // Before the fix the first picture waited for the next key frame: the group came at once,
+    // 1 ms apart, its newest picture at the camera's own time, and the live ones after it.
+    const burst = units.findIndex((u, i) => i > 0 && u.rtpTime - (units[i - 1]?.rtpTime ?? 0) !== 90);
+    expect(burst).toBeGreaterThanOrEqual(2);
+    expect(units[burst - 1]?.rtpTime).toBe(sent[at[burst - 1] ?? -1]?.rtpTime);
+    expect(units[burst]?.rtpTime).toBe(sent[at[burst] ?? -1]?.rtpTime);
   }, 30_000);
 
   it("refuses: no sign-in, no video.live, an unknown camera, an unusable offer; each audited", async () => {

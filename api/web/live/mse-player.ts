@@ -2,8 +2,10 @@
  * A camera's live view in a <video>, from pscsd's fMP4-over-WebSocket path (api/live/mse.ts):
  * `{"type":"init"}` text, the init segment, then one fragment per frame, into Media Source
  * Extensions. Kept at the live edge: one seek to `buffered.end − margin` once there is a picture,
- * then `playbackRate = min(1.5, 1 + lag − 0.1)` (DESIGN.md, measured); a lag past `jumpSeconds` is
- * seeked over. The buffer behind the playhead is trimmed to `keepSeconds`, appends wait in a
+ * then `playbackRate = min(1.5, 1 + lag − 0.1)` (DESIGN.md, measured); pscsd's fragments reach a
+ * quarter second past their frame (api/live/fmp4.ts), so this keeps the playhead ahead of the newest
+ * frame, which shows as soon as it is decoded, and `margin` short of where chromium would stop its
+ * clock. A lag past `jumpSeconds` is seeked over. The buffer behind the playhead is trimmed to `keepSeconds`, appends wait in a
  * bounded queue (past it the session is restarted at a key frame), and a dropped connection is
  * reconnected with backoff, except when the sign-in ended (4001) or lost video.live (4003).
  */
@@ -27,7 +29,7 @@ export interface MseStats {
   fragments: number;
   bytes: number;
   reconnects: number;
-  /** Seconds between the playhead and the newest buffered frame. */
+  /** Seconds between the playhead and the buffered end (the newest fragment's end). */
   lagSeconds: number;
   playbackRate: number;
   /** Why the last connection ended (close code and reason), or the last error. */
@@ -36,7 +38,7 @@ export interface MseStats {
 
 export interface MsePlayerOptions {
   camera: string;
-  /** How far behind the newest frame to play (default 0.1 s). */
+  /** How far short of the buffered end to play (default 0.1 s). */
   marginSeconds?: number;
   /** Buffer kept behind the playhead (default 10 s). */
   keepSeconds?: number;
