@@ -9,7 +9,7 @@ import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/
 /**
  * The dispatch wall in chromium against a real pscsd and two simulated cameras: live tiles that
  * decode changing frames (fMP4 over the WebSocket, WebRTC where that cannot play), a privacy zone in view drawn as a mask where pscsd says it
- * falls, a tile opened large, control taken with a stated purpose (refused without its number),
+ * falls (the picture covered until it has said), a tile opened large, control taken with a stated purpose (refused without its number),
  * the arrow keys moving the simulated camera, presets saved, gone to (refused in a privacy zone)
  * and deleted, home set, and a supervisor's takeover told to the dispatcher.
  * On the same stack, every screen's first load held to a bound (the budget is BENCHMARKS.md's).
@@ -79,6 +79,15 @@ const position = () => {
 describe("the dispatch wall", () => {
   it("shows every camera live, frames changing, with the privacy zone in view masked", async () => {
     const { page, violations } = await tab(browser);
+    // cam2's zones answer is held back: its picture plays covered until pscsd says where zones fall.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route("**/api/cameras/cam2/privacy-zones", async (route) => {
+      await held;
+      await route.continue();
+    });
     await signIn(page, pscsd.url, "disp1");
     for (const cam of ["cam1", "cam2"]) {
       await expect
@@ -90,6 +99,10 @@ describe("the dispatch wall", () => {
       const first = await picture(page, cam);
       await expect.poll(() => picture(page, cam), { timeout: 5_000 }).not.toBe(first);
     }
+    const cover = page.locator("figure[data-camera=cam2] .cover");
+    expect(await cover.count()).toBe(1);
+    release();
+    await expect.poll(() => cover.count(), { timeout: 5_000 }).toBe(0);
     // The default transport, and how much it holds behind the newest frame.
     await expect
       .poll(() => page.locator("figure[data-camera=cam1] figcaption").textContent(), { timeout: 5_000 })

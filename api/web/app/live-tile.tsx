@@ -24,6 +24,8 @@ const ZONES_NONE_MS = 5_000;
  * not play in FALLBACK_MS: UDP blocked on the way, say), its state and delay as a badge, and the
  * privacy zones in view drawn as opaque masks over the picture (pscsd computes where each falls
  * from the camera's position; the recording underneath is untouched). Reconnecting is the player's.
+ * Invariant: until pscsd has said where the zones fall, the whole picture is covered (policy Use 4:
+ * a live view never shows a private area, not even for the moment its first answer takes).
  */
 export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpen?: () => void }) {
   const video = useRef<HTMLVideoElement>(null);
@@ -31,7 +33,7 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
   const [state, setState] = useState<LiveState>("connecting");
   const [detail, setDetail] = useState<string | undefined>(undefined);
   const [heldMs, setHeldMs] = useState<number | undefined>(undefined);
-  const [masks, setMasks] = useState<Mask[]>([]);
+  const [masks, setMasks] = useState<Mask[] | undefined>(undefined);
 
   useEffect(() => {
     const el = video.current;
@@ -62,6 +64,8 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
 
   useEffect(() => {
     let stopped = false;
+    let masksKnown = false;
+    setMasks(undefined);
     let t: ReturnType<typeof setTimeout> | undefined;
     const load = () =>
       api<{ zones: Mask[] }>(`/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`, {
@@ -71,10 +75,12 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
           if (stopped) return;
           const shown = r.zones.filter((z) => z.mask);
           // An unchanged answer draws nothing again.
+          masksKnown = true;
           setMasks((old) => (JSON.stringify(old) === JSON.stringify(shown) ? old : shown));
           again(r.zones.length > 0 ? ZONES_MOVING_MS : ZONES_NONE_MS);
         },
-        () => !stopped && again(ZONES_NONE_MS),
+        // Not known yet: asked again soon, the picture still covered; known before: kept.
+        () => !stopped && again(masksKnown ? ZONES_NONE_MS : ZONES_MOVING_MS),
       );
     const again = (ms: number) => {
       t = setTimeout(load, ms);
@@ -95,7 +101,12 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
     >
       <div class="picture">
         <video ref={video} muted playsInline aria-label={`Live: ${p.name}`} />
-        {masks.map((m) => (
+        {masks === undefined && (
+          <div class="cover" role="status">
+            Privacy zones not yet known
+          </div>
+        )}
+        {masks?.map((m) => (
           <div
             key={m.id}
             class="mask"
