@@ -35,14 +35,18 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Starts chromium with a fresh profile; `args` are added to the harness's own flags. */
-export async function openBrowser(o: { args?: string[] } = {}): Promise<BrowserSession> {
+/**
+ * Starts chromium with a fresh profile; `args` are added to the harness's own flags; `timezoneId`
+ * sets the zone its pages live in (default: the machine's).
+ */
+export async function openBrowser(o: { args?: string[]; timezoneId?: string } = {}): Promise<BrowserSession> {
   const profile = mkdtempSync(join(tmpdir(), "pscs-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: [...ARGS, ...(o.args ?? [])],
     timeout: 20_000,
+    ...(o.timezoneId ? { timezoneId: o.timezoneId } : {}),
   });
   const errors: string[] = [];
   const watch = (p: Page) => {

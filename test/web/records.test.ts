@@ -74,13 +74,14 @@ function png(): Buffer {
 }
 
 beforeAll(async () => {
-  d = await daemonDir({}, { site: { name: "Norwich PD", timezone: "UTC" } });
+  // The site's zone is not the browser's: the forms' times must reach pscsd as the instants shown.
+  d = await daemonDir({}, { site: { name: "Norwich PD", timezone: "America/New_York" } });
   sample = await sampleSegment(d.dir);
   seedSegment(d, sample, START);
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { rec1: ["records"], cmd1: ["commander"], disp1: ["dispatcher"] });
   pscsd = await startInProcess(d);
-  browser = await openBrowser();
+  browser = await openBrowser({ timezoneId: "UTC" });
   writeFileSync(join(d.dir, "form.png"), png());
 }, 60_000);
 
@@ -101,7 +102,7 @@ describe("the records and commander screens", () => {
     await page.getByLabel("Requested by").fill("Det. R. Alvarez");
     await page.getByLabel("Agency").fill("Norwich Police Department");
     await page.getByLabel("Reason").fill("Armed robbery at the corner store");
-    // Site time is UTC here: the typed times are the footage's own.
+    // The browser's time is UTC: typed as it shows the footage's own times.
     const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);
     await page.getByLabel("From").fill(typed(START - 60_000));
     await page.getByLabel("To").fill(typed(START + 60_000));

@@ -57,7 +57,7 @@ export function RangesEditor(p: {
                 </option>
               ))}
             </select>
-            <label for={`from-${i}`}>From</label>
+            <label for={`from-${i}`}>From (your time)</label>
             <input
               id={`from-${i}`}
               type="datetime-local"
@@ -65,7 +65,7 @@ export function RangesEditor(p: {
               value={r.from}
               onInput={(e) => set({ from: e.currentTarget.value })}
             />
-            <label for={`to-${i}`}>To</label>
+            <label for={`to-${i}`}>To (your time)</label>
             <input
               id={`to-${i}`}
               type="datetime-local"
@@ -103,6 +103,16 @@ export function RangesEditor(p: {
   );
 }
 
-/** Ranges as the API takes them (times typed without an offset are read in the site's zone). */
+/**
+ * A datetime-local value (this browser's zone, as the field shows it) as the instant it names, with
+ * its offset: pscsd reads a time without one in the site's zone, which need not be the browser's. A
+ * value that names no time is sent as typed, for pscsd to refuse beside its field.
+ */
+export function instant(local: string): string {
+  const t = new Date(local).getTime();
+  return local && Number.isFinite(t) ? new Date(t).toISOString() : local;
+}
+
+/** Ranges as the API takes them: each time the instant the field shows. */
 export const rangesBody = (ranges: RangeRow[]) =>
-  ranges.map((r) => ({ camera: r.camera, from: r.from, to: r.to }));
+  ranges.map((r) => ({ camera: r.camera, from: instant(r.from), to: instant(r.to) }));
