@@ -17,7 +17,7 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
  * no ffmpeg is left orphaned, and nothing closed before the kill is lost. `npm run soak` runs 100.
  */
 // `npm test` runs 12 (the 15-minute budget); `npm run soak` runs 100.
-const TRIALS = Number(process.env.PSCS_CRASH_TRIALS ?? 12);
+const TRIALS = Number(process.env.PSCS_CRASH_TRIALS ?? 8);
 const SEED = process.env.PSCS_CRASH_SEED ?? String(Date.now());
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Crash-Test-2026!";

@@ -15,7 +15,7 @@ import { daemonDir, openLocalCatalog, PASSWORD, seedUsers } from "../helpers/psc
 
 const PSCS = join(import.meta.dirname, "../../dist/src/bin/pscs.js");
 // `npm test` runs 12 (the 15-minute budget); `npm run soak` runs 50.
-const TRIALS = Number(process.env.PSCS_PURGE_CRASH_TRIALS ?? 12);
+const TRIALS = Number(process.env.PSCS_PURGE_CRASH_TRIALS ?? 8);
 const SEGMENTS = 3_000;
 const HELD_EVERY = 10; // every 10th segment lies inside an approved hold's range
 const DAY = 86_400_000;

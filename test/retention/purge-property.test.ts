@@ -22,7 +22,7 @@ import { createLogger } from "../../src/log/logger.js";
 
 const DAY = 86_400_000;
 const RETENTION_DAYS = 30;
-const RUNS = Number(process.env.PSCS_PROPERTY_RUNS ?? 10_000);
+const RUNS = Number(process.env.PSCS_PROPERTY_RUNS ?? 5_000);
 const CAMERAS = ["cam1", "cam2"] as const;
 const PDF = Buffer.from("%PDF-1.4\n% signed hold request form\n");
 const BY = { actor: "records1", role: "records", client: "test" };
