@@ -248,7 +248,7 @@ describe("the records and commander screens", () => {
     await page.getByRole("button", { name: "10 minutes" }).click();
     await expect.poll(() => page.locator(".timeline .held").count()).toBe(1);
     // Destroyed ranges come from the destruction log (purge.read): asked for and answered.
-    expect(await page.locator(".legend .destroyed").count()).toBe(1);
+    await expect.poll(() => page.locator(".legend .destroyed").count()).toBe(1);
     expect(violations).toEqual([]);
     expect(browser.errors.slice(errorsBefore).filter(unexpected)).toEqual([]);
     await page.close();
@@ -264,9 +264,9 @@ describe("the records and commander screens", () => {
     await page.getByLabel("To").fill(typed(START + 30_000));
     await page.getByRole("button", { name: "Next: legal basis" }).click();
     // Exactly the criminal basis's fields; an agency's request asks for its scan instead.
-    expect(await page.getByLabel("Case number").count()).toBe(1);
+    await expect.poll(() => page.getByLabel("Case number").count()).toBe(1);
     await page.getByLabel("Legal basis").selectOption("agency_request");
-    expect(await page.getByLabel("The written request, scanned").count()).toBe(1);
+    await expect.poll(() => page.getByLabel("The written request, scanned").count()).toBe(1);
     expect(await page.getByLabel("Case number").count()).toBe(0);
     await page.getByLabel("Legal basis").selectOption("criminal");
     await page.getByLabel("Case number").fill("26-004211");
@@ -277,7 +277,7 @@ describe("the records and commander screens", () => {
       .getByLabel("Purpose (kept with every audit entry of the export)")
       .fill("Prosecution of 26-004211");
     await page.getByRole("button", { name: "Next: review" }).click();
-    expect(await page.locator(".wizard").textContent()).toContain("1 segments present");
+    await expect.poll(() => page.locator(".wizard").textContent()).toContain("1 segments present");
     // The requesting officer is missing: pscsd refuses, and the wizard goes back to that field.
     await page.getByRole("button", { name: "Request the export" }).click();
     await expect.poll(() => page.locator(".field.invalid #requestingOfficer").count()).toBe(1);

@@ -284,7 +284,7 @@ function Wizard(p: { cameras: { id: string; name: string }[]; prefill?: RangeRow
             ranges={ranges}
             onChange={setRanges}
             errors={errors}
-            legend="Footage to export (site time)"
+            legend="Footage to export"
           />
           <div class="row">
             <button type="button" class="primary" onClick={checkFootage}>

@@ -112,7 +112,7 @@ export function HoldRequest(p: {
         ranges={ranges}
         onChange={setRanges}
         errors={errors}
-        legend="Footage to hold (site time)"
+        legend="Footage to hold"
       />
       <Field id="form" label="Scanned signed form (PDF or image)" errors={errors}>
         <input
