@@ -9,5 +9,8 @@ export default defineConfig({
     // two at once turns timing assertions (latency, timeouts) into noise.
     maxWorkers: 2,
     fileParallelism: true,
+    // A poll waits for what a screen must come to show; on a loaded 2-core machine a screen's answer
+    // can take over the default 1 s. Time bounds that matter are asserted with their own timeout.
+    expect: { poll: { timeout: 5_000 } },
   },
 });

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { ApiProblem, type FieldError } from "../api.js";
 
 /** The errors that name one input (the API names fields as `body.<name>`, the screen as `<name>`). */
@@ -59,9 +59,13 @@ export function Field(p: {
   );
 }
 
-/** A ref that focuses its input once shown: a form opened by a key press is typed into at once. */
+/**
+ * A ref that focuses its element once shown: a form opened by a key press is typed into at once.
+ * A layout effect, so the focus moves in the same task as the render: a key pressed right after the
+ * click that opened it lands here, not on whatever had the focus before.
+ */
 export function useFocus<T extends HTMLElement>() {
   const ref = useRef<T>(null);
-  useEffect(() => ref.current?.focus(), []);
+  useLayoutEffect(() => ref.current?.focus(), []);
   return ref;
 }

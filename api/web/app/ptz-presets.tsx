@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ApiProblem } from "../api.js";
+import { useFocus } from "./field.js";
 import type { Preset, PtzClient } from "./ptz-client.js";
 
 /**
@@ -84,8 +85,7 @@ export function Presets(p: {
 
 /** A question asked in place; its "yes" takes the focus, so Enter answers it and Tab reaches "no". */
 function Confirm(p: { question: string; yes: string; no: string; onYes: () => void; onNo: () => void }) {
-  const yes = useRef<HTMLButtonElement>(null);
-  useEffect(() => yes.current?.focus(), []);
+  const yes = useFocus<HTMLButtonElement>();
   return (
     <div class="confirm" role="alertdialog" aria-label={p.question}>
       <p>{p.question}</p>
