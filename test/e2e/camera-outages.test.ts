@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../sim/simulator.js";
 import { writeDaemonConfig } from "../helpers/config.js";
 import { freePort } from "../helpers/ports.js";
@@ -19,14 +19,18 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
  */
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");
 const PASSWORD = "Leak-Check-Pw-9731";
-let sim: Simulator;
-const simDir = mkdtempSync(join(tmpdir(), "pscs-outages-sim-"));
-
-beforeAll(async () => {
-  sim = await startTestCameras(simDir, { user: "recorder", password: PASSWORD });
-});
+// Each test has its own simulator, whose faults it sets, so the two run at once.
+const sims: Simulator[] = [];
+async function startSim(): Promise<Simulator> {
+  const sim = await startTestCameras(mkdtempSync(join(tmpdir(), "pscs-outages-sim-")), {
+    user: "recorder",
+    password: PASSWORD,
+  });
+  sims.push(sim);
+  return sim;
+}
 afterAll(async () => {
-  await sim?.stop();
+  await Promise.all(sims.map((s) => s.stop()));
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +62,7 @@ interface Daemon {
 }
 
 /** pscsd recording both simulated cameras, with an ops and an auditor token and a records clerk. */
-async function startDaemon(recording: Record<string, unknown>): Promise<Daemon> {
+async function startDaemon(sim: Simulator, recording: Record<string, unknown>): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), "pscs-outages-"));
   writeFileSync(join(dir, "cam.pw"), `${PASSWORD}\n`);
   const httpPort = await freePort();
@@ -180,11 +184,12 @@ const recordingState = async (d: Daemon, camera: string) => {
   return body.cameras.find((c) => c.id === camera)?.recording;
 };
 
-describe("camera outages", () => {
+describe.concurrent("camera outages", () => {
   it("names each outage's real cause in one gap, backs off ffmpeg restarts, resumes within the cap, and never shows the camera password", async () => {
     const BASE_MS = 250;
     const CAP_MS = 4_000;
-    const d = await startDaemon({ retry: { baseSeconds: BASE_MS / 1000, capSeconds: CAP_MS / 1000 } });
+    const sim = await startSim();
+    const d = await startDaemon(sim, { retry: { baseSeconds: BASE_MS / 1000, capSeconds: CAP_MS / 1000 } });
     const [cam1, cam2] = [sim.cameras[0], sim.cameras[1]];
     try {
       const first1 = await d.waitFor("cam1 recording", () => completeSince(d, "cam1", 0), 60_000);
@@ -292,10 +297,11 @@ describe("camera outages", () => {
   }, 240_000);
 
   it("a camera whose RTSP refuses from the start: the start-up gap says so, its cause follows the outage, an ONVIF reconnect retries at once whatever the backoff; after a restart the gaps say pscsd was not running, then starting", async () => {
+    const sim = await startSim();
     const [cam1, cam2] = [sim.cameras[0], sim.cameras[1]];
     await cam1?.setRtspAccepting(false);
     // A long backoff (16 s, doubling): only a wake from the camera's connection can make the retry prompt.
-    const d = await startDaemon({ retry: { baseSeconds: 16, capSeconds: 120 } });
+    const d = await startDaemon(sim, { retry: { baseSeconds: 16, capSeconds: 120 } });
     try {
       // cam2 power-cycles meanwhile (ONVIF, RTSP and stream down 6 s).
       await d.waitFor("cam2 recording", () => completeSince(d, "cam2", 0), 60_000);

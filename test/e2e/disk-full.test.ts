@@ -89,7 +89,8 @@ async function startDaemon(home: string, extra: Record<string, unknown>) {
   return { daemon, url, ops: client(url, { bearer: token }), q };
 }
 
-describe("recordings volume full", () => {
+// Each test has its own volume, catalog and pscsd; only the simulator is shared, and only read.
+describe.concurrent("recordings volume full", () => {
   it("keeps pscsd up and says why nothing is recorded, then records again when there is room", async (ctx) => {
     if (!mounted) ctx.skip(why);
     const { daemon, url, ops, q } = await startDaemon(dir, { health: { storageFloorGiB: 0.001 } });
