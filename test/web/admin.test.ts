@@ -56,11 +56,12 @@ async function moveTo(who: Client, pan: number, tilt: number): Promise<Response>
     if (i > 40) throw new Error(`no PTZ control: ${take.status} ${await take.text()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  const res = await who.request("POST", "/api/cameras/cam1/ptz/absolute", {
-    position: { pan, tilt, zoom: 0 },
-  });
-  expect((await who.request("DELETE", "/api/cameras/cam1/ptz/control")).status).toBe(204);
-  return res;
+  try {
+    return await who.request("POST", "/api/cameras/cam1/ptz/absolute", { position: { pan, tilt, zoom: 0 } });
+  } finally {
+    // Released however the move went, so a failure here does not leave cam1 held.
+    expect((await who.request("DELETE", "/api/cameras/cam1/ptz/control")).status).toBe(204);
+  }
 }
 
 describe("the administrator's screens", () => {

@@ -77,6 +77,10 @@ describe("the audit screen", () => {
     await page.getByLabel("Camera").fill("");
     await page.getByLabel("Person").fill("user:disp1");
     await page.getByRole("button", { name: "Search" }).click();
+    // The camera's rows stay until the person's are drawn, with their report head.
+    await expect
+      .poll(() => page.locator(".report-head").textContent())
+      .toContain("Everything user:disp1 did");
     await expect
       .poll(async () => (await rows.allTextContents()).every((t) => t.includes("user:disp1")))
       .toBe(true);

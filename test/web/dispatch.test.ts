@@ -1,5 +1,5 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../sim/simulator.js";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
@@ -43,6 +43,25 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => stack?.stop());
+
+/**
+ * What a test that failed midway left behind is undone before the next: its tabs (their tiles keep
+ * decoding, their panels keep control alive) and any PTZ control still held, released by its
+ * holder. Otherwise the next test's take is a renewal of the old session (no `control` event, the
+ * old purpose) and one failure becomes several.
+ */
+afterEach(async () => {
+  for (const p of browser.context.pages()) if (p !== browser.page) await p.close();
+  const disp = await login(pscsd.url, "disp1");
+  for (const camera of ["cam1", "cam2"]) {
+    const { lock } = (await (await disp.request("GET", `/api/cameras/${camera}/ptz/control`)).json()) as {
+      lock: { actor: string } | null;
+    };
+    if (!lock) continue;
+    const holder = await login(pscsd.url, lock.actor.replace(/^user:/, ""));
+    expect((await holder.request("DELETE", `/api/cameras/${camera}/ptz/control`)).status).toBe(204);
+  }
+});
 
 /** A digest of what the tile's video shows now (drawn onto a canvas), or null before a frame. */
 function picture(page: Page, camera: string): Promise<number | null> {
@@ -155,7 +174,8 @@ describe("the dispatch wall", () => {
     expect(position().pan).toBe(stopped);
 
     // Told by the stream pscsd pushes, not by a poll.
-    expect(await page.locator("section.ptz").getAttribute("data-events")).toBe("stream");
+    // The panel says "poll" until its EventSource has opened (an answer of pscsd's).
+    await expect.poll(() => page.locator("section.ptz").getAttribute("data-events")).toBe("stream");
     const sup = await login(pscsd.url, "sup1");
     const took = await sup.request("POST", "/api/cameras/cam1/ptz/takeover", {
       purpose: { kind: "emergency", note: "officer needs assistance" },

@@ -147,6 +147,9 @@ describe("the web UI shell", () => {
     const { page } = await tab(browser);
     // A dispatcher on the live wall: its tiles poll on their own, which keeps nobody signed in.
     await signIn(page, pscsd.url, "disp1");
+    // The idle clock starts at the sign-in's answer, which a loaded machine may take seconds to give:
+    // the warning is looked for from there, within the idle timeout.
+    await page.getByRole("navigation", { name: "Screens" }).waitFor();
     const warning = page.getByRole("alertdialog", { name: "Inactivity" });
     await expect.poll(() => warning.count(), { timeout: IDLE_S * 1000 }).toBe(1);
     await page.getByRole("button", { name: "Stay signed in" }).click();
