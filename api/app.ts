@@ -33,7 +33,7 @@ import { opsRoutes } from "./routes/ops.js";
 import { ptzRoutes } from "./routes/ptz.js";
 import { purgeRoutes } from "./routes/purge.js";
 import { recordingRoutes } from "./routes/recordings.js";
-import { sessionRoutes } from "./routes/session.js";
+import { type Site, sessionRoutes } from "./routes/session.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { webRoutes } from "./routes/web.js";
@@ -74,8 +74,8 @@ export interface ApiServices {
   requestRefusals: Pick<RequestRefusals, "invalid">;
   /** Where WebRTC viewers are offered ICE candidates (live.webrtc, host defaulting to http.host). */
   webrtc: WebRtcSettings;
-  /** site.timezone: times typed without an offset are read in it. */
-  timeZone: string;
+  /** The site's name and zone (IANA): times typed without an offset are read in it, the UI shows times in it. */
+  site: Site;
   /**
    * Live sockets: unsent bytes past which a viewer is not fed; how long a full one may take nothing.
    */
@@ -99,16 +99,17 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
       secureCookie: s.secureCookie,
       sessionMaxHours: s.sessionMaxHours,
       sessionIdleMinutes: s.sessionIdleMinutes,
+      site: s.site,
     }),
     ...userRoutes(s.auth),
     ...tokenRoutes(s.auth),
-    ...auditRoutes(s.auditInspection, s.timeZone),
+    ...auditRoutes(s.auditInspection, s.site.timezone),
     ...cameraRoutes(s.cameras),
-    ...recordingRoutes(s.recordings, s.timeZone),
-    ...holdRoutes(s.holds, s.audit, s.timeZone),
-    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.timeZone, s.stalledMs),
-    ...purgeRoutes(s.purge, s.timeZone),
-    ...ptzRoutes(s.ptz, s.timeZone, {
+    ...recordingRoutes(s.recordings, s.site.timezone),
+    ...holdRoutes(s.holds, s.audit, s.site.timezone),
+    ...exportRoutes(s.exports, s.exportPackages, s.audit, s.log, s.site.timezone, s.stalledMs),
+    ...purgeRoutes(s.purge, s.site.timezone),
+    ...ptzRoutes(s.ptz, s.site.timezone, {
       auth: s.auth,
       sessionCheckMs: s.streamSessionCheckSeconds * 1000,
     }),

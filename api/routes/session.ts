@@ -21,9 +21,17 @@ const me = z.object({
   expiresAt: z.int().optional(),
   /** The server ends the session this long after the last request it saw (the UI warns before). */
   idleSeconds: z.int().optional(),
+  /** The site (config `site`): the UI shows and takes every time in its zone, whatever the browser's. */
+  site: z.object({ name: z.string(), timezone: z.string() }),
 });
 
-function describe(p: Principal, idleSeconds: number): z.infer<typeof me> {
+export interface Site {
+  name: string;
+  /** IANA zone. */
+  timezone: string;
+}
+
+function describe(p: Principal, idleSeconds: number, site: Site): z.infer<typeof me> {
   return p.kind === "user"
     ? {
         kind: "user",
@@ -35,8 +43,9 @@ function describe(p: Principal, idleSeconds: number): z.infer<typeof me> {
         csrfToken: p.session.csrfToken,
         expiresAt: p.session.expiresAt,
         idleSeconds,
+        site,
       }
-    : { kind: "token", actor: p.actor, roles: p.roles };
+    : { kind: "token", actor: p.actor, roles: p.roles, site };
 }
 
 export interface SessionRouteOptions {
@@ -48,6 +57,7 @@ export interface SessionRouteOptions {
   secureCookie: boolean;
   sessionMaxHours: number;
   sessionIdleMinutes: number;
+  site: Site;
 }
 
 function setCookie(res: Response, value: string, maxAgeSeconds: number, secure: boolean): void {
@@ -81,7 +91,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
           const { sessionId, principal } = await o.auth.login(body.username, body.password, client);
           o.metrics.logins.inc({ outcome: "success" });
           setCookie(res, sessionId, Math.round(o.sessionMaxHours * 3600), o.secureCookie);
-          return describe(principal, idleSeconds);
+          return describe(principal, idleSeconds, o.site);
         } catch (e) {
           if (e instanceof ServiceError)
             o.metrics.logins.inc({ outcome: e.kind === "throttled" ? "throttled" : "failure" });
@@ -97,7 +107,7 @@ export function sessionRoutes(o: SessionRouteOptions): AnyRoute[] {
       tag: "session",
       access: { authenticated: true },
       responses: { 200: { description: "the caller", schema: me } },
-      handler: ({ principal }) => describe(principal as Principal, idleSeconds),
+      handler: ({ principal }) => describe(principal as Principal, idleSeconds, o.site),
     }),
     defineRoute({
       method: "delete",

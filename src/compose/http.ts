@@ -101,7 +101,7 @@ export function wireHttp(config: Config, log: Logger, s: Served) {
       ...config.live.webrtc,
       host: config.live.webrtc.host ?? (config.http.host === "localhost" ? "127.0.0.1" : config.http.host),
     },
-    timeZone: config.site.timezone,
+    site: config.site,
     stalledMs: config.playback.stalledSeconds * 1000,
     recordings: s.playback,
     requestRefusals: s.requestRefusals,

@@ -42,7 +42,7 @@ beforeAll(async () => {
       // These tests sign in wrongly from one address more often than a person would.
       throttle: { addressFailures: 100 },
     },
-    { log: { level: "debug" } },
+    { log: { level: "debug" }, site: { name: "Norwich PD", timezone: "America/Chicago" } },
   );
   local = openLocalCatalog(d.configFile);
   await seedUsers(local, { admin1: ["admin"], ops1: ["ops"], aud1: ["auditor"], disp1: ["dispatcher"] });
@@ -159,6 +159,18 @@ describe("sessions", () => {
     const expired = await local.audit.list({ action: "auth.session.expired", target: "user:ops1" });
     expect(JSON.parse(expired.at(-1)?.details ?? "{}")).toEqual({ reason: "idle" });
   }, 40_000);
+
+  it("tells the caller the site's name and zone, in which the browser shows and takes every time", async () => {
+    const site = { name: "Norwich PD", timezone: "America/Chicago" };
+    const signIn = await client(url).request("POST", "/api/session", {
+      username: "aud1",
+      password: PASSWORD,
+    });
+    expect(((await signIn.json()) as { site: unknown }).site).toEqual(site);
+    const c = await login(url, "ops1");
+    const me = (await (await c.request("GET", "/api/session")).json()) as { username: string; site: unknown };
+    expect(me).toMatchObject({ username: "ops1", site });
+  });
 
   it("logout ends the session", async () => {
     const c = await login(url, "ops1");

@@ -86,6 +86,8 @@ export async function startUiStack(o: {
   extra?: Record<string, unknown>;
   /** Privacy zones in the config file, by camera id. */
   zones?: Record<string, PrivacyZone[]>;
+  /** The zone the browser's pages live in (default: the machine's). */
+  timezoneId?: string;
 }): Promise<UiStack> {
   const work = mkdtempSync(join(tmpdir(), "pscs-web-"));
   const sim = await startTestCameras(work, { user: "recorder", password: PASSWORD });
@@ -101,7 +103,7 @@ export async function startUiStack(o: {
   const local = openLocalCatalog(configFile);
   await seedUsers(local, o.users);
   const pscsd = await startInProcess({ dir: work, configFile, httpPort: 0 });
-  const browser = await openBrowser();
+  const browser = await openBrowser({ timezoneId: o.timezoneId });
   return {
     sim,
     pscsd,
@@ -115,4 +117,27 @@ export async function startUiStack(o: {
       rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `ms` on `zone`'s wall clock as a datetime-local field takes it ("2026-12-01T12:00:00"), and the
+ * zone's short name then ("EST"): Intl's own reading, not the screens' code, for tests to type and
+ * expect site times with.
+ */
+export function wallTime(ms: number, zone: string): { input: string; clock: string; name: string } {
+  const p: Record<string, string> = {};
+  for (const x of new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+  }).formatToParts(ms))
+    p[x.type] = x.value;
+  const clock = `${p.hour}:${p.minute}:${p.second}`;
+  return { input: `${p.year}-${p.month}-${p.day}T${clock}`, clock, name: p.timeZoneName ?? zone };
 }

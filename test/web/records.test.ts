@@ -4,10 +4,12 @@ import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pscsd } from "../../src/compose/daemon.js";
 import { probeSegment } from "../../src/footage/probe.js";
+import { parseTime } from "../../src/time/parse.js";
 import { type BrowserSession, openBrowser } from "../helpers/browser.js";
 import {
   daemonDir,
   type LocalCatalog,
+  login,
   openLocalCatalog,
   sampleSegment,
   seedSegment,
@@ -15,13 +17,14 @@ import {
   startInProcess,
   type TestDaemonDir,
 } from "../helpers/pscsd.js";
-import { axe, shoot, signIn, tab } from "../helpers/ui.js";
+import { axe, shoot, signIn, tab, wallTime } from "../helpers/ui.js";
 
 /**
  * Records and the commander in chromium against a real pscsd: a clerk files a hold request with
  * every field and a scanned form (previewed), a missing field is named beside it; the commander
  * sees it in the queue, approves it, and the hold shows active with its audit trail; a dispatcher
- * gets no such screen.
+ * gets no such screen. The browser lives in UTC, the site in New York: every time is typed and shown
+ * in the site's zone.
  */
 
 let d: TestDaemonDir;
@@ -35,9 +38,13 @@ const START = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 /** A console error besides the signed-out page's first look at its session (401). */
 const unexpected = (e: string) => !e.endsWith("status of 401 (Unauthorized)");
 
-/** A time as a datetime-local field in this browser takes it. */
-const localTime = (ms: number) =>
-  new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+const SITE = "America/New_York";
+/** A time as a datetime-local field takes it: the site's wall time. */
+const siteTime = (ms: number) => wallTime(ms, SITE).input;
+/** What a time field's label says: the site's zone by its short name now. */
+const zoneLabel = (end: string) => new RegExp(`^${end} \\(site time, ${wallTime(Date.now(), SITE).name}\\)$`);
+/** A New York time that happens twice (the clocks went back over it). */
+const TWICE = "2026-11-01T01:30:00";
 
 /** A real 8×8 grey PNG: the scan's bytes are checked by type on the server. */
 function png(): Buffer {
@@ -74,8 +81,8 @@ function png(): Buffer {
 }
 
 beforeAll(async () => {
-  // The site's zone is not the browser's: the forms' times must reach pscsd as the instants shown.
-  d = await daemonDir({}, { site: { name: "Norwich PD", timezone: "America/New_York" } });
+  // The site's zone is not the browser's: the forms' times are the site's, as pscsd reads them.
+  d = await daemonDir({}, { site: { name: "Norwich PD", timezone: SITE } });
   sample = await sampleSegment(d.dir);
   seedSegment(d, sample, START);
   local = openLocalCatalog(d.configFile);
@@ -102,22 +109,32 @@ describe("the records and commander screens", () => {
     await page.getByLabel("Requested by").fill("Det. R. Alvarez");
     await page.getByLabel("Agency").fill("Norwich Police Department");
     await page.getByLabel("Reason").fill("Armed robbery at the corner store");
-    // The browser's time is UTC: typed as it shows the footage's own times.
-    const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);
-    await page.getByLabel("From").fill(typed(START - 60_000));
-    await page.getByLabel("To").fill(typed(START + 60_000));
+    // A New York time the clocks went back over, and no case number: each refused beside its field.
+    await page.getByLabel(zoneLabel("From")).fill(TWICE);
+    await page.getByLabel(zoneLabel("To")).fill(siteTime(START + 60_000));
     await page.getByLabel("Scanned signed form (PDF or image)").setInputFiles(join(d.dir, "form.png"));
     await expect.poll(() => page.locator(".scan img").count()).toBe(1);
-    // The case number is missing: named beside its field, nothing filed.
     await page.getByRole("button", { name: "File the request" }).click();
     await expect.poll(() => page.locator(".field.invalid #caseNumber").count()).toBe(1);
     expect(await page.locator(".field.invalid .field-error").first().textContent()).toContain("case");
+    expect(await page.locator(".range .field-error").textContent()).toMatch(
+      /ranges\[0\]\.from: .*happens twice in America\/New_York.*-04:00 or .*-05:00/,
+    );
+    // Typed as New York's clocks read: read in UTC, the range would miss the footage by hours.
+    await page.getByLabel(zoneLabel("From")).fill(siteTime(START - 60_000));
     await page.getByLabel("Case or incident number").fill("26-004211");
     expect(await axe(page)).toEqual([]);
     await shoot(page, "hold-request");
     await page.getByRole("button", { name: "File the request" }).click();
     await expect.poll(() => page.locator("#hold-title").textContent()).toContain("PSCS-H-0042");
     expect(await page.locator("#hold-title .badge").textContent()).toBe("requested");
+    // pscsd holds the instants the site's clocks named.
+    const held = (await (await (await login(pscsd.url, "rec1")).request("GET", "/api/holds")).json()) as {
+      holds: { ranges: { fromMs: number; toMs: number }[] }[];
+    };
+    expect(held.holds.map((h) => h.ranges)).toEqual([
+      [expect.objectContaining({ fromMs: START - 60_000, toMs: START + 60_000 })],
+    ]);
     expect(violations).toEqual([]);
     await page.close();
 
@@ -130,6 +147,11 @@ describe("the records and commander screens", () => {
     await c.page.getByLabel("Note or reason (a refusal needs one)").fill("Basis and form in order");
     await c.page.getByRole("button", { name: "Approve" }).click();
     await expect.poll(() => c.page.locator("#hold-title .badge").textContent()).toBe("active");
+    // Shown as the site's clocks read it, with the zone's name; not as the browser's (UTC).
+    const start = wallTime(START - 60_000, SITE);
+    const hold = (await c.page.locator("section.hold").textContent()) ?? "";
+    expect(hold).toContain(`${start.clock} ${start.name}`);
+    expect(hold).not.toContain(wallTime(START - 60_000, "UTC").clock);
     await expect.poll(() => c.page.locator("ol.trail").textContent()).toContain("hold.approve");
     await c.page.getByRole("button", { name: "Verify evidence" }).click();
     await expect.poll(() => c.page.locator("[data-verified]").getAttribute("data-verified")).toBe("ok");
@@ -153,7 +175,7 @@ describe("the records and commander screens", () => {
     const { page, violations } = await tab(browser);
     await signIn(page, pscsd.url, "rec1");
     await page.getByRole("link", { name: "Playback" }).click();
-    await page.getByLabel("Go to (your time)").fill(localTime(START));
+    await page.getByLabel(zoneLabel("Go to")).fill(siteTime(START));
     await page.getByRole("button", { name: "Go" }).click();
     // No purpose: nothing plays, and the field says why.
     await expect.poll(() => page.locator("#pb-purpose-error").count()).toBe(1);
@@ -189,7 +211,7 @@ describe("the records and commander screens", () => {
     await signIn(page, pscsd.url, "rec1");
     await page.getByRole("link", { name: "Playback" }).click();
     await page.getByLabel("Purpose of viewing").fill("case 26-004211");
-    await page.getByLabel("Go to (your time)").fill(localTime(START));
+    await page.getByLabel(zoneLabel("Go to")).fill(siteTime(START));
     await page.getByRole("button", { name: "10 minutes" }).click();
     await page.getByRole("button", { name: "Go" }).click();
     const video = page.locator("video.player");
@@ -220,8 +242,10 @@ describe("the records and commander screens", () => {
     await page.mouse.move(box.x + box.width * 0.6, y, { steps: 4 });
     await page.mouse.up();
     await expect.poll(() => page.locator(".timeline .selection").count()).toBe(1);
+    // Each field shows the site's wall time of where the drag went, as pscsd will read it.
     const near = async (field: string, ms: number) => {
-      const typed = new Date(await page.locator(field).inputValue()).getTime();
+      const read = parseTime(await page.locator(field).inputValue(), SITE);
+      const typed = read.ok ? read.ms : Number.NaN;
       expect(Math.abs(typed - ms), `${field} ${new Date(typed).toISOString()}`).toBeLessThan(3_000);
     };
     await near("#pb-sel-from", START - 60_000);
@@ -244,7 +268,7 @@ describe("the records and commander screens", () => {
     const errorsBefore = browser.errors.length;
     await signIn(page, pscsd.url, "cmd1");
     await page.getByRole("link", { name: "Playback" }).click();
-    await page.getByLabel("Go to (your time)").fill(localTime(START));
+    await page.getByLabel(zoneLabel("Go to")).fill(siteTime(START));
     await page.getByRole("button", { name: "10 minutes" }).click();
     await expect.poll(() => page.locator(".timeline .held").count()).toBe(1);
     // Destroyed ranges come from the destruction log (purge.read): asked for and answered.
@@ -255,13 +279,13 @@ describe("the records and commander screens", () => {
   }, 30_000);
 
   it("requests an export of the held footage in the wizard; another commander approves; it downloads and verifies", async () => {
-    const typed = (ms: number) => new Date(ms).toISOString().slice(0, 19);
     const { page, violations } = await tab(browser);
     await signIn(page, pscsd.url, "rec1");
     await page.getByRole("link", { name: "Exports" }).click();
     await page.getByRole("button", { name: "New export" }).click();
-    await page.getByLabel("From").fill(typed(START - 30_000));
-    await page.getByLabel("To").fill(typed(START + 30_000));
+    // Site time: read in the browser's zone (UTC), the range would hold none of the footage.
+    await page.getByLabel(zoneLabel("From")).fill(siteTime(START - 30_000));
+    await page.getByLabel(zoneLabel("To")).fill(siteTime(START + 30_000));
     await page.getByRole("button", { name: "Next: legal basis" }).click();
     // Exactly the criminal basis's fields; an agency's request asks for its scan instead.
     await expect.poll(() => page.getByLabel("Case number").count()).toBe(1);

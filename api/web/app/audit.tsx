@@ -1,7 +1,7 @@
 import { useLayoutEffect, useState } from "preact/hooks";
 import { ApiProblem, api, type FieldError } from "../api.js";
 import { Field } from "./field.js";
-import { when } from "./format.js";
+import { siteTime, siteZone, when } from "./format.js";
 import { may } from "./permissions.js";
 import type { Me } from "./session.js";
 
@@ -153,8 +153,8 @@ function Investigation(p: { me: Me }) {
             <option value="failure">failure</option>
           </select>
         </Field>
-        {input("from", "From (site time)", { type: "datetime-local" })}
-        {input("to", "To (site time)", { type: "datetime-local" })}
+        {input("from", `From (${siteTime()})`, { type: "datetime-local" })}
+        {input("to", `To (${siteTime()})`, { type: "datetime-local" })}
         <div class="row">
           <button type="submit" class="primary">
             Search
@@ -179,7 +179,7 @@ function Investigation(p: { me: Me }) {
             from the audit log{" "}
             {entries &&
               `(${entries.length} entr${entries.length === 1 ? "y" : "ies"}${next !== null ? ", more follow" : ""})`}
-            .
+            . Times are the site's ({siteZone()}).
           </p>
         </header>
       )}
@@ -229,7 +229,7 @@ function describe(f: Filters): string {
     f.camera && `everyone who saw, moved, held or exported camera ${f.camera}`,
     f.action && `action ${f.action}`,
     f.outcome && `outcome ${f.outcome}`,
-    (f.from || f.to) && `from ${f.from || "the start"} to ${f.to || "now"}`,
+    (f.from || f.to) && `from ${f.from || "the start"} to ${f.to || "now"} (${siteTime()})`,
   ].filter(Boolean);
   const text = parts.join(", ");
   return text ? text[0]?.toUpperCase() + text.slice(1) : "All entries";

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { LEGAL_BASES, type LegalBasis } from "../../../src/holds/hold.js";
 import { ApiProblem, api, type FieldError } from "../api.js";
 import { Field } from "./field.js";
+import { siteInput } from "./format.js";
 import { type RangeRow, RangesEditor, rangesBody } from "./ranges.js";
 import { readScan, type Scan, ScanPreview } from "./scan.js";
 
@@ -23,7 +24,8 @@ export function HoldRequest(p: {
 }) {
   const [f, setF] = useState({
     formNumber: "",
-    receivedOn: new Date().toISOString().slice(0, 10),
+    // Today at the site, where the form was received.
+    receivedOn: siteInput(Date.now()).slice(0, 10),
     requestedBy: "",
     agency: "",
     caseNumber: "",

@@ -1,10 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { Field } from "./field.js";
-import { when } from "./format.js";
+import { siteInput, siteInstant, siteTime, when } from "./format.js";
 import { may } from "./permissions.js";
 import { playInto } from "./playback-stream.js";
-import { localInput } from "./ranges.js";
 import type { Me } from "./session.js";
 import { destroyedIn, frameRateAt, type Timeline, TimelineBar } from "./timeline-bar.js";
 import { usePoll } from "./use-poll.js";
@@ -39,7 +38,8 @@ export function Playback(p: { me: Me }) {
   const [playingFrom, setPlayingFrom] = useState<number | undefined>(undefined);
   const [purposeError, setPurposeError] = useState<string | undefined>(undefined);
   const [jump, setJump] = useState("");
-  /** The selection as its two datetime-local fields show it (the keyboard's way to select). */
+  const [jumpError, setJumpError] = useState<string | undefined>(undefined);
+  /** The selection as its two datetime-local fields show it, site time (the keyboard's way to select). */
   const [sel, setSel] = useState({ from: "", to: "" });
   const [playFps, setPlayFps] = useState<number | undefined>(undefined);
   const [playError, setPlayError] = useState<string | undefined>(undefined);
@@ -115,10 +115,13 @@ export function Playback(p: { me: Me }) {
   }, [playingFrom, cam]);
 
   const select = (a: number, b: number) =>
-    setSel({ from: localInput(Math.min(a, b)), to: localInput(Math.max(a, b)) });
-  const selFrom = new Date(sel.from).getTime();
-  const selTo = new Date(sel.to).getTime();
+    setSel({ from: siteInput(Math.min(a, b)), to: siteInput(Math.max(a, b)) });
+  // A typed end the site's clocks skipped or repeated selects nothing, and says why beside it.
+  const selRead = { from: siteInstant(sel.from), to: siteInstant(sel.to) };
+  const selFrom = selRead.from.ok ? selRead.from.ms : Number.NaN;
+  const selTo = selRead.to.ok ? selRead.to.ms : Number.NaN;
   const selected = Number.isFinite(selFrom) && Number.isFinite(selTo) && selTo > selFrom;
+  const zone = siteTime();
   const prefill = `camera=${encodeURIComponent(cam ?? "")}&from=${selected ? selFrom : from}&to=${selected ? selTo : to}`;
   const fpsNow = playingFrom === undefined ? undefined : playFps;
   const frameStep = (dir: 1 | -1) => {
@@ -150,7 +153,11 @@ export function Playback(p: { me: Me }) {
             onInput={(e) => setPurpose(e.currentTarget.value)}
           />
         </Field>
-        <Field id="pb-jump" label="Go to (your time)" errors={[]}>
+        <Field
+          id="pb-jump"
+          label={`Go to (${zone})`}
+          errors={jumpError ? [{ field: "pb-jump", message: jumpError }] : []}
+        >
           <input
             id="pb-jump"
             type="datetime-local"
@@ -163,10 +170,11 @@ export function Playback(p: { me: Me }) {
           <button
             type="button"
             onClick={() => {
-              const t = new Date(jump).getTime();
-              if (Number.isFinite(t)) {
-                setCentre(t);
-                play(t);
+              const t = siteInstant(jump);
+              setJumpError(t.ok ? undefined : t.reason);
+              if (t.ok) {
+                setCentre(t.ms);
+                play(t.ms);
               }
             }}
           >
@@ -205,17 +213,21 @@ export function Playback(p: { me: Me }) {
       />
       <fieldset class="filters selection-fields">
         <legend>Range to hold or export (drag across the timeline, or type it)</legend>
-        {(["from", "to"] as const).map((end) => (
-          <Field key={end} id={`pb-sel-${end}`} label={`Selected ${end}`} errors={[]}>
-            <input
-              id={`pb-sel-${end}`}
-              type="datetime-local"
-              step={1}
-              value={sel[end]}
-              onInput={(e) => setSel({ ...sel, [end]: e.currentTarget.value })}
-            />
-          </Field>
-        ))}
+        {(["from", "to"] as const).map((end) => {
+          const read = selRead[end];
+          const errors = sel[end] && !read.ok ? [{ field: `pb-sel-${end}`, message: read.reason }] : [];
+          return (
+            <Field key={end} id={`pb-sel-${end}`} label={`Selected ${end} (${zone})`} errors={errors}>
+              <input
+                id={`pb-sel-${end}`}
+                type="datetime-local"
+                step={1}
+                value={sel[end]}
+                onInput={(e) => setSel({ ...sel, [end]: e.currentTarget.value })}
+              />
+            </Field>
+          );
+        })}
         <div class="row">
           <button type="button" disabled={!sel.from && !sel.to} onClick={() => setSel({ from: "", to: "" })}>
             Clear selection

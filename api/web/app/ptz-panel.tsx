@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { PTZ_PURPOSE_KINDS, type PtzPurpose, type PtzPurposeKind } from "../../../src/ptz/purpose.js";
 import { ApiProblem } from "../api.js";
+import { clock } from "./format.js";
 import { may } from "./permissions.js";
 import { type Granted, type Lock, type Preset, PtzClient, type Velocity } from "./ptz-client.js";
 import { watchPtzEvents } from "./ptz-events.js";
@@ -87,7 +88,7 @@ export function PtzPanel(p: { camera: string; me: Me }) {
         {lock
           ? mine
             ? `You control this camera: ${describePurpose(lock.purpose)}`
-            : `Controlled by ${lock.actor.replace(/^user:/, "")} since ${new Date(lock.since).toLocaleTimeString()}: ${describePurpose(lock.purpose)}`
+            : `Controlled by ${lock.actor.replace(/^user:/, "")} since ${clock(lock.since)}: ${describePurpose(lock.purpose)}`
           : "Nobody controls this camera."}
       </p>
       {message && (

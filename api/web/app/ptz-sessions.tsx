@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { PtzPurpose } from "../../../src/ptz/purpose.js";
 import { ApiProblem, api } from "../api.js";
-import { when } from "./format.js";
+import { clock, when } from "./format.js";
 import { may } from "./permissions.js";
 import { PurposeForm } from "./ptz-panel.js";
 import type { Me } from "./session.js";
@@ -138,7 +138,7 @@ function SessionDetail(p: { id: number; me: Me }) {
           <tbody>
             {s.commands.map((c) => (
               <tr key={c.seq}>
-                <td>{new Date(c.at).toLocaleTimeString()}</td>
+                <td>{clock(c.at)}</td>
                 <td>
                   {c.kind}
                   {c.updates > 1 && <span class="tag">{c.updates} updates</span>}

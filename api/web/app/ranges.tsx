@@ -1,4 +1,5 @@
 import type { FieldError } from "../api.js";
+import { siteInput, siteTime } from "./format.js";
 
 export interface RangeRow {
   camera: string;
@@ -6,13 +7,9 @@ export interface RangeRow {
   to: string;
 }
 
-/** A ms time as a datetime-local input shows it: this browser's zone, to the second. */
-export const localInput = (ms: number) =>
-  new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
-
 /**
  * The `camera=…&from=…&to=…` a link (playback's "hold this range", "export this range") passes in
- * the hash after `#/<screen>/new?`, as a range row; undefined when there is none.
+ * the hash after `#/<screen>/new?` (epoch ms), as a range row in site time; undefined when there is none.
  */
 export function rangeFromHash(screen: string): RangeRow | undefined {
   const m = new RegExp(`^#/${screen}/new\\?(.*)$`).exec(location.hash);
@@ -22,10 +19,13 @@ export function rangeFromHash(screen: string): RangeRow | undefined {
   const to = Number(q.get("to"));
   const camera = q.get("camera");
   if (!camera || !Number.isFinite(from) || !Number.isFinite(to)) return undefined;
-  return { camera, from: localInput(from), to: localInput(to) };
+  return { camera, from: siteInput(from), to: siteInput(to) };
 }
 
-/** Camera time ranges, each row's errors (`body.ranges[i].…`) beside it. */
+/**
+ * Camera time ranges in site time, each row's errors (`body.ranges[i].…`, such as a time the
+ * clocks went back over) beside it.
+ */
 export function RangesEditor(p: {
   cameras: { id: string; name: string }[];
   ranges: RangeRow[];
@@ -34,6 +34,7 @@ export function RangesEditor(p: {
   legend: string;
 }) {
   const { ranges, onChange, errors } = p;
+  const zone = siteTime();
   return (
     <fieldset class="ranges">
       <legend>{p.legend}</legend>
@@ -57,7 +58,7 @@ export function RangesEditor(p: {
                 </option>
               ))}
             </select>
-            <label for={`from-${i}`}>From (your time)</label>
+            <label for={`from-${i}`}>From ({zone})</label>
             <input
               id={`from-${i}`}
               type="datetime-local"
@@ -65,7 +66,7 @@ export function RangesEditor(p: {
               value={r.from}
               onInput={(e) => set({ from: e.currentTarget.value })}
             />
-            <label for={`to-${i}`}>To (your time)</label>
+            <label for={`to-${i}`}>To ({zone})</label>
             <input
               id={`to-${i}`}
               type="datetime-local"
@@ -103,16 +104,6 @@ export function RangesEditor(p: {
   );
 }
 
-/**
- * A datetime-local value (this browser's zone, as the field shows it) as the instant it names, with
- * its offset: pscsd reads a time without one in the site's zone, which need not be the browser's. A
- * value that names no time is sent as typed, for pscsd to refuse beside its field.
- */
-export function instant(local: string): string {
-  const t = new Date(local).getTime();
-  return local && Number.isFinite(t) ? new Date(t).toISOString() : local;
-}
-
-/** Ranges as the API takes them: each time the instant the field shows. */
+/** Ranges as the API takes them: each time as typed, a wall time pscsd reads in the site's zone. */
 export const rangesBody = (ranges: RangeRow[]) =>
-  ranges.map((r) => ({ camera: r.camera, from: instant(r.from), to: instant(r.to) }));
+  ranges.map((r) => ({ camera: r.camera, from: r.from, to: r.to }));

@@ -18,6 +18,8 @@ export interface Me {
   csrfToken?: string;
   expiresAt?: number;
   idleSeconds?: number;
+  /** The site: every time on the screens is shown and typed in its zone (format.ts). */
+  site: { name: string; timezone: string };
 }
 
 type Listener = () => void;
