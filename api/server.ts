@@ -6,6 +6,11 @@ import type { Duplex } from "node:stream";
 import type { Express } from "express";
 import { endWithProblem, HttpProblem } from "./http/problem.js";
 
+/**
+ * pscsd's listening socket, HTTP or HTTPS: connection caps and slow-client timeouts, so no client
+ * holds the server, and a prompt close, upgraded sockets included.
+ */
+
 export interface ListenOptions {
   host: string;
   port: number;

@@ -28,8 +28,9 @@ import type { EvidenceTree } from "./evidence.js";
  *   segment one now overlaps; (4) unlink, fsync the directories; (5) record (state 'purged' +
  *   destruction_log, one transaction). The directory and the footage catalog may be different
  *   databases, so no transaction spans both; the window is a hold committed after step 3 began
- *   (ARCHITECTURE.md, "Purge protocol");
- * - "older than the retention period" means the segment's last frame is: end_ms <= now − days;
+ *   (docs/design/crash-consistency.md, "Purge across the two stores");
+ * - "older than the retention period" means the segment's last frame is: end_ms <= now − days, so
+ *   unheld footage lives at most the retention period + one segment + one purge interval;
  * - a run killed anywhere is finished by the next with the same reason, after the same re-check (3),
  *   so catalog, disk and destruction log agree;
  * - disk pressure destroys the oldest unheld footage early (reason disk_pressure), never held

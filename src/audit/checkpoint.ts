@@ -63,7 +63,8 @@ export class CheckpointSigner {
  * pscsd's key at start: made at first start (its fingerprint logged for the operator to note down).
  * A key that cannot be made leaves pscsd recording without checkpoints (health says so): an upgrade
  * whose key directory is not writable must not stop the cameras. A key that is there but refused
- * (readable by others, not a key) is thrown: that is for an operator to fix.
+ * (readable by others, not a key) is thrown: that is for an operator to fix. A key in the catalog's
+ * directory is warned of, not refused: a copy of the catalog would carry the key that vouches for it.
  */
 export function openCheckpointKey(
   file: string,

@@ -12,7 +12,8 @@ import { openZip, type ZipArchive, ZipFormatError } from "./zip-read.js";
 
 /**
  * A package checked with nothing but itself (and, to pin the department's key, its fingerprint):
- * what a court's expert runs, so it reads no catalog, config or network. Every problem is reported,
+ * what a court's expert runs, so it reads no catalog, config or network (test/src/export-verify.test.ts
+ * follows its imports). Every problem is reported,
  * not the first, each naming the file or manifest field at fault.
  *
  * Invariant: a package verifies only when all of these hold

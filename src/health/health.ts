@@ -172,6 +172,10 @@ export class HealthService {
     return this.src.chain();
   }
 
+  /**
+   * Each check writes for real (a catalog row, a file fsynced in each storage folder): a volume gone
+   * read-only or full fails here, not at the next segment.
+   */
   async readiness(): Promise<Readiness> {
     const [catalog, storage] = [this.catalogWritable(), await this.storageWritable()];
     const down = this.src.cameras().filter((c) => c.required && c.state !== "connected");

@@ -16,7 +16,7 @@ import { simCameraConfigs, startTestCameras } from "../helpers/sim.js";
  * kill -9 of pscsd at random moments while it records, then restart: the catalog and the disk agree,
  * no ffmpeg is left orphaned, and nothing closed before the kill is lost. `npm run soak` runs 100.
  */
-// `npm test` runs 12 (the 15-minute budget); `npm run soak` runs 100.
+// `npm test` runs 8 (the 15-minute budget); `npm run soak` runs 100.
 const TRIALS = Number(process.env.PSCS_CRASH_TRIALS ?? 8);
 const SEED = process.env.PSCS_CRASH_SEED ?? String(Date.now());
 const PSCSD = join(import.meta.dirname, "../../dist/src/bin/pscsd.js");

@@ -13,7 +13,7 @@ import { createLogger } from "../../src/log/logger.js";
 
 /**
  * The purge across two stores: a hold committed in the directory after the purger marked its
- * footage, but before the purger's last check, keeps that footage (ARCHITECTURE.md, "Purge protocol").
+ * footage, but before the purger's last check, keeps that footage (docs/design/crash-consistency.md, "Purge across the two stores").
  */
 
 const DAY = 86_400_000;
