@@ -22,6 +22,7 @@ import type { PrivacyZones, ZoneRecord } from "./privacy-zones.js";
 import { type PtzPurpose, ptzPurpose } from "./purpose.js";
 import { UserRate } from "./rate.js";
 import { type RefusalEntry, RefusalLog } from "./refusals.js";
+import { ViewPositions } from "./view-positions.js";
 import { ZoneGuard } from "./zone-guard.js";
 import {
   breaks,
@@ -86,6 +87,9 @@ export const DEFAULT_PTZ_LIMITS: PtzLimits = {
   zoneWatchMs: 100,
   refusalWindowMs: 1_000,
 };
+
+/** A position masks are placed from is at most this old (plus the camera's answer time). */
+const VIEW_POSITION_FRESH_MS = 250;
 
 /** The rule a privacy zone's refusal quotes. */
 export const PRIVACY_POLICY: PolicyQuote = {
@@ -214,6 +218,7 @@ export class PtzService {
   private readonly rate: UserRate;
   private readonly guard: ZoneGuard;
   private readonly refusals: RefusalLog;
+  private readonly views: ViewPositions;
   /** How each person's last control of each camera ended, for the 409 their next command gets. */
   private readonly lastEnd = new Map<string, { reason: PtzEndReason; by?: string; at: number }>();
   /** Cameras whose control is being granted (its session row being written): no second grant meanwhile. */
@@ -235,6 +240,15 @@ export class PtzService {
     this.rate = new UserRate(this.limits.commandsPerSecond, this.limits.commandBurst, this.now);
     this.guard = new ZoneGuard(this.limits.zoneWatchMs, this.now, o.log);
     this.refusals = new RefusalLog(this.limits.refusalWindowMs, this.now, (e) => this.auditRefusals(e));
+    this.views = new ViewPositions(
+      (camera) =>
+        o.cameras
+          .ptz(camera)
+          ?.status()
+          .then((s) => s.position),
+      VIEW_POSITION_FRESH_MS,
+      this.now,
+    );
   }
 
   /** Sessions left open by a pscsd that stopped without ending them end as `stopped`. */
@@ -367,11 +381,7 @@ export class PtzService {
   async privacyZones(camera: string, by: ActionContext): Promise<PrivacyZonesView> {
     const zones = await this.o.zones.list(camera, by);
     const fov = this.o.zones.fieldOfView(camera);
-    const position = await this.o.cameras
-      .ptz(camera)
-      ?.status()
-      .then((s) => s.position)
-      .catch(() => undefined);
+    const position = await this.views.of(camera);
     return {
       camera,
       fieldOfView: fov,

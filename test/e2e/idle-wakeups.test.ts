@@ -46,6 +46,25 @@ function mainThreadWaits(pid: number): number {
   return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
 }
 
+/**
+ * Wake-ups a second over WINDOW_S, in all and in its quietest third. A loaded machine adds bursts
+ * (the main thread waiting on GC helpers the scheduler has not run yet: 0.2 alone read 1.2 once under
+ * the suite), a timer adds its rate to every third: the quietest third is what is held to a bound.
+ */
+async function wakeRates(pid: number): Promise<{ all: number; quietest: number }> {
+  const parts = 3;
+  const rates: number[] = [];
+  const start = mainThreadWaits(pid);
+  let before = start;
+  for (let i = 0; i < parts; i++) {
+    await sleep((WINDOW_S * 1000) / parts);
+    const now = mainThreadWaits(pid);
+    rates.push((now - before) / (WINDOW_S / parts));
+    before = now;
+  }
+  return { all: (before - start) / WINDOW_S, quietest: Math.min(...rates) };
+}
+
 // The two daemons' windows overlap: each counts only its own main thread's waits.
 describe.concurrent("pscsd's main thread at rest", () => {
   it(`recording one camera: wakes its main thread at most ${MAX_WAKEUPS_PER_S} times a second between segment closes`, async () => {
@@ -64,13 +83,12 @@ describe.concurrent("pscsd's main thread at rest", () => {
       // whose hashing and fsyncs are work, not idling.
       const second = () => new Date().getUTCSeconds();
       while (second() < 2 || second() > 58 - WINDOW_S) await sleep(250);
-      const pid = daemon.child.pid as number;
-      const before = mainThreadWaits(pid);
-      await sleep(WINDOW_S * 1000);
-      const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
-      console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second recording one camera`);
-      expect(perSecond).toBeGreaterThan(0); // the watchdog looked at least once; 0 would mean a broken reading
-      expect(perSecond).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
+      const { all, quietest } = await wakeRates(daemon.child.pid as number);
+      console.info(
+        `pscsd main thread: ${all.toFixed(1)} wake-ups a second recording one camera (quietest third ${quietest.toFixed(1)})`,
+      );
+      expect(all).toBeGreaterThan(0); // the watchdog looked at least once; 0 would mean a broken reading
+      expect(quietest).toBeLessThanOrEqual(MAX_WAKEUPS_PER_S);
       // ffmpeg's progress goes through a FIFO beside the catalog (local disk), not the recordings tree.
       const camera = simCameraConfigs(sim)[0]?.id as string;
       expect(statSync(join(dir, "run", `${camera}.progress`)).isFIFO()).toBe(true);
@@ -101,12 +119,11 @@ describe.concurrent("pscsd's main thread at rest", () => {
       expect(paused(), "both cameras paused").toBe(2);
       // The cameras' first ONVIF exchanges settle before the window.
       await sleep(3_000);
-      const pid = daemon.child.pid as number;
-      const before = mainThreadWaits(pid);
-      await sleep(WINDOW_S * 1000);
-      const perSecond = (mainThreadWaits(pid) - before) / WINDOW_S;
-      console.info(`pscsd main thread: ${perSecond.toFixed(1)} wake-ups a second, recording paused`);
-      expect(perSecond).toBeLessThanOrEqual(MAX_PAUSED_WAKEUPS_PER_S);
+      const { all, quietest } = await wakeRates(daemon.child.pid as number);
+      console.info(
+        `pscsd main thread: ${all.toFixed(1)} wake-ups a second, recording paused (quietest third ${quietest.toFixed(1)})`,
+      );
+      expect(quietest).toBeLessThanOrEqual(MAX_PAUSED_WAKEUPS_PER_S);
       expect(readdirSync(join(pausedDir, "rec")).filter((f) => !f.startsWith("."))).toEqual([]);
     } finally {
       const { code } = await daemon.stop("SIGTERM");

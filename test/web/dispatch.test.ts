@@ -135,6 +135,22 @@ describe("the dispatch wall", () => {
     expect(await page.locator("figure[data-camera=cam2] .mask").count()).toBe(0);
     expect(await axe(page)).toEqual([]);
     await shoot(page, "dispatch-wall");
+
+    // cam1's ONVIF stops answering while its video still flows: where the zone falls is not known,
+    // so the whole picture is covered, and uncovered once the camera says where it points again.
+    const cam1 = sim.cameras.find((x) => x.describe().id === "cam1");
+    const cover1 = page.locator("figure[data-camera=cam1] .cover");
+    await cam1?.setOnvifOnline(false);
+    try {
+      await expect
+        .poll(() => cover1.textContent(), { timeout: 10_000 })
+        .toBe("Camera position unknown: covered for its privacy zones");
+      expect(await mask.count()).toBe(0);
+    } finally {
+      await cam1?.setOnvifOnline(true);
+    }
+    await expect.poll(() => mask.count(), { timeout: 10_000 }).toBe(1);
+    expect(await cover1.count()).toBe(0);
     expect(violations).toEqual([]);
     await page.close();
   }, 90_000);

@@ -18,14 +18,17 @@ const FALLBACK_MS = 6_000;
  */
 const ZONES_MOVING_MS = 500;
 const ZONES_NONE_MS = 5_000;
+const NOT_YET_KNOWN = "Privacy zones not yet known";
+const POSITION_UNKNOWN = "Camera position unknown: covered for its privacy zones";
 
 /**
  * One camera's live picture: the player (the default transport, the other when it fails or does
  * not play in FALLBACK_MS: UDP blocked on the way, say), its state and delay as a badge, and the
  * privacy zones in view drawn as opaque masks over the picture (pscsd computes where each falls
  * from the camera's position; the recording underneath is untouched). Reconnecting is the player's.
- * Invariant: until pscsd has said where the zones fall, the whole picture is covered (policy Use 4:
- * a live view never shows a private area, not even for the moment its first answer takes).
+ * Invariant: until pscsd has said where the zones fall, and whenever a camera with zones does not say
+ * where it points, the whole picture is covered (policy Use 4: a live view never shows a private
+ * area, not even for the moment its first answer takes).
  */
 export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpen?: () => void }) {
   const video = useRef<HTMLVideoElement>(null);
@@ -34,6 +37,7 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
   const [detail, setDetail] = useState<string | undefined>(undefined);
   const [heldMs, setHeldMs] = useState<number | undefined>(undefined);
   const [masks, setMasks] = useState<Mask[] | undefined>(undefined);
+  const [coverWhy, setCoverWhy] = useState(NOT_YET_KNOWN);
 
   useEffect(() => {
     const el = video.current;
@@ -66,17 +70,25 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
     let stopped = false;
     let masksKnown = false;
     setMasks(undefined);
+    setCoverWhy(NOT_YET_KNOWN);
     let t: ReturnType<typeof setTimeout> | undefined;
     const load = () =>
-      api<{ zones: Mask[] }>(`/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`, {
-        background: true,
-      }).then(
+      api<{ position: unknown; zones: Mask[] }>(
+        `/api/cameras/${encodeURIComponent(p.camera)}/privacy-zones`,
+        { background: true },
+      ).then(
         (r) => {
           if (stopped) return;
-          const shown = r.zones.filter((z) => z.mask);
-          // An unchanged answer draws nothing again.
           masksKnown = true;
-          setMasks((old) => (JSON.stringify(old) === JSON.stringify(shown) ? old : shown));
+          // Zones, but the camera did not say where it points: nothing can be placed, all is covered.
+          if (r.zones.length > 0 && r.position === null) {
+            setCoverWhy(POSITION_UNKNOWN);
+            setMasks(undefined);
+          } else {
+            const shown = r.zones.filter((z) => z.mask);
+            // An unchanged answer draws nothing again.
+            setMasks((old) => (JSON.stringify(old) === JSON.stringify(shown) ? old : shown));
+          }
           again(r.zones.length > 0 ? ZONES_MOVING_MS : ZONES_NONE_MS);
         },
         // Not known yet: asked again soon, the picture still covered; known before: kept.
@@ -103,7 +115,7 @@ export function LiveTile(p: { camera: string; name: string; big?: boolean; onOpe
         <video ref={video} muted playsInline aria-label={`Live: ${p.name}`} />
         {masks === undefined && (
           <div class="cover" role="status">
-            Privacy zones not yet known
+            {coverWhy}
           </div>
         )}
         {masks?.map((m) => (
