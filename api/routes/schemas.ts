@@ -53,6 +53,12 @@ export const intQuery = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.int().min(min).max(max));
 
+/** A person's name as the screens and the audit log show it. */
+export const displayName = z
+  .string()
+  .min(1, "expected a name: 1 to 100 characters")
+  .max(100, "expected at most 100 characters");
+
 export const publicUser = z.object({
   username: z.string(),
   displayName: z.string(),
@@ -63,4 +69,9 @@ export const publicUser = z.object({
   createdAt: epochMs,
   createdBy: z.string(),
   passwordChangedAt: epochMs,
+  lastSignInAt: epochMs
+    .nullable()
+    .describe(
+      "UTC epoch milliseconds of the last sign-in with the password (null: never); tokens do not count",
+    ),
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Auth } from "../../src/auth/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
-import { publicUser, role, username } from "./schemas.js";
+import { displayName, publicUser, role, username } from "./schemas.js";
 
 /** Named accounts and their roles (admin). */
 export function userRoutes(auth: Auth): AnyRoute[] {
@@ -26,7 +26,7 @@ export function userRoutes(auth: Auth): AnyRoute[] {
       access: { permission: "users.manage" },
       body: z.strictObject({
         username,
-        displayName: z.string().min(1).max(100),
+        displayName,
         roles: z.array(role).min(1).max(6),
         password: z.string().min(1).max(256),
       }),
@@ -67,7 +67,7 @@ export function userRoutes(auth: Auth): AnyRoute[] {
       params,
       body: z
         .strictObject({
-          displayName: z.string().min(1).max(100).optional(),
+          displayName: displayName.optional(),
           roles: z.array(role).min(1).max(6).optional(),
           disabled: z.boolean().optional(),
         })

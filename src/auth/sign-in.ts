@@ -19,6 +19,8 @@ import { USERNAME_PATTERN } from "./users.js";
  * ends after the lock was set does not sign in.
  * Invariant: every failed sign-in is answered alike (status, message, one password hash of work);
  * the reason goes only to the audit log.
+ * Invariant: an account's last sign-in is set in the unit of work that opens the session and audits
+ * the success: a refused attempt never sets it, and it never dates a sign-in that did not commit.
  */
 
 export interface SignInSettings {
@@ -95,14 +97,16 @@ export class SignIn {
     }
     this.throttle.settle(client, this.now(), !checked.ok);
     if (!checked.ok) throw new ServiceError("unauthenticated", SIGN_IN_FAILED);
-    const { id, session } = newSession(username, client, this.now(), this.sessionLifetimeMs);
+    const at = this.now();
+    const { id, session } = newSession(username, client, at, this.sessionLifetimeMs);
     await this.directory.tx(async (d) => {
       await d.sessions.insert(sessionRow(session));
+      await d.users.update(username, { lastSignInAt: at });
       await this.loginEntry(d, username, client, "success", {
         mustChangePassword: checked.user.mustChangePassword,
       });
     });
-    return { id, session, user: checked.user };
+    return { id, session, user: { ...checked.user, lastSignInAt: at } };
   }
 
   /** Any other password hashing (new passwords, a password change) within the same bound. */

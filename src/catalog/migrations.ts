@@ -377,4 +377,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE segments ADD COLUMN fps REAL CHECK (fps IS NULL OR fps > 0);
     `,
   },
+  {
+    version: 10,
+    name: "an account's last sign-in",
+    sql: `
+      -- UTC epoch ms of the account's last successful sign-in with its password (NULL: never, or
+      -- not since before this column): so an admin sees stale accounts (policy: access limited to
+      -- those who need it). Machine tokens are not sign-ins and do not set it.
+      ALTER TABLE users ADD COLUMN last_sign_in_at INTEGER;
+    `,
+  },
 ];

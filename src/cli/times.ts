@@ -35,6 +35,10 @@ export function cliTimes(configFile: string): CliTimes {
   };
 }
 
+/** A time in output, as the console prints every time: ISO 8601 UTC; `none` when there is none. */
+export const isoOr = (t: number | null, none: string): string =>
+  t === null ? none : new Date(t).toISOString();
+
 /** --range cam1,2026-01-01T10:00:00Z,2026-01-01T10:30:00Z */
 export function parseRange(times: CliTimes, v: string): { camera: string; fromMs: number; toMs: number } {
   const [camera, from, to, ...rest] = v.split(",");

@@ -10,6 +10,7 @@ import {
   openLocal,
   print,
 } from "./common.js";
+import { isoOr } from "./times.js";
 
 /** `pscs user …`: accounts managed at the server's console (the first admin is made here). */
 
@@ -69,7 +70,7 @@ export function userCommands(program: Command): void {
     );
   user
     .command("list")
-    .description("list accounts")
+    .description("list accounts: name, roles, state, last sign-in (UTC), display name")
     .option("-c, --config <file>", "pscsd configuration file", DEFAULT_CONFIG)
     .option("--json", "machine-readable output")
     .action(async (o: { config: string; json?: boolean }) => {
@@ -81,7 +82,7 @@ export function userCommands(program: Command): void {
             ? users
                 .map(
                   (u) =>
-                    `${u.username.padEnd(20)} ${u.roles.join(",").padEnd(30)} ${u.disabled ? "disabled" : u.lockedUntil && u.lockedUntil > Date.now() ? "locked" : "active"}  ${u.displayName}`,
+                    `${u.username.padEnd(20)} ${u.roles.join(",").padEnd(30)} ${(u.disabled ? "disabled" : u.lockedUntil && u.lockedUntil > Date.now() ? "locked" : "active").padEnd(8)}  ${isoOr(u.lastSignInAt, "never signed in").padEnd(24)}  ${u.displayName}`,
                 )
                 .join("\n")
             : "no users yet: add the first admin with `pscs user add NAME --role admin`",

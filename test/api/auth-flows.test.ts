@@ -327,3 +327,41 @@ describe("accounts", () => {
     }
   });
 });
+
+describe("last sign-in (GET /api/users)", () => {
+  const lastSignIn = async (username: string) =>
+    ((await (await admin.request("GET", `/api/users/${username}`)).json()) as { lastSignInAt: number | null })
+      .lastSignInAt;
+
+  it("is null until the first sign-in, then its time; a refused sign-in leaves it, even with the right password", async () => {
+    const made = await admin.request("POST", "/api/users", {
+      username: "last1",
+      displayName: "L. Ast",
+      roles: ["ops"],
+      password: "Temp-Pass-2026!",
+    });
+    expect(made.status).toBe(201);
+    expect(((await made.json()) as { lastSignInAt: unknown }).lastSignInAt).toBeNull();
+    expect(await lastSignIn("last1")).toBeNull();
+
+    const before = Date.now();
+    await login(url, "last1", "Temp-Pass-2026!");
+    const after = Date.now();
+    const at = await lastSignIn("last1");
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(after);
+    const listed = (await (await admin.request("GET", "/api/users")).json()) as {
+      users: { username: string; lastSignInAt: number | null }[];
+    };
+    expect(listed.users.find((u) => u.username === "last1")?.lastSignInAt).toBe(at);
+
+    await sleep(5);
+    const wrong = { username: "last1", password: "Wrong-Pass-1!" };
+    expect((await client(url).request("POST", "/api/session", wrong)).status).toBe(401);
+    expect(await lastSignIn("last1")).toBe(at);
+    expect((await admin.request("PATCH", "/api/users/last1", { disabled: true })).status).toBe(200);
+    const right = { username: "last1", password: "Temp-Pass-2026!" };
+    expect((await client(url).request("POST", "/api/session", right)).status).toBe(401);
+    expect(await lastSignIn("last1")).toBe(at);
+  });
+});

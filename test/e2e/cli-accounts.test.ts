@@ -93,7 +93,7 @@ describe("pscs user", () => {
 });
 
 describe("pscs user unlock", () => {
-  it("releases an account locked after failed sign-ins before its lock expires, on the record", async () => {
+  it("releases an account locked after failed sign-ins before its lock expires, on the record; the list then shows its last sign-in", async () => {
     const { configFile: c } = await daemonDir({ lockoutAttempts: 3, lockoutMinutes: 60 });
     const local = openLocalCatalog(c);
     await seedUsers(local, { dana: ["dispatcher"] });
@@ -105,6 +105,13 @@ describe("pscs user unlock", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: "dana", lockedUntil: null });
     await expect(local.auth.login("dana", PASSWORD, "10.0.0.1")).resolves.toBeDefined();
+    // The sign-in after the unlock is the account's last, in UTC; one never used says so.
+    await seedUsers(local, { neve: ["ops"] });
+    const at = (await local.auth.publicUser("dana")).lastSignInAt;
+    if (at === null) throw new Error("dana signed in, yet no last sign-in");
+    const lines = (await pscs(["user", "list", "-c", c])).stdout.split("\n");
+    expect(lines.find((l) => l.startsWith("dana "))).toContain(new Date(at).toISOString());
+    expect(lines.find((l) => l.startsWith("neve "))).toContain("never signed in");
     const unlock = await local.audit.list({ action: "user.unlock" });
     local.close();
     expect(unlock.map((e) => [e.actor, e.target, JSON.parse(e.details).wasLocked])).toEqual([

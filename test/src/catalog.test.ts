@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { MigrationError, openCatalog, SchemaTooNewError, schemaVersion } from "../../src/catalog/catalog.js";
+import { SqliteDirectory } from "../../src/catalog/directory/sqlite.js";
 import { MIGRATIONS } from "../../src/catalog/migrations.js";
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), "pscs-cat-")), "catalog.db");
@@ -58,5 +59,32 @@ describe("catalog", () => {
     expect(tables).toContain("t1");
     expect(tables).not.toContain("t2");
     raw.close();
+  });
+
+  it("gives every account of an older catalog no last sign-in, and keeps its other fields", async () => {
+    const file = tmp();
+    const added = MIGRATIONS.find((m) => m.name === "an account's last sign-in")?.version;
+    if (added === undefined) throw new Error("no last sign-in migration");
+    const old = openCatalog(file, { migrations: MIGRATIONS.filter((m) => m.version < added) });
+    const insert = old.prepare(
+      `INSERT INTO users (username, display_name, password_hash, roles, disabled, must_change_password,
+         failed_attempts, locked_until, created_at, created_by, password_changed_at)
+       VALUES (?, ?, 'h', '["admin"]', 0, 0, ?, NULL, 1000, 'local:test', 2000)`,
+    );
+    insert.run("ann", "Ann A.", 2);
+    insert.run("bob", "Bob B.", 0);
+    expect(old.prepare("SELECT name FROM pragma_table_info('users')").pluck().all()).not.toContain(
+      "last_sign_in_at",
+    );
+    old.close();
+
+    const db = openCatalog(file);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)?.version);
+    const users = await new SqliteDirectory(db).read((d) => d.users.list());
+    db.close();
+    expect(users.map((u) => [u.username, u.displayName, u.failedAttempts, u.lastSignInAt])).toEqual([
+      ["ann", "Ann A.", 2, null],
+      ["bob", "Bob B.", 0, null],
+    ]);
   });
 });

@@ -7,13 +7,15 @@ import { axe, shoot, signIn, startUiStack, tab, type UiStack } from "../helpers/
 
 /**
  * The administrator's screens against a real pscsd and a simulated camera: an account made (its
- * password refused beside the field while it breaks a rule), given a role, signed in with; the
+ * password refused beside the field while it breaks a rule), given a role, signed in with; each
+ * account's last sign-in, and a display name changed (an empty one refused beside the field); the
  * admin's own account refused the server's way, its message shown where it was asked; a privacy
  * zone drawn on the pan/tilt map and typed in, which the PTZ service then enforces, and removed with
  * a reason; a config file zone shown read-only. A dispatcher is offered neither screen and the API
  * refuses both.
  */
 
+const SITE = "America/Chicago";
 let stack: UiStack;
 let pscsd: Pscsd;
 let browser: BrowserSession;
@@ -23,6 +25,8 @@ beforeAll(async () => {
     users: { adm1: ["admin"], disp1: ["dispatcher"], ops1: ["ops"] },
     cameras: 1,
     zones: { cam1: [{ id: "church", pan: [-0.9, -0.7], tilt: [0, 0.3], maxZoom: 0 }] },
+    extra: { site: { name: "Norwich PD", timezone: SITE } },
+    timezoneId: "UTC",
   });
   ({ pscsd, browser } = stack);
 }, 60_000);
@@ -140,6 +144,66 @@ describe("the administrator's screens", () => {
       disabled: boolean;
     };
     expect(adm1).toMatchObject({ roles: ["admin"], disabled: false });
+    expect(await axe(page)).toEqual([]);
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it("shows each account's last sign-in in the site's zone ('never' for one never used), and changes a display name, refusing an empty one beside the field", async () => {
+    const adm = await login(pscsd.url, "adm1");
+    const made = await adm.request("POST", "/api/users", {
+      username: "stale1",
+      displayName: "S. Tale",
+      roles: ["records"],
+      password: "Temporary-Pass1!",
+    });
+    expect(made.status).toBe(201);
+    const { page, violations } = await adminOn("Users");
+    const lastCell = (u: string) => page.locator(`tr[data-user=${u}] td[data-col=last-sign-in]`);
+    await expect.poll(() => lastCell("stale1").textContent()).toBe("never");
+    const user = async (u: string) =>
+      (await (await adm.request("GET", `/api/users/${u}`)).json()) as {
+        displayName: string;
+        lastSignInAt: number | null;
+      };
+    const at = (await user("adm1")).lastSignInAt;
+    if (at === null) throw new Error("adm1 has signed in, yet no last sign-in");
+    // As when() writes it: in the site's zone, not the browser's (UTC here).
+    const expected = await page.evaluate(
+      ([ms, timeZone]) =>
+        new Intl.DateTimeFormat(undefined, {
+          year: "numeric",
+          month: "short",
+          day: "numeric",
+          hour: "2-digit",
+          minute: "2-digit",
+          second: "2-digit",
+          timeZoneName: "short",
+          timeZone,
+          hourCycle: "h23",
+        }).format(ms),
+      [at, SITE] as const,
+    );
+    expect(expected).toMatch(/C[SD]T$/);
+    await expect.poll(() => lastCell("adm1").textContent()).toBe(expected);
+
+    await page.locator("tr[data-user=stale1]").getByRole("button", { name: "stale1" }).click();
+    const account = page.locator("[data-account=stale1]");
+    const name = account.getByLabel("Display name");
+    expect(await name.inputValue()).toBe("S. Tale");
+    await name.fill("  ");
+    await name.press("Enter");
+    await expect
+      .poll(() => page.locator("#account-displayName-error").textContent())
+      .toBe("expected a name: 1 to 100 characters");
+    expect((await user("stale1")).displayName).toBe("S. Tale");
+
+    await name.fill("Sam Tale");
+    await account.getByRole("button", { name: "Save the name" }).click();
+    await expect.poll(() => account.getByRole("status").textContent()).toBe("Display name saved.");
+    expect(await page.locator("#account-displayName-error").count()).toBe(0);
+    expect((await user("stale1")).displayName).toBe("Sam Tale");
+    await expect.poll(() => page.locator("tr[data-user=stale1] th .hint").textContent()).toBe("Sam Tale");
     expect(await axe(page)).toEqual([]);
     expect(violations).toEqual([]);
     await page.close();

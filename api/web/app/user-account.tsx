@@ -2,7 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import type { Role } from "../../../src/auth/roles.js";
 import { api, type FieldError } from "../api.js";
-import { fieldErrors, Refusals, refusal } from "./field.js";
+import { Field, fieldErrors, Refusals, refusal } from "./field.js";
 import { when } from "./format.js";
 import { NewPasswordField } from "./password-rules.js";
 import { RolePicker } from "./role-picker.js";
@@ -19,6 +19,8 @@ export interface Account {
   createdAt: number;
   createdBy: string;
   passwordChangedAt: number;
+  /** The last sign-in with the password (null: never); machine tokens are not sign-ins. */
+  lastSignInAt: number | null;
 }
 
 export type AccountState = "active" | "locked" | "disabled";
@@ -37,14 +39,19 @@ export function StateBadge(p: { u: Account }) {
   );
 }
 
+/** When an account last signed in, in the site's zone. */
+export const lastSignIn = (u: Account): string => (u.lastSignInAt === null ? "never" : when(u.lastSignInAt));
+
 /**
- * One account: its roles, disabling or re-enabling it, releasing a lock, a temporary password.
+ * One account: its display name, its roles, disabling or re-enabling it, releasing a lock, a
+ * temporary password.
  * Every control stays offered on one's own account too: the server refuses (another admin must act)
  * and the screen shows that refusal where it was asked, as it shows the last admin's.
  */
 export function UserAccount(p: { user: Account; me: Me; onChanged: () => void }) {
   const u = p.user;
   const path = `/api/users/${encodeURIComponent(u.username)}`;
+  const [displayName, setDisplayName] = useState(u.displayName);
   const [roles, setRoles] = useState<Role[]>(u.roles);
   const [password, setPassword] = useState("");
   const [errors, setErrors] = useState<FieldError[]>([]);
@@ -79,17 +86,36 @@ export function UserAccount(p: { user: Account; me: Me; onChanged: () => void })
         </p>
       )}
       <div class="account-body">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void act("roles", () => api(path, { method: "PATCH", body: { roles } }), "Roles saved.");
-          }}
-        >
-          <RolePicker id="account-roles" legend="Roles" value={roles} onChange={setRoles} errors={errors} />
-          <button type="submit" class="primary">
-            Save roles
-          </button>
-        </form>
+        <div>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              const body = { displayName: displayName.trim() };
+              void act("displayName", () => api(path, { method: "PATCH", body }), "Display name saved.");
+            }}
+          >
+            <Field id="account-displayName" name="displayName" label="Display name" errors={errors}>
+              <input
+                id="account-displayName"
+                autocomplete="off"
+                value={displayName}
+                onInput={(e) => setDisplayName(e.currentTarget.value)}
+              />
+            </Field>
+            <button type="submit">Save the name</button>
+          </form>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void act("roles", () => api(path, { method: "PATCH", body: { roles } }), "Roles saved.");
+            }}
+          >
+            <RolePicker id="account-roles" legend="Roles" value={roles} onChange={setRoles} errors={errors} />
+            <button type="submit" class="primary">
+              Save roles
+            </button>
+          </form>
+        </div>
         <div>
           <Action name="disabled" errors={errors}>
             <button
@@ -150,6 +176,8 @@ export function UserAccount(p: { user: Account; me: Me; onChanged: () => void })
           {when(u.passwordChangedAt)}
           {u.mustChangePassword ? " (temporary: to be changed at the next sign-in)" : ""}
         </dd>
+        <dt>Last sign-in</dt>
+        <dd>{lastSignIn(u)}</dd>
       </dl>
     </section>
   );

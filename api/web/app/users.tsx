@@ -7,13 +7,14 @@ import { NewPasswordField } from "./password-rules.js";
 import { RolePicker } from "./role-picker.js";
 import type { Me } from "./session.js";
 import { usePoll } from "./use-poll.js";
-import { type Account, StateBadge, UserAccount } from "./user-account.js";
+import { type Account, lastSignIn, StateBadge, UserAccount } from "./user-account.js";
 
 /**
  * The administrator's accounts screen: every named account (roles, state, whether the password
- * must be changed), a new account with its first password, and one account's roles, state, lock and
- * password. Every rule is the server's (src/auth/accounts.ts); its refusals are shown beside the
- * field they concern. Names are never deleted nor renamed, so the screen offers neither.
+ * must be changed, its last sign-in, so stale access stands out), a new account with its first
+ * password, and one account's display name, roles, state, lock and password. Every rule is the
+ * server's (src/auth/accounts.ts); its refusals are shown beside the field they concern. User names
+ * are never deleted nor renamed, so the screen offers neither (a display name may change).
  */
 export function Users(p: { me: Me }) {
   const [tick, setTick] = useState(0);
@@ -43,6 +44,7 @@ export function Users(p: { me: Me }) {
               <th scope="col">Roles</th>
               <th scope="col">State</th>
               <th scope="col">Password</th>
+              <th scope="col">Last sign-in</th>
               <th scope="col">Made</th>
             </tr>
           </thead>
@@ -64,6 +66,7 @@ export function Users(p: { me: Me }) {
                   {u.mustChangePassword ? "must be changed at next sign-in" : "in use"}
                   <div class="hint">changed {when(u.passwordChangedAt)}</div>
                 </td>
+                <td data-col="last-sign-in">{lastSignIn(u)}</td>
                 <td>
                   {when(u.createdAt)} <span class="hint">by {u.createdBy}</span>
                 </td>
@@ -71,7 +74,10 @@ export function Users(p: { me: Me }) {
             ))}
           </tbody>
         </table>
-        <p class="hint">Sign-ins are not kept on the account: the audit log has each one.</p>
+        <p class="hint">
+          Last sign-in is the last with the password (machine tokens are not sign-ins); the audit log has each
+          one.
+        </p>
       </section>
       {adding && (
         <NewAccount

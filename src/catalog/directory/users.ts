@@ -19,6 +19,8 @@ export interface User {
   createdAt: number;
   createdBy: string;
   passwordChangedAt: number;
+  /** The last successful sign-in with the password (null: never); machine tokens are not sign-ins. */
+  lastSignInAt: number | null;
 }
 
 /** A user with the stored password hash: for the sign-in and password checks, never for output. */
@@ -26,11 +28,11 @@ export interface UserRecord extends User {
   passwordHash: string;
 }
 
-export type NewUser = Omit<UserRecord, "failedAttempts" | "lockedUntil">;
+export type NewUser = Omit<UserRecord, "failedAttempts" | "lockedUntil" | "lastSignInAt">;
 
 /** What may change on an account besides its password; the name never does. */
 export type UserChange = Partial<
-  Pick<User, "displayName" | "roles" | "disabled" | "failedAttempts" | "lockedUntil">
+  Pick<User, "displayName" | "roles" | "disabled" | "failedAttempts" | "lockedUntil" | "lastSignInAt">
 >;
 
 export interface UserFilter {
@@ -65,6 +67,7 @@ interface Row {
   created_at: number;
   created_by: string;
   password_changed_at: number;
+  last_sign_in_at: number | null;
 }
 
 function toUser(r: Row): User {
@@ -79,6 +82,7 @@ function toUser(r: Row): User {
     createdAt: r.created_at,
     createdBy: r.created_by,
     passwordChangedAt: r.password_changed_at,
+    lastSignInAt: r.last_sign_in_at,
   };
 }
 
@@ -126,7 +130,8 @@ export class SqliteUserRepository implements UserRepository {
     const u = this.row(username);
     if (!u) return false;
     this.prepare(
-      `UPDATE users SET display_name = ?, roles = ?, disabled = ?, failed_attempts = ?, locked_until = ?
+      `UPDATE users SET display_name = ?, roles = ?, disabled = ?, failed_attempts = ?, locked_until = ?,
+         last_sign_in_at = ?
        WHERE username = ?`,
     ).run(
       change.displayName ?? u.displayName,
@@ -134,6 +139,7 @@ export class SqliteUserRepository implements UserRepository {
       (change.disabled ?? u.disabled) ? 1 : 0,
       change.failedAttempts ?? u.failedAttempts,
       change.lockedUntil === undefined ? u.lockedUntil : change.lockedUntil,
+      change.lastSignInAt === undefined ? u.lastSignInAt : change.lastSignInAt,
       username,
     );
     return true;

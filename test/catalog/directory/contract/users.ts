@@ -17,13 +17,14 @@ export function userRepositoryContract(open: () => Directory): void {
     ...over,
   });
 
-  it("reads a user back as inserted, with no failed attempts and no lock", async () => {
+  it("reads a user back as inserted, with no failed attempts, no lock and no sign-in", async () => {
     const dir = open();
     expect(await dir.tx((d) => d.users.insert(user("ann", { roles: ["admin", "ops"] })))).toBe(true);
     expect(await dir.read((d) => d.users.get("ann"))).toEqual({
       ...user("ann", { roles: ["admin", "ops"] }),
       failedAttempts: 0,
       lockedUntil: null,
+      lastSignInAt: null,
     });
     expect(await dir.read((d) => d.users.get("nobody"))).toBeUndefined();
   });
@@ -48,12 +49,14 @@ export function userRepositoryContract(open: () => Directory): void {
     const dir = open();
     await dir.tx((d) => d.users.insert(user("ann")));
     await dir.tx((d) => d.users.update("ann", { failedAttempts: 3, lockedUntil: 9_000 }));
+    await dir.tx((d) => d.users.update("ann", { lastSignInAt: 7_000 }));
     await dir.tx((d) => d.users.update("ann", { roles: ["commander"] }));
     expect(await dir.read((d) => d.users.get("ann"))).toMatchObject({
       roles: ["commander"],
       displayName: "ann name",
       failedAttempts: 3,
       lockedUntil: 9_000,
+      lastSignInAt: 7_000,
     });
     await dir.tx((d) => d.users.update("ann", { lockedUntil: null, failedAttempts: 0 }));
     expect(
