@@ -56,6 +56,7 @@ export const intQuery = (min: number, max: number) =>
 /** A person's name as the screens and the audit log show it. */
 export const displayName = z
   .string()
+  .trim()
   .min(1, "expected a name: 1 to 100 characters")
   .max(100, "expected at most 100 characters");
 

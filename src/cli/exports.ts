@@ -21,7 +21,7 @@ import {
 } from "./common.js";
 import { asNamedUser } from "./named-user.js";
 import { progressLine } from "./progress.js";
-import { cliTimes, parseRange } from "./times.js";
+import { cliTimes, isoOr, parseRange } from "./times.js";
 
 /**
  * `pscs export request|list|show|wait|approve|refuse|cancel|download|verify`: exports at the server's
@@ -30,7 +30,7 @@ import { cliTimes, parseRange } from "./times.js";
  * option typed and quotes the policy rule. `pscs export key` needs no sign-in: the key is public.
  */
 
-const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString());
+const iso = (t: number | null) => isoOr(t, "—");
 
 interface Opened {
   local: Local;

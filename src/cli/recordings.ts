@@ -4,11 +4,11 @@ import { Segments } from "../catalog/footage/segments.js";
 import { loadConfig } from "../config/load.js";
 import { timeline } from "../footage/timeline.js";
 import { asCliError, CliError, DEFAULT_CONFIG, openLocal, print } from "./common.js";
-import { cliTimes } from "./times.js";
+import { cliTimes, isoOr } from "./times.js";
 
 /** `pscs cameras` and `pscs timeline`: what is recorded, read from the catalog at the console. */
 
-const iso = (t: number | null) => (t === null ? "…" : new Date(t).toISOString());
+const iso = (t: number | null) => isoOr(t, "…");
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 export function recordingCommands(program: Command): void {

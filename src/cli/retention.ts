@@ -26,7 +26,7 @@ import {
   refusalText,
 } from "./common.js";
 import { asNamedUser } from "./named-user.js";
-import { cliTimes, parseRange } from "./times.js";
+import { cliTimes, isoOr, parseRange } from "./times.js";
 
 /**
  * `pscs hold …`, `pscs holds log` and `pscs purge`: the retention side at the server's console.
@@ -35,7 +35,7 @@ import { cliTimes, parseRange } from "./times.js";
  * no way round the commander's authority.
  */
 
-const iso = (t: number | null) => (t === null ? "—" : new Date(t).toISOString());
+const iso = (t: number | null) => isoOr(t, "—");
 
 interface Opened {
   local: Local;
