@@ -151,7 +151,8 @@ describe("an export from request to a recipient's verified, playable package", (
         court: "Superior Court of Connecticut",
         docketNumber: "NNL-CV26-6012345-S",
         judge: "Hon. A. Example",
-        orderDate: new Date().toISOString().slice(0, 10),
+        // Today at the site (New York), not in UTC: after 19:00 there UTC is already tomorrow.
+        orderDate: new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York" }).format(new Date()),
         scan: { contentType: "application/pdf", data: FORM_PDF.toString("base64") },
       },
       recipient: { name: "B. Counsel", organisation: "Counsel & Co <LLP>", delivery: "download" },
