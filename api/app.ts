@@ -3,18 +3,18 @@ import express, { type ErrorRequestHandler, type Express, type Request } from "e
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { AuditInspection } from "../src/audit/inspection.js";
-import type { AuditLog } from "../src/audit/log.js";
-import type { RequestRefusals } from "../src/audit/request-refusals.js";
+import type { AuditTrail } from "../src/audit/log.js";
+import type { RefusalAudit } from "../src/audit/request-refusals.js";
 import type { Auth, Principal } from "../src/auth/service.js";
 import type { ExportDesk, ExportPackages } from "../src/exports/export.js";
 import type { Recordings } from "../src/footage/recordings.js";
-import type { CameraHealth, HealthService } from "../src/health/health.js";
+import type { CameraHealth, Health } from "../src/health/health.js";
 import type { HoldDesk } from "../src/holds/service.js";
 import type { Live } from "../src/live/desk.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Metrics } from "../src/metrics/metrics.js";
-import type { PrivacyZones } from "../src/ptz/privacy-zones.js";
-import type { PtzService } from "../src/ptz/service.js";
+import type { PrivacyZoneDesk } from "../src/ptz/privacy-zones.js";
+import type { PtzDesk } from "../src/ptz/service.js";
 import type { PurgeDesk } from "../src/purge/service.js";
 import { identify } from "./http/authn.js";
 import { pathDecodeProblem } from "./http/input-text.js";
@@ -52,10 +52,10 @@ export interface ApiServices {
   startedAt: number;
   log: Logger;
   auth: Auth;
-  audit: AuditLog;
+  audit: AuditTrail;
   /** The audit log's reading side: browse, export, verify, sample (its rules and entries). */
   auditInspection: AuditInspection;
-  health: HealthService;
+  health: Health;
   metrics: Metrics;
   cameras: () => CameraHealth[];
   recordings: Recordings;
@@ -64,14 +64,14 @@ export interface ApiServices {
   /** The finished packages; undefined when pscsd has no export key (those routes answer 503). */
   exportPackages: ExportPackages | undefined;
   purge: PurgeDesk;
-  ptz: PtzService;
-  zones: PrivacyZones;
+  ptz: PtzDesk;
+  zones: PrivacyZoneDesk;
   /** Live sessions: who may watch, and their audit trail (delivery is api/live/). */
   live: Live;
   /** playback.stalledSeconds in ms: a download whose client has read nothing this long is cut off. */
   stalledMs: number;
   /** Requests refused for their form, audited as `http.invalid`, a client's repeats coalesced. */
-  requestRefusals: Pick<RequestRefusals, "invalid">;
+  requestRefusals: RefusalAudit;
   /** Where WebRTC viewers are offered ICE candidates (live.webrtc, host defaulting to http.host). */
   webrtc: WebRtcSettings;
   /** The site's name and zone (IANA): times typed without an offset are read in it, the UI shows times in it. */

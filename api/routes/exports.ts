@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AuditLog } from "../../src/audit/log.js";
+import type { AuditTrail } from "../../src/audit/log.js";
 import { deliver } from "../../src/exports/deliver.js";
 import type { BasisInput, ExportDesk, ExportPackages } from "../../src/exports/export.js";
 import { PURPOSE_MAX } from "../../src/footage/purpose.js";
@@ -58,7 +58,7 @@ function requestBody(zone: string) {
 export function exportRoutes(
   exports: ExportDesk,
   packages: ExportPackages | undefined,
-  audit: AuditLog,
+  audit: Pick<AuditTrail, "list">,
   log: Logger,
   zone: string,
   /** A download whose client has read nothing this long is cut off (playback.stalledSeconds). */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AuditLog } from "../../src/audit/log.js";
+import type { AuditTrail } from "../../src/audit/log.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { HOLD_STATUSES, LEGAL_BASES } from "../../src/holds/hold.js";
 import type { HoldDesk } from "../../src/holds/service.js";
@@ -53,7 +53,7 @@ function schemasIn(zone: string) {
 
 const EXAMPLE_RANGE = { camera: "cam1", from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:10:00Z" };
 
-export function holdRoutes(holds: HoldDesk, audit: AuditLog, zone: string): AnyRoute[] {
+export function holdRoutes(holds: HoldDesk, audit: Pick<AuditTrail, "list">, zone: string): AnyRoute[] {
   const { ranges, requestBody, logQuery } = schemasIn(zone);
   return [
     defineRoute({

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import type { HealthService } from "../../src/health/health.js";
+import type { Health } from "../../src/health/health.js";
 import type { Metrics } from "../../src/metrics/metrics.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 import { intQuery } from "./schemas.js";
 
 /** Liveness, readiness, the detailed health document and Prometheus metrics. */
 export function opsRoutes(s: {
-  health: HealthService;
+  health: Health;
   metrics: Metrics;
   version: string;
   startedAt: number;

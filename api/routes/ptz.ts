@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ActionContext } from "../../src/auth/acting.js";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
 import { PTZ_PURPOSE_KINDS } from "../../src/ptz/purpose.js";
-import type { PtzService } from "../../src/ptz/service.js";
+import type { PtzDesk } from "../../src/ptz/service.js";
 import {
   type EventStreamOptions,
   lastEventId,
@@ -37,7 +37,7 @@ const controlBody = z.strictObject({ purpose });
 const CAM = { camera: "cam1" };
 const PURPOSE = { purpose: { kind: "incident" as const, reference: "CAD-2026-0042" } };
 
-export function ptzRoutes(ptz: PtzService, zone: string, stream: EventStreamOptions): AnyRoute[] {
+export function ptzRoutes(ptz: PtzDesk, zone: string, stream: EventStreamOptions): AnyRoute[] {
   const base = "/api/cameras/{camera}/ptz";
   /** A command on one camera as its controller: 204 unless it has something to say. */
   function command<B extends z.ZodType = z.ZodUndefined>(def: {

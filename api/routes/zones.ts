@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cameraIdSchema } from "../../src/cameras/camera-id.js";
-import type { PrivacyZones } from "../../src/ptz/privacy-zones.js";
-import type { PtzService } from "../../src/ptz/service.js";
+import type { PrivacyZoneDesk } from "../../src/ptz/privacy-zones.js";
+import type { PtzDesk } from "../../src/ptz/service.js";
 import { type AnyRoute, defineRoute } from "../http/route.js";
 
 /**
@@ -18,7 +18,7 @@ const putBody = z.strictObject({ pan: pair, tilt: pair, maxZoom: z.number(), rea
 const removeBody = z.strictObject({ reason });
 const EXAMPLE_ZONE = { camera: "cam1", id: "apartments" };
 
-export function zoneRoutes(ptz: PtzService, zones: PrivacyZones): AnyRoute[] {
+export function zoneRoutes(ptz: Pick<PtzDesk, "privacyZones">, zones: PrivacyZoneDesk): AnyRoute[] {
   const base = "/api/cameras/{camera}/privacy-zones";
   return [
     defineRoute({

@@ -69,10 +69,19 @@ export interface AuditLogOptions {
   now?: () => number;
 }
 
+/**
+ * What the API writes to and reads back from the audit log: an entry of its own (a refused request)
+ * and a target's trail (AuditLog is the implementation).
+ */
+export interface AuditTrail {
+  append(event: AuditEvent): Promise<AuditEntry>;
+  list(filter?: AuditFilter): Promise<AuditEntry[]>;
+}
+
 /** Rows a whole-chain walk reads at once: memory stays bounded however long the chain grows. */
 const VERIFY_PAGE = 5_000;
 
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   private readonly now: () => number;
   readonly anchor: AnchorFile | undefined;
   private readonly listeners = new Set<(e: AuditEntry) => void>();

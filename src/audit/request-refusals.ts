@@ -32,9 +32,15 @@ const FIELD_CHARS = 80;
 const MESSAGE_CHARS = 120;
 const PATH_CHARS = 120;
 
+/** Where the API reports a request it refused for its form (RequestRefusals is the implementation). */
+export interface RefusalAudit {
+  /** Records one refusal (never rejects: the refusal is answered all the same). */
+  invalid(by: ActionContext, operationId: string, request: InvalidRequest): Promise<void>;
+}
+
 type Held = { by: ActionContext; operationId: string; request: InvalidRequest };
 
-export class RequestRefusals {
+export class RequestRefusals implements RefusalAudit {
   private readonly pace: RefusalPace<Held>;
   private timer: NodeJS.Timeout | undefined;
 

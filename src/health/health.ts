@@ -155,7 +155,19 @@ export interface HealthReport {
   exports: { on: boolean; detail?: string };
 }
 
-export class HealthService {
+/**
+ * What the ops routes report: readiness, the health document, its recent samples (HealthService is
+ * the implementation).
+ */
+export interface Health {
+  /** Each check writes for real, so a volume gone read-only or full fails it. */
+  readiness(): Promise<Readiness>;
+  report(): Promise<HealthReport>;
+  /** The samples taken since `fromMs`, oldest first. */
+  history(fromMs: number): HistorySample[];
+}
+
+export class HealthService implements Health {
   private readonly now: () => number;
   private readonly probe: ReadinessProbe;
 

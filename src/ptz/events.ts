@@ -18,9 +18,17 @@ export interface PtzEvent {
   by?: string;
 }
 
+/** The events as their readers see them: those kept since an id, and each new one as it happens. */
+export interface PtzEventFeed {
+  /** Events after `since` (an id), oldest first. */
+  after(since?: number): PtzEvent[];
+  /** Calls `listener` with each new event; returns the unsubscribe. */
+  subscribe(listener: (e: PtzEvent) => void): () => void;
+}
+
 const KEEP = 1_000;
 
-export class PtzEvents {
+export class PtzEvents implements PtzEventFeed {
   private readonly events: PtzEvent[] = [];
   private next = 1;
   private readonly listeners = new Set<(e: PtzEvent) => void>();

@@ -42,9 +42,19 @@ export interface PrivacyZonesOptions {
   now?: () => number;
 }
 
+/**
+ * What the API changes of the zones, each change audited with its reason (PrivacyZones is the
+ * implementation).
+ */
+export interface PrivacyZoneDesk {
+  /** Adds or replaces an API zone; returns it. A config file zone cannot be changed here. */
+  put(camera: string, input: unknown, reasonInput: unknown, by: ActionContext): Promise<ZoneRecord>;
+  remove(camera: string, id: string, reasonInput: unknown, by: ActionContext): Promise<void>;
+}
+
 const REASON_MAX = 500;
 
-export class PrivacyZones {
+export class PrivacyZones implements PrivacyZoneDesk {
   private readonly now: () => number;
 
   constructor(private readonly o: PrivacyZonesOptions) {

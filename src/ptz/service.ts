@@ -16,7 +16,7 @@ import { type PolicyQuote, ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../log/logger.js";
 import { textFault } from "../text/well-formed.js";
 import { type ContinuousMove, ContinuousMoves } from "./continuous.js";
-import { PtzEvents } from "./events.js";
+import { type PtzEventFeed, PtzEvents } from "./events.js";
 import { type ControlLock, ControlLocks, type Controller } from "./lock.js";
 import type { PrivacyZones, ZoneRecord } from "./privacy-zones.js";
 import { type PtzPurpose, ptzPurpose } from "./purpose.js";
@@ -209,7 +209,38 @@ function textOf(value: unknown, field: string, max: number): string {
   return s;
 }
 
-export class PtzService {
+/**
+ * What the API asks of PTZ control: control, moves, presets, home, status, the camera's zones in
+ * view, control events, and the sessions' review (PtzService is the implementation; its methods
+ * say what each does).
+ */
+export interface PtzDesk {
+  readonly events: PtzEventFeed;
+  lock(camera: string, by: ActionContext): LockView | null;
+  take(camera: string, purposeInput: unknown, by: ActionContext): Promise<ControlGranted>;
+  takeover(camera: string, purposeInput: unknown, by: ActionContext): Promise<ControlGranted>;
+  release(camera: string, by: ActionContext): Promise<void>;
+  keepAlive(camera: string, by: ActionContext): { moving: boolean; leaseUntil: number };
+  status(
+    camera: string,
+    by: ActionContext,
+  ): Promise<PtzStatus & { lock: LockView | null; zonesInView: string[] }>;
+  privacyZones(camera: string, by: ActionContext): Promise<PrivacyZonesView>;
+  presets(camera: string, by: ActionContext): Promise<PtzPreset[]>;
+  continuous(camera: string, velocityInput: unknown, by: ActionContext): Promise<{ coalesced: boolean }>;
+  absolute(camera: string, positionInput: unknown, speedInput: unknown, by: ActionContext): Promise<void>;
+  relative(camera: string, byInput: unknown, speedInput: unknown, by: ActionContext): Promise<void>;
+  stopMove(camera: string, by: ActionContext): Promise<void>;
+  gotoPreset(camera: string, tokenInput: unknown, by: ActionContext): Promise<void>;
+  savePreset(camera: string, nameInput: unknown, tokenInput: unknown, by: ActionContext): Promise<string>;
+  deletePreset(camera: string, tokenInput: unknown, by: ActionContext): Promise<void>;
+  gotoHome(camera: string, by: ActionContext): Promise<void>;
+  setHome(camera: string, by: ActionContext): Promise<void>;
+  sessions(filter: PtzSessionFilter, by: ActionContext): Promise<PtzSessionRecord[]>;
+  session(id: number, by: ActionContext): Promise<PtzSessionDetail>;
+}
+
+export class PtzService implements PtzDesk {
   readonly limits: PtzLimits;
   readonly events = new PtzEvents();
   private readonly now: () => number;

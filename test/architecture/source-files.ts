@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, posix } from "node:path";
+import { dirname, join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
@@ -27,6 +27,31 @@ export function sourceFiles(folders: readonly string[]): string[] {
 
 export function parse(path: string, text: string = readFileSync(join(ROOT, path), "utf8")): ts.SourceFile {
   return ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+}
+
+/** A repository path with '/', from an absolute one. */
+export const repoPath = (abs: string): string => relative(ROOT, abs).split(/[\\/]/).join("/");
+
+/**
+ * The sources under `folder` that tsconfig.json compiles, type-checked as it checks them (so a name
+ * resolves to its declaration through re-exports, namespaces and `import()` types), with `extra`
+ * made-up files (repository path → text) among them.
+ */
+export function program(folder: string, extra: Record<string, string> = {}): ts.Program {
+  const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, "tsconfig.json"), undefined, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    },
+  });
+  if (!config) throw new Error("tsconfig.json could not be read");
+  const made = new Map(Object.entries(extra).map(([path, text]) => [join(ROOT, path), text]));
+  const host = ts.createCompilerHost(config.options, true);
+  const { fileExists, readFile } = host;
+  host.fileExists = (f) => made.has(f) || fileExists(f);
+  host.readFile = (f) => made.get(f) ?? readFile(f);
+  const roots = config.fileNames.filter((f) => repoPath(f).startsWith(`${folder}/`));
+  return ts.createProgram([...roots, ...made.keys()], config.options, host);
 }
 
 /** Stands for an `import()` whose module is computed at run time: no rule can be checked on it. */
