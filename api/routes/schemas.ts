@@ -56,8 +56,8 @@ export const intQuery = (min: number, max: number) =>
 /** A person's name as the screens and the audit log show it. */
 export const displayName = z
   .string()
-  .trim()
-  .min(1, "expected a name: 1 to 100 characters")
+  // Stored exactly as sent, like every text pscsd takes: a blank one is refused, not trimmed.
+  .refine((s) => s.trim() !== "", { message: "expected a name: 1 to 100 characters", abort: true })
   .max(100, "expected at most 100 characters");
 
 export const publicUser = z.object({
